@@ -1,0 +1,24 @@
+"""Who is calling: filled in by authentication, read by authorization and scoping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from camera_service.auth.roles import Role
+
+
+@dataclass(frozen=True)
+class Identity:
+    subject: str
+    role: Role
+    kind: str = "jwt"  # jwt | api_key | internal
+    expires_at: float | None = None  # unix seconds; re-checked on every call
+    cameras: frozenset[str] = field(default_factory=frozenset)
+    groups: frozenset[str] = field(default_factory=frozenset)
+    tags: frozenset[str] = field(default_factory=frozenset)
+    agencies: frozenset[str] = field(default_factory=frozenset)
+    session_id: str = ""
+
+    @property
+    def unrestricted(self) -> bool:
+        return not (self.cameras or self.groups or self.tags or self.agencies)

@@ -1,0 +1,134 @@
+"""The effective configuration: YAML file, then CAMERA_SERVICE_<SECTION>__<KEY> environment overrides.
+
+Unknown keys anywhere (file or environment) stop start-up with the dotted key named.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from camera_service.config.sections import (
+    DemoConfig,
+    LoggingConfig,
+    MediaMTXConfig,
+    SecretsConfig,
+    ServerConfig,
+    StorageConfig,
+)
+
+ENV_PREFIX = "CAMERA_SERVICE_"
+# Variables with the prefix that are not config keys: the config file location itself.
+ENV_NOT_KEYS = frozenset({"CAMERA_SERVICE_CONFIG"})
+DEFAULT_CONFIG_FILE = Path("config/default.yaml")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the reason."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False,
+        validate_default=True,
+    )
+
+    server: ServerConfig = Field(default_factory=ServerConfig, title="Server",  # type: ignore[arg-type]
+                                 description="WebSocket/HTTP server.")
+    mediamtx: MediaMTXConfig = Field(default_factory=MediaMTXConfig, title="MediaMTX",  # type: ignore[arg-type]
+                                     description="The media server the service drives.")
+    storage: StorageConfig = Field(default_factory=StorageConfig, title="Storage",  # type: ignore[arg-type]
+                                   description="Where data lives.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, title="Logging",  # type: ignore[arg-type]
+                                   description="Log output.")
+    demo: DemoConfig = Field(default_factory=DemoConfig, title="Demo camera",  # type: ignore[arg-type]
+                             description="The built-in test-pattern camera.")
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig, title="Secrets",  # type: ignore[arg-type]
+                                   description="Keys held by the service.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (which arrives as init kwargs).
+        return (env_settings, init_settings)
+
+
+def _check_env_keys(environ: Mapping[str, str]) -> None:
+    for name in environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in ENV_NOT_KEYS:
+            continue
+        parts = upper[len(ENV_PREFIX):].lower().split("__")
+        model: type[BaseModel] | None = Settings
+        for i, part in enumerate(parts):
+            if model is None or part not in model.model_fields:
+                raise ConfigError(f"unknown config key '{'.'.join(parts[: i + 1])}' (from environment variable {name})")
+            annotation = model.model_fields[part].annotation
+            model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _format_validation_error(exc: ValidationError, origin: str) -> str:
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False):
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown config key '{key}' ({origin})")
+        else:
+            lines.append(f"invalid config key '{key}': {err['msg']} ({origin})")
+    return "; ".join(lines)
+
+
+def load_settings(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Load the YAML file (default: $CAMERA_SERVICE_CONFIG or config/default.yaml), apply env, validate.
+
+    `overrides` (tests, CLI flags) are merged over the file; the environment still wins over both.
+    """
+    env = os.environ
+    explicit = path is not None
+    if path is None:
+        path = Path(env["CAMERA_SERVICE_CONFIG"]) if env.get("CAMERA_SERVICE_CONFIG") else DEFAULT_CONFIG_FILE
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        data = loaded
+    elif explicit or "CAMERA_SERVICE_CONFIG" in env:
+        raise ConfigError(f"config file {path} does not exist")
+    if overrides:
+        data = _deep_merge(data, dict(overrides))
+    _check_env_keys(env)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, f"in {path} or the environment")) from exc
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective config as plain data with every secret replaced by '**********'."""
+    return settings.model_dump(mode="json")

@@ -1,0 +1,57 @@
+"""Per-connection and per-call context handed to every method handler."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from camera_service.app import Services
+    from camera_service.auth.identity import Identity
+
+_connection_ids = itertools.count(1)
+
+NotifySender = Callable[[str, Any], bool]
+
+
+@dataclass(eq=False)
+class ConnectionContext:
+    """What the server knows about one client connection. Owned by the transport.
+
+    `identity` is the slot the auth layer fills; it is per connection, never shared.
+    `state` holds per-connection data of domains (e.g. event subscriptions), keyed by domain name.
+    """
+
+    remote: str
+    user_agent: str = ""
+    id: int = field(default_factory=lambda: next(_connection_ids))
+    connected_at: float = field(default_factory=time.time)
+    identity: Identity | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    _notify: NotifySender | None = None
+    _close: Callable[[int, str], Awaitable[None]] | None = None
+    _request_seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def next_request_id(self) -> str:
+        return f"c{self.id}-r{next(self._request_seq)}"
+
+    def notify(self, method: str, params: Any) -> bool:
+        """Queue a server-to-client notification; False when the connection dropped it (queue full/closed)."""
+        return self._notify(method, params) if self._notify is not None else False
+
+    async def close(self, code: int, reason: str) -> None:
+        if self._close is not None:
+            await self._close(code, reason)
+
+
+@dataclass(slots=True)
+class CallContext:
+    """One method call: the connection, the services, and the request id used in logs."""
+
+    connection: ConnectionContext
+    services: Services
+    request_id: str
+    method: str

@@ -1,0 +1,191 @@
+"""A spec-exact JSON-RPC 2.0 dispatcher over pydantic models (see docs/adr/0001-own-dispatcher.md).
+
+Parsing, validation, batches, notifications and error mapping live here; transports hand it raw text
+and send back whatever bytes it returns (None: nothing to send).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from camera_service.observability.logging import request_id_var
+from camera_service.rpc.context import CallContext, ConnectionContext
+from camera_service.rpc.errors import ErrorCode, RpcError
+from camera_service.rpc.registry import MethodRegistry, MethodSpec, call
+
+if TYPE_CHECKING:
+    from camera_service.app import Services
+    from camera_service.observability.metrics import Metrics
+
+log = logging.getLogger("camera_service.rpc")
+
+_MISSING: Any = object()
+_REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
+
+# A guard runs before the handler (authentication, authorization, rate limits) and may raise RpcError.
+Guard = Callable[[CallContext, MethodSpec], Awaitable[None]]
+# An observer sees every finished call (audit): (ctx, spec, params, error or None).
+Observer = Callable[[CallContext, MethodSpec, BaseModel | None, RpcError | None], None]
+
+
+def loads(raw: str | bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # orjson refuses integers beyond 64 bits, which JSON allows (ids must be echoed exactly).
+        return json.loads(raw)
+
+
+def dumps(obj: Any) -> bytes:
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _valid_id(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+
+
+def _error(req_id: Any, err: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": err.to_dict(), "id": req_id}
+
+
+def validation_error_data(exc: ValidationError) -> dict[str, Any]:
+    # include_input=False: the input may hold secrets (passwords, tokens).
+    return {"errors": [
+        {"field": ".".join(str(p) for p in e["loc"]) or "params", "message": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]}
+
+
+class Dispatcher:
+    def __init__(self, registry: MethodRegistry, services: Services, *, max_batch_size: int,
+                 metrics: Metrics | None = None, guards: Sequence[Guard] = (),
+                 observers: Sequence[Observer] = ()) -> None:
+        self.registry = registry
+        self.services = services
+        self.max_batch_size = max_batch_size
+        self.metrics = metrics
+        self.guards = list(guards)
+        self.observers = list(observers)
+
+    async def handle(self, raw: str | bytes, conn: ConnectionContext) -> bytes | None:
+        """Answer one WebSocket message: a request, a notification, or a batch."""
+        try:
+            msg = loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return dumps(_error(None, RpcError(ErrorCode.PARSE_ERROR, "Parse error: message is not valid JSON")))
+        if isinstance(msg, list):
+            if not msg:
+                return dumps(_error(None, RpcError(ErrorCode.INVALID_REQUEST, "Invalid Request: empty batch")))
+            if len(msg) > self.max_batch_size:
+                return dumps(_error(None, RpcError(
+                    ErrorCode.INVALID_REQUEST, f"Invalid Request: batch of {len(msg)} exceeds the limit",
+                    {"max_batch_size": self.max_batch_size, "size": len(msg)})))
+            replies = await asyncio.gather(*(self._one(m, conn) for m in msg))
+            answered = [r for r in replies if r is not None]
+            return dumps(answered) if answered else None
+        reply = await self._one(msg, conn)
+        return None if reply is None else dumps(reply)
+
+    async def _one(self, msg: Any, conn: ConnectionContext) -> dict[str, Any] | None:
+        if not isinstance(msg, dict):
+            return _error(None, RpcError(ErrorCode.INVALID_REQUEST, "Invalid Request: not a JSON object"))
+        req_id = msg.get("id", _MISSING)
+        reply_id = req_id if req_id is not _MISSING and _valid_id(req_id) else None
+        problem = self._check_envelope(msg, req_id)
+        if problem is not None:
+            return _error(reply_id, RpcError(ErrorCode.INVALID_REQUEST, f"Invalid Request: {problem}",
+                                             {"reason": problem}))
+        is_notification = req_id is _MISSING
+        result = await self.invoke(msg["method"], msg.get("params"), conn)
+        if is_notification:
+            return None
+        if isinstance(result, RpcError):
+            return _error(req_id, result)
+        return {"jsonrpc": "2.0", "result": result, "id": req_id}
+
+    @staticmethod
+    def _check_envelope(msg: dict[str, Any], req_id: Any) -> str | None:
+        if msg.get("jsonrpc") != "2.0":
+            return "'jsonrpc' must be exactly \"2.0\""
+        if not isinstance(msg.get("method"), str):
+            return "'method' must be a string"
+        if "params" in msg and not isinstance(msg["params"], (dict, list)):
+            return "'params' must be an object or an array"
+        if req_id is not _MISSING and not _valid_id(req_id):
+            return "'id' must be a string, a number or null"
+        extra = msg.keys() - _REQUEST_KEYS
+        if extra:
+            return f"unknown member(s): {', '.join(sorted(extra))}"
+        return None
+
+    async def invoke(self, method: str, raw_params: Any, conn: ConnectionContext) -> Any:
+        """Run one call; returns the JSON-ready result or an RpcError (never raises)."""
+        spec = self.registry.get(method)
+        if spec is None:
+            self._count("(unknown)", ErrorCode.METHOD_NOT_FOUND, 0.0)
+            return RpcError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}", {"method": method})
+        request_id = conn.next_request_id()
+        token = request_id_var.set(request_id)
+        ctx = CallContext(connection=conn, services=self.services, request_id=request_id, method=method)
+        started = time.perf_counter()
+        params: BaseModel | None = None
+        outcome: Any
+        try:
+            for guard in self.guards:
+                await guard(ctx, spec)
+            params = self._parse_params(spec, raw_params)
+            result = await call(spec, ctx, params)
+            outcome = spec.result_adapter.dump_python(result, mode="json", by_alias=True)
+            error = None
+        except RpcError as exc:
+            outcome = error = exc
+        except Exception:
+            log.exception("internal error in %s", method, extra={"method": method})
+            outcome = error = RpcError(ErrorCode.INTERNAL_ERROR, "Internal error",
+                                       {"request_id": request_id})
+        finally:
+            request_id_var.reset(token)
+        self._count(method, error.code if error else None, time.perf_counter() - started)
+        for observer in self.observers:
+            try:
+                observer(ctx, spec, params, error)
+            except Exception:
+                log.exception("call observer failed")
+        return outcome
+
+    @staticmethod
+    def _parse_params(spec: MethodSpec, raw: Any) -> BaseModel:
+        if isinstance(raw, list):
+            if len(raw) > len(spec.positional_fields):
+                raise RpcError(ErrorCode.INVALID_PARAMS,
+                               f"Invalid params: {spec.name} takes at most {len(spec.positional_fields)} "
+                               f"positional params, got {len(raw)}",
+                               {"errors": [{"field": "params", "message": "too many positional params",
+                                            "type": "too_long"}]})
+            raw = dict(zip(spec.positional_fields, raw, strict=False))
+        try:
+            return spec.params_model.model_validate(raw or {})
+        except ValidationError as exc:
+            data = validation_error_data(exc)
+            first = data["errors"][0]
+            raise RpcError(ErrorCode.INVALID_PARAMS,
+                           f"Invalid params: {first['field']}: {first['message']}", data) from None
+
+    def _count(self, method: str, code: int | None, elapsed: float) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.rpc_requests.labels(method, "ok" if code is None else "error").inc()
+        if code is not None:
+            self.metrics.rpc_errors.labels(method, str(code)).inc()
+        self.metrics.rpc_latency.labels(method).observe(elapsed)

@@ -1,0 +1,151 @@
+"""Method registry: the one place where the API contract lives.
+
+A method is an async function `(ctx: CallContext, params: ParamsModel) -> Result` registered with the
+role it needs. Params and result types come from the annotations; the OpenRPC document and the Markdown
+reference are generated from this registry, so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+from camera_service.auth.roles import Role
+from camera_service.rpc.context import CallContext
+from camera_service.rpc.errors import ErrorCode
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+class Params(BaseModel):
+    """Base of every params model: unknown fields are rejected with -32602."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    """The method takes no parameters."""
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    name: str
+    handler: Handler
+    params_model: type[BaseModel]
+    result_type: Any
+    result_adapter: TypeAdapter[Any]
+    role: Role
+    summary: str
+    description: str
+    errors: tuple[ErrorCode, ...]
+    tags: tuple[str, ...]
+    mutating: bool  # state-changing: audited
+    compat: bool  # alias of the established MediaMTX Camera Service protocol
+    takes_params: bool
+    positional_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSpec:
+    name: str
+    params_model: type[BaseModel]
+    summary: str
+    compat: bool
+
+
+class MethodRegistry:
+    """Methods and server-to-client notifications of one domain, or of the whole API once merged."""
+
+    def __init__(self, tag: str = "") -> None:
+        self.tag = tag
+        self._methods: dict[str, MethodSpec] = {}
+        self._notifications: dict[str, NotificationSpec] = {}
+
+    def method(
+        self,
+        name: str | None = None,
+        *,
+        role: Role,
+        summary: str | None = None,
+        errors: tuple[ErrorCode, ...] = (),
+        mutating: bool = False,
+        compat: bool = False,
+        tags: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        """Register `fn` under `name`. `role` is required: every method declares who may call it."""
+
+        def decorate(fn: Handler) -> Handler:
+            method_name = name or fn.__name__
+            hints = get_type_hints(fn)
+            args = list(inspect.signature(fn).parameters)
+            if not args or len(args) > 2:
+                raise TypeError(f"{method_name}: handler must be (ctx) or (ctx, params)")
+            takes_params = len(args) == 2
+            params_model: type[BaseModel] = hints[args[1]] if takes_params else NoParams
+            if not (isinstance(params_model, type) and issubclass(params_model, BaseModel)):
+                raise TypeError(f"{method_name}: params must be annotated with a pydantic model")
+            if params_model.model_config.get("extra") != "forbid":
+                raise TypeError(f"{method_name}: params model must forbid extra fields (use rpc.Params)")
+            if "return" not in hints:
+                raise TypeError(f"{method_name}: the result type must be annotated")
+            doc = inspect.getdoc(fn) or ""
+            first, _, rest = doc.partition("\n")
+            self._add(MethodSpec(
+                name=method_name,
+                handler=fn,
+                params_model=params_model,
+                result_type=hints["return"],
+                result_adapter=TypeAdapter(hints["return"]),
+                role=role,
+                summary=summary or first.strip(),
+                description=rest.strip(),
+                errors=errors,
+                tags=tags or ((self.tag,) if self.tag else ()),
+                mutating=mutating,
+                compat=compat,
+                takes_params=takes_params,
+                positional_fields=tuple(params_model.model_fields),
+            ))
+            return fn
+
+        return decorate
+
+    def notification(self, name: str, params_model: type[BaseModel], summary: str, *,
+                     compat: bool = False) -> None:
+        if name in self._notifications:
+            raise ValueError(f"notification {name} registered twice")
+        self._notifications[name] = NotificationSpec(name, params_model, summary, compat)
+
+    def include(self, other: MethodRegistry) -> None:
+        for spec in other._methods.values():
+            self._add(spec)
+        for note in other._notifications.values():
+            self.notification(note.name, note.params_model, note.summary, compat=note.compat)
+
+    def _add(self, spec: MethodSpec) -> None:
+        if spec.name in self._methods:
+            raise ValueError(f"method {spec.name} registered twice")
+        self._methods[spec.name] = spec
+
+    def get(self, name: str) -> MethodSpec | None:
+        return self._methods.get(name)
+
+    def __iter__(self) -> Iterator[MethodSpec]:
+        return iter(sorted(self._methods.values(), key=lambda s: s.name))
+
+    def __len__(self) -> int:
+        return len(self._methods)
+
+    @property
+    def notifications(self) -> list[NotificationSpec]:
+        return sorted(self._notifications.values(), key=lambda n: n.name)
+
+
+async def call(spec: MethodSpec, ctx: CallContext, params: BaseModel) -> Any:
+    if spec.takes_params:
+        return await spec.handler(ctx, params)
+    return await spec.handler(ctx)
