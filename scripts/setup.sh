@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Idempotent developer/CI setup. Safe to re-run; a second run only checks and prints a summary.
+#   1. Debian packages (ffmpeg; chromium too when SETUP_BROWSER=1), installed only when missing.
+#   2. .venv (python3.11) with `pip install -e '.[dev]'`, redone only when pyproject.toml changed.
+#   3. MediaMTX built into .cache/ by scripts/install-mediamtx.sh.
+# Environment: SETUP_BROWSER=1 (also install a browser), SETUP_SKIP_APT=1 (never touch apt),
+#              PYTHON (interpreter for the venv, default python3.11).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3.11}"
+VENV="$ROOT/.venv"
+HASH_FILE="$VENV/.installed-hash"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- 1. Debian packages
+# Extend these lists to add system dependencies.
+APT_PACKAGES=(ffmpeg)
+BROWSER_PACKAGES=(chromium)
+if [[ "${SETUP_BROWSER:-0}" == "1" ]]; then APT_PACKAGES+=("${BROWSER_PACKAGES[@]}"); fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  if [[ "${SETUP_SKIP_APT:-0}" == "1" ]]; then
+    die "missing Debian packages: ${missing[*]} (SETUP_SKIP_APT=1, install them yourself)"
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "missing packages (${missing[*]}) and no apt-get on this machine"
+  SUDO=()
+  if [[ "$(id -u)" != "0" ]]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); else die "need root or sudo to install: ${missing[*]}"; fi
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  apt_log="$(mktemp)"
+  if ! { "${SUDO[@]}" apt-get update -q \
+        && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+           "${missing[@]}"; } >"$apt_log" 2>&1 </dev/null; then
+    tail -n 30 "$apt_log" >&2
+    rm -f "$apt_log"
+    die "apt-get install failed for: ${missing[*]}"
+  fi
+  rm -f "$apt_log"
+fi
+
+# ---------------------------------------------------------------- 2. Python venv
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (set PYTHON=/path/to/python3.11)"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating $VENV with $PYTHON"
+  "$PYTHON" -m venv "$VENV" || die "could not create the venv (Debian: apt-get install python3.11-venv)"
+fi
+want_hash="$( { cat pyproject.toml; "$VENV/bin/python" -VV; } | sha256sum | cut -d' ' -f1)"
+have_hash="$(cat "$HASH_FILE" 2>/dev/null || true)"
+if [[ "$want_hash" != "$have_hash" || ! -x "$VENV/bin/camera-service" ]]; then
+  log "installing Python dependencies (pip install -e '.[dev]')"
+  pip_log="$(mktemp)"
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' \
+        >"$pip_log" 2>&1 </dev/null; then
+    tail -n 40 "$pip_log" >&2
+    rm -f "$pip_log"
+    rm -f "$HASH_FILE"
+    die "pip install -e '.[dev]' failed"
+  fi
+  rm -f "$pip_log"
+  echo "$want_hash" >"$HASH_FILE"
+fi
+
+# ---------------------------------------------------------------- 3. MediaMTX
+mtx_log="$(mktemp)"
+if ! bash "$ROOT/scripts/install-mediamtx.sh" >"$mtx_log.out" 2>"$mtx_log" </dev/null; then
+  tail -n 40 "$mtx_log" >&2
+  rm -f "$mtx_log" "$mtx_log.out"
+  die "building MediaMTX failed (scripts/install-mediamtx.sh)"
+fi
+MEDIAMTX_PATH="$(tail -n 1 "$mtx_log.out")"
+rm -f "$mtx_log" "$mtx_log.out"
+[[ -x "$MEDIAMTX_PATH" ]] || die "install-mediamtx.sh did not produce an executable ($MEDIAMTX_PATH)"
+
+# ---------------------------------------------------------------- 4. Summary
+log "ok: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())')" \
+    "| ffmpeg $(ffmpeg -version 2>/dev/null | head -n1 | awk '{print $3}')" \
+    "| mediamtx $("$MEDIAMTX_PATH" --version 2>/dev/null || echo '?') at $MEDIAMTX_PATH"
