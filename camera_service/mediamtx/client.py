@@ -1,0 +1,186 @@
+"""Async client of the MediaMTX Control API v3 and playback server (v1.20.1).
+
+One aiohttp session per client. Every list endpoint is read page by page: MediaMTX returns 100 items
+per page by default and clients that read only page 0 silently lose paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+
+from camera_service.mediamtx.errors import (
+    MediaMTXError,
+    MediaMTXNotFound,
+    MediaMTXRejected,
+    MediaMTXUnavailable,
+)
+from camera_service.mediamtx.models import MtxInfo, MtxPath, MtxPlaybackSegment, MtxRecording
+
+PAGE_SIZE = 1000
+# Bound on pages so a misbehaving server cannot keep us looping forever.
+_MAX_PAGES = 10_000
+
+
+def _qname(name: str) -> str:
+    # Path names may contain slashes; MediaMTX routes are wildcards, so keep '/' literal.
+    return quote(name, safe="/")
+
+
+class MediaMTXClient:
+    def __init__(self, api_url: str, playback_url: str | None = None, timeout_s: float = 5.0) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.playback_url = playback_url.rstrip("/") if playback_url else None
+        self.timeout_s = timeout_s
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> MediaMTXClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- transport -------------------------------------------------------------------------------
+
+    async def _request(self, method: str, url: str, *, params: dict[str, Any] | None = None,
+                       json_body: Any = None) -> Any:
+        await self.start()
+        assert self._session is not None
+        try:
+            async with self._session.request(method, url, params=params, json=json_body) as resp:
+                body = await resp.read()
+                status = resp.status
+                data: Any = None
+                if body:
+                    try:
+                        data = await resp.json(content_type=None)
+                    except ValueError:
+                        data = None
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            raise MediaMTXUnavailable(f"MediaMTX not reachable ({type(exc).__name__}: {exc})") from exc
+        except aiohttp.ClientError as exc:
+            raise MediaMTXError(f"MediaMTX request failed: {exc}") from exc
+        if 200 <= status < 300:
+            return data
+        message = ""
+        if isinstance(data, dict):
+            message = str(data.get("error") or "")
+        if not message:
+            message = body[:200].decode("utf-8", "replace").strip() or f"HTTP {status}"
+        if status == 404:
+            raise MediaMTXNotFound(message, status)
+        if status == 400:
+            raise MediaMTXRejected(message, status)
+        raise MediaMTXError(message, status)
+
+    async def _api(self, method: str, route: str, **kw: Any) -> Any:
+        return await self._request(method, f"{self.api_url}{route}", **kw)
+
+    async def _list_all(self, route: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        page = 0
+        while page < _MAX_PAGES:
+            data = await self._api("GET", route, params={"itemsPerPage": PAGE_SIZE, "page": page})
+            if not isinstance(data, dict):
+                raise MediaMTXError(f"unexpected list response from {route}")
+            batch = data.get("items") or []
+            items.extend(batch)
+            page += 1
+            if page >= int(data.get("pageCount") or 0) or not batch:
+                break
+        return items
+
+    # ---- info ------------------------------------------------------------------------------------
+
+    async def info(self) -> MtxInfo:
+        return MtxInfo.model_validate(await self._api("GET", "/v3/info"))
+
+    # ---- live paths ------------------------------------------------------------------------------
+
+    async def list_paths(self) -> list[MtxPath]:
+        return [MtxPath.model_validate(i) for i in await self._list_all("/v3/paths/list")]
+
+    async def get_path(self, name: str) -> MtxPath:
+        return MtxPath.model_validate(await self._api("GET", f"/v3/paths/get/{_qname(name)}"))
+
+    # ---- path configs (RAM only in MediaMTX: re-apply after a restart) ---------------------------
+
+    async def list_path_configs(self) -> list[dict[str, Any]]:
+        return await self._list_all("/v3/config/paths/list")
+
+    async def get_path_config(self, name: str) -> dict[str, Any]:
+        data: dict[str, Any] = await self._api("GET", f"/v3/config/paths/get/{_qname(name)}")
+        return data
+
+    async def add_path_config(self, name: str, conf: dict[str, Any]) -> None:
+        await self._api("POST", f"/v3/config/paths/add/{_qname(name)}", json_body=conf)
+
+    async def replace_path_config(self, name: str, conf: dict[str, Any]) -> None:
+        """Upsert: MediaMTX creates the path when missing; unset keys revert to pathDefaults."""
+        await self._api("POST", f"/v3/config/paths/replace/{_qname(name)}", json_body=conf)
+
+    async def patch_path_config(self, name: str, conf: dict[str, Any]) -> None:
+        await self._api("PATCH", f"/v3/config/paths/patch/{_qname(name)}", json_body=conf)
+
+    async def delete_path_config(self, name: str) -> None:
+        await self._api("DELETE", f"/v3/config/paths/delete/{_qname(name)}")
+
+    # ---- global config ---------------------------------------------------------------------------
+
+    async def get_global_config(self) -> dict[str, Any]:
+        data: dict[str, Any] = await self._api("GET", "/v3/config/global/get")
+        return data
+
+    async def patch_global_config(self, conf: dict[str, Any]) -> None:
+        await self._api("PATCH", "/v3/config/global/patch", json_body=conf)
+
+    async def patch_path_defaults(self, conf: dict[str, Any]) -> None:
+        await self._api("PATCH", "/v3/config/pathdefaults/patch", json_body=conf)
+
+    # ---- recordings ------------------------------------------------------------------------------
+
+    async def list_recordings(self) -> list[MtxRecording]:
+        return [MtxRecording.model_validate(i) for i in await self._list_all("/v3/recordings/list")]
+
+    async def get_recordings(self, name: str) -> MtxRecording:
+        return MtxRecording.model_validate(await self._api("GET", f"/v3/recordings/get/{_qname(name)}"))
+
+    async def delete_recording_segment(self, path: str, start: str) -> None:
+        """`start` must be the exact string /v3/recordings/get returned (its zone picks the file name)."""
+        await self._api("DELETE", "/v3/recordings/deletesegment", params={"path": path, "start": start})
+
+    # ---- playback server -------------------------------------------------------------------------
+
+    def _playback_base(self) -> str:
+        if not self.playback_url:
+            raise MediaMTXError("no playback_url configured")
+        return self.playback_url
+
+    async def playback_list(self, path: str, start: str | None = None,
+                            end: str | None = None) -> list[MtxPlaybackSegment]:
+        params = {"path": path}
+        if start is not None:
+            params["start"] = start
+        if end is not None:
+            params["end"] = end
+        try:
+            data = await self._request("GET", f"{self._playback_base()}/list", params=params)
+        except MediaMTXNotFound:
+            return []  # "no recording segments found"
+        return [MtxPlaybackSegment.model_validate(i) for i in (data or [])]
+
+    def playback_get_url(self, path: str, start: str, duration_s: float, fmt: str = "mp4") -> str:
+        query = urlencode({"path": path, "start": start, "duration": f"{duration_s:g}", "format": fmt})
+        return f"{self._playback_base()}/get?{query}"
