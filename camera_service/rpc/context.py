@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 _connection_ids = itertools.count(1)
 
-NotifySender = Callable[[str, Any], bool]
+EncodedSender = Callable[[bytes], bool]
 
 
 @dataclass(eq=False)
@@ -31,7 +31,7 @@ class ConnectionContext:
     connected_at: float = field(default_factory=time.time)
     identity: Identity | None = None
     state: dict[str, Any] = field(default_factory=dict)
-    _notify: NotifySender | None = None
+    _send_encoded: EncodedSender | None = None
     _close: Callable[[int, str], Awaitable[None]] | None = None
     _request_seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -40,7 +40,13 @@ class ConnectionContext:
 
     def notify(self, method: str, params: Any) -> bool:
         """Queue a server-to-client notification; False when the connection dropped it (queue full/closed)."""
-        return self._notify(method, params) if self._notify is not None else False
+        from camera_service.rpc.dispatcher import encode_notification  # dispatcher imports this module
+
+        return self.notify_encoded(encode_notification(method, params))
+
+    def notify_encoded(self, payload: bytes) -> bool:
+        """Queue an already-encoded notification (broadcasts encode once for all connections)."""
+        return self._send_encoded(payload) if self._send_encoded is not None else False
 
     async def close(self, code: int, reason: str) -> None:
         if self._close is not None:

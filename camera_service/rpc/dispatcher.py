@@ -51,6 +51,13 @@ def dumps(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":")).encode()
 
 
+def encode_notification(method: str, params: Any) -> bytes:
+    """A server-to-client JSON-RPC notification, encoded once (broadcasts reuse the bytes)."""
+    if isinstance(params, BaseModel):
+        params = params.model_dump(mode="json")
+    return dumps({"jsonrpc": "2.0", "method": method, "params": params})
+
+
 def _valid_id(value: Any) -> bool:
     return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
 

@@ -1,0 +1,3 @@
+from camera_service.cli import main
+
+raise SystemExit(main())

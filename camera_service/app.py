@@ -1,0 +1,112 @@
+"""The composition root: builds every component, starts them in order, stops them in reverse.
+
+Nothing else constructs components or wires them together; handlers reach them through `Services`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from camera_service.config import Settings
+from camera_service.core.component import Component, ComponentHealth
+from camera_service.events.bus import EventBus
+from camera_service.media.demo import DemoPublisher
+from camera_service.mediamtx.supervisor import MediaMTXSupervisor
+from camera_service.observability.metrics import Metrics
+from camera_service.rpc.catalog import build_registry
+from camera_service.rpc.dispatcher import Dispatcher
+from camera_service.rpc.registry import MethodRegistry
+from camera_service.server.connections import ConnectionRegistry
+from camera_service.server.http import HttpServer
+from camera_service.server.websocket import WebSocketEndpoint
+from camera_service.storage.database import Database
+
+log = logging.getLogger("camera_service.app")
+
+
+@dataclass
+class Services:
+    """What method handlers may use. Components expose public methods only; no reaching into internals."""
+
+    settings: Settings
+    metrics: Metrics
+    bus: EventBus
+    db: Database
+    mediamtx: MediaMTXSupervisor
+    connections: ConnectionRegistry
+    api: MethodRegistry
+    started_at: float = field(default_factory=time.time)
+    components: list[Component] = field(default_factory=list)
+
+    def component_health(self) -> list[ComponentHealth]:
+        return [c.health() for c in self.components]
+
+
+class Application:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        data_dir = settings.storage.data_dir
+        runtime_dir = data_dir / "run"
+        metrics = Metrics()
+        db = Database(settings.storage.database_path)
+        mediamtx = MediaMTXSupervisor(
+            settings.mediamtx, settings.storage, runtime_dir, metrics,
+            binary=settings.mediamtx.binary, forward_logs=settings.logging.forward_mediamtx)
+        self.services = Services(settings=settings, metrics=metrics, bus=EventBus(), db=db, mediamtx=mediamtx,
+                                 connections=ConnectionRegistry(), api=build_registry())
+        self.dispatcher = Dispatcher(self.services.api, self.services,
+                                     max_batch_size=settings.server.max_batch_size, metrics=metrics)
+        self.endpoint = WebSocketEndpoint(self.dispatcher, settings.server, metrics, self.services.connections)
+        self.http = HttpServer(settings.server, self.endpoint, metrics, self.services.component_health, self.ready)
+        components: list[Component] = [db, mediamtx]
+        if settings.demo.enabled:
+            components.append(DemoPublisher(settings.demo, settings.mediamtx))
+        components.append(self.http)  # last: clients arrive only once everything else is up
+        self.services.components = components
+        self._started: list[Component] = []
+        self._prepare_dirs([data_dir, runtime_dir, settings.storage.recordings_path,
+                            settings.storage.snapshots_path, settings.storage.clips_path])
+
+    @staticmethod
+    def _prepare_dirs(dirs: list[Path]) -> None:
+        for d in dirs:
+            d.mkdir(parents=True, exist_ok=True)
+
+    def ready(self) -> bool:
+        return self.services.mediamtx.is_up and self.services.db.health().healthy
+
+    async def start(self) -> None:
+        try:
+            for component in self.services.components:
+                log.info("starting %s", component.name)
+                await component.start()
+                self._started.append(component)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        while self._started:
+            component = self._started.pop()
+            try:
+                await component.stop()
+            except Exception:
+                log.exception("stopping %s failed", component.name)
+
+    async def run_until_signalled(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        log.info("camera-service ready", extra={"port": self.http.port, "ws_path": self.settings.server.ws_path})
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down")
+            await self.stop()

@@ -1,0 +1,78 @@
+"""OpenRPC 1.3 document generated from the method registry (served by `rpc.discover`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from camera_service import API_VERSION
+from camera_service.rpc.errors import ERROR_DESCRIPTIONS, ErrorCode
+from camera_service.rpc.registry import MethodRegistry, MethodSpec
+
+REF = "#/components/schemas/{model}"
+
+
+def _hoist(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    defs.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _as_ref(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """Move a top-level model schema into components so docs and clients see it by name."""
+    if schema.get("type") == "object" and "title" in schema and "properties" in schema:
+        defs[schema["title"]] = schema
+        return {"$ref": REF.format(model=schema["title"])}
+    return schema
+
+
+def _method(spec: MethodSpec, defs: dict[str, Any]) -> dict[str, Any]:
+    params_schema = _hoist(spec.params_model.model_json_schema(ref_template=REF), defs)
+    required = set(params_schema.get("required", []))
+    params = [
+        {"name": name, "required": name in required, "schema": prop,
+         **({"description": prop["description"]} if "description" in prop else {})}
+        for name, prop in params_schema.get("properties", {}).items()
+    ]
+    result_schema = _as_ref(_hoist(TypeAdapter(spec.result_type).json_schema(ref_template=REF), defs), defs)
+    method: dict[str, Any] = {
+        "name": spec.name,
+        "summary": spec.summary,
+        "paramStructure": "either",
+        "params": params,
+        "result": {"name": "result", "schema": result_schema},
+        "tags": [{"name": t} for t in spec.tags],
+        "x-role": spec.role.label,
+        "x-mutating": spec.mutating,
+    }
+    if spec.description:
+        method["description"] = spec.description
+    if spec.compat:
+        method["x-compat"] = "MediaMTX Camera Service protocol"
+    if spec.errors:
+        method["errors"] = [{"code": int(c), "message": c.name.lower(), "data": ERROR_DESCRIPTIONS[c]}
+                            for c in spec.errors]
+    return method
+
+
+def openrpc_document(api: MethodRegistry) -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    methods = [_method(spec, defs) for spec in api]
+    notifications = []
+    for note in api.notifications:
+        schema = _hoist(note.params_model.model_json_schema(ref_template=REF), defs)
+        defs[note.params_model.__name__] = schema
+        notifications.append({"name": note.name, "summary": note.summary, "params": schema,
+                              **({"x-compat": "MediaMTX Camera Service protocol"} if note.compat else {})})
+    return {
+        "openrpc": "1.3.2",
+        "info": {"title": "camera-service JSON-RPC API", "version": API_VERSION,
+                 "description": "JSON-RPC 2.0 over WebSocket at ws://HOST:8002/ws."},
+        "servers": [{"name": "default", "url": "ws://localhost:8002/ws"}],
+        "methods": methods,
+        "components": {
+            "schemas": dict(sorted(defs.items())),
+            "errors": {c.name: {"code": int(c), "message": ERROR_DESCRIPTIONS[c]} for c in ErrorCode},
+        },
+        "x-notifications": notifications,
+    }

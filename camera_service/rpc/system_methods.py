@@ -1,0 +1,77 @@
+"""Methods about the server itself: ping, rpc.discover, get_server_info, get_status."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from camera_service import API_VERSION, __version__
+from camera_service.auth.roles import Role
+from camera_service.rpc.context import CallContext
+from camera_service.rpc.registry import MethodRegistry
+
+router = MethodRegistry(tag="system")
+
+
+@router.method(role=Role.PUBLIC)
+async def ping(ctx: CallContext) -> Literal["pong"]:
+    """Liveness check of the connection; answers "pong"."""
+    return "pong"
+
+
+@router.method("rpc.discover", role=Role.PUBLIC)
+async def rpc_discover(ctx: CallContext) -> dict[str, Any]:
+    """The OpenRPC 1.3 description of this API, generated from the method registry."""
+    from camera_service.rpc.openrpc import openrpc_document
+
+    return openrpc_document(ctx.services.api)
+
+
+class ServerInfo(BaseModel):
+    name: str = Field(description="Product name.")
+    version: str = Field(description="camera-service version.")
+    api_version: str = Field(description="Version of this JSON-RPC API.")
+    mediamtx_version: str | None = Field(description="Version reported by MediaMTX, null while it is down.")
+    capabilities: list[str] = Field(description="Feature groups this server offers.")
+    supported_formats: list[str] = Field(description="Recording and snapshot formats.")
+    methods: int = Field(description="Number of JSON-RPC methods.")
+
+
+@router.method(role=Role.VIEWER)
+async def get_server_info(ctx: CallContext) -> ServerInfo:
+    """Versions and capabilities of the server."""
+    api = ctx.services.api
+    tags = sorted({t for spec in api for t in spec.tags})
+    return ServerInfo(name="camera-service", version=__version__, api_version=API_VERSION,
+                      mediamtx_version=ctx.services.mediamtx.version, capabilities=tags,
+                      supported_formats=["mp4", "jpeg", "png"], methods=len(api))
+
+
+class ComponentStatus(BaseModel):
+    healthy: bool
+    status: str
+    details: dict[str, Any]
+
+
+class ServerStatus(BaseModel):
+    status: Literal["healthy", "degraded"] = Field(description="healthy when every component is.")
+    version: str
+    uptime_s: float = Field(description="Seconds since the service started.")
+    connections: int = Field(description="Open WebSocket connections.")
+    components: dict[str, ComponentStatus] = Field(description="Health of each component by name.")
+
+
+@router.method(role=Role.VIEWER)
+async def get_status(ctx: CallContext) -> ServerStatus:
+    """Health of every component: WebSocket server, MediaMTX (reachable, managed, restarts), storage."""
+    health = ctx.services.component_health()
+    return ServerStatus(
+        status="healthy" if all(h.healthy for h in health) else "degraded",
+        version=__version__,
+        uptime_s=round(time.time() - ctx.services.started_at, 3),
+        connections=len(ctx.services.connections),
+        components={h.name: ComponentStatus(healthy=h.healthy, status=h.status, details=h.details)
+                    for h in health},
+    )

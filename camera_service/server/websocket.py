@@ -1,0 +1,116 @@
+"""The JSON-RPC WebSocket endpoint: one ConnectionContext per socket, requests handled concurrently
+up to a per-connection limit (further reads wait: backpressure), responses written in completion order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from camera_service.config.sections import ServerConfig
+from camera_service.observability.metrics import Metrics
+from camera_service.rpc.context import ConnectionContext
+from camera_service.rpc.dispatcher import Dispatcher
+from camera_service.server.connections import (
+    CLOSE_SLOW_CONSUMER,
+    CLOSE_TOO_MANY_CONNECTIONS,
+    ConnectionRegistry,
+    Outbox,
+)
+
+log = logging.getLogger("camera_service.server")
+
+# Called once a socket is open (handshake auth, auth timeouts) and once it is gone (subscriptions,
+# PTZ safety stops). A connect hook may raise web.HTTPException to refuse before the upgrade.
+ConnectHook = Callable[[web.Request, ConnectionContext], Awaitable[None]]
+DisconnectHook = Callable[[ConnectionContext], Awaitable[None]]
+
+
+class WebSocketEndpoint:
+    def __init__(self, dispatcher: Dispatcher, cfg: ServerConfig, metrics: Metrics,
+                 connections: ConnectionRegistry) -> None:
+        self.dispatcher = dispatcher
+        self.cfg = cfg
+        self.metrics = metrics
+        self.connections = connections
+        self.on_connect: list[ConnectHook] = []
+        self.on_disconnect: list[DisconnectHook] = []
+        self._sockets: set[web.WebSocketResponse] = set()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(heartbeat=self.cfg.ping_interval_s, max_msg_size=self.cfg.max_message_bytes,
+                                   compress=False, decode_text=False)
+        if len(self.connections) >= self.cfg.max_connections:
+            await ws.prepare(request)
+            self.metrics.connections_rejected.labels("max_connections").inc()
+            await ws.close(code=CLOSE_TOO_MANY_CONNECTIONS, message=b"too many connections")
+            return ws
+        conn = ConnectionContext(remote=request.remote or "", user_agent=request.headers.get("User-Agent", ""))
+        for hook in self.on_connect:
+            await hook(request, conn)  # may raise HTTPUnauthorized etc. before the upgrade
+        await ws.prepare(request)
+
+        def close_slow() -> None:
+            self.metrics.connections_rejected.labels("slow_consumer").inc()
+            asyncio.get_running_loop().create_task(ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer"))
+
+        outbox = Outbox(ws, self.cfg.send_queue_size, self.cfg.slow_consumer_close_after, self.metrics, close_slow)
+        conn._send_encoded = outbox.offer
+
+        async def close(code: int, reason: str) -> None:
+            await ws.close(code=code, message=reason.encode())
+
+        conn._close = close
+        conn.state["outbox"] = outbox
+        self.connections.add(conn)
+        self._sockets.add(ws)
+        self.metrics.connections.inc()
+        try:
+            await self._serve(ws, conn)
+        finally:
+            self.connections.remove(conn)
+            self._sockets.discard(ws)
+            self.metrics.connections.dec()
+            await outbox.close()
+            for disconnect_hook in self.on_disconnect:
+                try:
+                    await disconnect_hook(conn)
+                except Exception:
+                    log.exception("disconnect hook failed")
+        return ws
+
+    async def _serve(self, ws: web.WebSocketResponse, conn: ConnectionContext) -> None:
+        slots = asyncio.Semaphore(self.cfg.max_inflight_per_connection)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def run(data: bytes | str) -> None:
+            try:
+                reply = await self.dispatcher.handle(data, conn)
+                if reply is not None and not ws.closed:
+                    await ws.send_frame(reply, WSMsgType.TEXT)
+            except (ConnectionResetError, RuntimeError):
+                pass  # the client went away mid-reply
+            finally:
+                slots.release()
+
+        async for msg in ws:
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                await slots.acquire()
+                task = asyncio.create_task(run(msg.data))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            elif msg.type == WSMsgType.ERROR:
+                log.info("websocket error", extra={"remote": conn.remote, "error": str(ws.exception())})
+                break
+        for task in list(tasks):
+            task.cancel()
+        for task in list(tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def close_all(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutdown") -> None:
+        await asyncio.gather(*(ws.close(code=code, message=reason.encode()) for ws in list(self._sockets)),
+                             return_exceptions=True)
