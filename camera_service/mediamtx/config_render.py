@@ -1,0 +1,65 @@
+"""Render the managed MediaMTX's YAML from the template plus the service settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from camera_service.config.sections import MediaMTXConfig, StorageConfig
+
+# %f is required by MediaMTX when the playback server is on; the name sorts by time.
+RECORD_PATH_PATTERN = "%path/%Y-%m-%d_%H-%M-%S-%f"
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Return base updated with extra; nested dicts merge, everything else (lists too) replaces."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def render_mediamtx_config_dict(template_path: Path, cfg: MediaMTXConfig, storage: StorageConfig,
+                                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    loaded = yaml.safe_load(template_path.read_text(encoding="utf-8")) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{template_path}: expected a YAML mapping")
+    conf: dict[str, Any] = loaded
+    # PyYAML's YAML 1.1 loader turns yes/no into booleans; MediaMTX accepts true/false too.
+    conf.update({
+        "logLevel": cfg.log_level,
+        "api": True,
+        "apiAddress": f"127.0.0.1:{cfg.api_port}",  # the API never leaves loopback
+        "metricsAddress": f"127.0.0.1:{cfg.metrics_port}",
+        "playbackAddress": f"{cfg.host}:{cfg.playback_port}",
+        "rtspAddress": f":{cfg.rtsp_port}",
+        "rtmp": cfg.enable_rtmp,
+        "rtmpAddress": f":{cfg.rtmp_port}",
+        "hls": cfg.enable_hls,
+        "hlsAddress": f":{cfg.hls_port}",
+        "webrtc": cfg.enable_webrtc,
+        "webrtcAddress": f":{cfg.webrtc_port}",
+        "webrtcLocalUDPAddress": f":{cfg.webrtc_ice_udp_port}",
+        "srt": cfg.enable_srt,
+        "srtAddress": f":{cfg.srt_port}",
+    })
+    defaults = conf.get("pathDefaults") or {}
+    record_root = storage.recordings_path.expanduser().resolve()
+    defaults["recordPath"] = f"{record_root}/{RECORD_PATH_PATTERN}"
+    conf["pathDefaults"] = defaults
+    if conf.get("paths") is None:
+        conf["paths"] = {}
+    if extra:
+        conf = deep_merge(conf, extra)
+    return conf
+
+
+def render_mediamtx_config(template_path: Path, cfg: MediaMTXConfig, storage: StorageConfig,
+                           extra: dict[str, Any] | None = None) -> str:
+    conf = render_mediamtx_config_dict(template_path, cfg, storage, extra)
+    return yaml.safe_dump(conf, sort_keys=False, default_flow_style=False)
