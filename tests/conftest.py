@@ -1,0 +1,97 @@
+"""Shared pytest fixtures. Test harness code lives in tests/harness/."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+# `tests.harness` must import however pytest was started (console script, `python -m pytest`, any
+# rootdir/import mode): make the repo root importable.
+_REPO_ROOT = str(Path(__file__).resolve().parents[1])
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+
+from tests.harness.ffmpeg import TestCamera  # noqa: E402
+from tests.harness.mediamtx import MediaMTXInstance, run_mediamtx  # noqa: E402
+from tests.harness.procs import ProcessGroupCleanup  # noqa: E402
+
+
+# --- harness fixtures ---
+@pytest.fixture
+async def process_cleanup() -> AsyncIterator[ProcessGroupCleanup]:
+    """Registry for ad-hoc processes: everything registered is stopped at teardown, pass or fail."""
+    cleanup = ProcessGroupCleanup()
+    try:
+        yield cleanup
+    finally:
+        await cleanup.close()
+
+
+@pytest.fixture
+async def mediamtx(tmp_path: Path) -> AsyncIterator[MediaMTXInstance]:
+    """A real MediaMTX (default inline YAML: any path accepts publishers) in tmp_path/mediamtx."""
+    async with run_mediamtx(workdir=tmp_path / "mediamtx") as instance:
+        yield instance
+
+
+class MediaMTXFactory(Protocol):
+    def __call__(
+        self, yaml_text: str | None = None, *, extra: Mapping[str, Any] | None = None, name: str = ...
+    ) -> Awaitable[MediaMTXInstance]: ...
+
+
+@pytest.fixture
+async def mediamtx_factory(tmp_path: Path) -> AsyncIterator[MediaMTXFactory]:
+    """``await mediamtx_factory(yaml_text, extra=..., name=...)``: more/custom MediaMTX instances."""
+    stack: list[Any] = []
+    counter = 0
+
+    async def factory(
+        yaml_text: str | None = None, *, extra: Mapping[str, Any] | None = None, name: str = ""
+    ) -> MediaMTXInstance:
+        nonlocal counter
+        counter += 1
+        cm = run_mediamtx(yaml_text, workdir=tmp_path / (name or f"mediamtx-{counter}"), extra=extra)
+        instance = await cm.__aenter__()
+        stack.append(cm)
+        return instance
+
+    try:
+        yield factory
+    finally:
+        for cm in reversed(stack):
+            await cm.__aexit__(None, None, None)
+
+
+TestCameraFactory = Callable[..., Awaitable[TestCamera]]
+
+
+@pytest.fixture
+async def test_camera_factory(tmp_path: Path) -> AsyncIterator[TestCameraFactory]:
+    """``await test_camera_factory(rtsp_url, width=320, height=240, fps=15, gop=None, start=True)``.
+
+    Every camera made here is stopped at teardown.
+    """
+    cameras: list[TestCamera] = []
+
+    async def factory(url: str, *, start: bool = True, **kwargs: Any) -> TestCamera:
+        kwargs.setdefault("log_path", tmp_path / f"testcam-{len(cameras) + 1}.log")
+        cam = TestCamera(url, **kwargs)
+        cameras.append(cam)
+        if start:
+            await cam.start()
+        return cam
+
+    try:
+        yield factory
+    finally:
+        for cam in reversed(cameras):
+            await cam.stop()
+
+
+# --- service fixtures ---
+# (Fixtures that start the camera-service itself go below this line; owned by the service tests.)
