@@ -42,6 +42,7 @@ class Services:
     api: MethodRegistry
     started_at: float = field(default_factory=time.time)
     components: list[Component] = field(default_factory=list)
+    # Domain services: each domain adds one attribute here (and builds it in Application.__init__).
 
     def component_health(self) -> list[ComponentHealth]:
         return [c.health() for c in self.components]
@@ -64,6 +65,7 @@ class Application:
         self.endpoint = WebSocketEndpoint(self.dispatcher, settings.server, metrics, self.services.connections)
         self.http = HttpServer(settings.server, self.endpoint, metrics, self.services.component_health, self.ready)
         components: list[Component] = [db, mediamtx]
+        # Domain components are built here, in start order (after MediaMTX, before the demo and HTTP).
         if settings.demo.enabled:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))
         components.append(self.http)  # last: clients arrive only once everything else is up

@@ -95,3 +95,38 @@ async def test_camera_factory(tmp_path: Path) -> AsyncIterator[TestCameraFactory
 
 # --- service fixtures ---
 # (Fixtures that start the camera-service itself go below this line; owned by the service tests.)
+
+from tests.harness.rpc_client import RpcClient  # noqa: E402
+from tests.harness.service import RunningService, run_service, service_config  # noqa: E402
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[RunningService]:
+    """The real service (managed MediaMTX on free ports, no demo camera), started in this loop."""
+    async with run_service(service_config(tmp_path / "svc")) as running:
+        yield running
+
+
+ServiceFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def service_factory(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
+    """``async with service_factory(demo=True, overrides={...}) as svc:`` for custom instances."""
+    counter = 0
+
+    def factory(*, demo: bool = False, overrides: dict[str, Any] | None = None,
+                data_dir: Path | None = None) -> Any:
+        nonlocal counter
+        counter += 1
+        return run_service(service_config(data_dir or tmp_path / f"svc{counter}", demo=demo,
+                                          overrides=overrides))
+
+    yield factory
+
+
+@pytest.fixture
+async def rpc(service: RunningService) -> AsyncIterator[RpcClient]:
+    """A JSON-RPC client connected to `service`."""
+    client = await service.client()
+    yield client

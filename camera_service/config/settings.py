@@ -51,6 +51,7 @@ class Settings(BaseSettings):
                              description="The built-in test-pattern camera.")
     secrets: SecretsConfig = Field(default_factory=SecretsConfig, title="Secrets",  # type: ignore[arg-type]
                                    description="Keys held by the service.")
+    # Domain sections (cameras, recording, events, security, onvif, analytics) are added below.
 
     @classmethod
     def settings_customise_sources(
@@ -111,7 +112,7 @@ def load_settings(path: Path | None = None, overrides: Mapping[str, Any] | None 
     elif explicit or "CAMERA_SERVICE_CONFIG" in env:
         raise ConfigError(f"config file {path} does not exist")
     if overrides:
-        data = _deep_merge(data, dict(overrides))
+        data = deep_merge(data, dict(overrides))
     _check_env_keys(env)
     try:
         return Settings(**data)
@@ -119,11 +120,11 @@ def load_settings(path: Path | None = None, overrides: Mapping[str, Any] | None 
         raise ConfigError(_format_validation_error(exc, f"in {path} or the environment")) from exc
 
 
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out

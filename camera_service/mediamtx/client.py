@@ -179,6 +179,11 @@ class MediaMTXClient:
             data = await self._request("GET", f"{self._playback_base()}/list", params=params)
         except MediaMTXNotFound:
             return []  # "no recording segments found"
+        except MediaMTXRejected as exc:
+            # v1.20.1 answers 400 "lstat <dir>: no such file or directory" before a path ever recorded.
+            if "no such file or directory" in exc.message:
+                return []
+            raise
         return [MtxPlaybackSegment.model_validate(i) for i in (data or [])]
 
     def playback_get_url(self, path: str, start: str, duration_s: float, fmt: str = "mp4") -> str:

@@ -1,0 +1,136 @@
+"""Run the real camera-service (in-process, or as a child process) on free ports with its own MediaMTX."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from camera_service.app import Application
+from camera_service.config.settings import Settings, deep_merge
+from tests.harness.mediamtx import REPO_ROOT, mediamtx_binary
+from tests.harness.ports import free_ports
+from tests.harness.procs import ManagedProcess, wait_for
+from tests.harness.rpc_client import RpcClient
+
+
+def service_config(data_dir: Path, *, demo: bool = False, server_port: int = 0,
+                   overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Config (as plain data) for a test instance: every port free, data under data_dir."""
+    api, playback, metrics, rtsp, rtmp, hls, webrtc, ice, srt = free_ports(9)
+    base: dict[str, Any] = {
+        "server": {"host": "127.0.0.1", "port": server_port, "public_host": "127.0.0.1"},
+        "mediamtx": {
+            "managed": True, "binary": mediamtx_binary(),
+            "config_template": str(REPO_ROOT / "config" / "mediamtx.yml"),
+            "api_port": api, "playback_port": playback, "metrics_port": metrics, "rtsp_port": rtsp,
+            "rtmp_port": rtmp, "hls_port": hls, "webrtc_port": webrtc, "webrtc_ice_udp_port": ice,
+            "srt_port": srt, "enable_rtmp": False, "enable_hls": False, "enable_webrtc": False,
+            "enable_srt": False, "health_interval_s": 0.2, "restart_backoff_initial_s": 0.2,
+        },
+        "storage": {"data_dir": str(data_dir)},
+        "logging": {"level": "INFO", "format": "console"},
+        "demo": {"enabled": demo, "width": 320, "height": 240, "fps": 25, "gop": 25},
+    }
+    return deep_merge(base, overrides or {})
+
+
+@dataclass
+class RunningService:
+    app: Application
+    settings: Settings
+    clients: list[RpcClient] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.app.http.port
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}{self.settings.server.ws_path}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rtsp_url(self, path: str) -> str:
+        return f"rtsp://127.0.0.1:{self.settings.mediamtx.rtsp_port}/{path}"
+
+    async def client(self, **kwargs: Any) -> RpcClient:
+        client = await RpcClient.connect(self.ws_url, **kwargs)
+        self.clients.append(client)
+        return client
+
+    async def http_get(self, path: str) -> tuple[int, Any]:
+        async with aiohttp.ClientSession() as session, session.get(self.http_url + path) as resp:
+            body = await resp.read()
+            try:
+                return resp.status, yaml.safe_load(body) if body else None
+            except yaml.YAMLError:
+                return resp.status, body
+
+
+@contextlib.asynccontextmanager
+async def run_service(config: dict[str, Any]) -> AsyncIterator[RunningService]:
+    """Start the Application in this event loop; stop it (and its MediaMTX) afterwards."""
+    settings = Settings(**config)
+    app = Application(settings)
+    await app.start()
+    running = RunningService(app=app, settings=settings)
+    try:
+        yield running
+    finally:
+        for client in running.clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+        await app.stop()
+
+
+class ServiceProcess:
+    """The service as a real child process (`python -m camera_service serve`), for crash/restart tests."""
+
+    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
+        if not config["server"].get("port"):
+            raise ValueError("a child service needs a fixed server.port")
+        self.config = config
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = workdir / "service.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_SERVICE_")}
+        self.proc = ManagedProcess([sys.executable, "-m", "camera_service", "-c", str(self.config_path), "serve"],
+                                   name="camera-service", cwd=str(REPO_ROOT), env=env,
+                                   log_path=workdir / "service.log")
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.config['server']['port']}/ws"
+
+    async def start(self, timeout: float = 30.0) -> None:
+        await self.proc.start()
+
+        async def ready() -> bool:
+            async with aiohttp.ClientSession() as s, s.get(
+                    f"http://127.0.0.1:{self.config['server']['port']}/health/ready") as r:
+                return r.status == 200
+
+        await wait_for(ready, timeout, 0.2, message=lambda: self.proc.output(50))
+
+    async def stop(self) -> None:
+        await self.proc.stop()
+
+    def kill(self) -> None:
+        """SIGKILL the service only (its MediaMTX child is in its own group and survives briefly)."""
+        if self.proc.proc is not None:
+            self.proc.proc.kill()
+
+    async def wait_exit(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self.proc.wait(), timeout)
