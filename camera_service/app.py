@@ -23,6 +23,7 @@ from camera_service.rpc.dispatcher import Dispatcher
 from camera_service.rpc.registry import MethodRegistry
 from camera_service.server.connections import ConnectionRegistry
 from camera_service.server.http import HttpServer
+from camera_service.server.internal import InternalHttpServer
 from camera_service.server.websocket import WebSocketEndpoint
 from camera_service.storage.database import Database
 
@@ -40,6 +41,7 @@ class Services:
     mediamtx: MediaMTXSupervisor
     connections: ConnectionRegistry
     api: MethodRegistry
+    internal: InternalHttpServer  # 127.0.0.1-only listener for MediaMTX hooks and auth callbacks
     started_at: float = field(default_factory=time.time)
     components: list[Component] = field(default_factory=list)
     # Domain services: each domain adds one attribute here (and builds it in Application.__init__).
@@ -55,16 +57,19 @@ class Application:
         runtime_dir = data_dir / "run"
         metrics = Metrics()
         db = Database(settings.storage.database_path)
+        hook_secret = settings.secrets.hook_secret.get_secret_value() if settings.secrets.hook_secret else None
+        internal = InternalHttpServer(settings.server.internal_port, hook_secret)
         mediamtx = MediaMTXSupervisor(
             settings.mediamtx, settings.storage, runtime_dir, metrics,
             binary=settings.mediamtx.binary, forward_logs=settings.logging.forward_mediamtx)
         self.services = Services(settings=settings, metrics=metrics, bus=EventBus(), db=db, mediamtx=mediamtx,
-                                 connections=ConnectionRegistry(), api=build_registry())
+                                 connections=ConnectionRegistry(), api=build_registry(), internal=internal)
         self.dispatcher = Dispatcher(self.services.api, self.services,
                                      max_batch_size=settings.server.max_batch_size, metrics=metrics)
         self.endpoint = WebSocketEndpoint(self.dispatcher, settings.server, metrics, self.services.connections)
         self.http = HttpServer(settings.server, self.endpoint, metrics, self.services.component_health, self.ready)
-        components: list[Component] = [db, mediamtx]
+        # The internal listener comes before MediaMTX: hooks fire as soon as MediaMTX starts.
+        components: list[Component] = [db, internal, mediamtx]
         # Domain components are built here, in start order (after MediaMTX, before the demo and HTTP).
         if settings.demo.enabled:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))

@@ -40,6 +40,8 @@ class ServerConfig(ConfigModel):
                              description="Host name clients use to reach this machine (stream and download URLs).")
     public_scheme: Literal["http", "https"] = Field("http", title="Public scheme",
                                                     description="Scheme of URLs handed to clients.")
+    internal_port: int = Field(0, ge=0, le=65535, title="Internal port", description=(
+        "Port of the 127.0.0.1-only listener for MediaMTX hooks and auth callbacks (0 = any free port)."))
     shutdown_timeout_s: float = Field(10.0, ge=0.1, le=300.0, title="Shutdown timeout",
                                       description="Seconds to wait for in-flight work on shutdown.")
 
