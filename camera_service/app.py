@@ -57,17 +57,37 @@ class Application:
         runtime_dir = data_dir / "run"
         metrics = Metrics()
         db = Database(settings.storage.database_path)
-        hook_secret = settings.secrets.hook_secret.get_secret_value() if settings.secrets.hook_secret else None
+        hook_secret = (
+            settings.secrets.hook_secret.get_secret_value() if settings.secrets.hook_secret else None
+        )
         internal = InternalHttpServer(settings.server.internal_port, hook_secret)
         mediamtx = MediaMTXSupervisor(
-            settings.mediamtx, settings.storage, runtime_dir, metrics,
-            binary=settings.mediamtx.binary, forward_logs=settings.logging.forward_mediamtx)
-        self.services = Services(settings=settings, metrics=metrics, bus=EventBus(), db=db, mediamtx=mediamtx,
-                                 connections=ConnectionRegistry(), api=build_registry(), internal=internal)
-        self.dispatcher = Dispatcher(self.services.api, self.services,
-                                     max_batch_size=settings.server.max_batch_size, metrics=metrics)
-        self.endpoint = WebSocketEndpoint(self.dispatcher, settings.server, metrics, self.services.connections)
-        self.http = HttpServer(settings.server, self.endpoint, metrics, self.services.component_health, self.ready)
+            settings.mediamtx,
+            settings.storage,
+            runtime_dir,
+            metrics,
+            binary=settings.mediamtx.binary,
+            forward_logs=settings.logging.forward_mediamtx,
+        )
+        self.services = Services(
+            settings=settings,
+            metrics=metrics,
+            bus=EventBus(),
+            db=db,
+            mediamtx=mediamtx,
+            connections=ConnectionRegistry(),
+            api=build_registry(),
+            internal=internal,
+        )
+        self.dispatcher = Dispatcher(
+            self.services.api, self.services, max_batch_size=settings.server.max_batch_size, metrics=metrics
+        )
+        self.endpoint = WebSocketEndpoint(
+            self.dispatcher, settings.server, metrics, self.services.connections
+        )
+        self.http = HttpServer(
+            settings.server, self.endpoint, metrics, self.services.component_health, self.ready
+        )
         # The internal listener comes before MediaMTX: hooks fire as soon as MediaMTX starts.
         components: list[Component] = [db, internal, mediamtx]
         # Domain components are built here, in start order (after MediaMTX, before the demo and HTTP).
@@ -76,8 +96,15 @@ class Application:
         components.append(self.http)  # last: clients arrive only once everything else is up
         self.services.components = components
         self._started: list[Component] = []
-        self._prepare_dirs([data_dir, runtime_dir, settings.storage.recordings_path,
-                            settings.storage.snapshots_path, settings.storage.clips_path])
+        self._prepare_dirs(
+            [
+                data_dir,
+                runtime_dir,
+                settings.storage.recordings_path,
+                settings.storage.snapshots_path,
+                settings.storage.clips_path,
+            ]
+        )
 
     @staticmethod
     def _prepare_dirs(dirs: list[Path]) -> None:
@@ -111,7 +138,9 @@ class Application:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await self.start()
-        log.info("camera-service ready", extra={"port": self.http.port, "ws_path": self.settings.server.ws_path})
+        log.info(
+            "camera-service ready", extra={"port": self.http.port, "ws_path": self.settings.server.ws_path}
+        )
         try:
             await stop.wait()
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -29,10 +30,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(settings.logging.level, settings.logging.format)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(Application(settings).run_until_signalled())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -65,8 +64,9 @@ def cmd_openrpc(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="camera-service", description="Camera control plane over MediaMTX.")
     parser.add_argument("--version", action="version", version=f"camera-service {__version__}")
-    parser.add_argument("-c", "--config", help="YAML config file (default: $CAMERA_SERVICE_CONFIG or "
-                                               "config/default.yaml)")
+    parser.add_argument(
+        "-c", "--config", help="YAML config file (default: $CAMERA_SERVICE_CONFIG or config/default.yaml)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the service").set_defaults(func=cmd_serve)
     check = sub.add_parser("check-config", help="validate and print the effective config (secrets masked)")

@@ -35,22 +35,43 @@ class ConfigError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
         validate_default=True,
     )
 
-    server: ServerConfig = Field(default_factory=ServerConfig, title="Server",  # type: ignore[arg-type]
-                                 description="WebSocket/HTTP server.")
-    mediamtx: MediaMTXConfig = Field(default_factory=MediaMTXConfig, title="MediaMTX",  # type: ignore[arg-type]
-                                     description="The media server the service drives.")
-    storage: StorageConfig = Field(default_factory=StorageConfig, title="Storage",  # type: ignore[arg-type]
-                                   description="Where data lives.")
-    logging: LoggingConfig = Field(default_factory=LoggingConfig, title="Logging",  # type: ignore[arg-type]
-                                   description="Log output.")
-    demo: DemoConfig = Field(default_factory=DemoConfig, title="Demo camera",  # type: ignore[arg-type]
-                             description="The built-in test-pattern camera.")
-    secrets: SecretsConfig = Field(default_factory=SecretsConfig, title="Secrets",  # type: ignore[arg-type]
-                                   description="Keys held by the service.")
+    server: ServerConfig = Field(
+        default_factory=ServerConfig,
+        title="Server",
+        description="WebSocket/HTTP server.",
+    )
+    mediamtx: MediaMTXConfig = Field(
+        default_factory=MediaMTXConfig,
+        title="MediaMTX",
+        description="The media server the service drives.",
+    )
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig,
+        title="Storage",
+        description="Where data lives.",
+    )
+    logging: LoggingConfig = Field(
+        default_factory=LoggingConfig,
+        title="Logging",
+        description="Log output.",
+    )
+    demo: DemoConfig = Field(
+        default_factory=DemoConfig,
+        title="Demo camera",
+        description="The built-in test-pattern camera.",
+    )
+    secrets: SecretsConfig = Field(
+        default_factory=SecretsConfig,
+        title="Secrets",
+        description="Keys held by the service.",
+    )
     # Domain sections (cameras, recording, events, security, onvif, analytics) are added below.
 
     @classmethod
@@ -71,11 +92,13 @@ def _check_env_keys(environ: Mapping[str, str]) -> None:
         upper = name.upper()
         if not upper.startswith(ENV_PREFIX) or upper in ENV_NOT_KEYS:
             continue
-        parts = upper[len(ENV_PREFIX):].lower().split("__")
+        parts = upper[len(ENV_PREFIX) :].lower().split("__")
         model: type[BaseModel] | None = Settings
         for i, part in enumerate(parts):
             if model is None or part not in model.model_fields:
-                raise ConfigError(f"unknown config key '{'.'.join(parts[: i + 1])}' (from environment variable {name})")
+                raise ConfigError(
+                    f"unknown config key '{'.'.join(parts[: i + 1])}' (from environment variable {name})"
+                )
             annotation = model.model_fields[part].annotation
             model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 

@@ -76,6 +76,7 @@ class EventBus:
                     log.exception("event listener failed", extra={"event_type": event.type})
         return event
 
-    def emit(self, type: str, camera: str | None = None, severity: Severity = Severity.LOW,
-             **data: Any) -> Event:
+    def emit(
+        self, type: str, camera: str | None = None, severity: Severity = Severity.LOW, **data: Any
+    ) -> Event:
         return self.publish(Event(type=type, camera=camera, severity=severity, data=data))

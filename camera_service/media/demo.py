@@ -15,10 +15,31 @@ log = logging.getLogger("camera_service.demo")
 
 def demo_ffmpeg_argv(demo: DemoConfig, rtsp_url: str) -> list[str]:
     return [
-        demo.ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-        "-f", "lavfi", "-i", f"testsrc2=size={demo.width}x{demo.height}:rate={demo.fps}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
-        "-g", str(demo.gop), "-f", "rtsp", "-rtsp_transport", "tcp", rtsp_url,
+        demo.ffmpeg,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={demo.width}x{demo.height}:rate={demo.fps}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        str(demo.gop),
+        "-f",
+        "rtsp",
+        "-rtsp_transport",
+        "tcp",
+        rtsp_url,
     ]
 
 
@@ -31,9 +52,13 @@ class DemoPublisher:
         self.demo = demo
         self.rtsp_url = f"rtsp://127.0.0.1:{mediamtx.rtsp_port}/{demo.camera_id}"
         self._proc = ManagedProcess(
-            "demo-ffmpeg", demo_ffmpeg_argv(demo, self.rtsp_url), restart=True,
-            backoff_initial_s=1.0, backoff_max_s=10.0,
-            log_lines=lambda line: log.warning("ffmpeg: %s", line))
+            "demo-ffmpeg",
+            demo_ffmpeg_argv(demo, self.rtsp_url),
+            restart=True,
+            backoff_initial_s=1.0,
+            backoff_max_s=10.0,
+            log_lines=lambda line: log.warning("ffmpeg: %s", line),
+        )
 
     async def start(self) -> None:
         if shutil.which(self.demo.ffmpeg) is None:
@@ -45,6 +70,9 @@ class DemoPublisher:
         await self._proc.stop()
 
     def health(self) -> ComponentHealth:
-        return ComponentHealth(name=self.name, healthy=self._proc.running,
-                               status="publishing" if self._proc.running else "stopped",
-                               details={"camera": self.demo.camera_id, "restarts": self._proc.restarts})
+        return ComponentHealth(
+            name=self.name,
+            healthy=self._proc.running,
+            status="publishing" if self._proc.running else "stopped",
+            details={"camera": self.demo.camera_id, "restarts": self._proc.restarts},
+        )

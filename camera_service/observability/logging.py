@@ -17,7 +17,8 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -35,8 +36,10 @@ class JsonFormatter(logging.Formatter):
 
 class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        base = f"{time.strftime('%H:%M:%S', time.localtime(record.created))} {record.levelname:<7} " \
-               f"{record.name}: {record.getMessage()}"
+        base = (
+            f"{time.strftime('%H:%M:%S', time.localtime(record.created))} {record.levelname:<7} "
+            f"{record.name}: {record.getMessage()}"
+        )
         rid = request_id_var.get()
         extras = {k: v for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_")}
         if rid:

@@ -36,12 +36,14 @@ Guard = Callable[[CallContext, MethodSpec], Awaitable[None]]
 Observer = Callable[[CallContext, MethodSpec, BaseModel | None, RpcError | None], None]
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def loads(raw: str | bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        # orjson refuses integers beyond 64 bits, which JSON allows (ids must be echoed exactly).
-        return json.loads(raw)
+    # stdlib json, not orjson: orjson turns integers beyond 64 bits into floats, and ids must be echoed
+    # exactly. NaN/Infinity are not JSON and are refused.
+    return json.loads(raw, parse_constant=_reject_constant)
 
 
 def dumps(obj: Any) -> bytes:
@@ -68,16 +70,25 @@ def _error(req_id: Any, err: RpcError) -> dict[str, Any]:
 
 def validation_error_data(exc: ValidationError) -> dict[str, Any]:
     # include_input=False: the input may hold secrets (passwords, tokens).
-    return {"errors": [
-        {"field": ".".join(str(p) for p in e["loc"]) or "params", "message": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_input=False, include_context=False)
-    ]}
+    return {
+        "errors": [
+            {"field": ".".join(str(p) for p in e["loc"]) or "params", "message": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        ]
+    }
 
 
 class Dispatcher:
-    def __init__(self, registry: MethodRegistry, services: Services, *, max_batch_size: int,
-                 metrics: Metrics | None = None, guards: Sequence[Guard] = (),
-                 observers: Sequence[Observer] = ()) -> None:
+    def __init__(
+        self,
+        registry: MethodRegistry,
+        services: Services,
+        *,
+        max_batch_size: int,
+        metrics: Metrics | None = None,
+        guards: Sequence[Guard] = (),
+        observers: Sequence[Observer] = (),
+    ) -> None:
         self.registry = registry
         self.services = services
         self.max_batch_size = max_batch_size
@@ -89,15 +100,26 @@ class Dispatcher:
         """Answer one WebSocket message: a request, a notification, or a batch."""
         try:
             msg = loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return dumps(_error(None, RpcError(ErrorCode.PARSE_ERROR, "Parse error: message is not valid JSON")))
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            return dumps(
+                _error(None, RpcError(ErrorCode.PARSE_ERROR, "Parse error: message is not valid JSON"))
+            )
         if isinstance(msg, list):
             if not msg:
-                return dumps(_error(None, RpcError(ErrorCode.INVALID_REQUEST, "Invalid Request: empty batch")))
+                return dumps(
+                    _error(None, RpcError(ErrorCode.INVALID_REQUEST, "Invalid Request: empty batch"))
+                )
             if len(msg) > self.max_batch_size:
-                return dumps(_error(None, RpcError(
-                    ErrorCode.INVALID_REQUEST, f"Invalid Request: batch of {len(msg)} exceeds the limit",
-                    {"max_batch_size": self.max_batch_size, "size": len(msg)})))
+                return dumps(
+                    _error(
+                        None,
+                        RpcError(
+                            ErrorCode.INVALID_REQUEST,
+                            f"Invalid Request: batch of {len(msg)} exceeds the limit",
+                            {"max_batch_size": self.max_batch_size, "size": len(msg)},
+                        ),
+                    )
+                )
             replies = await asyncio.gather(*(self._one(m, conn) for m in msg))
             answered = [r for r in replies if r is not None]
             return dumps(answered) if answered else None
@@ -111,8 +133,10 @@ class Dispatcher:
         reply_id = req_id if req_id is not _MISSING and _valid_id(req_id) else None
         problem = self._check_envelope(msg, req_id)
         if problem is not None:
-            return _error(reply_id, RpcError(ErrorCode.INVALID_REQUEST, f"Invalid Request: {problem}",
-                                             {"reason": problem}))
+            return _error(
+                reply_id,
+                RpcError(ErrorCode.INVALID_REQUEST, f"Invalid Request: {problem}", {"reason": problem}),
+            )
         is_notification = req_id is _MISSING
         result = await self.invoke(msg["method"], msg.get("params"), conn)
         if is_notification:
@@ -158,9 +182,8 @@ class Dispatcher:
         except RpcError as exc:
             outcome = error = exc
         except Exception:
-            log.exception("internal error in %s", method, extra={"method": method})
-            outcome = error = RpcError(ErrorCode.INTERNAL_ERROR, "Internal error",
-                                       {"request_id": request_id})
+            log.exception("internal error in %s", method, extra={"method": method, "request_id": request_id})
+            outcome = error = RpcError(ErrorCode.INTERNAL_ERROR, "Internal error", {"request_id": request_id})
         finally:
             request_id_var.reset(token)
         self._count(method, error.code if error else None, time.perf_counter() - started)
@@ -175,19 +198,25 @@ class Dispatcher:
     def _parse_params(spec: MethodSpec, raw: Any) -> BaseModel:
         if isinstance(raw, list):
             if len(raw) > len(spec.positional_fields):
-                raise RpcError(ErrorCode.INVALID_PARAMS,
-                               f"Invalid params: {spec.name} takes at most {len(spec.positional_fields)} "
-                               f"positional params, got {len(raw)}",
-                               {"errors": [{"field": "params", "message": "too many positional params",
-                                            "type": "too_long"}]})
+                raise RpcError(
+                    ErrorCode.INVALID_PARAMS,
+                    f"Invalid params: {spec.name} takes at most {len(spec.positional_fields)} "
+                    f"positional params, got {len(raw)}",
+                    {
+                        "errors": [
+                            {"field": "params", "message": "too many positional params", "type": "too_long"}
+                        ]
+                    },
+                )
             raw = dict(zip(spec.positional_fields, raw, strict=False))
         try:
             return spec.params_model.model_validate(raw or {})
         except ValidationError as exc:
             data = validation_error_data(exc)
             first = data["errors"][0]
-            raise RpcError(ErrorCode.INVALID_PARAMS,
-                           f"Invalid params: {first['field']}: {first['message']}", data) from None
+            raise RpcError(
+                ErrorCode.INVALID_PARAMS, f"Invalid params: {first['field']}: {first['message']}", data
+            ) from None
 
     def _count(self, method: str, code: int | None, elapsed: float) -> None:
         if self.metrics is None:

@@ -42,7 +42,7 @@ When a client's notification queue overflows, the next delivered message is the 
 
 def _type(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
     if "anyOf" in schema:
         return " \\| ".join(_type(s) for s in schema["anyOf"])
     if "enum" in schema:
@@ -66,7 +66,9 @@ def render(api: MethodRegistry) -> str:
     out.append("\n## Methods\n")
     out.append("| method | role | summary |\n|---|---|---|")
     for m in doc["methods"]:
-        out.append(f"| [`{m['name']}`](#{m['name'].replace('.', '')}) | {m['x-role']} | {_cell(m['summary'])} |")
+        out.append(
+            f"| [`{m['name']}`](#{m['name'].replace('.', '')}) | {m['x-role']} | {_cell(m['summary'])} |"
+        )
     for m in doc["methods"]:
         out.append(f"\n### {m['name']}\n")
         out.append(f"{m['summary']}\n")
@@ -77,8 +79,10 @@ def render(api: MethodRegistry) -> str:
         if m["params"]:
             out.append("| param | type | required | description |\n|---|---|---|---|")
             for p in m["params"]:
-                out.append(f"| `{p['name']}` | {_type(p['schema'])} | {'yes' if p['required'] else 'no'} | "
-                           f"{_cell(p.get('description', ''))} |")
+                out.append(
+                    f"| `{p['name']}` | {_type(p['schema'])} | {'yes' if p['required'] else 'no'} | "
+                    f"{_cell(p.get('description', ''))} |"
+                )
         else:
             out.append("No params.")
         out.append(f"\nResult: {_type(m['result']['schema'])}\n")
@@ -104,8 +108,10 @@ def render(api: MethodRegistry) -> str:
             req = set(schema.get("required", []))
             out.append("| field | type | required | description |\n|---|---|---|---|")
             for field_name, prop in props.items():
-                out.append(f"| `{field_name}` | {_type(prop)} | {'yes' if field_name in req else 'no'} | "
-                           f"{_cell(prop.get('description', ''))} |")
+                out.append(
+                    f"| `{field_name}` | {_type(prop)} | {'yes' if field_name in req else 'no'} | "
+                    f"{_cell(prop.get('description', ''))} |"
+                )
         elif "enum" in schema:
             out.append("One of: " + ", ".join(f"`{v}`" for v in schema["enum"]))
         out.append("")

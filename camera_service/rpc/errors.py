@@ -39,8 +39,8 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INTERNAL_ERROR: "Unexpected server fault. `data.request_id` finds it in the server log.",
     ErrorCode.AUTH_REQUIRED: "Authentication required, failed, or expired: call `authenticate` again.",
     ErrorCode.RATE_LIMITED: "Too many requests. `data.retry_after_s` says when to retry.",
-    ErrorCode.PERMISSION_DENIED: "The identity's role is too low. `data.required_role` names the role needed.",
-    ErrorCode.NOT_FOUND: "The resource does not exist (or is outside your scope). `data.resource`, `data.id`.",
+    ErrorCode.PERMISSION_DENIED: "Role too low. `data.required_role` names the role needed.",
+    ErrorCode.NOT_FOUND: "No such resource (or outside your scope). `data.resource`, `data.id`.",
     ErrorCode.CONFLICT: "Already exists or already in progress. `data.reason`; `data.current` where useful.",
     ErrorCode.MEDIAMTX_UNAVAILABLE: "MediaMTX is not reachable right now; retry shortly.",
     ErrorCode.STORAGE_ERROR: "Storage full or blocked by the low-disk guard, or a file operation failed.",
@@ -70,7 +70,9 @@ class RpcError(Exception):
 
 
 def not_found(resource: str, ident: str) -> RpcError:
-    return RpcError(ErrorCode.NOT_FOUND, f"{resource} '{ident}' not found", {"resource": resource, "id": ident})
+    return RpcError(
+        ErrorCode.NOT_FOUND, f"{resource} '{ident}' not found", {"resource": resource, "id": ident}
+    )
 
 
 def conflict(reason: str, message: str, **data: Any) -> RpcError:
@@ -78,5 +80,8 @@ def conflict(reason: str, message: str, **data: Any) -> RpcError:
 
 
 def invalid_params(field: str, message: str, error_type: str = "value_error") -> RpcError:
-    return RpcError(ErrorCode.INVALID_PARAMS, f"invalid params: {field}: {message}",
-                    {"errors": [{"field": field, "message": message, "type": error_type}]})
+    return RpcError(
+        ErrorCode.INVALID_PARAMS,
+        f"invalid params: {field}: {message}",
+        {"errors": [{"field": field, "message": message, "type": error_type}]},
+    )

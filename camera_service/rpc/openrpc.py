@@ -30,8 +30,12 @@ def _method(spec: MethodSpec, defs: dict[str, Any]) -> dict[str, Any]:
     params_schema = _hoist(spec.params_model.model_json_schema(ref_template=REF), defs)
     required = set(params_schema.get("required", []))
     params = [
-        {"name": name, "required": name in required, "schema": prop,
-         **({"description": prop["description"]} if "description" in prop else {})}
+        {
+            "name": name,
+            "required": name in required,
+            "schema": prop,
+            **({"description": prop["description"]} if "description" in prop else {}),
+        }
         for name, prop in params_schema.get("properties", {}).items()
     ]
     result_schema = _as_ref(_hoist(TypeAdapter(spec.result_type).json_schema(ref_template=REF), defs), defs)
@@ -50,8 +54,9 @@ def _method(spec: MethodSpec, defs: dict[str, Any]) -> dict[str, Any]:
     if spec.compat:
         method["x-compat"] = "MediaMTX Camera Service protocol"
     if spec.errors:
-        method["errors"] = [{"code": int(c), "message": c.name.lower(), "data": ERROR_DESCRIPTIONS[c]}
-                            for c in spec.errors]
+        method["errors"] = [
+            {"code": int(c), "message": c.name.lower(), "data": ERROR_DESCRIPTIONS[c]} for c in spec.errors
+        ]
     return method
 
 
@@ -62,12 +67,21 @@ def openrpc_document(api: MethodRegistry) -> dict[str, Any]:
     for note in api.notifications:
         schema = _hoist(note.params_model.model_json_schema(ref_template=REF), defs)
         defs[note.params_model.__name__] = schema
-        notifications.append({"name": note.name, "summary": note.summary, "params": schema,
-                              **({"x-compat": "MediaMTX Camera Service protocol"} if note.compat else {})})
+        notifications.append(
+            {
+                "name": note.name,
+                "summary": note.summary,
+                "params": schema,
+                **({"x-compat": "MediaMTX Camera Service protocol"} if note.compat else {}),
+            }
+        )
     return {
         "openrpc": "1.3.2",
-        "info": {"title": "camera-service JSON-RPC API", "version": API_VERSION,
-                 "description": "JSON-RPC 2.0 over WebSocket at ws://HOST:8002/ws."},
+        "info": {
+            "title": "camera-service JSON-RPC API",
+            "version": API_VERSION,
+            "description": "JSON-RPC 2.0 over WebSocket at ws://HOST:8002/ws.",
+        },
         "servers": [{"name": "default", "url": "ws://localhost:8002/ws"}],
         "methods": methods,
         "components": {

@@ -94,28 +94,31 @@ class MethodRegistry:
                 raise TypeError(f"{method_name}: the result type must be annotated")
             doc = inspect.getdoc(fn) or ""
             first, _, rest = doc.partition("\n")
-            self._add(MethodSpec(
-                name=method_name,
-                handler=fn,
-                params_model=params_model,
-                result_type=hints["return"],
-                result_adapter=TypeAdapter(hints["return"]),
-                role=role,
-                summary=summary or first.strip(),
-                description=rest.strip(),
-                errors=errors,
-                tags=tags or ((self.tag,) if self.tag else ()),
-                mutating=mutating,
-                compat=compat,
-                takes_params=takes_params,
-                positional_fields=tuple(params_model.model_fields),
-            ))
+            self._add(
+                MethodSpec(
+                    name=method_name,
+                    handler=fn,
+                    params_model=params_model,
+                    result_type=hints["return"],
+                    result_adapter=TypeAdapter(hints["return"]),
+                    role=role,
+                    summary=summary or first.strip(),
+                    description=rest.strip(),
+                    errors=errors,
+                    tags=tags or ((self.tag,) if self.tag else ()),
+                    mutating=mutating,
+                    compat=compat,
+                    takes_params=takes_params,
+                    positional_fields=tuple(params_model.model_fields),
+                )
+            )
             return fn
 
         return decorate
 
-    def notification(self, name: str, params_model: type[BaseModel], summary: str, *,
-                     compat: bool = False) -> None:
+    def notification(
+        self, name: str, params_model: type[BaseModel], summary: str, *, compat: bool = False
+    ) -> None:
         if name in self._notifications:
             raise ValueError(f"notification {name} registered twice")
         self._notifications[name] = NotificationSpec(name, params_model, summary, compat)

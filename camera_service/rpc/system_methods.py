@@ -44,9 +44,15 @@ async def get_server_info(ctx: CallContext) -> ServerInfo:
     """Versions and capabilities of the server."""
     api = ctx.services.api
     tags = sorted({t for spec in api for t in spec.tags})
-    return ServerInfo(name="camera-service", version=__version__, api_version=API_VERSION,
-                      mediamtx_version=ctx.services.mediamtx.version, capabilities=tags,
-                      supported_formats=["mp4", "jpeg", "png"], methods=len(api))
+    return ServerInfo(
+        name="camera-service",
+        version=__version__,
+        api_version=API_VERSION,
+        mediamtx_version=ctx.services.mediamtx.version,
+        capabilities=tags,
+        supported_formats=["mp4", "jpeg", "png"],
+        methods=len(api),
+    )
 
 
 class ComponentStatus(BaseModel):
@@ -72,6 +78,7 @@ async def get_status(ctx: CallContext) -> ServerStatus:
         version=__version__,
         uptime_s=round(time.time() - ctx.services.started_at, 3),
         connections=len(ctx.services.connections),
-        components={h.name: ComponentStatus(healthy=h.healthy, status=h.status, details=h.details)
-                    for h in health},
+        components={
+            h.name: ComponentStatus(healthy=h.healthy, status=h.status, details=h.details) for h in health
+        },
     )

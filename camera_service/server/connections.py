@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import ConnectionContext
 from camera_service.rpc.dispatcher import encode_notification
@@ -34,8 +35,14 @@ DROPPED_NOTIFICATION = "notifications_dropped"
 class Outbox:
     """Bounded notification queue of one connection, drained by a single writer task."""
 
-    def __init__(self, ws: web.WebSocketResponse, maxsize: int, close_after: int, metrics: Metrics,
-                 on_overflow_close: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        maxsize: int,
+        close_after: int,
+        metrics: Metrics,
+        on_overflow_close: Callable[[], None],
+    ) -> None:
         self._ws = ws
         self._maxsize = maxsize
         self._close_after = close_after
@@ -71,8 +78,9 @@ class Outbox:
                     if self.dropped_unreported:
                         # Tell the client how much it missed before it gets the next message.
                         n, self.dropped_unreported = self.dropped_unreported, 0
-                        await self._ws.send_frame(encode_notification(DROPPED_NOTIFICATION, {"dropped": n}),
-                                                  WSMsgType.TEXT)
+                        await self._ws.send_frame(
+                            encode_notification(DROPPED_NOTIFICATION, {"dropped": n}), WSMsgType.TEXT
+                        )
                     await self._ws.send_frame(self._queue.popleft(), WSMsgType.TEXT)
         except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
             pass
@@ -108,8 +116,9 @@ class ConnectionRegistry:
     def __iter__(self) -> Iterator[ConnectionContext]:
         return iter(list(self._conns.values()))
 
-    def broadcast(self, method: str, params: Any,
-                  where: Callable[[ConnectionContext], bool] | None = None) -> int:
+    def broadcast(
+        self, method: str, params: Any, where: Callable[[ConnectionContext], bool] | None = None
+    ) -> int:
         """Queue one notification to every matching connection, encoding it once. Returns how many took it."""
         payload = encode_notification(method, params)
         sent = 0

@@ -26,9 +26,17 @@ class HttpServer:
 
     name = "http"
 
-    def __init__(self, cfg: ServerConfig, endpoint: WebSocketEndpoint, metrics: Metrics,
-                 status: StatusProvider, ready: ReadyProvider,
-                 middlewares: Sequence[Any] = (), ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        cfg: ServerConfig,
+        endpoint: WebSocketEndpoint,
+        metrics: Metrics,
+        status: StatusProvider,
+        ready: ReadyProvider,
+        *,
+        middlewares: Sequence[Any] = (),
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.cfg = cfg
         self.endpoint = endpoint
         self.metrics = metrics
@@ -49,11 +57,18 @@ class HttpServer:
         self.app.router.add_routes(routes)
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=self.cfg.shutdown_timeout_s)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=self.cfg.shutdown_timeout_s
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.cfg.host, self.cfg.port, ssl_context=self._ssl,
-                           reuse_address=True, backlog=1024)
+        site = web.TCPSite(
+            self._runner,
+            self.cfg.host,
+            self.cfg.port,
+            ssl_context=self._ssl,
+            reuse_address=True,
+            backlog=1024,
+        )
         await site.start()
         server = getattr(site, "_server", None)
         if server is not None and server.sockets:
@@ -67,15 +82,20 @@ class HttpServer:
             self._runner = None
 
     def health(self) -> ComponentHealth:
-        return ComponentHealth(name="websocket_server", healthy=self._runner is not None,
-                               status="listening" if self._runner else "stopped",
-                               details={"port": self.port, "connections": len(self.endpoint.connections)})
+        return ComponentHealth(
+            name="websocket_server",
+            healthy=self._runner is not None,
+            status="listening" if self._runner else "stopped",
+            details={"port": self.port, "connections": len(self.endpoint.connections)},
+        )
 
     async def _health(self, _: web.Request) -> web.Response:
         components = self._status()
         healthy = all(c.healthy for c in components)
-        body = {"status": "healthy" if healthy else "degraded",
-                "components": {c.name: c.model_dump(exclude={"name"}) for c in components}}
+        body = {
+            "status": "healthy" if healthy else "degraded",
+            "components": {c.name: c.model_dump(exclude={"name"}) for c in components},
+        }
         return web.json_response(body, status=200 if healthy else 503)
 
     async def _live(self, _: web.Request) -> web.Response:

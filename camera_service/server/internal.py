@@ -19,7 +19,7 @@ from camera_service.core.component import ComponentHealth
 
 log = logging.getLogger("camera_service.internal")
 
-SECRET_HEADER = "X-Internal-Secret"
+SECRET_HEADER = "X-Internal-Secret"  # noqa: S105 (a header name, not a secret)
 HookHandler = Callable[[dict[str, str]], Awaitable[None]]
 
 
@@ -58,8 +58,9 @@ class InternalHttpServer:
         return f"{self.url}{path}{sep}secret={self.secret}"
 
     @web.middleware
-    async def _check_secret(self, request: web.Request,
-                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def _check_secret(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         given = request.headers.get(SECRET_HEADER) or request.query.get("secret", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             log.warning("internal request with a wrong secret refused", extra={"path": request.path})
@@ -91,5 +92,9 @@ class InternalHttpServer:
             self._runner = None
 
     def health(self) -> ComponentHealth:
-        return ComponentHealth(name=self.name, healthy=self._runner is not None,
-                               status="listening" if self._runner else "stopped", details={"port": self.port})
+        return ComponentHealth(
+            name=self.name,
+            healthy=self._runner is not None,
+            status="listening" if self._runner else "stopped",
+            details={"port": self.port},
+        )

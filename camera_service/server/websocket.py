@@ -30,8 +30,9 @@ DisconnectHook = Callable[[ConnectionContext], Awaitable[None]]
 
 
 class WebSocketEndpoint:
-    def __init__(self, dispatcher: Dispatcher, cfg: ServerConfig, metrics: Metrics,
-                 connections: ConnectionRegistry) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, cfg: ServerConfig, metrics: Metrics, connections: ConnectionRegistry
+    ) -> None:
         self.dispatcher = dispatcher
         self.cfg = cfg
         self.metrics = metrics
@@ -41,23 +42,33 @@ class WebSocketEndpoint:
         self._sockets: set[web.WebSocketResponse] = set()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=self.cfg.ping_interval_s, max_msg_size=self.cfg.max_message_bytes,
-                                   compress=False, decode_text=False)
+        ws = web.WebSocketResponse(
+            heartbeat=self.cfg.ping_interval_s,
+            max_msg_size=self.cfg.max_message_bytes,
+            compress=False,
+            decode_text=False,
+        )
         if len(self.connections) >= self.cfg.max_connections:
             await ws.prepare(request)
             self.metrics.connections_rejected.labels("max_connections").inc()
             await ws.close(code=CLOSE_TOO_MANY_CONNECTIONS, message=b"too many connections")
             return ws
-        conn = ConnectionContext(remote=request.remote or "", user_agent=request.headers.get("User-Agent", ""))
+        conn = ConnectionContext(
+            remote=request.remote or "", user_agent=request.headers.get("User-Agent", "")
+        )
         for hook in self.on_connect:
             await hook(request, conn)  # may raise HTTPUnauthorized etc. before the upgrade
         await ws.prepare(request)
 
         def close_slow() -> None:
             self.metrics.connections_rejected.labels("slow_consumer").inc()
-            asyncio.get_running_loop().create_task(ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer"))
+            asyncio.get_running_loop().create_task(
+                ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer")
+            )
 
-        outbox = Outbox(ws, self.cfg.send_queue_size, self.cfg.slow_consumer_close_after, self.metrics, close_slow)
+        outbox = Outbox(
+            ws, self.cfg.send_queue_size, self.cfg.slow_consumer_close_after, self.metrics, close_slow
+        )
         conn._send_encoded = outbox.offer
 
         async def close(code: int, reason: str) -> None:
@@ -112,5 +123,7 @@ class WebSocketEndpoint:
                 await task
 
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutdown") -> None:
-        await asyncio.gather(*(ws.close(code=code, message=reason.encode()) for ws in list(self._sockets)),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(ws.close(code=code, message=reason.encode()) for ws in list(self._sockets)),
+            return_exceptions=True,
+        )

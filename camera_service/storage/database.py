@@ -52,14 +52,17 @@ class Database:
         await self._conn.execute("PRAGMA busy_timeout=5000")
         await self._conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (domain TEXT NOT NULL, version INTEGER NOT NULL, "
-            "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), PRIMARY KEY(domain, version))")
+            "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), "
+            "PRIMARY KEY(domain, version))"
+        )
         for domain, migrations in self._migrations.items():
             await self._migrate(domain, migrations)
 
     async def _migrate(self, domain: str, migrations: Sequence[Migration]) -> None:
         conn = self.conn
-        async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE domain=?",
-                                (domain,)) as cur:
+        async with conn.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE domain=?", (domain,)
+        ) as cur:
             row = await cur.fetchone()
         current = int(row[0]) if row else 0
         for mig in sorted(migrations, key=lambda m: m.version):
@@ -69,8 +72,9 @@ class Database:
             try:
                 for statement in _split_sql(mig.sql):
                     await conn.execute(statement)
-                await conn.execute("INSERT INTO schema_migrations(domain, version) VALUES (?, ?)",
-                                   (domain, mig.version))
+                await conn.execute(
+                    "INSERT INTO schema_migrations(domain, version) VALUES (?, ?)", (domain, mig.version)
+                )
                 await conn.execute("COMMIT")
             except Exception:
                 await conn.execute("ROLLBACK")
@@ -83,8 +87,12 @@ class Database:
             self._conn = None
 
     def health(self) -> ComponentHealth:
-        return ComponentHealth(name=self.name, healthy=self._conn is not None,
-                               status="open" if self._conn else "closed", details={"path": str(self.path)})
+        return ComponentHealth(
+            name=self.name,
+            healthy=self._conn is not None,
+            status="open" if self._conn else "closed",
+            details={"path": str(self.path)},
+        )
 
     @property
     def conn(self) -> aiosqlite.Connection:

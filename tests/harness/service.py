@@ -22,19 +22,32 @@ from tests.harness.procs import ManagedProcess, wait_for
 from tests.harness.rpc_client import RpcClient
 
 
-def service_config(data_dir: Path, *, demo: bool = False, server_port: int = 0,
-                   overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def service_config(
+    data_dir: Path, *, demo: bool = False, server_port: int = 0, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Config (as plain data) for a test instance: every port free, data under data_dir."""
     api, playback, metrics, rtsp, rtmp, hls, webrtc, ice, srt = free_ports(9)
     base: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": server_port, "public_host": "127.0.0.1"},
         "mediamtx": {
-            "managed": True, "binary": mediamtx_binary(),
+            "managed": True,
+            "binary": mediamtx_binary(),
             "config_template": str(REPO_ROOT / "config" / "mediamtx.yml"),
-            "api_port": api, "playback_port": playback, "metrics_port": metrics, "rtsp_port": rtsp,
-            "rtmp_port": rtmp, "hls_port": hls, "webrtc_port": webrtc, "webrtc_ice_udp_port": ice,
-            "srt_port": srt, "enable_rtmp": False, "enable_hls": False, "enable_webrtc": False,
-            "enable_srt": False, "health_interval_s": 0.2, "restart_backoff_initial_s": 0.2,
+            "api_port": api,
+            "playback_port": playback,
+            "metrics_port": metrics,
+            "rtsp_port": rtsp,
+            "rtmp_port": rtmp,
+            "hls_port": hls,
+            "webrtc_port": webrtc,
+            "webrtc_ice_udp_port": ice,
+            "srt_port": srt,
+            "enable_rtmp": False,
+            "enable_hls": False,
+            "enable_webrtc": False,
+            "enable_srt": False,
+            "health_interval_s": 0.2,
+            "restart_backoff_initial_s": 0.2,
         },
         "storage": {"data_dir": str(data_dir)},
         "logging": {"level": "INFO", "format": "console"},
@@ -106,9 +119,13 @@ class ServiceProcess:
         self.config_path = workdir / "service.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_SERVICE_")}
-        self.proc = ManagedProcess([sys.executable, "-m", "camera_service", "-c", str(self.config_path), "serve"],
-                                   name="camera-service", cwd=str(REPO_ROOT), env=env,
-                                   log_path=workdir / "service.log")
+        self.proc = ManagedProcess(
+            [sys.executable, "-m", "camera_service", "-c", str(self.config_path), "serve"],
+            name="camera-service",
+            cwd=str(REPO_ROOT),
+            env=env,
+            log_path=workdir / "service.log",
+        )
 
     @property
     def ws_url(self) -> str:
@@ -118,8 +135,10 @@ class ServiceProcess:
         await self.proc.start()
 
         async def ready() -> bool:
-            async with aiohttp.ClientSession() as s, s.get(
-                    f"http://127.0.0.1:{self.config['server']['port']}/health/ready") as r:
+            async with (
+                aiohttp.ClientSession() as s,
+                s.get(f"http://127.0.0.1:{self.config['server']['port']}/health/ready") as r,
+            ):
                 return r.status == 200
 
         await wait_for(ready, timeout, 0.2, message=lambda: self.proc.output(50))
