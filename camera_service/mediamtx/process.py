@@ -100,17 +100,16 @@ class ManagedProcess:
             proc = self._proc
             assert proc is not None
             try:
-                await asyncio.wait_for(asyncio.shield(proc.wait()), timeout)
+                async with asyncio.timeout(timeout):
+                    await proc.wait()
             except TimeoutError:
                 log.warning("%s did not exit on SIGTERM within %.1fs; killing", self.name, timeout)
                 self._signal_group(signal.SIGKILL)
-        with contextlib.suppress(asyncio.CancelledError):
-            try:
-                await asyncio.wait_for(task, timeout + 2.0)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        # asyncio.wait neither raises the task's CancelledError nor swallows a cancel of stop() itself.
+        done, _ = await asyncio.wait({task}, timeout=timeout + 2.0)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task})
         self._task = None
 
     # ---- internals -------------------------------------------------------------------------------
@@ -159,7 +158,8 @@ class ManagedProcess:
             # The child is gone; kill leftovers of its group so they do not hold the pipe open.
             self._signal_group(signal.SIGKILL)
             try:
-                await asyncio.wait_for(pump, 2.0)
+                async with asyncio.timeout(2.0):
+                    await asyncio.shield(pump)
             except TimeoutError:
                 pump.cancel()
         return rc

@@ -197,7 +197,8 @@ class MediaMTXSupervisor:
     async def wait_ready(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """True once MediaMTX answers; False if it did not within `timeout` seconds."""
         try:
-            await asyncio.wait_for(self._up.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._up.wait()
         except TimeoutError:
             return False
         return True
@@ -265,8 +266,10 @@ class MediaMTXSupervisor:
                 await self._mark_down()
             else:
                 await self._mark_up(info.version, info.started)
+            # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancel that races the wake-up.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.cfg.health_interval_s)
+                async with asyncio.timeout(self.cfg.health_interval_s):
+                    await self._wake.wait()
 
     async def _mark_up(self, version: str, started: str | None) -> None:
         restarted = self._ever_up and (self._state != "up" or started != self._started)
