@@ -60,6 +60,7 @@ class ManagedProcess:
         self._stopping = False
         self._in_backoff = False
         self._next_backoff = backoff_initial_s
+        self._spawned_at = 0.0
 
     # ---- state -----------------------------------------------------------------------------------
 
@@ -122,6 +123,7 @@ class ManagedProcess:
             stderr=asyncio.subprocess.STDOUT, env=env, cwd=self.cwd, start_new_session=True,
             limit=_LINE_LIMIT)
         self._proc = proc
+        self._spawned_at = self.clock.monotonic()
         log.info("%s started (pid %d)", self.name, proc.pid)
         await self._call(self.on_start, proc.pid)
         return proc
@@ -139,9 +141,11 @@ class ManagedProcess:
         assert stream is not None
         while True:
             try:
-                raw = await stream.readline()
-            except ValueError:  # line over the limit: take what is buffered
-                raw = await stream.read(_LINE_LIMIT)
+                raw = await stream.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:  # EOF: last line without a newline
+                raw = exc.partial
+            except asyncio.LimitOverrunError as exc:  # overlong line: hand it on in chunks, lose nothing
+                raw = await stream.read(max(exc.consumed, 1))
             if not raw:
                 return
             if self.log_lines is not None:
@@ -166,7 +170,6 @@ class ManagedProcess:
 
     async def _supervise(self, proc: asyncio.subprocess.Process | None) -> None:
         while True:
-            started = self.clock.monotonic()
             rc: int | None = None
             if proc is not None:
                 rc = await self._run_once(proc)
@@ -176,7 +179,7 @@ class ManagedProcess:
             await self._call(self.on_exit, rc)
             if self._stopping or not self.restart:
                 return
-            if self.clock.monotonic() - started >= self.stable_after_s:
+            if proc is not None and self.clock.monotonic() - self._spawned_at >= self.stable_after_s:
                 self._next_backoff = self.backoff_initial_s  # it ran fine for a while: start over
             delay = self._next_backoff
             self._next_backoff = min(max(delay * 2, 0.01), self.backoff_max_s)
