@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from camera_service.auth.config import SecurityConfig
+from camera_service.cameras.config import CamerasConfig
 from camera_service.config.sections import (
     DemoConfig,
     LoggingConfig,
@@ -24,8 +26,8 @@ from camera_service.config.sections import (
 )
 
 ENV_PREFIX = "CAMERA_SERVICE_"
-# Variables with the prefix that are not config keys: the config file location itself.
-ENV_NOT_KEYS = frozenset({"CAMERA_SERVICE_CONFIG"})
+# Variables with the prefix that are not config keys: the config file location, the event loop choice.
+ENV_NOT_KEYS = frozenset({"CAMERA_SERVICE_CONFIG", "CAMERA_SERVICE_EVENT_LOOP"})
 DEFAULT_CONFIG_FILE = Path("config/default.yaml")
 
 
@@ -73,6 +75,10 @@ class Settings(BaseSettings):
         description="Keys held by the service.",
     )
     # Domain sections (cameras, recording, events, security, onvif, analytics) are added below.
+    cameras: CamerasConfig = Field(default_factory=CamerasConfig, title="Cameras",  # type: ignore[arg-type]
+                                   description="Camera registry, provisioning and status.")
+    security: SecurityConfig = Field(default_factory=SecurityConfig, title="Security",  # type: ignore[arg-type]
+                                     description="Authentication, roles, scopes, limits, audit, live-view checks.")
 
     @classmethod
     def settings_customise_sources(

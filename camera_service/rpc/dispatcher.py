@@ -40,10 +40,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# stdlib json, not orjson: orjson turns integers beyond 64 bits into floats, and ids must be echoed
+# exactly. NaN/Infinity are not JSON and are refused. One decoder, built once (hot path).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def loads(raw: str | bytes) -> Any:
-    # stdlib json, not orjson: orjson turns integers beyond 64 bits into floats, and ids must be echoed
-    # exactly. NaN/Infinity are not JSON and are refused.
-    return json.loads(raw, parse_constant=_reject_constant)
+    return _DECODER.decode(raw.decode() if isinstance(raw, bytes) else raw)
 
 
 def dumps(obj: Any) -> bytes:
@@ -95,6 +98,7 @@ class Dispatcher:
         self.metrics = metrics
         self.guards = list(guards)
         self.observers = list(observers)
+        self._metric_children: dict[str, tuple[Any, Any, Any]] = {}
 
     async def handle(self, raw: str | bytes, conn: ConnectionContext) -> bytes | None:
         """Answer one WebSocket message: a request, a notification, or a batch."""
@@ -221,7 +225,19 @@ class Dispatcher:
     def _count(self, method: str, code: int | None, elapsed: float) -> None:
         if self.metrics is None:
             return
-        self.metrics.rpc_requests.labels(method, "ok" if code is None else "error").inc()
-        if code is not None:
+        children = self._metric_children.get(method)
+        if children is None:  # .labels() is a locked dict lookup: resolve once per method
+            m = self.metrics
+            children = (
+                m.rpc_requests.labels(method, "ok"),
+                m.rpc_requests.labels(method, "error"),
+                m.rpc_latency.labels(method),
+            )
+            self._metric_children[method] = children
+        ok, failed, latency = children
+        if code is None:
+            ok.inc()
+        else:
+            failed.inc()
             self.metrics.rpc_errors.labels(method, str(code)).inc()
-        self.metrics.rpc_latency.labels(method).observe(elapsed)
+        latency.observe(elapsed)
