@@ -93,13 +93,14 @@ class ServiceUnderTest:
         cfg = self.tmp / "config.yaml"
         cfg.write_text(yaml.safe_dump(self.config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_SERVICE_")}
+        log = open(self.tmp / "service.log", "wb")  # noqa: SIM115 (the child owns it for its lifetime)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "camera_service", "-c", str(cfg), "serve"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.tmp / "service.log", "wb"),
-        )  # noqa: SIM115
+            stderr=log,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -129,8 +130,9 @@ def write_section(title: str, body: str) -> None:
         PERF_DOC.read_text()
         if PERF_DOC.exists()
         else (
-            "# Performance\n\nMeasured by the scripts in `bench/` (`make bench`). Every target is a ratio against "
-            "a reference measured in the same run on the same machine, or an absolute bar from the issue.\n"
+            "# Performance\n\nMeasured by the scripts in `bench/` (`make bench`). Every target is a ratio "
+            "against a reference measured in the same run on the same machine, or an absolute bar "
+            "from the issue.\n"
         )
     )
     section = f"## {title}\n\n{body.strip()}\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
