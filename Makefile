@@ -31,6 +31,7 @@ bench: setup
 
 docs: setup
 	$(PY) -m camera_service.rpc.docs --write
+	$(PY) -m camera_service.config.docs --write
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info bench/results
