@@ -8,6 +8,7 @@ implement the same store interfaces.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -35,6 +36,9 @@ class Database:
         self.path = path
         self._migrations: dict[str, Sequence[Migration]] = dict(migrations or {})
         self._conn: aiosqlite.Connection | None = None
+        # One shared connection: a statement run while another task's BEGIN..COMMIT is open would join
+        # (and could be rolled back with) that transaction, and a second BEGIN fails. Writes take turns.
+        self._write_lock = asyncio.Lock()
 
     def register(self, domain: str, migrations: Sequence[Migration]) -> None:
         """Add a domain's migrations; call before start()."""
@@ -102,10 +106,14 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one statement in autocommit; returns the number of changed rows."""
-        async with self.conn.execute(sql, params) as cur:
+        async with self._write_lock, self.conn.execute(sql, params) as cur:
             return cur.rowcount
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._write_lock:
+            await self._execute_many(sql, rows)
+
+    async def _execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         await self.conn.execute("BEGIN")
         try:
             await self.conn.executemany(sql, rows)
@@ -116,6 +124,10 @@ class Database:
 
     async def transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Run several statements atomically."""
+        async with self._write_lock:
+            await self._transaction(statements)
+
+    async def _transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         await self.conn.execute("BEGIN IMMEDIATE")
         try:
             for sql, params in statements:
