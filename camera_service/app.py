@@ -12,9 +12,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from camera_service.auth.service import AuthService
+from camera_service.auth.transport import TransportSecurity, build_ssl_context
+from camera_service.cameras.service import CameraService
 from camera_service.config import Settings
 from camera_service.core.component import Component, ComponentHealth
 from camera_service.events.bus import EventBus
+from camera_service.events.service import EventService
 from camera_service.media.demo import DemoPublisher
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
@@ -45,6 +49,9 @@ class Services:
     started_at: float = field(default_factory=time.time)
     components: list[Component] = field(default_factory=list)
     # Domain services: each domain adds one attribute here (and builds it in Application.__init__).
+    auth: AuthService = field(init=False)  # identities, API keys, audit, limits, live-view checks
+    cameras: CameraService = field(init=False)  # the camera registry (camera_service/cameras)
+    events: EventService = field(init=False)  # event store, subscriptions, webhooks, rules, event clips
 
     def component_health(self) -> list[ComponentHealth]:
         return [c.health() for c in self.components]
@@ -79,18 +86,37 @@ class Application:
             api=build_registry(),
             internal=internal,
         )
+        # Security is built first: the dispatcher guard and audit observer, handshake hooks, MediaMTX auth.
+        auth = self.services.auth = AuthService(settings, db, internal, mediamtx, metrics)
+        auth.bind(self.services)
+        transport = TransportSecurity(auth, self.services.connections, tls=settings.security.tls_cert is not None)
         self.dispatcher = Dispatcher(
-            self.services.api, self.services, max_batch_size=settings.server.max_batch_size, metrics=metrics
+            self.services.api, self.services, max_batch_size=settings.server.max_batch_size, metrics=metrics,
+            guards=[auth.guard], observers=[auth.audit.observe],
         )
         self.endpoint = WebSocketEndpoint(
             self.dispatcher, settings.server, metrics, self.services.connections
         )
+        self.endpoint.on_connect.append(transport.on_connect)
+        self.endpoint.on_disconnect.append(transport.on_disconnect)
         self.http = HttpServer(
-            settings.server, self.endpoint, metrics, self.services.component_health, self.ready
+            settings.server, self.endpoint, metrics, self.services.component_health, self.ready,
+            middlewares=[transport.security_headers], ssl_context=build_ssl_context(settings.security),
         )
         # The internal listener comes before MediaMTX: hooks fire as soon as MediaMTX starts.
-        components: list[Component] = [db, internal, mediamtx]
+        # auth before MediaMTX: MediaMTX's config points authHTTPAddress at the internal listener.
+        components: list[Component] = [db, internal, auth, mediamtx]
         # Domain components are built here, in start order (after MediaMTX, before the demo and HTTP).
+        self.services.cameras = CameraService(
+            settings.cameras, server=settings.server, mediamtx_cfg=settings.mediamtx,
+            storage=settings.storage, demo=settings.demo, db=db, mediamtx=mediamtx, internal=internal,
+            bus=self.services.bus, connections=self.services.connections, metrics=metrics)
+        components.append(self.services.cameras)
+        # events: after cameras/recordings (it subscribes to the bus at construction, so nothing is missed).
+        self.services.events = EventService(settings.events, db, self.services.bus, metrics)
+        self.services.events.bind(self.services)
+        self.endpoint.on_disconnect.append(self.services.events.subscriptions.drop_connection)
+        components.append(self.services.events)
         if settings.demo.enabled:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))
         components.append(self.http)  # last: clients arrive only once everything else is up

@@ -1,0 +1,1 @@
+"""The camera registry: persistent cameras that MediaMTX always reflects, with live status."""

@@ -24,6 +24,7 @@ from camera_service.config.sections import (
     ServerConfig,
     StorageConfig,
 )
+from camera_service.events.config import EventsConfig
 
 ENV_PREFIX = "CAMERA_SERVICE_"
 # Variables with the prefix that are not config keys: the config file location, the event loop choice.
@@ -75,8 +76,11 @@ class Settings(BaseSettings):
         description="Keys held by the service.",
     )
     # Domain sections (cameras, recording, events, security, onvif, analytics) are added below.
-    cameras: CamerasConfig = Field(default_factory=CamerasConfig, title="Cameras",  # type: ignore[arg-type]
-                                   description="Camera registry, provisioning and status.")
+    cameras: CamerasConfig = Field(
+        default_factory=CamerasConfig, title="Cameras", description="Camera registry, provisioning, status."
+    )
+    events: EventsConfig = Field(default_factory=EventsConfig, title="Events",
+                                 description="Event store, subscriptions, webhooks, rules, event clips.")
     security: SecurityConfig = Field(default_factory=SecurityConfig, title="Security",  # type: ignore[arg-type]
                                      description="Authentication, roles, scopes, limits, audit, live-view checks.")
 

@@ -6,10 +6,22 @@ from camera_service.rpc.registry import MethodRegistry
 
 
 def build_registry() -> MethodRegistry:
+    from camera_service.auth import methods as auth_methods
+    from camera_service.cameras import compat_methods as camera_compat_methods
+    from camera_service.cameras import methods as camera_methods
+    from camera_service.events import methods as event_methods
+    from camera_service.events.rules import methods as rule_methods
+    from camera_service.events.webhooks import methods as webhook_methods
     from camera_service.rpc import system_methods
 
     # Each domain imports its router here and adds it to the tuple.
-    routers = [system_methods.router]
+    routers = [
+        system_methods.router,
+        auth_methods.router,
+        camera_methods.router,
+        camera_compat_methods.router,
+    ]
+    routers += [event_methods.router, webhook_methods.router, rule_methods.router]
     api = MethodRegistry()
     for router in routers:
         api.include(router)

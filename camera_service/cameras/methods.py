@@ -1,0 +1,255 @@
+"""Camera methods: list/get/add/update/remove/probe and stream URLs.
+
+Roles: reading (list_cameras, get_camera, get_stream_urls) = viewer; probe_camera = operator (it opens
+a connection to the device); add/update/remove = admin (camera administration).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import TYPE_CHECKING
+
+from camera_service.auth.roles import Role
+from camera_service.cameras.edit import apply_update, camera_from_add
+from camera_service.cameras.models import Camera
+from camera_service.cameras.probe import ProbeFailed, probe_stream
+from camera_service.cameras.schemas import (
+    AddCameraParams,
+    CameraIdParams,
+    CameraInfo,
+    CameraPage,
+    ListCamerasParams,
+    ProbeCameraParams,
+    ProbeCameraResult,
+    RemoveResult,
+    UpdateCameraParams,
+)
+from camera_service.cameras.streams import StreamUrls
+from camera_service.cameras.urls import parse_source, redact, with_credentials
+from camera_service.rpc.context import CallContext
+from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
+from camera_service.rpc.registry import MethodRegistry
+
+if TYPE_CHECKING:
+    from camera_service.cameras.service import CameraService
+
+router = MethodRegistry(tag="cameras")
+
+_READ_ERRORS = (ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS)
+_WRITE_ERRORS = (
+    ErrorCode.INVALID_PARAMS,
+    ErrorCode.NOT_FOUND,
+    ErrorCode.CONFLICT,
+    ErrorCode.MEDIAMTX_UNAVAILABLE,
+)
+
+
+def _svc(ctx: CallContext) -> CameraService:
+    return ctx.services.cameras
+
+
+def _visible(ctx: CallContext, camera_id: str) -> Camera:
+    """The camera, or NOT_FOUND when it does not exist or is outside the caller's scope."""
+    svc = _svc(ctx)
+    camera = svc.get_cached(camera_id)
+    if not svc.in_scope(camera, ctx.connection.identity):
+        raise not_found("camera", camera_id)
+    return camera
+
+
+def _matches(camera: Camera, status: str, p: ListCamerasParams) -> bool:
+    if p.status is not None and status != p.status:
+        return False
+    if p.tag is not None and p.tag not in camera.tags:
+        return False
+    if p.group is not None and camera.group != p.group:
+        return False
+    if p.agency is not None and camera.agency != p.agency:
+        return False
+    if p.site is not None and camera.site != p.site:
+        return False
+    if p.text:
+        needle = p.text.lower()
+        hay = [camera.id, camera.name, camera.site or "", camera.zone or "", camera.group or "", *camera.tags]
+        return any(needle in h.lower() for h in hay)
+    return True
+
+
+@router.method(role=Role.VIEWER, errors=(ErrorCode.INVALID_PARAMS,))
+async def list_cameras(ctx: CallContext, params: ListCamerasParams) -> CameraPage:
+    """Cameras with their live status, filtered and paginated in a stable order (by id).
+
+    Role: viewer. Filters combine with AND. Use `cursor` (the previous page's `next_cursor`) for
+    stable paging while cameras are added; `offset` works too. Cameras outside the caller's scope are
+    not listed.
+    """
+    svc = _svc(ctx)
+    identity = ctx.connection.identity
+    matches = [
+        c for c in svc.cameras() if svc.in_scope(c, identity) and _matches(c, svc.status(c.id).status, params)
+    ]
+    start = params.offset
+    if params.cursor is not None:
+        start = next((i for i, c in enumerate(matches) if c.id > params.cursor), len(matches))
+    page = matches[start : start + params.limit]
+    more = start + params.limit < len(matches)
+    return CameraPage(
+        cameras=[CameraInfo.of(c, svc.status(c.id)) for c in page],
+        total=len(matches),
+        limit=params.limit,
+        offset=start,
+        next_cursor=page[-1].id if more and page else None,
+    )
+
+
+@router.method(role=Role.VIEWER, errors=_READ_ERRORS)
+async def get_camera(ctx: CallContext, params: CameraIdParams) -> CameraInfo:
+    """One camera with its live status (credentials are never returned: see `has_credentials`).
+
+    Role: viewer.
+    """
+    camera = _visible(ctx, params.camera_id)
+    return CameraInfo.of(camera, _svc(ctx).status(camera.id))
+
+
+def _derive_id(svc: CameraService, name: str) -> str:
+    base = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:56] or "camera"
+    if not base[0].isalnum():
+        base = "c" + base
+    candidate, n = base, 2
+    while True:
+        try:
+            svc.get_cached(candidate)
+        except RpcError:
+            return candidate
+        candidate, n = f"{base}-{n}", n + 1
+
+
+@router.method(role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
+async def add_camera(ctx: CallContext, params: AddCameraParams) -> CameraInfo:
+    """Register a camera and provision its MediaMTX path; persisted across restarts.
+
+    Role: admin. Credentials go in the URL (rtsp://user:pass@host/...) or in `username`/`password`;
+    both are stored encrypted and never returned. Errors: CONFLICT (`data.reason` "exists") for a
+    duplicate id; INVALID_PARAMS (`data.errors[].field`) for a malformed id or source or when MediaMTX
+    refuses the configuration. If MediaMTX is down the camera is stored and provisioned when it is back.
+    Bad input changes nothing.
+    """
+    svc = _svc(ctx)
+    camera_id = params.id or _derive_id(svc, params.name or "camera")
+    camera = camera_from_add(camera_id, params)
+    added = await svc.add(camera)
+    return CameraInfo.of(added, svc.status(added.id))
+
+
+@router.method(role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
+async def update_camera(ctx: CallContext, params: UpdateCameraParams) -> CameraInfo:
+    """Change some fields of a camera (only the fields given change); a new source re-provisions it.
+
+    Role: admin. Credentials: a URL with credentials or `username`/`password` replace the stored ones;
+    a new URL without credentials keeps them; `username: null` (or "") clears them. A `recording` policy
+    is changed through the recording methods. MediaMTX refusing the change rolls it back.
+    """
+    svc = _svc(ctx)
+    old = _visible(ctx, params.camera_id)
+    new, keep_secrets = apply_update(old, params)
+    updated = await svc.replace(new, keep_secrets=keep_secrets)
+    return CameraInfo.of(updated, svc.status(updated.id))
+
+
+@router.method(role=Role.ADMIN, mutating=True, errors=_READ_ERRORS)
+async def remove_camera(ctx: CallContext, params: CameraIdParams) -> RemoveResult:
+    """Remove a camera and its MediaMTX path. Role: admin. Recordings already made are kept."""
+    camera = _visible(ctx, params.camera_id)
+    await _svc(ctx).remove(camera.id)
+    return RemoveResult(id=camera.id, removed=True)
+
+
+@router.method(role=Role.VIEWER, errors=_READ_ERRORS)
+async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrls:
+    """Live-view URLs of a camera (RTSP, HLS, WebRTC page, WHEP, RTMP, SRT) for clients.
+
+    Role: viewer. Built from `server.public_host` / `server.public_scheme` and MediaMTX's ports; a
+    protocol that is switched off is null.
+    """
+    camera = _visible(ctx, params.camera_id)
+    return _svc(ctx).stream_urls(camera.id)
+
+
+@router.method(
+    role=Role.OPERATOR,
+    errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, ErrorCode.CAMERA_UNAVAILABLE, ErrorCode.TIMEOUT),
+)
+async def probe_camera(ctx: CallContext, params: ProbeCameraParams) -> ProbeCameraResult:
+    """Open a stream and report codec, profile, resolution, fps, bitrate and audio.
+
+    Role: operator. Give `camera_id` (a registered camera: its pull source directly, or its MediaMTX
+    path for publisher and local-device cameras) or `source` (+ `username`/`password`) to try a URL
+    before adding it. Errors: CAMERA_UNAVAILABLE (`data.reason`) when the stream cannot be opened or
+    read; TIMEOUT (`data.timeout_s`) when nothing arrived in time.
+    """
+    svc = _svc(ctx)
+    if (params.camera_id is None) == (params.source is None):
+        raise invalid_params("camera_id", "give exactly one of camera_id or source")
+    secrets: tuple[str | None, ...]
+    if params.camera_id is not None:
+        camera = _visible(ctx, params.camera_id)
+        shown = camera.source
+        url = (
+            svc.local_rtsp_url(camera.id)
+            if camera.source_kind != "pull"
+            else svc.source_url_with_credentials(camera)
+        )
+        secrets = camera.secrets()
+    else:
+        assert params.source is not None
+        parsed = parse_source(params.source)
+        if parsed.kind == "publisher":
+            raise invalid_params("source", "a publisher has nothing to probe until it publishes")
+        shown = parsed.source
+        password = params.password if params.password is not None else parsed.password
+        url = with_credentials(
+            parsed.source, params.username or parsed.username, password, parsed.secret_query
+        )
+        secrets = (password, *parsed.secret_query.values())
+    timeout = min(params.timeout_s or svc.cfg.probe_timeout_s, svc.cfg.probe_timeout_s)
+    started = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(
+            asyncio.to_thread(
+                probe_stream, url, timeout_s=timeout, sample_s=params.sample_s, device=url.startswith("/dev/")
+            ),
+            timeout + 2.0,
+        )
+    except (TimeoutError, ProbeFailed) as exc:
+        timed_out = isinstance(exc, TimeoutError) or exc.timed_out
+        if timed_out:
+            raise RpcError(
+                ErrorCode.TIMEOUT,
+                f"no stream from the source within {timeout:g} s",
+                {"timeout_s": timeout, "camera": params.camera_id},
+            ) from None
+        assert isinstance(exc, ProbeFailed)
+        reason = redact(exc.reason, secrets)
+        raise RpcError(
+            ErrorCode.CAMERA_UNAVAILABLE,
+            f"cannot open the stream: {reason}",
+            {"camera": params.camera_id, "reason": reason},
+        ) from None
+    return ProbeCameraResult(
+        camera_id=params.camera_id,
+        source=shown,
+        codec=result.codec,
+        profile=result.profile,
+        width=result.width,
+        height=result.height,
+        fps=result.fps,
+        bitrate_kbps=result.bitrate_kbps,
+        audio_codec=result.audio_codec,
+        audio_sample_rate=result.audio_sample_rate,
+        audio_channels=result.audio_channels,
+        sampled_s=result.sampled_s,
+        elapsed_s=round(time.perf_counter() - started, 3),
+    )

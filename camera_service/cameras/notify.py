@@ -1,0 +1,13 @@
+"""Who may receive server pushes about cameras. One place, so authentication can tighten it."""
+
+from __future__ import annotations
+
+from camera_service.rpc.context import ConnectionContext
+
+
+def may_receive_push(conn: ConnectionContext) -> bool:
+    """True when `conn` may receive camera push notifications (camera_status_update).
+
+    Security replaces this with `conn.identity is not None or <auth disabled>` (plus camera scope).
+    """
+    return True

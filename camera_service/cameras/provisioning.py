@@ -1,0 +1,197 @@
+"""Desired MediaMTX path configs of cameras, and the reconciler that makes MediaMTX equal to them.
+
+The registry is the source of truth. Configs are pushed with `replace` (an upsert), so a password is
+never read back from MediaMTX and patched in (MediaMTX redacts some secrets on GET).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from camera_service.cameras.config import CamerasConfig
+from camera_service.cameras.models import Camera
+from camera_service.cameras.urls import RTSP_SCHEMES, with_credentials
+from camera_service.mediamtx.client import MediaMTXClient
+from camera_service.mediamtx.errors import MediaMTXError, MediaMTXNotFound, MediaMTXUnavailable
+from camera_service.server.internal import InternalHttpServer
+
+log = logging.getLogger("camera_service.cameras")
+
+PathContributor = Callable[[Camera], dict[str, Any]]
+HOOK_ONLINE = "camera_online"
+HOOK_OFFLINE = "camera_offline"
+
+
+def source_url_with_credentials(camera: Camera) -> str:
+    return with_credentials(
+        camera.source,
+        camera.username,
+        camera.password.get_secret_value() if camera.password else None,
+        {k: v.get_secret_value() for k, v in camera.secret_query.items()},
+    )
+
+
+class PathConfigBuilder:
+    """Pure function camera -> MediaMTX path config (None: the camera must have no path)."""
+
+    def __init__(self, cfg: CamerasConfig, internal: InternalHttpServer) -> None:
+        self.cfg = cfg
+        self.internal = internal
+        self.contributors: list[PathContributor] = []
+
+    def desired(self, camera: Camera) -> dict[str, Any] | None:
+        if not camera.enabled or camera.credentials_error:
+            return None
+        conf: dict[str, Any]
+        kind = camera.source_kind
+        if kind == "publisher":
+            conf = {"source": "publisher"}
+        elif kind == "device":
+            argv = [
+                self.cfg.device_ffmpeg,
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "v4l2",
+                "-i",
+                camera.source,
+                *shlex.split(self.cfg.device_encoder_args),
+                "-f",
+                "rtsp",
+                "-rtsp_transport",
+                "tcp",
+            ]
+            # MediaMTX expands $RTSP_PORT/$MTX_PATH itself (no shell).
+            conf = {
+                "source": "publisher",
+                "runOnDemand": shlex.join(argv) + " rtsp://127.0.0.1:$RTSP_PORT/$MTX_PATH",
+                "runOnDemandRestart": True,
+            }
+        else:
+            conf = {"source": source_url_with_credentials(camera), "sourceOnDemand": camera.on_demand}
+            if camera.source.split("://", 1)[0] in RTSP_SCHEMES:
+                conf["rtspTransport"] = camera.rtsp_transport or self.cfg.default_rtsp_transport
+        conf["runOnOnline"] = self.internal.hook_command(
+            HOOK_ONLINE, path="$MTX_PATH", source_type="$MTX_SOURCE_TYPE"
+        )
+        conf["runOnOffline"] = self.internal.hook_command(HOOK_OFFLINE, path="$MTX_PATH")
+        for contribute in self.contributors:
+            try:
+                conf.update(contribute(camera))
+            except Exception:
+                log.exception("path contributor failed", extra={"camera": camera.id})
+        return conf
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s|d)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _duration_s(value: str) -> float | None:
+    parts = _DURATION_RE.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        return None
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def values_equal(want: Any, have: Any) -> bool:
+    if want == have:
+        return True
+    if isinstance(want, str) and isinstance(have, str):
+        a, b = _duration_s(want), _duration_s(have)
+        return a is not None and a == b  # "1h" == "1h0m0s"
+    return False
+
+
+def config_matches(desired: dict[str, Any], actual: dict[str, Any]) -> bool:
+    return all(values_equal(v, actual.get(k)) for k, v in desired.items())
+
+
+@dataclass
+class ReconcileReport:
+    applied: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+class Provisioner:
+    """Serialises every path-config change; one reconcile (or single-path change) at a time."""
+
+    def __init__(self, client: MediaMTXClient, concurrency: int) -> None:
+        self.client = client
+        self.concurrency = concurrency
+        self.lock = asyncio.Lock()
+        self.errors: dict[str, str] = {}  # camera id -> why MediaMTX refused its config
+        self.reconciles = 0
+
+    async def apply(self, camera_id: str, desired: dict[str, Any] | None) -> None:
+        """Push one camera's config (or remove its path). Raises MediaMTXError."""
+        async with self.lock:
+            await self._apply_locked(camera_id, desired)
+
+    async def _apply_locked(self, camera_id: str, desired: dict[str, Any] | None) -> None:
+        try:
+            if desired is None:
+                with contextlib.suppress(MediaMTXNotFound):
+                    await self.client.delete_path_config(camera_id)
+            else:
+                await self.client.replace_path_config(camera_id, desired)
+        except MediaMTXUnavailable:
+            raise
+        except MediaMTXError as exc:
+            self.errors[camera_id] = exc.message
+            raise
+        self.errors.pop(camera_id, None)
+
+    async def reconcile(self, desired: dict[str, dict[str, Any] | None]) -> ReconcileReport:
+        """Make MediaMTX's path configs equal to `desired` (id -> config; None = must not exist).
+
+        Paths MediaMTX has that are not in `desired` were made behind our back: they are deleted.
+        """
+        started = time.perf_counter()
+        report = ReconcileReport()
+        async with self.lock:
+            actual = {str(c.get("name")): c for c in await self.client.list_path_configs()}
+            todo: list[tuple[str, dict[str, Any] | None]] = []
+            for cid, conf in desired.items():
+                have = actual.get(cid)
+                if conf is None:
+                    if have is not None:
+                        todo.append((cid, None))
+                elif have is None or not config_matches(conf, have):
+                    todo.append((cid, conf))
+                else:
+                    report.unchanged += 1
+                    self.errors.pop(cid, None)
+            todo += [(name, None) for name in actual if name not in desired]
+            sem = asyncio.Semaphore(self.concurrency)
+
+            async def one(cid: str, conf: dict[str, Any] | None) -> None:
+                async with sem:
+                    try:
+                        await self._apply_locked(cid, conf)
+                    except MediaMTXUnavailable:
+                        raise
+                    except MediaMTXError as exc:
+                        report.failed[cid] = exc.message
+                        return
+                (report.applied if conf is not None else report.deleted).append(cid)
+
+            results = await asyncio.gather(*(one(cid, conf) for cid, conf in todo), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result  # MediaMTX went away mid-way: the next on_ready reconciles again
+        self.reconciles += 1
+        report.duration_s = time.perf_counter() - started
+        return report

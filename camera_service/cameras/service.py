@@ -1,0 +1,534 @@
+"""CameraService: the persistent camera registry that MediaMTX always reflects (component "cameras").
+
+In-memory cache of every camera (loaded at start, written through to SQLite first), desired path
+configs pushed with upserts, reconcile on start / change / every MediaMTX (re)start / drift, and status
+from MediaMTX hooks plus a paginated poll. See docs/adr for the design notes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+import re
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from camera_service.auth.identity import Identity
+from camera_service.cameras.config import CamerasConfig
+from camera_service.cameras.crypto import SecretBox, load_or_create_key
+from camera_service.cameras.metrics import CameraMetrics
+from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo
+from camera_service.cameras.notify import may_receive_push
+from camera_service.cameras.probe import ProbeFailed, probe_stream
+from camera_service.cameras.provisioning import (
+    HOOK_OFFLINE,
+    HOOK_ONLINE,
+    PathConfigBuilder,
+    PathContributor,
+    Provisioner,
+    ReconcileReport,
+    source_url_with_credentials,
+)
+from camera_service.cameras.status import StatusTracker
+from camera_service.cameras.store import MIGRATIONS, CameraStore
+from camera_service.cameras.streams import StreamUrls, build_stream_urls
+from camera_service.cameras.urls import redact
+from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
+from camera_service.core.component import ComponentHealth
+from camera_service.events.bus import EventBus, Severity
+from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
+from camera_service.mediamtx.supervisor import MediaMTXSupervisor
+from camera_service.observability.metrics import Metrics
+from camera_service.rpc.errors import ErrorCode, RpcError, conflict, invalid_params, not_found
+from camera_service.server.connections import ConnectionRegistry
+from camera_service.server.internal import InternalHttpServer
+
+log = logging.getLogger("camera_service.cameras")
+
+_COMPAT_RE = re.compile(r"^(?:camera|/dev/video)(\d{1,6})$")
+_COMPAT_STATUS = {
+    CameraStatus.ONLINE: "CONNECTED",
+    CameraStatus.OFFLINE: "DISCONNECTED",
+    CameraStatus.ERROR: "ERROR",
+    CameraStatus.DISABLED: "DISCONNECTED",
+}
+_EVENT = {
+    CameraStatus.ONLINE: ("camera.online", Severity.LOW),
+    CameraStatus.OFFLINE: ("camera.offline", Severity.HIGH),
+    CameraStatus.ERROR: ("camera.error", Severity.HIGH),
+}
+
+
+def compat_status(status: CameraStatus) -> str:
+    """Status words of the established protocol: CONNECTED / DISCONNECTED / ERROR."""
+    return _COMPAT_STATUS[status]
+
+
+class CameraService:
+    name = "cameras"
+
+    def __init__(
+        self,
+        cfg: CamerasConfig,
+        *,
+        server: ServerConfig,
+        mediamtx_cfg: MediaMTXConfig,
+        storage: StorageConfig,
+        demo: DemoConfig,
+        db: Any,
+        mediamtx: MediaMTXSupervisor,
+        internal: InternalHttpServer,
+        bus: EventBus,
+        connections: ConnectionRegistry,
+        metrics: Metrics,
+    ) -> None:
+        self.cfg = cfg
+        self.server_cfg = server
+        self.mtx_cfg = mediamtx_cfg
+        self.storage = storage
+        self.demo = demo
+        self.db = db
+        self.mediamtx = mediamtx
+        self.internal = internal
+        self.bus = bus
+        self.connections = connections
+        self.metrics = CameraMetrics(metrics.registry)
+        db.register("cameras", MIGRATIONS)
+        self.builder = PathConfigBuilder(cfg, internal)
+        self.provisioner = Provisioner(mediamtx.client, cfg.reconcile_concurrency)
+        self.tracker = StatusTracker(cfg.poll_interval_s, self._on_status_change, self.request_reconcile)
+        self._store: CameraStore | None = None
+        self._cameras: dict[str, Camera] = {}
+        self._ids: list[str] = []  # sorted: the stable order of list_cameras
+        self._seq: dict[str, int] = {}  # creation order: the compat names cameraN
+        self._mutate = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reconcile_task: asyncio.Task[None] | None = None
+        self._reconcile_again = False
+        self._sampling: dict[str, asyncio.Task[None]] = {}
+        self._sample_sem = asyncio.Semaphore(cfg.fps_sample_concurrency)
+        self._unlisten: list[Callable[[], None]] = []
+        self.last_reconcile: ReconcileReport | None = None
+        internal.on_hook(HOOK_ONLINE, self._on_hook)
+        internal.on_hook(HOOK_OFFLINE, self._on_hook)
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> CameraStore:
+        if self._store is None:
+            raise RuntimeError("camera service not started")
+        return self._store
+
+    async def start(self) -> None:
+        key = load_or_create_key(self.cfg.secret_key, self.storage.data_dir)
+        self._store = CameraStore(self.db, SecretBox(key))
+        for seq, camera in await self._store.load_all():
+            self._put(camera, seq)
+        if self.demo.enabled and self.demo.camera_id not in self._cameras:
+            await self.add(
+                Camera(
+                    id=self.demo.camera_id,
+                    name="Demo test pattern",
+                    source="publisher",
+                    tags=["demo"],
+                    metadata={"demo": True},
+                ),
+                apply=False,
+            )
+        for camera in self._cameras.values():
+            if not camera.enabled:
+                self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
+        self._unlisten = [
+            self.mediamtx.on_ready(self._on_mediamtx_ready),
+            self.mediamtx.on_down(self._on_mediamtx_down),
+        ]
+        if self.mediamtx.is_up:
+            await self._reconcile_logged("start")
+        self._tasks = [
+            asyncio.create_task(self.tracker.run(self._poll), name="cameras-status"),
+            asyncio.create_task(self._periodic_reconcile(), name="cameras-reconcile"),
+        ]
+        log.info("camera registry ready", extra={"cameras": len(self._cameras)})
+
+    async def stop(self) -> None:
+        for unlisten in self._unlisten:
+            with contextlib.suppress(ValueError):
+                unlisten()
+        tasks = [*self._tasks, *self._sampling.values()]
+        if self._reconcile_task is not None:
+            tasks.append(self._reconcile_task)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks, self._sampling, self._reconcile_task = [], {}, None
+
+    def health(self) -> ComponentHealth:
+        counts = Counter(self.status(cid).status.value for cid in self._ids)
+        return ComponentHealth(
+            name=self.name,
+            healthy=self._store is not None,
+            status="running" if self._store is not None else "stopped",
+            details={
+                "cameras": len(self._ids),
+                "by_status": dict(counts),
+                "reconciles": self.provisioner.reconciles,
+                "provisioning_errors": len(self.provisioner.errors),
+            },
+        )
+
+    # ---- contract: read side ---------------------------------------------------------------------
+
+    async def get(self, camera_id: str) -> Camera:
+        return self.get_cached(camera_id)
+
+    def get_cached(self, camera_id: str) -> Camera:
+        camera = self._cameras.get(camera_id)
+        if camera is None:
+            raise not_found("camera", camera_id)
+        return camera
+
+    async def list_all(self) -> list[Camera]:
+        return self.cameras()
+
+    def cameras(self) -> list[Camera]:
+        """Every camera in the stable order (by id)."""
+        return [self._cameras[cid] for cid in self._ids]
+
+    def resolve_id(self, device: str) -> str:
+        """Our ids; compat `cameraN` / `/dev/videoN` (N-th camera by creation order, from 0; a local-
+        device camera whose source is that /dev/videoN wins). Raises NOT_FOUND."""
+        if device in self._cameras:
+            return device
+        if device.startswith("/dev/"):
+            for cid in self._ids:
+                if self._cameras[cid].source == device:
+                    return cid
+        m = _COMPAT_RE.match(device)
+        if m:
+            by_seq = sorted(self._seq, key=self._seq.__getitem__)
+            n = int(m.group(1))
+            if n < len(by_seq):
+                return by_seq[n]
+        raise not_found("camera", device)
+
+    def compat_name(self, camera_id: str) -> str:
+        by_seq = sorted(self._seq, key=self._seq.__getitem__)
+        return f"camera{by_seq.index(camera_id)}"
+
+    def status(self, camera_id: str) -> CameraStatusInfo:
+        return self.tracker.info(camera_id)
+
+    def source_url_with_credentials(self, camera: Camera) -> str:
+        """The pull URL with credentials, for the service's own readers only. Never log or return it."""
+        return source_url_with_credentials(camera)
+
+    def stream_urls(self, camera_id: str) -> StreamUrls:
+        return build_stream_urls(camera_id, self.server_cfg, self.mtx_cfg)
+
+    def local_rtsp_url(self, camera_id: str) -> str:
+        """RTSP URL of the camera's MediaMTX path as the service itself reads it."""
+        return f"rtsp://{self.mtx_cfg.host}:{self.mtx_cfg.rtsp_port}/{camera_id}"
+
+    def in_scope(self, camera: Camera, identity: Identity | None) -> bool:
+        if identity is None or identity.unrestricted:
+            return True
+        return (
+            camera.id in identity.cameras
+            or (camera.group is not None and camera.group in identity.groups)
+            or any(t in identity.tags for t in camera.tags)
+            or (camera.agency is not None and camera.agency in identity.agencies)
+        )
+
+    def add_path_contributor(self, fn: PathContributor) -> None:
+        self.builder.contributors.append(fn)
+
+    # ---- contract: write side --------------------------------------------------------------------
+
+    def _put(self, camera: Camera, seq: int | None = None) -> None:
+        if camera.id not in self._cameras:
+            bisect.insort(self._ids, camera.id)
+        self._cameras[camera.id] = camera
+        if seq is not None:
+            self._seq[camera.id] = seq
+
+    def _drop(self, camera_id: str) -> None:
+        if self._cameras.pop(camera_id, None) is not None:
+            self._ids.remove(camera_id)
+        self._seq.pop(camera_id, None)
+
+    async def add(self, camera: Camera, *, apply: bool = True) -> Camera:
+        """Persist a new camera and provision it. CONFLICT on a duplicate id; a config MediaMTX refuses
+        is rolled back (INVALID_PARAMS on `source`). MediaMTX being down is not an error: the camera is
+        stored and applied when MediaMTX is back."""
+        async with self._mutate:
+            if camera.id in self._cameras:
+                raise conflict("exists", f"camera '{camera.id}' already exists", id=camera.id)
+            now = time.time()
+            camera = camera.model_copy(update={"created_at": now, "updated_at": now})
+            try:
+                seq = await self.store.insert(camera)
+            except sqlite3.IntegrityError:
+                raise conflict("exists", f"camera '{camera.id}' already exists", id=camera.id) from None
+            self._put(camera, seq)
+            if not camera.enabled:
+                self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
+            if apply:
+                try:
+                    await self._apply(camera)
+                except RpcError:
+                    await self.store.delete(camera.id)
+                    self._drop(camera.id)
+                    self.tracker.forget(camera.id)
+                    raise
+        log.info("camera added", extra={"camera": camera.id, "source": redact(camera.source)})
+        self.bus.emit("camera.added", camera=camera.id, name=camera.name)
+        self.tracker.wake()
+        return camera
+
+    async def replace(self, camera: Camera, *, keep_secrets: bool = False) -> Camera:
+        """Persist a changed camera (same id) and re-provision; rolled back if MediaMTX refuses it."""
+        async with self._mutate:
+            old = self.get_cached(camera.id)
+            camera = camera.model_copy(update={"updated_at": time.time(), "created_at": old.created_at})
+            await self.store.update(camera, keep_secrets=keep_secrets)
+            self._put(camera)
+            try:
+                await self._apply(camera)
+            except RpcError:
+                await self.store.update(old, keep_secrets=keep_secrets)
+                self._put(old)
+                with contextlib.suppress(RpcError):
+                    await self._apply(old)
+                raise
+            if not camera.enabled:
+                self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
+        log.info("camera updated", extra={"camera": camera.id})
+        self.bus.emit("camera.updated", camera=camera.id, name=camera.name)
+        self.tracker.wake()
+        return camera
+
+    async def remove(self, camera_id: str) -> Camera:
+        async with self._mutate:
+            camera = self.get_cached(camera_id)
+            await self.store.delete(camera_id)
+            self._drop(camera_id)
+            self.tracker.forget(camera_id)
+            task = self._sampling.pop(camera_id, None)
+            if task is not None:
+                task.cancel()
+            try:
+                await self.provisioner.apply(camera_id, None)
+            except MediaMTXError as exc:
+                # Removed from the registry: the next reconcile deletes the leftover path.
+                log.warning(
+                    "path of a removed camera not deleted yet: %s", exc.message, extra={"camera": camera_id}
+                )
+            self.provisioner.errors.pop(camera_id, None)
+        log.info("camera removed", extra={"camera": camera_id})
+        self.bus.emit("camera.removed", camera=camera_id, name=camera.name)
+        self._update_counts()
+        return camera
+
+    async def reapply(self, camera_id: str) -> None:
+        """Push the camera's desired path config to MediaMTX now (MEDIAMTX_UNAVAILABLE when it is down)."""
+        camera = self.get_cached(camera_id)
+        try:
+            await self.provisioner.apply(camera_id, self.builder.desired(camera))
+        except MediaMTXError as exc:
+            raise self._mtx_error(camera, exc) from None
+
+    async def update_recording_policy(self, camera_id: str, policy: dict[str, Any]) -> Camera:
+        """Persist the recordings policy and re-apply the path (applied later if MediaMTX is down)."""
+        camera = self.get_cached(camera_id)
+        return await self.replace(
+            camera.model_copy(update={"recording": dict(policy)}), keep_secrets=bool(camera.credentials_error)
+        )
+
+    async def _apply(self, camera: Camera) -> None:
+        try:
+            await self.provisioner.apply(camera.id, self.builder.desired(camera))
+        except MediaMTXUnavailable:
+            log.warning(
+                "MediaMTX unavailable: camera stored, provisioned when it is back",
+                extra={"camera": camera.id},
+            )
+        except MediaMTXError as exc:
+            self.provisioner.errors.pop(camera.id, None)
+            raise self._mtx_error(camera, exc) from None
+
+    @staticmethod
+    def _mtx_error(camera: Camera, exc: MediaMTXError) -> RpcError:
+        if isinstance(exc, MediaMTXUnavailable):
+            return RpcError(
+                ErrorCode.MEDIAMTX_UNAVAILABLE,
+                "MediaMTX is not reachable right now; retry shortly",
+                {"upstream": "mediamtx", "camera": camera.id},
+            )
+        return invalid_params(
+            "source", "MediaMTX refused the camera's configuration: " + redact(exc.message, camera.secrets())
+        )
+
+    # ---- reconcile -------------------------------------------------------------------------------
+
+    def desired_configs(self) -> dict[str, dict[str, Any] | None]:
+        return {cid: self.builder.desired(self._cameras[cid]) for cid in self._ids}
+
+    async def reconcile(self) -> ReconcileReport:
+        """Make MediaMTX's path configs equal to the registry now (one reconcile at a time)."""
+        started = time.perf_counter()
+        try:
+            report = await self.provisioner.reconcile(self.desired_configs())
+        except MediaMTXError:
+            self.metrics.reconciles.labels("unavailable").inc()
+            raise
+        self.metrics.reconciles.labels("failed" if report.failed else "ok").inc()
+        self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
+        self.metrics.paths_applied.inc(len(report.applied))
+        self.metrics.paths_deleted.inc(len(report.deleted))
+        self.last_reconcile = report
+        if report.applied or report.deleted or report.failed:
+            log.info(
+                "reconciled MediaMTX paths",
+                extra={
+                    "applied": len(report.applied),
+                    "deleted": len(report.deleted),
+                    "failed": len(report.failed),
+                    "unchanged": report.unchanged,
+                    "duration_s": round(report.duration_s, 3),
+                },
+            )
+        self.tracker.wake()
+        return report
+
+    async def _reconcile_logged(self, why: str) -> None:
+        try:
+            await self.reconcile()
+        except MediaMTXError as exc:
+            log.warning("reconcile (%s) failed: %s", why, exc.message)
+
+    def request_reconcile(self) -> None:
+        """Reconcile soon in the background (coalesced: at most one running and one queued)."""
+        if self._reconcile_task is not None and not self._reconcile_task.done():
+            self._reconcile_again = True
+            return
+
+        async def run() -> None:
+            while True:
+                self._reconcile_again = False
+                await self._reconcile_logged("drift")
+                if not self._reconcile_again:
+                    return
+
+        self._reconcile_task = asyncio.create_task(run(), name="cameras-reconcile-now")
+
+    async def _on_mediamtx_ready(self) -> None:
+        # Path configs live in MediaMTX's RAM only: after every (re)start, apply the whole registry.
+        await self._reconcile_logged("mediamtx ready")
+
+    async def _on_mediamtx_down(self) -> None:
+        self.tracker.wake()
+
+    async def _periodic_reconcile(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.reconcile_interval_s)
+            if self.mediamtx.is_up:
+                await self._reconcile_logged("periodic")
+
+    # ---- status ----------------------------------------------------------------------------------
+
+    async def _on_hook(self, params: dict[str, str]) -> None:
+        self.tracker.wake()
+
+    async def _poll(self) -> None:
+        paths = None
+        up = self.mediamtx.is_up
+        if up:
+            paths = {p.name: p for p in await self.mediamtx.client.list_paths()}
+            if not self.provisioner.lock.locked():
+                expected = {
+                    cid for cid, cam in self._cameras.items() if cam.enabled and not cam.credentials_error
+                }
+                if expected - paths.keys() or paths.keys() - self._cameras.keys():
+                    self.request_reconcile()  # a path vanished or appeared behind our back
+        self.tracker.apply(self.cameras(), paths, mtx_up=up, provisioning_errors=self.provisioner.errors)
+        self._update_counts()
+
+    def _update_counts(self) -> None:
+        self.metrics.set_counts(Counter(self.status(cid).status for cid in self._ids))
+
+    def _on_status_change(self, camera: Camera, prev: CameraStatusInfo, new: CameraStatusInfo) -> None:
+        if new.status != prev.status:
+            self.metrics.status_changes.labels(new.status.value).inc()
+            log.info(
+                "camera %s: %s -> %s",
+                camera.id,
+                prev.status.value,
+                new.status.value,
+                extra={"camera": camera.id, "error": new.error},
+            )
+            event = _EVENT.get(new.status)
+            if event is not None:
+                self.bus.emit(
+                    event[0],
+                    camera=camera.id,
+                    severity=event[1],
+                    status=new.status.value,
+                    previous=prev.status.value,
+                    error=new.error,
+                )
+            self.bus.emit(
+                "camera.status_changed",
+                camera=camera.id,
+                status=new.status.value,
+                previous=prev.status.value,
+                error=new.error,
+            )
+        if len(self.connections):
+            self.connections.broadcast(
+                "camera_status_update", self.compat_status_payload(camera, new), where=may_receive_push
+            )
+        if new.status == CameraStatus.ONLINE and new.streaming and new.fps is None:
+            self._schedule_fps_sample(camera)
+
+    def compat_status_payload(self, camera: Camera, info: CameraStatusInfo) -> dict[str, Any]:
+        urls = self.stream_urls(camera.id)
+        return {
+            "device": camera.id,
+            "status": compat_status(info.status),
+            "state": info.status.value,
+            "name": camera.name,
+            "resolution": info.resolution,
+            "fps": round(info.fps or 0),
+            "streams": {"rtsp": urls.rtsp, "webrtc": urls.webrtc, "hls": urls.hls},
+        }
+
+    def _schedule_fps_sample(self, camera: Camera) -> None:
+        if self.cfg.fps_sample_s <= 0 or camera.id in self._sampling:
+            return
+
+        async def sample() -> None:
+            try:
+                async with self._sample_sem:
+                    result = await asyncio.to_thread(
+                        probe_stream,
+                        self.local_rtsp_url(camera.id),
+                        timeout_s=self.cfg.fps_sample_s + 5,
+                        sample_s=self.cfg.fps_sample_s,
+                    )
+                current = self._cameras.get(camera.id)
+                if result.fps and current is not None:
+                    self.tracker.set_fps(current, result.fps)
+            except ProbeFailed as exc:
+                log.debug("fps sample failed: %s", redact(exc.reason), extra={"camera": camera.id})
+            finally:
+                self._sampling.pop(camera.id, None)
+
+        self._sampling[camera.id] = asyncio.create_task(sample(), name=f"fps-{camera.id}")

@@ -1,0 +1,38 @@
+"""Client-facing stream URLs, built from the configured public host/scheme and MediaMTX's ports."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from pydantic import BaseModel, Field
+
+from camera_service.config.sections import MediaMTXConfig, ServerConfig
+
+
+class StreamUrls(BaseModel):
+    camera_id: str = Field(description="The camera.")
+    rtsp: str = Field(description="RTSP URL (always on).")
+    hls: str | None = Field(None, description="HLS playlist URL; null when HLS is off.")
+    webrtc: str | None = Field(None, description="WebRTC player page; null when WebRTC is off.")
+    whep: str | None = Field(None, description="WHEP endpoint (WebRTC playback); null when WebRTC is off.")
+    rtmp: str | None = Field(None, description="RTMP URL; null when RTMP is off.")
+    srt: str | None = Field(None, description="SRT URL (streamid read:<path>); null when SRT is off.")
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def build_stream_urls(camera_id: str, server: ServerConfig, mtx: MediaMTXConfig) -> StreamUrls:
+    host = _host(server.public_host)
+    web = server.public_scheme
+    path = quote(camera_id, safe="/")
+    return StreamUrls(
+        camera_id=camera_id,
+        rtsp=f"rtsp://{host}:{mtx.rtsp_port}/{path}",
+        hls=f"{web}://{host}:{mtx.hls_port}/{path}/index.m3u8" if mtx.enable_hls else None,
+        webrtc=f"{web}://{host}:{mtx.webrtc_port}/{path}" if mtx.enable_webrtc else None,
+        whep=f"{web}://{host}:{mtx.webrtc_port}/{path}/whep" if mtx.enable_webrtc else None,
+        rtmp=f"rtmp://{host}:{mtx.rtmp_port}/{path}" if mtx.enable_rtmp else None,
+        srt=f"srt://{host}:{mtx.srt_port}?streamid=read:{path}" if mtx.enable_srt else None,
+    )
