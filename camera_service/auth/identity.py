@@ -11,14 +11,22 @@ from camera_service.auth.roles import Role
 class Identity:
     subject: str
     role: Role
-    kind: str = "jwt"  # jwt | api_key | internal
+    kind: str = "jwt"  # jwt | api_key | stream | internal
     expires_at: float | None = None  # unix seconds; re-checked on every call
     cameras: frozenset[str] = field(default_factory=frozenset)
     groups: frozenset[str] = field(default_factory=frozenset)
     tags: frozenset[str] = field(default_factory=frozenset)
     agencies: frozenset[str] = field(default_factory=frozenset)
     session_id: str = ""
+    key_id: str | None = None  # API keys: revocation is re-checked on every call
 
     @property
     def unrestricted(self) -> bool:
         return not (self.cameras or self.groups or self.tags or self.agencies)
+
+    def scope_dict(self) -> dict[str, list[str]]:
+        return {
+            name: sorted(getattr(self, name))
+            for name in ("cameras", "groups", "tags", "agencies")
+            if getattr(self, name)
+        }

@@ -35,6 +35,11 @@ class MediaMTXClient:
         self.playback_url = playback_url.rstrip("/") if playback_url else None
         self.timeout_s = timeout_s
         self._session: aiohttp.ClientSession | None = None
+        # The service's internal credential under MediaMTX `authMethod: http` (playback needs it).
+        self.auth_headers: dict[str, str] = {}
+
+    def set_basic_auth(self, user: str, password: str) -> None:
+        self.auth_headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
 
     async def start(self) -> None:
         if self._session is None or self._session.closed:
@@ -59,7 +64,8 @@ class MediaMTXClient:
         await self.start()
         assert self._session is not None
         try:
-            async with self._session.request(method, url, params=params, json=json_body) as resp:
+            async with self._session.request(method, url, params=params, json=json_body,
+                                             headers=self.auth_headers) as resp:
                 body = await resp.read()
                 status = resp.status
                 data: Any = None

@@ -12,24 +12,45 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.rpc_requests = Counter("camera_service_rpc_requests", "JSON-RPC calls by method and outcome",
-                                    ["method", "outcome"], registry=r)
-        self.rpc_errors = Counter("camera_service_rpc_errors", "JSON-RPC errors by method and code",
-                                  ["method", "code"], registry=r)
-        self.rpc_latency = Histogram("camera_service_rpc_latency_seconds", "JSON-RPC call latency by method",
-                                     ["method"], buckets=LATENCY_BUCKETS, registry=r)
+        self.rpc_requests = Counter(
+            "camera_service_rpc_requests",
+            "JSON-RPC calls by method and outcome",
+            ["method", "outcome"],
+            registry=r,
+        )
+        self.rpc_errors = Counter(
+            "camera_service_rpc_errors", "JSON-RPC errors by method and code", ["method", "code"], registry=r
+        )
+        self.rpc_latency = Histogram(
+            "camera_service_rpc_latency_seconds",
+            "JSON-RPC call latency by method",
+            ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.connections = Gauge("camera_service_ws_connections", "Open WebSocket connections", registry=r)
-        self.connections_rejected = Counter("camera_service_ws_connections_rejected",
-                                            "Connections refused or closed by the server, by reason",
-                                            ["reason"], registry=r)
-        self.notifications_sent = Counter("camera_service_notifications_sent", "Notifications queued to clients",
-                                          ["method"], registry=r)
-        self.notifications_dropped = Counter("camera_service_notifications_dropped",
-                                             "Notifications dropped because a client's queue was full",
-                                             registry=r)
+        self.connections_rejected = Counter(
+            "camera_service_ws_connections_rejected",
+            "Connections refused or closed by the server, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.notifications_sent = Counter(
+            "camera_service_notifications_sent", "Notifications queued to clients", ["method"], registry=r
+        )
+        self.notifications_dropped = Counter(
+            "camera_service_notifications_dropped",
+            "Notifications dropped because a client's queue was full",
+            registry=r,
+        )
         self.mediamtx_up = Gauge("camera_service_mediamtx_up", "1 while the MediaMTX API answers", registry=r)
-        self.mediamtx_restarts = Counter("camera_service_mediamtx_restarts",
-                                         "MediaMTX restarts seen (managed or external)", registry=r)
+        self.mediamtx_restarts = Counter(
+            "camera_service_mediamtx_restarts", "MediaMTX restarts seen (managed or external)", registry=r
+        )
+        self.auth_events = Counter("camera_service_auth_events", "Authentication/limit events by kind",
+                                   ["event"], registry=r)
+        self.mediamtx_auth = Counter("camera_service_mediamtx_auth", "MediaMTX access decisions by action/result",
+                                     ["action", "result"], registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

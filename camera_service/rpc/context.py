@@ -46,6 +46,8 @@ class ConnectionContext:
 
     def notify_encoded(self, payload: bytes) -> bool:
         """Queue an already-encoded notification (broadcasts encode once for all connections)."""
+        if self.identity is None and self.state.get("auth.required"):
+            return False  # nothing is pushed to a connection that has not authenticated (auth/transport.py)
         return self._send_encoded(payload) if self._send_encoded is not None else False
 
     async def close(self, code: int, reason: str) -> None:

@@ -21,6 +21,10 @@ from tests.harness.ports import free_ports
 from tests.harness.procs import ManagedProcess, wait_for
 from tests.harness.rpc_client import RpcClient
 
+# Security is ON in every test service (as in production). Tests mint tokens with this secret;
+# `service.client()` connects as admin, `service.client(role=None)` unauthenticated.
+TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef-0123456789abcdef"
+
 
 def service_config(
     data_dir: Path, *, demo: bool = False, server_port: int = 0, overrides: dict[str, Any] | None = None
@@ -52,6 +56,13 @@ def service_config(
         "storage": {"data_dir": str(data_dir)},
         "logging": {"level": "INFO", "format": "console"},
         "demo": {"enabled": demo, "width": 320, "height": 240, "fps": 25, "gop": 25},
+        # Limits far above what functional tests do; the security tests set their own.
+        "security": {
+            "enabled": True, "jwt_secret": TEST_JWT_SECRET, "bootstrap_admin_key": False,
+            "rate_limit_connection": {"per_second": 1_000_000, "burst": 1_000_000},
+            "rate_limit_identity": {"per_second": 1_000_000, "burst": 1_000_000},
+            "auth_attempts": {"per_second": 1_000, "burst": 1_000},
+        },
     }
     return deep_merge(base, overrides or {})
 
@@ -75,9 +86,30 @@ class RunningService:
         return f"http://127.0.0.1:{self.port}"
 
     def rtsp_url(self, path: str) -> str:
-        return f"rtsp://127.0.0.1:{self.settings.mediamtx.rtsp_port}/{path}"
+        """The service's INTERNAL reader URL (MediaMTX admits it whatever the path's scope); publishing
+        from 127.0.0.1 needs no credential. Use public_rtsp_url to test access control."""
+        return self.app.services.auth.internal_rtsp_url(path)
 
-    async def client(self, **kwargs: Any) -> RpcClient:
+    def public_rtsp_url(self, path: str, token: str | None = None) -> str:
+        url = f"rtsp://127.0.0.1:{self.settings.mediamtx.rtsp_port}/{path}"
+        return f"{url}?token={token}" if token else url
+
+    def token(self, role: str = "admin", subject: str | None = None, ttl_s: float = 3600,
+              **scopes: list[str]) -> str:
+        """A JWT signed with the test service's secret."""
+        from camera_service.auth.roles import Role
+        from camera_service.auth.tokens import mint_token
+
+        return mint_token(TEST_JWT_SECRET.encode(), subject=subject or f"test-{role}",
+                          role=Role[role.upper()], ttl_s=ttl_s, **scopes)
+
+    async def client(self, role: str | None = "admin", *, scopes: dict[str, list[str]] | None = None,
+                     **kwargs: Any) -> RpcClient:
+        """A connected client; authenticated at the handshake as `role` (None: unauthenticated)."""
+        if role is not None and self.settings.security.enabled:
+            headers = dict(kwargs.pop("additional_headers", None) or {})
+            headers["Authorization"] = f"Bearer {self.token(role, **(scopes or {}))}"
+            kwargs["additional_headers"] = headers
         client = await RpcClient.connect(self.ws_url, **kwargs)
         self.clients.append(client)
         return client
@@ -130,6 +162,18 @@ class ServiceProcess:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.config['server']['port']}/ws"
+
+    async def client(self, role: str | None = "admin", **kwargs: Any) -> RpcClient:
+        """A client of the child service, authenticated at the handshake as `role` (None: anonymous)."""
+        security = self.config.get("security") or {}
+        if role is not None and security.get("enabled", True) and security.get("jwt_secret"):
+            from camera_service.auth.roles import Role
+            from camera_service.auth.tokens import mint_token
+
+            token = mint_token(str(security["jwt_secret"]).encode(), subject=f"test-{role}",
+                               role=Role[role.upper()], ttl_s=3600)
+            kwargs["additional_headers"] = {"Authorization": f"Bearer {token}"}
+        return await RpcClient.connect(self.ws_url, **kwargs)
 
     async def start(self, timeout: float = 30.0) -> None:
         await self.proc.start()

@@ -1,0 +1,157 @@
+"""The audit log: every state-changing call and every authentication failure, secrets redacted.
+
+The dispatcher calls `observe` synchronously after each call; entries go to a bounded queue written to
+the database in batches by one task, so auditing never slows a call down (a full queue drops and counts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from camera_service.auth.store import AuditEntry, AuthStore
+from camera_service.rpc.context import CallContext
+from camera_service.rpc.errors import ErrorCode, RpcError
+from camera_service.rpc.registry import MethodSpec
+
+log = logging.getLogger("camera_service.audit")
+
+REDACTED = "***"
+_SECRET_NAME = re.compile(
+    r"(^|_)(password|passwd|pass|secret|token|auth_token|api_key|apikey|key|private_key|credentials?|"
+    r"authorization|jwt|signature)$",
+    re.IGNORECASE,
+)
+_URL_CREDS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]*)@")
+_JWT_LIKE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_API_KEY_LIKE = re.compile(r"\bcsk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}")
+_QUERY_SECRET = re.compile(r"([?&](?:token|jwt|auth_token|secret|key|password)=)[^&\s#]+", re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    text = _URL_CREDS.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
+    text = _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _JWT_LIKE.sub(REDACTED, text)
+    return _API_KEY_LIKE.sub(REDACTED, text)
+
+
+def redact(value: Any, name: str = "") -> Any:
+    """A copy of `value` with secret-named fields replaced and credentials stripped from strings."""
+    if name and _SECRET_NAME.search(name) and value not in (None, "", [], {}):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def params_for_audit(params: BaseModel | None) -> dict[str, Any]:
+    if params is None:
+        return {}
+    data: dict[str, Any] = redact(params.model_dump(mode="json", exclude_none=True))
+    return data
+
+
+class AuditLog:
+    def __init__(
+        self, store: AuthStore, retention_days: int, queue_size: int = 10_000, on_drop: Any = None
+    ) -> None:
+        self.store = store
+        self.retention_days = retention_days
+        self._queue: asyncio.Queue[AuditEntry] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[None] | None = None
+        self._on_drop = on_drop
+        self.dropped = 0
+
+    # Dispatcher observer: (ctx, spec, params, error)
+    def observe(
+        self, ctx: CallContext, spec: MethodSpec, params: BaseModel | None, error: RpcError | None
+    ) -> None:
+        auth_failure = error is not None and error.code in (
+            ErrorCode.AUTH_REQUIRED,
+            ErrorCode.PERMISSION_DENIED,
+        )
+        if not (spec.mutating or auth_failure):
+            return
+        identity = ctx.connection.identity
+        if error is None:
+            outcome = "ok"
+        elif error.code == ErrorCode.AUTH_REQUIRED:
+            outcome = "auth_failed"
+        elif error.code == ErrorCode.PERMISSION_DENIED:
+            outcome = "denied"
+        else:
+            outcome = "error"
+        self.record(
+            AuditEntry(
+                ts=time.time(),
+                actor=identity.subject if identity else "anonymous",
+                actor_kind=identity.kind if identity else "none",
+                method=spec.name,
+                params=params_for_audit(params),
+                outcome=outcome,
+                error_code=error.code if error else None,
+                remote=ctx.connection.remote,
+                connection_id=ctx.connection.id,
+            )
+        )
+
+    def record(self, entry: AuditEntry) -> None:
+        entry.params = redact(entry.params)
+        try:
+            self._queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self._on_drop is not None:
+                self._on_drop()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._writer(), name="audit-writer")
+        self._prune_task = asyncio.create_task(self._pruner(), name="audit-prune")
+
+    async def flush(self) -> None:
+        """Write everything queued so far (tests and list_audit read their own writes)."""
+        await self._queue.join()
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.flush(), 5.0)
+        for task in (self._task, self._prune_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _writer(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while not self._queue.empty() and len(batch) < 500:
+                batch.append(self._queue.get_nowait())
+            try:
+                await self.store.add_audit(batch)
+            except Exception:
+                log.exception("audit write failed", extra={"entries": len(batch)})
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _pruner(self) -> None:
+        while True:
+            try:
+                n = await self.store.prune_audit(time.time() - self.retention_days * 86_400)
+                if n:
+                    log.info("audit entries pruned", extra={"deleted": n})
+            except Exception:
+                log.exception("audit prune failed")
+            await asyncio.sleep(3600)

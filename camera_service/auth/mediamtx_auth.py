@@ -1,0 +1,173 @@
+"""MediaMTX `authMethod: http`: MediaMTX asks us before every publish/read/playback.
+
+MediaMTX POSTs {user, password, token, ip, action, path, protocol, id, query}; any 2xx allows.
+- api/metrics/pprof are excluded in MediaMTX's config (their listeners are 127.0.0.1-only).
+- The service's own readers/publishers present the per-run internal credential (user/pass).
+- publish: trusted networks (local encoders, the demo camera), or an operator+ identity in scope.
+- read/playback: a JWT, API key or stream token (as token, password, or `?token=`/`?jwt=` in the URL)
+  whose scope includes the camera; reads also take a live-view lease under the agency quota.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+from camera_service.auth.identity import Identity
+from camera_service.auth.quota import LiveViewQuotas
+from camera_service.auth.roles import Role
+from camera_service.auth.scopes import in_scope
+from camera_service.auth.store import AuditEntry
+
+log = logging.getLogger("camera_service.auth.mediamtx")
+
+AUTH_ROUTE = "/auth/mediamtx"
+Authenticator = Callable[[str], Awaitable[Identity]]  # raises on a bad token
+CameraLookup = Callable[[str], Awaitable[Any | None]]
+Auditor = Callable[[AuditEntry], None]
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    reason: str
+    identity: Identity | None = None
+
+
+def credential_from(body: dict[str, Any]) -> str:
+    """The token MediaMTX saw: Bearer token, a password (user name ignored), or ?token= / ?jwt=."""
+    token = str(body.get("token") or "")
+    if token:
+        return token
+    password = str(body.get("password") or "")
+    if password:
+        return password
+    query = parse_qs(str(body.get("query") or ""))
+    for name in ("token", "jwt"):
+        values = query.get(name)
+        if values and values[0]:
+            return values[0]
+    return ""
+
+
+class MediaMTXAuth:
+    def __init__(
+        self,
+        *,
+        internal_user: str,
+        internal_password: str,
+        trusted_publish: list[str],
+        authenticate: Authenticator,
+        lookup_camera: CameraLookup,
+        quotas: LiveViewQuotas,
+        audit: Auditor,
+        on_decision: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.internal_user = internal_user
+        self._internal_password = internal_password
+        self._trusted = [ipaddress.ip_network(n, strict=False) for n in trusted_publish]
+        self._authenticate = authenticate
+        self._lookup = lookup_camera
+        self.quotas = quotas
+        self._audit = audit
+        self._on_decision = on_decision
+
+    def route(self) -> web.RouteDef:
+        return web.post(AUTH_ROUTE, self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="bad request")
+        if not isinstance(body, dict):
+            return web.Response(status=400, text="bad request")
+        decision = await self.decide(body)
+        action = str(body.get("action") or "")
+        if self._on_decision is not None:
+            self._on_decision(action, "allow" if decision.allowed else decision.reason)
+        if decision.allowed:
+            return web.Response(text="ok")
+        if credential_from(body) or body.get("user"):  # anonymous probes are the normal RTSP first try
+            ident = decision.identity
+            self._audit(
+                AuditEntry(
+                    ts=time.time(),
+                    actor=ident.subject if ident else (str(body.get("user") or "anonymous")),
+                    actor_kind=ident.kind if ident else "none",
+                    method=f"mediamtx.{action}",
+                    params={
+                        "path": body.get("path"),
+                        "protocol": body.get("protocol"),
+                        "reason": decision.reason,
+                    },
+                    outcome="auth_failed" if decision.reason != "quota_exceeded" else "denied",
+                    error_code=None,
+                    remote=str(body.get("ip") or ""),
+                )
+            )
+        return web.Response(status=401 if decision.reason != "quota_exceeded" else 403, text=decision.reason)
+
+    def _is_internal(self, body: dict[str, Any]) -> bool:
+        user, password = str(body.get("user") or ""), str(body.get("password") or "")
+        return (
+            bool(user)
+            and hmac.compare_digest(user.encode(), self.internal_user.encode())
+            and hmac.compare_digest(password.encode(), self._internal_password.encode())
+        )
+
+    def _trusted_ip(self, ip: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in net for net in self._trusted)
+
+    async def decide(self, body: dict[str, Any]) -> Decision:
+        action = str(body.get("action") or "")
+        path = str(body.get("path") or "")
+        ip = str(body.get("ip") or "")
+        if action in ("api", "metrics", "pprof"):
+            # Normally excluded in MediaMTX's config; if asked anyway, loopback only.
+            return Decision(ip in ("127.0.0.1", "::1"), "local_only")
+        if self._is_internal(body):
+            return Decision(True, "internal")
+        if action == "publish" and self._trusted_ip(ip):
+            return Decision(True, "trusted_publisher")
+        token = credential_from(body)
+        if not token:
+            return Decision(False, "credentials_required")
+        try:
+            identity = await self._authenticate(token)
+        except Exception:
+            return Decision(False, "invalid_credentials")
+        if identity.expires_at is not None and time.time() >= identity.expires_at:
+            return Decision(False, "expired", identity)
+        camera = await self._lookup(path)
+        if camera is None or not in_scope(camera, identity):
+            return Decision(False, "not_in_scope", identity)
+        if action == "publish":
+            ok = identity.role >= Role.OPERATOR
+            return Decision(ok, "publish" if ok else "role_too_low", identity)
+        if action not in ("read", "playback"):
+            return Decision(False, "unknown_action", identity)
+        if action == "read" and not self.quotas.acquire(
+            str(body.get("id") or ""), camera.id, getattr(camera, "agency", None)
+        ):
+            return Decision(False, "quota_exceeded", identity)
+        return Decision(True, action, identity)
+
+    # runOnRead / runOnUnread hooks (services.internal), params: reader, path
+    async def on_read(self, params: dict[str, str]) -> None:
+        self.quotas.confirm(params.get("reader", ""))
+
+    async def on_unread(self, params: dict[str, str]) -> None:
+        self.quotas.release(params.get("reader", ""))

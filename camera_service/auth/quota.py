@@ -1,0 +1,85 @@
+"""Per-agency concurrent live-view quotas, counted from MediaMTX reads.
+
+A read that MediaMTX authorises through us opens a *pending* lease keyed by MediaMTX's session id; the
+runOnRead hook (same id as MTX_READER_ID) confirms it and runOnUnread releases it. A pending lease
+that is never confirmed (the client only asked for the SDP, or went away) expires after PENDING_TTL_S.
+The service's own readers (internal credential) never take a lease.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from camera_service.rpc.errors import ErrorCode, RpcError
+
+PENDING_TTL_S = 15.0
+
+
+@dataclass
+class Lease:
+    camera: str
+    agency: str
+    created: float
+    confirmed: bool = False
+
+
+def quota_exceeded(agency: str, limit: int, in_use: int, camera: str | None = None) -> RpcError:
+    data: dict[str, object] = {"agency": agency, "limit": limit, "in_use": in_use}
+    if camera is not None:
+        data["camera"] = camera
+    return RpcError(
+        ErrorCode.QUOTA_EXCEEDED,
+        f"Live-view quota of agency {agency} is used up ({in_use}/{limit} streams)",
+        data,
+    )
+
+
+class LiveViewQuotas:
+    def __init__(self, limits: dict[str, int], clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = dict(limits)
+        self._leases: dict[str, Lease] = {}
+        self._clock = clock
+
+    def _expire(self) -> None:
+        now = self._clock()
+        stale = [k for k, v in self._leases.items() if not v.confirmed and now - v.created > PENDING_TTL_S]
+        for k in stale:
+            del self._leases[k]
+
+    def in_use(self, agency: str) -> int:
+        self._expire()
+        return sum(1 for lease in self._leases.values() if lease.agency == agency)
+
+    def check(self, agency: str | None, camera: str | None = None) -> None:
+        """Raise QUOTA_EXCEEDED when one more live view of `agency` would exceed its limit."""
+        if agency is None or agency not in self.limits:
+            return
+        used = self.in_use(agency)
+        if used >= self.limits[agency]:
+            raise quota_exceeded(agency, self.limits[agency], used, camera)
+
+    def acquire(self, session_id: str, camera: str, agency: str | None) -> bool:
+        """Called on an authorised external read. False when over quota (the read must be refused)."""
+        if agency is None or agency not in self.limits:
+            return True
+        if session_id and session_id in self._leases:
+            return True  # MediaMTX authenticates one session more than once (DESCRIBE, SETUP, PLAY)
+        if self.in_use(agency) >= self.limits[agency]:
+            return False
+        key = session_id or f"anon-{self._clock()}"
+        self._leases[key] = Lease(camera=camera, agency=agency, created=self._clock())
+        return True
+
+    def confirm(self, reader_id: str) -> None:
+        lease = self._leases.get(reader_id)
+        if lease is not None:
+            lease.confirmed = True
+
+    def release(self, reader_id: str) -> None:
+        self._leases.pop(reader_id, None)
+
+    def status(self) -> dict[str, tuple[int, int]]:
+        """agency -> (limit, in use)."""
+        return {agency: (limit, self.in_use(agency)) for agency, limit in sorted(self.limits.items())}

@@ -1,0 +1,306 @@
+"""`services.auth`: the security component (identities, API keys, audit, limits, live-view checks).
+
+Started after the internal listener and BEFORE MediaMTX, because MediaMTX's config must point its
+`authHTTPAddress` at the internal listener's (possibly random) port.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from camera_service.auth import apikeys
+from camera_service.auth.audit import AuditLog
+from camera_service.auth.config import SecurityConfig
+from camera_service.auth.guards import AuthGuard
+from camera_service.auth.identity import Identity
+from camera_service.auth.mediamtx_auth import AUTH_ROUTE, MediaMTXAuth
+from camera_service.auth.quota import LiveViewQuotas
+from camera_service.auth.ratelimit import KeyedBuckets, TokenBucket
+from camera_service.auth.roles import Role
+from camera_service.auth.scopes import in_scope
+from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuthStore
+from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, TokenVerifier, identity_from_claims
+from camera_service.core.component import ComponentHealth
+
+if TYPE_CHECKING:
+    from camera_service.app import Services
+    from camera_service.config import Settings
+    from camera_service.mediamtx.supervisor import MediaMTXSupervisor
+    from camera_service.observability.metrics import Metrics
+    from camera_service.server.internal import InternalHttpServer
+    from camera_service.storage.database import Database
+
+log = logging.getLogger("camera_service.auth")
+
+INTERNAL_USER = "camera-service"
+ANONYMOUS = Identity(subject="anonymous", role=Role.ADMIN, kind="anonymous")  # security disabled only
+BOOTSTRAP_KEY_FILE = "admin-api-key"
+
+
+def secrets_dir(settings: Settings) -> Path:
+    return settings.storage.data_dir / "secrets"
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def load_or_create_jwt_secret(settings: Settings) -> bytes:
+    """The configured secret, else the one kept in <data_dir>/secrets/jwt_secret (created once)."""
+    if settings.security.jwt_secret is not None:
+        return settings.security.jwt_secret.get_secret_value().encode()
+    path = secrets_dir(settings) / "jwt_secret"
+    if path.exists():
+        value = path.read_text().strip()
+        if len(value.encode()) >= 32:
+            return value.encode()
+    value = secrets.token_urlsafe(48)
+    _write_private(path, value)
+    log.info("generated a JWT secret", extra={"path": str(path)})
+    return value.encode()
+
+
+class AuthService:
+    name = "auth"
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        internal: InternalHttpServer,
+        mediamtx: MediaMTXSupervisor,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.cfg: SecurityConfig = settings.security
+        self.enabled = self.cfg.enabled
+        self._internal = internal
+        self._mediamtx = mediamtx
+        self.metrics = metrics
+        self._services: Services | None = None
+        self.verifier = TokenVerifier(self.cfg, load_or_create_jwt_secret(settings))
+        db.register("auth", MIGRATIONS)
+        self.store = AuthStore(db)
+        self.audit = AuditLog(
+            self.store,
+            self.cfg.audit_retention_days,
+            on_drop=lambda: metrics.auth_events.labels("audit_dropped").inc(),
+        )
+        self._keys: dict[str, ApiKeyRecord] = {}
+        self._revoked: set[str] = set()
+        # Per-run credential of the service's own RTSP/playback readers and publishers.
+        self._internal_password = secrets.token_urlsafe(24)
+        self.identity_buckets = KeyedBuckets(self.cfg.rate_limit_identity)
+        self.auth_attempts = KeyedBuckets(self.cfg.auth_attempts)
+        self.guard = AuthGuard(
+            connection_bucket=lambda: TokenBucket(
+                self.cfg.rate_limit_connection.per_second, self.cfg.rate_limit_connection.burst
+            ),
+            identity_buckets=self.identity_buckets,
+            is_revoked=self.is_revoked,
+            on_limited=lambda scope: metrics.auth_events.labels(f"rate_limited_{scope}").inc(),
+        )
+        self.quotas = LiveViewQuotas(self.cfg.agency_limits)
+        self.mediamtx_auth = MediaMTXAuth(
+            internal_user=INTERNAL_USER,
+            internal_password=self._internal_password,
+            trusted_publish=self.cfg.trusted_publish_networks,
+            authenticate=self.authenticate_token,
+            lookup_camera=self.lookup_camera,
+            quotas=self.quotas,
+            audit=self.audit.record,
+            on_decision=lambda action, result: metrics.mediamtx_auth.labels(action, result).inc(),
+        )
+        if self.enabled:
+            internal.add_routes([self.mediamtx_auth.route()])
+            internal.on_hook("read", self.mediamtx_auth.on_read)
+            internal.on_hook("unread", self.mediamtx_auth.on_unread)
+
+    def bind(self, services: Services) -> None:
+        self._services = services
+
+    # ---- lifecycle -----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        for rec in await self.store.list_keys():
+            self._keys[rec.key_id] = rec
+            if rec.revoked_at is not None:
+                self._revoked.add(rec.key_id)
+        await self.audit.start()
+        if self.enabled:
+            self._mediamtx.config_extra = {**(self._mediamtx.config_extra or {}), **self.mediamtx_config()}
+            self._mediamtx.client.set_basic_auth(INTERNAL_USER, self._internal_password)
+            if self.cfg.bootstrap_admin_key and not self._keys:
+                await self._bootstrap_admin_key()
+
+    async def stop(self) -> None:
+        await self.audit.stop()
+
+    def health(self) -> ComponentHealth:
+        return ComponentHealth(
+            name=self.name,
+            healthy=True,
+            status="enabled" if self.enabled else "disabled",
+            details={"api_keys": len(self._keys) - len(self._revoked), "audit_dropped": self.audit.dropped},
+        )
+
+    def mediamtx_config(self) -> dict[str, Any]:
+        """MediaMTX keys that route every publish/read/playback decision to us."""
+        hook = self._internal.hook_command
+        return {
+            "authMethod": "http",
+            "authHTTPAddress": self._internal.authenticated_url(AUTH_ROUTE),
+            "authHTTPExclude": [{"action": "api"}, {"action": "metrics"}, {"action": "pprof"}],
+            "pathDefaults": {
+                "runOnRead": hook("read", path="$MTX_PATH", reader="$MTX_READER_ID", type="$MTX_READER_TYPE"),
+                "runOnUnread": hook("unread", path="$MTX_PATH", reader="$MTX_READER_ID"),
+            },
+        }
+
+    async def _bootstrap_admin_key(self) -> None:
+        key, _ = await self.create_api_key("bootstrap-admin", Role.ADMIN, {}, created_by="bootstrap")
+        path = secrets_dir(self.settings) / BOOTSTRAP_KEY_FILE
+        _write_private(path, key + "\n")
+        log.warning(
+            "created the first admin API key; it is in the file named here (shown once)",
+            extra={"path": str(path)},
+        )
+
+    # ---- identities ----------------------------------------------------------------------------------
+    async def authenticate_token(self, token: str, *, allow_stream: bool = True) -> Identity:
+        """Identity for a JWT or an API key; raises TokenError (message safe for clients)."""
+        token = token.strip()
+        if not token:
+            raise TokenError("empty token")
+        if apikeys.looks_like_api_key(token):
+            return self._identity_for_key(token)
+        claims = await self.verifier.verify(token)
+        if claims.get("typ") == STREAM_TOKEN_TYPE and not allow_stream:
+            raise TokenError("stream tokens only open streams")
+        return identity_from_claims(
+            claims, kind="stream" if claims.get("typ") == STREAM_TOKEN_TYPE else "jwt"
+        )
+
+    def _identity_for_key(self, key: str) -> Identity:
+        key_id = apikeys.split_key(key)
+        rec = self._keys.get(key_id or "")
+        if rec is None or not apikeys.matches(key, rec.key_hash):
+            raise TokenError("unknown API key")
+        if rec.revoked_at is not None or rec.key_id in self._revoked:
+            raise TokenError("API key revoked")
+        if rec.expires_at is not None and time.time() >= rec.expires_at:
+            raise TokenError("API key expired")
+        rec.last_used_at = time.time()
+        return Identity(
+            subject=f"apikey:{rec.name}",
+            role=rec.role,
+            kind="api_key",
+            expires_at=rec.expires_at,
+            key_id=rec.key_id,
+            session_id=secrets.token_hex(8),
+            **{k: frozenset(v) for k, v in rec.scopes.items()},
+        )
+
+    def is_revoked(self, key_id: str) -> bool:
+        return key_id in self._revoked
+
+    # ---- API keys ------------------------------------------------------------------------------------
+    async def create_api_key(
+        self,
+        name: str,
+        role: Role,
+        scopes: dict[str, list[str]],
+        *,
+        created_by: str,
+        ttl_s: float | None = None,
+    ) -> tuple[str, ApiKeyRecord]:
+        key_id, key, digest = apikeys.generate_key()
+        rec = ApiKeyRecord(
+            key_id=key_id,
+            key_hash=digest,
+            name=name,
+            role=role,
+            scopes={k: sorted(v) for k, v in scopes.items() if v},
+            created_at=time.time(),
+            created_by=created_by,
+            expires_at=time.time() + ttl_s if ttl_s else None,
+        )
+        await self.store.add_key(rec)
+        self._keys[key_id] = rec
+        return key, rec
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        return sorted(self._keys.values(), key=lambda r: r.created_at)
+
+    async def revoke_api_key(self, key_id: str) -> bool:
+        rec = self._keys.get(key_id)
+        if rec is None:
+            return False
+        now = time.time()
+        await self.store.revoke_key(key_id, now)
+        rec.revoked_at = rec.revoked_at or now
+        self._revoked.add(key_id)
+        return True
+
+    # ---- live view -----------------------------------------------------------------------------------
+    async def lookup_camera(self, path: str) -> Any | None:
+        cameras = getattr(self._services, "cameras", None) if self._services else None
+        demo = self.settings.demo
+        if cameras is not None:
+            try:
+                return await cameras.get(path)
+            except Exception:  # noqa: S110 - unknown path: fall through to the demo check
+                pass
+        if demo.enabled and path == demo.camera_id:
+            return _DemoCamera(demo.camera_id)
+        return None
+
+    def stream_token(self, identity: Identity, camera_id: str) -> tuple[str, float]:
+        """A short-lived viewer token that opens exactly this camera's live/playback streams."""
+        ttl = self.cfg.stream_token_ttl_s
+        if identity.expires_at is not None:
+            ttl = max(1, min(ttl, int(identity.expires_at - time.time())))
+        token = self.verifier.mint(
+            {"sub": identity.subject, "role": "viewer", "typ": STREAM_TOKEN_TYPE, "cameras": [camera_id]}, ttl
+        )
+        return token, time.time() + ttl
+
+    def check_live_quota(self, camera: Any) -> None:
+        """QUOTA_EXCEEDED when the camera's agency has no live view left (get_stream_urls calls this)."""
+        self.quotas.check(getattr(camera, "agency", None), getattr(camera, "id", None))
+
+    def internal_credentials(self) -> tuple[str, str]:
+        return INTERNAL_USER, self._internal_password
+
+    def internal_rtsp_url(self, path: str) -> str:
+        """rtsp://user:pass@127.0.0.1:PORT/path for the service's OWN readers (snapshots, probes,
+        recordings pulls). Never log it, never hand it to a client."""
+        mtx = self.settings.mediamtx
+        host = "127.0.0.1" if mtx.host in ("0.0.0.0", "") else mtx.host
+        if not self.enabled:
+            return f"rtsp://{host}:{mtx.rtsp_port}/{path}"
+        return (
+            f"rtsp://{INTERNAL_USER}:{quote(self._internal_password, safe='')}@{host}:{mtx.rtsp_port}/{path}"
+        )
+
+    def visible(self, camera: Any, identity: Identity | None) -> bool:
+        return in_scope(camera, identity)
+
+
+class _DemoCamera:
+    """The demo path before (or without) a camera registry entry: unscoped, no agency."""
+
+    def __init__(self, camera_id: str) -> None:
+        self.id = camera_id
+        self.group: str | None = None
+        self.tags: list[str] = []
+        self.agency: str | None = None

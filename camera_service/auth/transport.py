@@ -1,0 +1,141 @@
+"""Transport hardening: handshake bearer auth, Origin allow-list, per-address connection limit, the
+unauthenticated-connection timeout, security headers on HTTP responses, and the optional TLS context."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from camera_service.auth.config import SecurityConfig
+from camera_service.auth.store import AuditEntry
+from camera_service.auth.tokens import TokenError
+from camera_service.rpc.context import ConnectionContext
+
+if TYPE_CHECKING:
+    from camera_service.auth.service import AuthService
+    from camera_service.server.connections import ConnectionRegistry
+
+log = logging.getLogger("camera_service.auth")
+
+CLOSE_AUTH_TIMEOUT = 4001
+TIMEOUT_TASK = "auth.timeout_task"
+# ConnectionContext.notify_encoded drops pushes to connections carrying this flag until they authenticate.
+REQUIRES_IDENTITY = "auth.required"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_ssl_context(cfg: SecurityConfig) -> ssl.SSLContext | None:
+    if cfg.tls_cert is None or cfg.tls_key is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(cfg.tls_cert), str(cfg.tls_key))
+    return ctx
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+class TransportSecurity:
+    def __init__(self, auth: AuthService, connections: ConnectionRegistry, *, tls: bool) -> None:
+        self.auth = auth
+        self.cfg = auth.cfg
+        self.connections = connections
+        self.tls = tls
+
+    # ---- WebSocket hooks (app.endpoint.on_connect / on_disconnect) -----------------------------------
+    async def on_connect(self, request: web.Request, conn: ConnectionContext) -> None:
+        from camera_service.auth.service import ANONYMOUS
+
+        self._check_origin(request)
+        remote = conn.remote
+        same_address = sum(1 for c in self.connections if c.remote == remote)
+        if same_address >= self.cfg.max_connections_per_address:
+            self.auth.metrics.connections_rejected.labels("per_address_limit").inc()
+            raise web.HTTPTooManyRequests(text="too many connections from this address")
+        if not self.auth.enabled:
+            conn.identity = ANONYMOUS
+            return
+        conn.state[REQUIRES_IDENTITY] = True
+        token = bearer_token(request)
+        if token is not None:
+            if self.auth.auth_attempts.peek(remote):
+                raise web.HTTPTooManyRequests(text="too many failed authentications")
+            try:
+                conn.identity = await self.auth.authenticate_token(token, allow_stream=False)
+            except TokenError as exc:
+                self.auth.auth_attempts.take(remote)
+                self.auth.audit.record(
+                    AuditEntry(
+                        ts=time.time(),
+                        actor="anonymous",
+                        actor_kind="none",
+                        method="handshake",
+                        params={"reason": str(exc)},
+                        outcome="auth_failed",
+                        error_code=-32001,
+                        remote=remote,
+                    )
+                )
+                raise web.HTTPUnauthorized(text=f"authentication failed: {exc}") from None
+            return
+        conn.state[TIMEOUT_TASK] = asyncio.get_running_loop().create_task(self._auth_timeout(conn))
+
+    async def on_disconnect(self, conn: ConnectionContext) -> None:
+        task = conn.state.pop(TIMEOUT_TASK, None)
+        if task is not None:
+            task.cancel()
+
+    async def _auth_timeout(self, conn: ConnectionContext) -> None:
+        await asyncio.sleep(self.cfg.auth_timeout_s)
+        if conn.identity is None:
+            self.auth.metrics.connections_rejected.labels("auth_timeout").inc()
+            with contextlib.suppress(Exception):
+                await conn.close(CLOSE_AUTH_TIMEOUT, "authentication timeout")
+
+    def _check_origin(self, request: web.Request) -> None:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return  # not a browser: Origin checks protect browsers from cross-site WebSockets
+        if origin in self.cfg.allowed_origins or "*" in self.cfg.allowed_origins:
+            return
+        host = request.headers.get("Host", "")
+        if urlsplit(origin).netloc == host and host:
+            return  # same origin (a page served by this host)
+        self.auth.metrics.connections_rejected.labels("origin").inc()
+        raise web.HTTPForbidden(text="origin not allowed")
+
+    # ---- HTTP ----------------------------------------------------------------------------------------
+    @web.middleware
+    async def security_headers(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            self._headers(exc)
+            raise
+        if not response.prepared:  # a WebSocket or streamed body has sent its headers already
+            self._headers(response)
+        return response
+
+    def _headers(self, response: web.StreamResponse) -> None:
+        h = response.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        h.setdefault("Cross-Origin-Resource-Policy", "same-site")
+        if self.tls:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
