@@ -1,0 +1,122 @@
+"""Event clips: once an event's post-roll has passed, cut [time - pre, time + post] from the recordings
+(services.recordings.export_range, which publishes `clip.ready`), link the clip to the event and publish
+`event.clip_ready {event_id, clip_id}`.
+
+Pending clips are kept in the event store, so a restart resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from camera_service.core.clock import Clock
+from camera_service.events.bus import Event, EventBus
+from camera_service.events.config import EventsConfig
+from camera_service.events.metrics import EventMetrics
+from camera_service.events.models import ClipState
+from camera_service.events.store import EventStore
+
+log = logging.getLogger("camera_service.events.clips")
+
+CUT_ATTEMPTS = 3
+CUT_RETRY_S = 2.0
+
+
+class EventClipper:
+    def __init__(
+        self,
+        store: EventStore,
+        bus: EventBus,
+        metrics: EventMetrics,
+        *,
+        clock: Clock,
+        cfg: EventsConfig,
+        recordings: Callable[[], Any],
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.metrics = metrics
+        self.clock = clock
+        self.cfg = cfg
+        self._recordings = recordings
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def request(self, event: Event, pre_s: float | None = None, post_s: float | None = None) -> None:
+        if not event.camera:
+            raise ValueError("an event clip needs an event with a camera")
+        if event.id in self._tasks:
+            return  # one clip per event
+        pre = self.cfg.clip_pre_s if pre_s is None else pre_s
+        post = self.cfg.clip_post_s if post_s is None else post_s
+        if pre + post <= 0:
+            raise ValueError("pre_s + post_s must be more than 0")
+        await self.store.set_clip(event.id, ClipState.PENDING, pre_s=pre, post_s=post)
+        self._schedule(event, pre, post)
+
+    def _schedule(self, event: Event, pre: float, post: float) -> None:
+        task = asyncio.create_task(self._cut(event, pre, post), name=f"event-clip-{event.id}")
+        self._tasks[event.id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(event.id, None))
+
+    async def resume(self) -> None:
+        for event, pre, post in await self.store.pending_clips():
+            self._schedule(event, pre, post)
+
+    async def _cut(self, event: Event, pre: float, post: float) -> None:
+        assert event.camera is not None
+        due = event.time + post + self.cfg.clip_settle_s
+        await self.clock.sleep(max(0.0, due - self.clock.time()))
+        start = datetime.fromtimestamp(event.time - pre, UTC)
+        end = datetime.fromtimestamp(event.time + post, UTC)
+        error = "recordings are not available in this server"
+        for attempt in range(1, CUT_ATTEMPTS + 1):
+            recordings = self._recordings()
+            if recordings is None:
+                break
+            try:
+                clip = await recordings.export_range(
+                    event.camera,
+                    start,
+                    end,
+                    name=f"event {event.type} {event.id[:8]}",
+                    lock=self.cfg.clip_lock,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                log.info(
+                    "event clip not cut yet", extra={"event_id": event.id, "attempt": attempt, "error": error}
+                )
+                if attempt < CUT_ATTEMPTS:
+                    await self.clock.sleep(CUT_RETRY_S)
+                continue
+            await self.store.set_clip(event.id, ClipState.READY, clip_id=clip.id)
+            self.metrics.event_clips.labels("ready").inc()
+            # recordings publishes `clip.ready` (kind=event) for the file; this one says the event is linked.
+            self.bus.emit(
+                "event.clip_ready",
+                camera=event.camera,
+                severity=event.severity,
+                clip_id=clip.id,
+                event_id=event.id,
+                event_type=event.type,
+                start=event.time - pre,
+                end=event.time + post,
+                duration_s=getattr(clip, "duration_s", None),
+            )
+            return
+        await self.store.set_clip(event.id, ClipState.FAILED)
+        self.metrics.event_clips.labels("failed").inc()
+        self.bus.emit("event.clip_failed", camera=event.camera, event_id=event.id, error=error)
+        log.warning("event clip failed", extra={"event_id": event.id, "error": error})
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

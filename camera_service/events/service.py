@@ -1,0 +1,228 @@
+"""The events component: takes every bus event, stores it (with its webhook deliveries, in one
+transaction), then fans it out to subscribers and rules; owns retention.
+
+Bus listeners must not block, so the listener only queues; one pipeline task drains the queue in
+batches (one SQLite transaction per batch keeps up with bursts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from camera_service.core.clock import Clock, SystemClock
+from camera_service.core.component import ComponentHealth
+from camera_service.events.bus import Event, EventBus, topic_matches
+from camera_service.events.clips import EventClipper
+from camera_service.events.config import EventsConfig
+from camera_service.events.metrics import EventMetrics
+from camera_service.events.rules.engine import RuleEngine
+from camera_service.events.rules.store import RULES_DDL, RuleStore
+from camera_service.events.store import EventStore, insert_statement, migrations
+from camera_service.events.subscriptions import SubscriptionManager
+from camera_service.events.webhooks.delivery import HttpSender
+from camera_service.events.webhooks.manager import WebhookManager
+from camera_service.events.webhooks.outbox import OutboxWorker
+from camera_service.events.webhooks.store import WEBHOOKS_DDL, WebhookStore
+from camera_service.observability.metrics import Metrics
+from camera_service.rpc.context import ConnectionContext
+from camera_service.storage.database import Database, Migration
+
+if TYPE_CHECKING:
+    from camera_service.app import Services
+
+log = logging.getLogger("camera_service.events")
+
+MAX_QUEUE = 100_000
+MAX_BATCH = 256
+KEEP_RULE_RUNS = 100_000
+
+_QueueItem = tuple[Event, str, "asyncio.Future[None] | None"]
+
+
+class EventService:
+    name = "events"
+
+    def __init__(
+        self, cfg: EventsConfig, db: Database, bus: EventBus, metrics: Metrics, clock: Clock | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.db = db
+        self.bus = bus
+        self.clock: Clock = clock or SystemClock()
+        self.metrics = EventMetrics(metrics.registry)
+        self._app_metrics = metrics
+        db.register("events", migrations([Migration(2, WEBHOOKS_DDL), Migration(3, RULES_DDL)]))
+        self.store = EventStore(db)
+        self.subscriptions = SubscriptionManager(
+            self.metrics, cfg.max_subscriptions_per_connection, visible=self._visible
+        )
+        self.webhooks = WebhookManager(WebhookStore(db), self.clock)
+        self.sender = HttpSender()
+        self.outbox = OutboxWorker(
+            self.webhooks.store,
+            self.webhooks,
+            self.sender,
+            cfg=cfg.webhooks,
+            metrics=self.metrics,
+            clock=self.clock,
+        )
+        self.rules = RuleEngine(RuleStore(db), self.clock, self.metrics, cfg.rules)
+        self.clips = EventClipper(
+            self.store,
+            bus,
+            self.metrics,
+            clock=self.clock,
+            cfg=cfg,
+            recordings=lambda: getattr(self._services, "recordings", None),
+        )
+        self._services: Services | None = None
+        self._queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+        self.queue_overflows = 0
+        # Subscribed from construction on: events of components that start before us are queued.
+        self._unsubscribe = bus.subscribe(self._on_bus, topics=("*",))
+
+    def bind(self, services: Services) -> None:
+        self._services = services
+        self.rules.bind(services, self)
+
+    # --- component ---
+    async def start(self) -> None:
+        await self.webhooks.load()
+        await self.rules.load()
+        await self.sender.start()
+        await self.outbox.start()
+        self._running = True
+        self._tasks = [
+            asyncio.create_task(self._pipeline(), name="events-pipeline"),
+            asyncio.create_task(self._retention_loop(), name="events-retention"),
+        ]
+        await self.clips.resume()
+
+    async def stop(self) -> None:
+        self._running = False
+        self._unsubscribe()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.clips.stop()
+        await self.rules.stop()
+        await self.outbox.stop()
+        await self.sender.close()
+
+    def health(self) -> ComponentHealth:
+        return ComponentHealth(
+            name=self.name,
+            healthy=self._running,
+            status="running" if self._running else "stopped",
+            details={
+                "queue": self._queue.qsize(),
+                "subscriptions": len(self.subscriptions),
+                "webhooks": len(self.webhooks.all()),
+                "rules": len(self.rules.all()),
+            },
+        )
+
+    # --- intake ---
+    def _on_bus(self, event: Event) -> None:
+        if self._queue.qsize() >= MAX_QUEUE:
+            self.queue_overflows += 1
+            log.error("event queue full; event dropped", extra={"event_type": event.type})
+            return
+        self.metrics.events.labels(event.type).inc()
+        self._queue.put_nowait((event, "service", None))
+
+    async def publish(self, event: Event, source: str = "api") -> Event:
+        """Inject an event (create_event) and wait until it is stored and fanned out."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.metrics.events.labels(event.type).inc()
+        self._queue.put_nowait((event, source, fut))
+        await fut
+        return event
+
+    async def deliver_to_webhook(self, event: Event, webhook_id: str) -> str:
+        """Queue `event` for one webhook regardless of its filters (the rule action `webhook`)."""
+        row = self.webhooks.get(webhook_id)
+        if row is None:
+            raise LookupError(f"webhook '{webhook_id}' not found")
+        statements = self.webhooks.enqueue_statements(event, [row])
+        await self.db.transaction(statements)
+        self.outbox.enqueued(len(statements))
+        return str(next(iter(statements[0][1])))
+
+    # --- pipeline ---
+    async def _pipeline(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._process(batch)
+            except Exception:
+                log.exception("event batch failed", extra={"events": len(batch)})
+            for _event, _source, fut in batch:
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+
+    def _persisted(self, event: Event) -> bool:
+        return any(topic_matches(t, event.type) for t in self.cfg.persist_topics)
+
+    async def _process(self, batch: Sequence[_QueueItem]) -> None:
+        statements: list[tuple[str, Sequence[Any]]] = []
+        deliveries = 0
+        for event, source, _fut in batch:
+            if self._persisted(event):
+                statements.append(insert_statement(event, source))
+            hooks = self.webhooks.enqueue_statements(event)
+            deliveries += len(hooks)
+            statements.extend(hooks)
+        if statements:
+            await self.db.transaction(statements)  # event + its outbox rows: both or neither
+        self.outbox.enqueued(deliveries)
+        for event, _source, _fut in batch:
+            self.subscriptions.dispatch(event)
+            self.rules.on_event(event)
+
+    # --- scopes ---
+    def _visible(self, conn: ConnectionContext, event: Event) -> bool:
+        identity = conn.identity
+        if identity is None or identity.unrestricted or event.camera is None:
+            return True
+        if event.camera in identity.cameras:
+            return True
+        cameras: Any = getattr(self._services, "cameras", None)
+        if cameras is None:
+            return False
+        try:
+            camera = cameras.get_cached(event.camera)
+        except Exception:
+            return False  # removed camera: only identities scoped by its id see it
+        return bool(cameras.in_scope(camera, identity))
+
+    # --- retention ---
+    async def run_retention(self) -> dict[str, int]:
+        now = self.clock.time()
+        older = now - self.cfg.retention_days * 86400 if self.cfg.retention_days > 0 else None
+        events = await self.store.apply_retention(older, self.cfg.max_events)
+        delivered = await self.webhooks.store.prune_delivered(
+            now - self.cfg.webhooks.keep_delivered_days * 86400
+        )
+        runs = await self.rules.store.prune_runs(KEEP_RULE_RUNS)
+        if events or delivered or runs:
+            log.info("events retention", extra={"events": events, "deliveries": delivered, "rule_runs": runs})
+        return {"events": events, "deliveries": delivered, "rule_runs": runs}
+
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                await self.run_retention()
+            except Exception:
+                log.exception("events retention failed")
+            await asyncio.sleep(self.cfg.retention_interval_s)

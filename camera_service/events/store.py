@@ -1,0 +1,243 @@
+"""The event store: every persisted event with its operator state (status, tags, notes) and clip links.
+
+All SQL of the events package's event table lives here (webhooks and rules have their own store modules);
+a PostgreSQL backend can implement the same methods later.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from camera_service.events.bus import Event
+from camera_service.events.models import ClipState, EventStatus, StoredEvent
+from camera_service.storage.database import Database, Migration
+
+EVENTS_DDL = """
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    camera TEXT,
+    time REAL NOT NULL,
+    severity TEXT NOT NULL,
+    severity_rank INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'new',
+    tags TEXT NOT NULL DEFAULT '[]',
+    notes TEXT NOT NULL DEFAULT '',
+    clip_id TEXT,
+    clip_state TEXT,
+    clip_pre_s REAL,
+    clip_post_s REAL,
+    snapshot_id TEXT,
+    acknowledged_by TEXT,
+    acknowledged_at REAL,
+    updated_at REAL,
+    source TEXT NOT NULL DEFAULT 'service'
+);
+CREATE INDEX events_time ON events(time, seq);
+CREATE INDEX events_camera_time ON events(camera, time);
+CREATE INDEX events_type_time ON events(type, time);
+CREATE INDEX events_status ON events(status);
+CREATE INDEX events_clip_state ON events(clip_state)
+"""
+
+_INSERT = (
+    "INSERT OR IGNORE INTO events(id, type, camera, time, severity, severity_rank, data, source) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    type: str | None = None  # exact type, or a `prefix.*` pattern
+    camera: str | None = None
+    cameras: frozenset[str] | None = None  # scope restriction (None: any)
+    status: EventStatus | None = None
+    start: float | None = None
+    end: float | None = None
+    min_severity_rank: int | None = None
+    cursor: str | None = None
+    limit: int = 100
+
+
+def encode_cursor(time: float, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{time!r}:{seq}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    """Raises ValueError for anything that is not a cursor this store issued."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        t, s = text.split(":")
+        return float(t), int(s)
+    except Exception as exc:
+        raise ValueError("not a valid cursor") from exc
+
+
+def insert_statement(event: Event, source: str = "service") -> tuple[str, Sequence[Any]]:
+    """The INSERT for one event, for callers that batch it with other statements in one transaction."""
+    return _INSERT, (
+        event.id,
+        event.type,
+        event.camera,
+        event.time,
+        event.severity.value,
+        event.severity.rank,
+        json.dumps(event.data, default=str),
+        source,
+    )
+
+
+def _row_to_event(row: sqlite3.Row) -> StoredEvent:
+    return StoredEvent(
+        id=row["id"],
+        type=row["type"],
+        camera=row["camera"],
+        time=row["time"],
+        severity=row["severity"],
+        data=json.loads(row["data"]),
+        status=EventStatus(row["status"]),
+        tags=json.loads(row["tags"]),
+        notes=row["notes"],
+        clip_id=row["clip_id"],
+        clip_state=ClipState(row["clip_state"]) if row["clip_state"] else None,
+        snapshot_id=row["snapshot_id"],
+        acknowledged_by=row["acknowledged_by"],
+        acknowledged_at=row["acknowledged_at"],
+        updated_at=row["updated_at"],
+        source=row["source"],
+    )
+
+
+class EventStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, event: Event, source: str = "service") -> None:
+        sql, params = insert_statement(event, source)
+        await self.db.execute(sql, params)
+
+    async def get(self, event_id: str) -> StoredEvent | None:
+        row = await self.db.fetch_one("SELECT * FROM events WHERE id=?", (event_id,))
+        return _row_to_event(row) if row else None
+
+    async def query(self, q: EventQuery) -> tuple[list[StoredEvent], str | None]:
+        """Newest first. Returns the page and the cursor of the next page (None at the end)."""
+        where: list[str] = []
+        args: list[Any] = []
+        if q.type:
+            if q.type.endswith(".*"):
+                where.append("type LIKE ? ESCAPE '\\'")
+                args.append(_like_prefix(q.type[:-1]) + "%")
+            elif q.type != "*":
+                where.append("type=?")
+                args.append(q.type)
+        if q.camera is not None:
+            where.append("camera=?")
+            args.append(q.camera)
+        if q.cameras is not None:
+            where.append(f"camera IN ({','.join('?' * len(q.cameras))})")
+            args.extend(sorted(q.cameras))
+        if q.status is not None:
+            where.append("status=?")
+            args.append(q.status.value)
+        if q.start is not None:
+            where.append("time>=?")
+            args.append(q.start)
+        if q.end is not None:
+            where.append("time<?")
+            args.append(q.end)
+        if q.min_severity_rank is not None:
+            where.append("severity_rank>=?")
+            args.append(q.min_severity_rank)
+        if q.cursor:
+            t, s = decode_cursor(q.cursor)
+            where.append("(time<? OR (time=? AND seq<?))")
+            args.extend([t, t, s])
+        sql = "SELECT * FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY time DESC, seq DESC LIMIT ?"
+        args.append(q.limit + 1)
+        rows = await self.db.fetch_all(sql, args)
+        page = rows[: q.limit]
+        next_cursor = encode_cursor(page[-1]["time"], page[-1]["seq"]) if len(rows) > q.limit else None
+        return [_row_to_event(r) for r in page], next_cursor
+
+    async def update(
+        self,
+        event_id: str,
+        *,
+        now: float,
+        status: EventStatus | None = None,
+        tags: list[str] | None = None,
+        notes: str | None = None,
+        acknowledged_by: str | None = None,
+    ) -> bool:
+        sets = ["updated_at=?"]
+        args: list[Any] = [now]
+        if status is not None:
+            sets.append("status=?")
+            args.append(status.value)
+            if status is EventStatus.ACKNOWLEDGED:
+                sets += ["acknowledged_at=?", "acknowledged_by=?"]
+                args += [now, acknowledged_by]
+        if tags is not None:
+            sets.append("tags=?")
+            args.append(json.dumps(tags))
+        if notes is not None:
+            sets.append("notes=?")
+            args.append(notes)
+        args.append(event_id)
+        return await self.db.execute(f"UPDATE events SET {', '.join(sets)} WHERE id=?", args) > 0  # noqa: S608
+
+    async def set_clip(
+        self,
+        event_id: str,
+        state: ClipState,
+        clip_id: str | None = None,
+        pre_s: float | None = None,
+        post_s: float | None = None,
+    ) -> None:
+        await self.db.execute(
+            "UPDATE events SET clip_state=?, clip_id=COALESCE(?, clip_id), "
+            "clip_pre_s=COALESCE(?, clip_pre_s), "
+            "clip_post_s=COALESCE(?, clip_post_s) WHERE id=?",
+            (state.value, clip_id, pre_s, post_s, event_id),
+        )
+
+    async def set_snapshot(self, event_id: str, snapshot_id: str) -> None:
+        await self.db.execute("UPDATE events SET snapshot_id=? WHERE id=?", (snapshot_id, event_id))
+
+    async def pending_clips(self) -> list[tuple[StoredEvent, float, float]]:
+        rows = await self.db.fetch_all("SELECT * FROM events WHERE clip_state='pending'")
+        return [(_row_to_event(r), r["clip_pre_s"] or 0.0, r["clip_post_s"] or 0.0) for r in rows]
+
+    async def apply_retention(self, older_than: float | None, max_events: int) -> int:
+        deleted = 0
+        if older_than is not None:
+            deleted += await self.db.execute("DELETE FROM events WHERE time<?", (older_than,))
+        deleted += await self.db.execute(
+            "DELETE FROM events WHERE seq <= (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (max_events,),
+        )
+        return deleted
+
+    async def count(self) -> int:
+        row = await self.db.fetch_one("SELECT COUNT(*) FROM events")
+        return int(row[0]) if row else 0
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def migrations(extra: Sequence[Migration] = ()) -> list[Migration]:
+    """The events domain's migrations (events table first; webhooks and rules tables follow)."""
+    return [Migration(1, EVENTS_DDL), *extra]

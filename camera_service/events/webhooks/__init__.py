@@ -1,0 +1,1 @@
+"""Signed webhooks: endpoints, a durable outbox in the database, and the delivery worker."""

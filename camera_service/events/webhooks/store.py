@@ -1,0 +1,256 @@
+"""SQL of webhooks and of the durable delivery outbox."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from camera_service.events.bus import Severity
+from camera_service.events.webhooks.models import Delivery, DeliveryStatus, Webhook
+
+WEBHOOKS_DDL = """
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    cameras TEXT,
+    min_severity TEXT,
+    secret TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    description TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE webhook_outbox (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    created_at REAL NOT NULL,
+    last_attempt_at REAL,
+    delivered_at REAL,
+    last_status INTEGER,
+    last_error TEXT,
+    last_latency_ms REAL
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox(status, next_attempt_at);
+CREATE INDEX webhook_outbox_webhook ON webhook_outbox(webhook_id, created_at)
+"""
+
+
+@dataclass(frozen=True)
+class WebhookRow:
+    webhook: Webhook
+    secret: str | None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    body: bytes
+    attempts: int
+    created_at: float
+
+
+def _webhook(row: sqlite3.Row) -> WebhookRow:
+    return WebhookRow(
+        Webhook(
+            id=row["id"],
+            url=row["url"],
+            topics=json.loads(row["topics"]),
+            cameras=json.loads(row["cameras"]) if row["cameras"] is not None else None,
+            min_severity=Severity(row["min_severity"]) if row["min_severity"] else None,
+            enabled=bool(row["enabled"]),
+            description=row["description"],
+            has_secret=bool(row["secret"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        ),
+        row["secret"],
+    )
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(**{k: row[k] for k in Delivery.model_fields})
+
+
+class WebhookStore:
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    # --- endpoints ---
+    async def all(self) -> list[WebhookRow]:
+        return [_webhook(r) for r in await self.db.fetch_all("SELECT * FROM webhooks ORDER BY created_at")]
+
+    async def insert(self, w: Webhook, secret: str | None) -> None:
+        await self.db.execute(
+            "INSERT INTO webhooks(id, url, topics, cameras, min_severity, secret, enabled, description, "
+            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                w.id,
+                w.url,
+                json.dumps(w.topics),
+                json.dumps(w.cameras) if w.cameras is not None else None,
+                w.min_severity.value if w.min_severity else None,
+                secret,
+                int(w.enabled),
+                w.description,
+                w.created_at,
+                w.updated_at,
+            ),
+        )
+
+    async def update(self, w: Webhook, secret: str | None) -> None:
+        await self.db.execute(
+            "UPDATE webhooks SET url=?, topics=?, cameras=?, min_severity=?, secret=?, enabled=?, "
+            "description=?, "
+            "updated_at=? WHERE id=?",
+            (
+                w.url,
+                json.dumps(w.topics),
+                json.dumps(w.cameras) if w.cameras is not None else None,
+                w.min_severity.value if w.min_severity else None,
+                secret,
+                int(w.enabled),
+                w.description,
+                w.updated_at,
+                w.id,
+            ),
+        )
+
+    async def delete(self, webhook_id: str) -> bool:
+        return bool(await self.db.execute("DELETE FROM webhooks WHERE id=?", (webhook_id,)))
+
+    # --- outbox ---
+    @staticmethod
+    def enqueue_statement(
+        delivery_id: str, webhook_id: str, *, event_id: str, event_type: str, body: bytes, now: float
+    ) -> tuple[str, Sequence[Any]]:
+        return (
+            "INSERT INTO webhook_outbox(id, webhook_id, event_id, event_type, body, status, attempts, "
+            "next_attempt_at, created_at) VALUES (?,?,?,?,?,'pending',0,?,?)",
+            (delivery_id, webhook_id, event_id, event_type, body, now, now),
+        )
+
+    async def due(self, now: float, limit: int, exclude: Sequence[str]) -> list[OutboxRow]:
+        args: list[Any] = [now]
+        skip = ""
+        if exclude:
+            skip = f" AND o.id NOT IN ({','.join('?' * len(exclude))})"
+            args.extend(exclude)
+        args.append(limit)
+        rows = await self.db.fetch_all(
+            "SELECT o.id, o.webhook_id, o.event_id, o.event_type, o.body, o.attempts, o.created_at "  # noqa: S608
+            "FROM webhook_outbox o JOIN webhooks w ON w.id=o.webhook_id "
+            f"WHERE o.status='pending' AND o.next_attempt_at<=? AND w.enabled=1{skip} "
+            "ORDER BY o.next_attempt_at LIMIT ?",
+            args,
+        )
+        return [
+            OutboxRow(
+                r["id"],
+                r["webhook_id"],
+                r["event_id"],
+                r["event_type"],
+                bytes(r["body"]),
+                r["attempts"],
+                r["created_at"],
+            )
+            for r in rows
+        ]
+
+    async def next_due_at(self) -> float | None:
+        row = await self.db.fetch_one(
+            "SELECT MIN(o.next_attempt_at) FROM webhook_outbox o JOIN webhooks w ON w.id=o.webhook_id "
+            "WHERE o.status='pending' AND w.enabled=1"
+        )
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def record_attempt(
+        self,
+        delivery_id: str,
+        *,
+        status: DeliveryStatus,
+        attempts: int,
+        now: float,
+        next_attempt_at: float | None,
+        http_status: int | None,
+        error: str | None,
+        latency_ms: float | None,
+    ) -> None:
+        await self.db.execute(
+            "UPDATE webhook_outbox SET status=?, attempts=?, last_attempt_at=?, next_attempt_at=?, "
+            "last_status=?, last_error=?, last_latency_ms=?, "
+            "delivered_at=CASE WHEN ?='delivered' THEN ? ELSE delivered_at END "
+            "WHERE id=?",
+            (
+                status.value,
+                attempts,
+                now,
+                next_attempt_at,
+                http_status,
+                error,
+                latency_ms,
+                status.value,
+                now,
+                delivery_id,
+            ),
+        )
+
+    async def defer(self, delivery_id: str, until: float) -> None:
+        await self.db.execute(
+            "UPDATE webhook_outbox SET next_attempt_at=? WHERE id=? AND status='pending'",
+            (until, delivery_id),
+        )
+
+    async def list(
+        self, webhook_id: str | None, status: DeliveryStatus | None, limit: int, before: float | None
+    ) -> list[Delivery]:
+        where: list[str] = []
+        args: list[Any] = []
+        if webhook_id:
+            where.append("webhook_id=?")
+            args.append(webhook_id)
+        if status:
+            where.append("status=?")
+            args.append(status.value)
+        if before is not None:
+            where.append("created_at<?")
+            args.append(before)
+        sql = "SELECT * FROM webhook_outbox" + (" WHERE " + " AND ".join(where) if where else "")  # noqa: S608
+        rows = await self.db.fetch_all(sql + " ORDER BY created_at DESC, id LIMIT ?", [*args, limit])
+        return [_delivery(r) for r in rows]
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        row = await self.db.fetch_one("SELECT * FROM webhook_outbox WHERE id=?", (delivery_id,))
+        return _delivery(row) if row else None
+
+    async def redrive(self, delivery_id: str, now: float) -> bool:
+        return bool(
+            await self.db.execute(
+                "UPDATE webhook_outbox SET status='pending', attempts=0, next_attempt_at=? "
+                "WHERE id=? AND status='dead'",
+                (now, delivery_id),
+            )
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.db.fetch_all("SELECT status, COUNT(*) AS n FROM webhook_outbox GROUP BY status")
+        return {r["status"]: int(r["n"]) for r in rows}
+
+    async def prune_delivered(self, older_than: float) -> int:
+        return int(
+            await self.db.execute(
+                "DELETE FROM webhook_outbox WHERE status='delivered' AND delivered_at<?", (older_than,)
+            )
+        )
