@@ -15,12 +15,14 @@ from pathlib import Path
 from camera_service.auth.service import AuthService
 from camera_service.auth.transport import TransportSecurity, build_ssl_context
 from camera_service.cameras.service import CameraService
+from camera_service.recordings.service import RecordingsService
 from camera_service.config import Settings
 from camera_service.core.component import Component, ComponentHealth
 from camera_service.events.bus import EventBus
 from camera_service.events.service import EventService
 from camera_service.media.demo import DemoPublisher
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
+from camera_service.onvif.service import OnvifService
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.catalog import build_registry
 from camera_service.rpc.dispatcher import Dispatcher
@@ -51,7 +53,9 @@ class Services:
     # Domain services: each domain adds one attribute here (and builds it in Application.__init__).
     auth: AuthService = field(init=False)  # identities, API keys, audit, limits, live-view checks
     cameras: CameraService = field(init=False)  # the camera registry (camera_service/cameras)
+    recordings: RecordingsService = field(init=False)  # recorder, archive, snapshots, downloads, retention
     events: EventService = field(init=False)  # event store, subscriptions, webhooks, rules, event clips
+    onvif: OnvifService = field(init=False)  # ONVIF discovery, import, PTZ (camera_service/onvif)
 
     def component_health(self) -> list[ComponentHealth]:
         return [c.health() for c in self.components]
@@ -111,12 +115,24 @@ class Application:
             settings.cameras, server=settings.server, mediamtx_cfg=settings.mediamtx,
             storage=settings.storage, demo=settings.demo, db=db, mediamtx=mediamtx, internal=internal,
             bus=self.services.bus, connections=self.services.connections, metrics=metrics)
+        self.services.cameras.reader_url = auth.internal_rtsp_url  # the service's own readers (fps, probe)
         components.append(self.services.cameras)
+        self.services.recordings = RecordingsService(
+            settings.recordings, data_dir=data_dir, recordings_root=settings.storage.recordings_path,
+            clips_root=settings.storage.clips_path, snapshots_root=settings.storage.snapshots_path, db=db,
+            bus=self.services.bus, connections=self.services.connections, mediamtx=mediamtx, internal=internal,
+            cameras=self.services.cameras, rtsp_url=auth.internal_rtsp_url,
+            public_base_url=lambda: f"{settings.server.public_scheme}://{settings.server.public_host}:{self.http.port}")
+        self.http.add_routes(self.services.recordings.downloads.routes())
+        components.append(self.services.recordings)
         # events: after cameras/recordings (it subscribes to the bus at construction, so nothing is missed).
         self.services.events = EventService(settings.events, db, self.services.bus, metrics)
         self.services.events.bind(self.services)
         self.endpoint.on_disconnect.append(self.services.events.subscriptions.drop_connection)
         components.append(self.services.events)
+        self.services.onvif = OnvifService(settings.onvif, self.services.cameras, self.services.bus)
+        self.endpoint.on_disconnect.append(self.services.onvif.on_disconnect)  # PTZ safety stop
+        components.append(self.services.onvif)
         if settings.demo.enabled:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))
         components.append(self.http)  # last: clients arrive only once everything else is up

@@ -113,6 +113,8 @@ class CameraService:
         self._sampling: dict[str, asyncio.Task[None]] = {}
         self._sample_sem = asyncio.Semaphore(cfg.fps_sample_concurrency)
         self._unlisten: list[Callable[[], None]] = []
+        # Set by the composition root when MediaMTX checks readers (security): id -> URL with credential.
+        self.reader_url: Callable[[str], str] | None = None
         self.last_reconcile: ReconcileReport | None = None
         internal.on_hook(HOOK_ONLINE, self._on_hook)
         internal.on_hook(HOOK_OFFLINE, self._on_hook)
@@ -234,7 +236,10 @@ class CameraService:
         return build_stream_urls(camera_id, self.server_cfg, self.mtx_cfg)
 
     def local_rtsp_url(self, camera_id: str) -> str:
-        """RTSP URL of the camera's MediaMTX path as the service itself reads it."""
+        """RTSP URL of the camera's MediaMTX path as the service itself reads it (may hold the
+        service's internal credential: never log or return it)."""
+        if self.reader_url is not None:
+            return self.reader_url(camera_id)
         return f"rtsp://{self.mtx_cfg.host}:{self.mtx_cfg.rtsp_port}/{camera_id}"
 
     def in_scope(self, camera: Camera, identity: Identity | None) -> bool:

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from camera_service.auth.config import SecurityConfig
 from camera_service.cameras.config import CamerasConfig
+from camera_service.recordings.config import RecordingsConfig
 from camera_service.config.sections import (
     DemoConfig,
     LoggingConfig,
@@ -25,6 +26,7 @@ from camera_service.config.sections import (
     StorageConfig,
 )
 from camera_service.events.config import EventsConfig
+from camera_service.onvif.config import OnvifConfig
 
 ENV_PREFIX = "CAMERA_SERVICE_"
 # Variables with the prefix that are not config keys: the config file location, the event loop choice.
@@ -79,10 +81,15 @@ class Settings(BaseSettings):
     cameras: CamerasConfig = Field(
         default_factory=CamerasConfig, title="Cameras", description="Camera registry, provisioning, status."
     )
+    recordings: RecordingsConfig = Field(default_factory=RecordingsConfig,
+                                         title="Recordings", description=(
+                                             "Recording, segment index, snapshots, exports, downloads, retention."))
     events: EventsConfig = Field(default_factory=EventsConfig, title="Events",
                                  description="Event store, subscriptions, webhooks, rules, event clips.")
     security: SecurityConfig = Field(default_factory=SecurityConfig, title="Security",  # type: ignore[arg-type]
                                      description="Authentication, roles, scopes, limits, audit, live-view checks.")
+    onvif: OnvifConfig = Field(default_factory=OnvifConfig, title="ONVIF",
+                               description="ONVIF discovery, import and PTZ control.")
 
     @classmethod
     def settings_customise_sources(

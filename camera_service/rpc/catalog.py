@@ -12,6 +12,10 @@ def build_registry() -> MethodRegistry:
     from camera_service.events import methods as event_methods
     from camera_service.events.rules import methods as rule_methods
     from camera_service.events.webhooks import methods as webhook_methods
+    from camera_service.onvif import methods as onvif_methods
+    from camera_service.recordings import compat_methods as recording_compat_methods
+    from camera_service.recordings import methods as recording_methods
+    from camera_service.recordings import snapshot_methods, storage_methods
     from camera_service.rpc import system_methods
 
     # Each domain imports its router here and adds it to the tuple.
@@ -21,7 +25,10 @@ def build_registry() -> MethodRegistry:
         camera_methods.router,
         camera_compat_methods.router,
     ]
+    routers += [recording_methods.router, snapshot_methods.router, storage_methods.router,
+                recording_compat_methods.router]
     routers += [event_methods.router, webhook_methods.router, rule_methods.router]
+    routers += [onvif_methods.router]
     api = MethodRegistry()
     for router in routers:
         api.include(router)

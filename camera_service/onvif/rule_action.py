@@ -1,0 +1,26 @@
+"""The `ptz_preset {preset, camera?}` rule action: move the event's camera (or another) to a preset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from camera_service.events.rules.actions import ActionContext, register_rule_action
+
+
+class PtzPresetParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    preset: str = Field(min_length=1, max_length=64, description="Preset token or name.")
+    camera: str | None = Field(None, description="Camera to move (default: the event's camera).")
+
+
+async def _ptz_preset(ctx: ActionContext, p: PtzPresetParams) -> dict[str, Any]:
+    camera = await ctx.services.cameras.get(ctx.camera(p.camera))
+    if camera.onvif is None:
+        raise ValueError(f"camera {camera.id} has no ONVIF endpoint")
+    result = await ctx.services.onvif.ptz.goto_preset(camera, p.preset)
+    return {"camera": camera.id, "preset": result["preset"]}
+
+
+register_rule_action("ptz_preset", PtzPresetParams, _ptz_preset)
