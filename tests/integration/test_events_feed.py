@@ -46,7 +46,8 @@ async def test_subscribed_client_gets_only_its_cameras_offline_event(
     stopped = time.monotonic()
     await cam1.stop()
     note = await viewer.next_notification(
-        "event", timeout=2.0, where=lambda p: p["event"]["type"] == "camera.offline")
+        "event", timeout=2.0, where=lambda p: p["event"]["type"] == "camera.offline"
+    )
     elapsed = time.monotonic() - stopped
     assert elapsed < 2.0  # the bar (the wait above already enforces it)
     assert note["params"]["subscription"] == sub["subscription"]
@@ -79,7 +80,9 @@ async def test_filters_store_and_operator_updates(service: RunningService) -> No
     high = await operator.call("create_event", {"type": "alarm.glass", "severity": "critical"})
     other = await operator.call("create_event", {"type": "access.denied", "severity": "high"})
     notes = await _drain(viewer, 1.0)
-    seen = {(n["params"]["subscription"], n["params"]["event"]["id"]) for n in notes if n["method"] == "event"}
+    seen = {
+        (n["params"]["subscription"], n["params"]["event"]["id"]) for n in notes if n["method"] == "event"
+    }
     assert (s_high["subscription"], high["id"]) in seen
     assert (s_high["subscription"], low["id"]) not in seen
     assert (s_high["subscription"], other["id"]) not in seen
@@ -95,7 +98,9 @@ async def test_filters_store_and_operator_updates(service: RunningService) -> No
     acked = await operator.call("acknowledge_event", {"id": high["id"], "notes": "guard sent"})
     assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "test-operator"
     assert acked["notes"] == "guard sent"
-    fp = await operator.call("update_event", {"id": low["id"], "status": "false_positive", "tags": ["wind", "door"]})
+    fp = await operator.call(
+        "update_event", {"id": low["id"], "status": "false_positive", "tags": ["wind", "door"]}
+    )
     assert fp["status"] == "false_positive" and fp["tags"] == ["door", "wind"]
     listed = await viewer.call("list_events", {"status": "false_positive"})
     assert [e["id"] for e in listed["events"]] == [low["id"]]
