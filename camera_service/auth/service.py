@@ -264,8 +264,9 @@ class AuthService:
             return _DemoCamera(demo.camera_id)
         return None
 
-    def stream_token(self, identity: Identity, camera_id: str) -> tuple[str, float]:
+    def stream_token(self, identity: Identity | None, camera_id: str) -> tuple[str, float]:
         """A short-lived viewer token that opens exactly this camera's live/playback streams."""
+        identity = identity or ANONYMOUS
         ttl = self.cfg.stream_token_ttl_s
         if identity.expires_at is not None:
             ttl = max(1, min(ttl, int(identity.expires_at - time.time())))

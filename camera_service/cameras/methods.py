@@ -26,7 +26,7 @@ from camera_service.cameras.schemas import (
     RemoveResult,
     UpdateCameraParams,
 )
-from camera_service.cameras.streams import StreamUrls
+from camera_service.cameras.streams import StreamUrls, with_stream_token
 from camera_service.cameras.urls import parse_source, redact, with_credentials
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
@@ -175,7 +175,15 @@ async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrl
     protocol that is switched off is null.
     """
     camera = _visible(ctx, params.camera_id)
-    return _svc(ctx).stream_urls(camera.id)
+    urls = _svc(ctx).stream_urls(camera.id)
+    auth = ctx.services.auth
+    if not auth.enabled:
+        return urls
+    # Security: over the agency's live-view quota -> QUOTA_EXCEEDED; otherwise every URL carries a
+    # short-lived stream token that MediaMTX's http auth accepts for this camera only.
+    auth.check_live_quota(camera)
+    token, expires = auth.stream_token(ctx.connection.identity, camera.id)
+    return with_stream_token(urls, token, expires)
 
 
 @router.method(

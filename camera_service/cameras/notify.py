@@ -8,6 +8,7 @@ from camera_service.rpc.context import ConnectionContext
 def may_receive_push(conn: ConnectionContext) -> bool:
     """True when `conn` may receive camera push notifications (camera_status_update).
 
-    Security replaces this with `conn.identity is not None or <auth disabled>` (plus camera scope).
+    Unauthenticated connections get nothing (with security disabled every connection carries an
+    anonymous identity); callers add the camera scope (camera_service/auth/scopes.py).
     """
-    return True
+    return conn.identity is not None

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from camera_service.auth import scopes
 from camera_service.auth.identity import Identity
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.crypto import SecretBox, load_or_create_key
@@ -243,14 +244,9 @@ class CameraService:
         return f"rtsp://{self.mtx_cfg.host}:{self.mtx_cfg.rtsp_port}/{camera_id}"
 
     def in_scope(self, camera: Camera, identity: Identity | None) -> bool:
-        if identity is None or identity.unrestricted:
-            return True
-        return (
-            camera.id in identity.cameras
-            or (camera.group is not None and camera.group in identity.groups)
-            or any(t in identity.tags for t in camera.tags)
-            or (camera.agency is not None and camera.agency in identity.agencies)
-        )
+        # Semantics owned by security (camera_service/auth/scopes.py): no identity sees nothing; with
+        # security disabled every connection carries an unrestricted anonymous identity.
+        return scopes.in_scope(camera, identity)
 
     def add_path_contributor(self, fn: PathContributor) -> None:
         self.builder.contributors.append(fn)
@@ -498,7 +494,8 @@ class CameraService:
             )
         if len(self.connections):
             self.connections.broadcast(
-                "camera_status_update", self.compat_status_payload(camera, new), where=may_receive_push
+                "camera_status_update", self.compat_status_payload(camera, new),
+                where=lambda conn: may_receive_push(conn) and scopes.in_scope(camera, conn.identity),
             )
         if new.status == CameraStatus.ONLINE and new.streaming and new.fps is None:
             self._schedule_fps_sample(camera)
