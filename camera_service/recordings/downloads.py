@@ -1,0 +1,93 @@
+"""HTTP downloads of segments, clips and snapshots on the public port, authorised by signed URLs.
+
+GET /downloads/{recordings|clips|snapshots}/{relative path}?expires=<unix>&sig=<HMAC>
+- the path must be a plain relative name (no '.', '..', empty parts, backslashes, NUL, odd characters);
+- the signature covers kind + path + expiry (403 when missing, forged or expired);
+- the file must resolve inside its root without following a symlink out, and be known to the index;
+- aiohttp's FileResponse streams from disk and answers Range requests (206) itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from aiohttp import web
+
+from camera_service.recordings.signing import UrlSigner
+
+log = logging.getLogger("camera_service.recordings.downloads")
+
+KINDS = ("recordings", "clips", "snapshots")
+_SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")
+
+Lookup = Callable[[str, str], Awaitable[bool]]
+
+
+def safe_relative(raw: str) -> str | None:
+    """`raw` if it is a harmless relative path made of safe names, else None."""
+    if not raw or len(raw) > 1024:
+        return None
+    parts = raw.split("/")
+    if any(p in ("", ".", "..") or not _SAFE_PART.match(p) for p in parts):
+        return None
+    return raw
+
+
+def content_disposition(kind: str, rel: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", rel.replace("/", "_")) or kind
+    return f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+
+
+def resolve_inside(root: Path, rel: str) -> Path | None:
+    """The file for `rel` under `root`, or None if it is missing, not a regular file, or escapes the root."""
+    root = root.expanduser().resolve()
+    candidate = root.joinpath(*rel.split("/"))
+    try:
+        resolved = candidate.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError, OSError):
+        return None
+    if resolved != candidate or not resolved.is_relative_to(root):
+        return None  # a symlink somewhere on the way
+    if not resolved.is_file():
+        return None
+    return resolved
+
+
+class DownloadRoutes:
+    def __init__(self, roots: dict[str, Path], signer: UrlSigner, lookup: Lookup) -> None:
+        self.roots = roots
+        self.signer = signer
+        self.lookup = lookup
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/downloads/{kind}/{path:.+}", self.handle, allow_head=True)]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        kind = request.match_info["kind"]
+        raw = request.match_info["path"]
+        if kind not in self.roots:
+            raise web.HTTPNotFound(text="unknown download kind")
+        rel = safe_relative(raw)
+        if rel is None:
+            log.warning("download refused: unsafe path", extra={"kind": kind, "path": raw[:200]})
+            raise web.HTTPBadRequest(text="invalid file name")
+        expires = request.query.get("expires", "")
+        sig = request.query.get("sig", "")
+        if not sig or not self.signer.verify(kind, rel, expires, sig):
+            raise web.HTTPForbidden(text="missing, invalid or expired signature")
+        path = resolve_inside(self.roots[kind], rel)
+        if path is None or not await self.lookup(kind, rel):
+            raise web.HTTPNotFound(text="no such file")
+        return web.FileResponse(
+            path,
+            chunk_size=256 * 1024,
+            headers={
+                "Content-Disposition": content_disposition(kind, rel),
+                "Cache-Control": "private, no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )

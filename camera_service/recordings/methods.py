@@ -1,0 +1,346 @@
+"""JSON-RPC methods: recording control, the segment archive, timeline and clips.
+
+Shared native/compat names take both parameter shapes (see schemas.py and docs/adr/0010-recordings-
+shared-compat-methods.md); results are supersets carrying the compat fields.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from camera_service.auth.roles import Role
+from camera_service.recordings import archive
+from camera_service.recordings.policy import parse_policy
+from camera_service.recordings.schemas import (
+    ClipInfo,
+    ClipList,
+    ClipRef,
+    DeleteResult,
+    ExportClipParams,
+    FileRef,
+    ListClipsParams,
+    ListRecordingsParams,
+    LockClipParams,
+    RecordingFile,
+    RecordingList,
+    RecordingStatus,
+    RequiredCameraRef,
+    SessionResult,
+    SetPolicyParams,
+    StartRecordingParams,
+    Timeline,
+    TimelineParams,
+    TimeRange,
+    as_utc,
+    clip_info,
+    iso,
+    recording_file,
+)
+from camera_service.rpc.context import CallContext
+from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
+from camera_service.rpc.registry import MethodRegistry
+
+if TYPE_CHECKING:
+    from camera_service.recordings.models import Clip, RecordingSession
+    from camera_service.recordings.service import RecordingsService
+
+router = MethodRegistry(tag="recordings")
+
+
+def svc_of(ctx: CallContext) -> RecordingsService:
+    svc: RecordingsService = ctx.services.recordings
+    return svc
+
+
+async def camera_of(ctx: CallContext, ref: str) -> Any:
+    """Resolve an id / compat device and check the caller's camera scope (out of scope = NOT_FOUND)."""
+    cameras = svc_of(ctx).cameras
+    camera = await cameras.get(cameras.resolve_id(ref))
+    if not cameras.in_scope(camera, ctx.connection.identity):
+        raise not_found("camera", ref)
+    return camera
+
+
+async def scope_filter(ctx: CallContext) -> list[str] | None:
+    """None for unrestricted callers, else the camera ids they may see."""
+    identity = ctx.connection.identity
+    if identity is None or identity.unrestricted:
+        return None
+    cameras = svc_of(ctx).cameras
+    return [c.id for c in await cameras.list_all() if cameras.in_scope(c, identity)]
+
+
+async def _session_result(
+    ctx: CallContext, s: RecordingSession, device: str | None, status: str
+) -> SessionResult:
+    svc = svc_of(ctx)
+    size = None
+    if s.stopped_at is not None:
+        segs = await svc.store.list_segments(s.camera, s.started_at, s.stopped_at + 1, limit=100_000)
+        size = sum(x.size for x in segs)
+    end = s.stopped_at
+    return SessionResult(
+        camera=s.camera,
+        device=device or s.camera,
+        session_id=s.id,
+        status=status,
+        filename=svc.session_label(s),
+        start_time=iso(s.started_at),
+        end_time=iso(end),
+        duration=round(end - s.started_at, 3) if end is not None else s.duration_s,
+        file_size=size,
+        session=s,
+    )
+
+
+@router.method(
+    role=Role.OPERATOR,
+    mutating=True,
+    compat=True,
+    errors=(
+        ErrorCode.NOT_FOUND,
+        ErrorCode.CONFLICT,
+        ErrorCode.STORAGE_ERROR,
+        ErrorCode.MEDIAMTX_UNAVAILABLE,
+        ErrorCode.INVALID_STATE,
+    ),
+)
+async def start_recording(ctx: CallContext, params: StartRecordingParams) -> SessionResult:
+    """Start an on-demand recording of a camera (timed with a duration, else until stop_recording).
+
+    Native `{camera, duration_s?}` or compat `{device, duration|duration_seconds|duration_minutes|
+    duration_hours}`; giving two duration fields, or camera and device naming different cameras, is
+    INVALID_PARAMS. Already recording: CONFLICT with the current session in `data.current`. Storage
+    below the low-disk block threshold: STORAGE_ERROR. A timed recording stops by itself.
+    """
+    svc = svc_of(ctx)
+    camera = await camera_of(ctx, params.ref or "")
+    seconds = params.seconds
+    if seconds is not None and seconds > svc.cfg.max_session_s:
+        raise invalid_params("duration_s", f"at most {svc.cfg.max_session_s:g} seconds")
+    who = ctx.connection.identity.subject if ctx.connection.identity else None
+    session = await svc.start_recording(camera.id, seconds, who)
+    return await _session_result(ctx, session, params.device, "STARTED")
+
+
+@router.method(
+    role=Role.OPERATOR,
+    mutating=True,
+    compat=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE, ErrorCode.MEDIAMTX_UNAVAILABLE),
+)
+async def stop_recording(ctx: CallContext, params: RequiredCameraRef) -> SessionResult:
+    """Stop the camera's on-demand recording (`{camera}` or compat `{device}`); INVALID_STATE if none runs.
+
+    A policy (continuous/scheduled/events) keeps recording by itself after the session stops.
+    """
+    camera = await camera_of(ctx, params.ref or "")
+    session = await svc_of(ctx).stop_recording(camera.id)
+    return await _session_result(ctx, session, params.device, "STOPPED")
+
+
+@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+async def get_recording_status(ctx: CallContext, params: RequiredCameraRef) -> RecordingStatus:
+    """Whether a camera is recording now, why (session or policy), its session and policy."""
+    svc = svc_of(ctx)
+    camera = await camera_of(ctx, params.ref or "")
+    session = svc.recorder.session(camera.id)
+    recording = svc.recorder.is_recording(camera.id)
+    reason = "session" if session else ("policy" if recording else None)
+    return RecordingStatus(
+        camera=camera.id,
+        recording=recording,
+        reason=reason,
+        session=session,
+        last_session=await svc.store.last_session(camera.id),
+        policy=svc.recorder.policy(camera.id).model_dump(mode="json"),
+    )
+
+
+@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS))
+async def set_recording_policy(ctx: CallContext, params: SetPolicyParams) -> RecordingStatus:
+    """Set a camera's recording policy: off, continuous, scheduled (weekly windows) or events (pre-buffer)."""
+    svc = svc_of(ctx)
+    camera = await camera_of(ctx, params.camera)
+    policy = parse_policy(params.policy)
+    updated = await svc.cameras.update_recording_policy(
+        camera.id, policy.model_dump(mode="json", exclude_none=True)
+    )
+    await svc.recorder.refresh(updated)
+    status: RecordingStatus = await get_recording_status(ctx, RequiredCameraRef(camera=camera.id))
+    return status
+
+
+def _encode_cursor(start: float, seg_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{start!r}:{seg_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        start, seg_id = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        return float(start), int(seg_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid_params("cursor", "not a cursor returned by list_recordings") from exc
+
+
+@router.method(role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
+async def list_recordings(ctx: CallContext, params: ListRecordingsParams) -> RecordingList:
+    """Recorded segments, newest first, filtered by camera and time; cursor or compat offset paging.
+
+    Each file carries a signed short-lived `download_url`.
+    """
+    svc = svc_of(ctx)
+    camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
+    cameras = await scope_filter(ctx)
+    start = as_utc(params.start).timestamp() if params.start else None
+    end = as_utc(params.end).timestamp() if params.end else None
+    before = _decode_cursor(params.cursor) if params.cursor else None
+    offset = params.offset or 0
+    segs = await svc.store.list_segments(
+        camera_id, start, end, limit=params.limit + 1, offset=offset, before=before, cameras=cameras
+    )
+    more = len(segs) > params.limit
+    segs = segs[: params.limit]
+    total = await svc.store.count_segments(camera_id, start, end, cameras=cameras)
+    return RecordingList(
+        files=[recording_file(s, svc.download_url("recordings", s.path)) for s in segs],
+        total=total,
+        limit=params.limit,
+        offset=offset,
+        next_cursor=_encode_cursor(segs[-1].start, segs[-1].id) if more and segs else None,
+    )
+
+
+async def _segment(ctx: CallContext, params: FileRef) -> Any:
+    seg_id = None
+    if params.id is not None:
+        try:
+            seg_id = int(params.id)
+        except ValueError:
+            raise not_found("recording", str(params.id)) from None
+    seg = await archive.find_segment(svc_of(ctx), seg_id=seg_id, filename=params.filename)
+    await camera_of(ctx, seg.camera)
+    return seg
+
+
+@router.method(role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
+async def get_recording_info(ctx: CallContext, params: FileRef) -> RecordingFile:
+    """One segment by `id` or compat `filename`: times, duration, size, codec, resolution, download URL."""
+    seg = await _segment(ctx, params)
+    return recording_file(seg, svc_of(ctx).download_url("recordings", seg.path))
+
+
+@router.method(
+    role=Role.OPERATOR, mutating=True, compat=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE)
+)
+async def delete_recording(ctx: CallContext, params: FileRef) -> DeleteResult:
+    """Delete one segment (`id` or compat `filename`); INVALID_STATE inside a locked clip's range."""
+    seg = await _segment(ctx, params)
+    await archive.delete_segment(svc_of(ctx), seg)
+    return DeleteResult(id=seg.id, filename=seg.path, deleted=True, message="recording deleted")
+
+
+@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS))
+async def get_timeline(ctx: CallContext, params: TimelineParams) -> Timeline:
+    """Recorded ranges and gaps of a camera within [start, end] (from the segment index)."""
+    camera = await camera_of(ctx, params.ref or "")
+    start, end = as_utc(params.start).timestamp(), as_utc(params.end).timestamp()
+    if end <= start:
+        raise invalid_params("end", "must be after start")
+    ranges, gaps, segs = await archive.timeline(svc_of(ctx), camera.id, start, end)
+
+    def tr(a: float, b: float) -> TimeRange:
+        return TimeRange(start=iso(a), end=iso(b), duration_s=round(b - a, 3))
+
+    return Timeline(
+        camera=camera.id,
+        start=iso(start),
+        end=iso(end),
+        ranges=[tr(a, b) for a, b in ranges],
+        gaps=[tr(a, b) for a, b in gaps],
+        recorded_s=round(sum(b - a for a, b in ranges), 3),
+        segments=len(segs),
+    )
+
+
+def _clip_info(ctx: CallContext, clip: Clip) -> ClipInfo:
+    svc = svc_of(ctx)
+    thumb = svc.download_url("clips", clip.thumbnail) if clip.thumbnail else None
+    return clip_info(clip, svc.download_url("clips", clip.path), thumb)
+
+
+@router.method(
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(
+        ErrorCode.NOT_FOUND,
+        ErrorCode.INVALID_PARAMS,
+        ErrorCode.TIMEOUT,
+        ErrorCode.MEDIAMTX_UNAVAILABLE,
+        ErrorCode.UPSTREAM_ERROR,
+    ),
+)
+async def export_clip(ctx: CallContext, params: ExportClipParams) -> ClipInfo:
+    """Export [start, end] of a camera as one MP4 that plays across segment boundaries, with a thumbnail.
+
+    Uses MediaMTX's playback server (format=mp4). A range ending in the future waits until recorded.
+    """
+    svc = svc_of(ctx)
+    camera = await camera_of(ctx, params.ref or "")
+    start, end = as_utc(params.start), as_utc(params.end)
+    if end <= start:
+        raise invalid_params("end", "must be after start")
+    if (end - start).total_seconds() > 86_400:
+        raise invalid_params("end", "a clip is at most 24 hours long")
+    clip = await svc.export_range(camera.id, start, end, params.name, params.lock, kind="manual")
+    return _clip_info(ctx, clip)
+
+
+async def _clip(ctx: CallContext, clip_id: str) -> Clip:
+    clip = await archive.find_clip(svc_of(ctx), clip_id)
+    await camera_of(ctx, clip.camera)
+    return clip
+
+
+@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+async def list_clips(ctx: CallContext, params: ListClipsParams) -> ClipList:
+    """Exported clips (manual and event), newest first."""
+    svc = svc_of(ctx)
+    camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
+    allowed = await scope_filter(ctx)
+    clips = await svc.store.list_clips(
+        camera_id, limit=params.limit, offset=params.offset, locked=params.locked
+    )
+    if allowed is not None:
+        clips = [c for c in clips if c.camera in allowed]
+    total = await svc.store.count("rec_clips", camera_id)
+    return ClipList(
+        clips=[_clip_info(ctx, c) for c in clips], total=total, limit=params.limit, offset=params.offset
+    )
+
+
+@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+async def get_clip(ctx: CallContext, params: ClipRef) -> ClipInfo:
+    """One clip with its download and thumbnail URLs."""
+    return _clip_info(ctx, await _clip(ctx, params.id))
+
+
+@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE))
+async def delete_clip(ctx: CallContext, params: ClipRef) -> DeleteResult:
+    """Delete a clip and its thumbnail; a locked clip must be unlocked first (INVALID_STATE)."""
+    clip = await _clip(ctx, params.id)
+    await archive.delete_clip(svc_of(ctx), clip)
+    return DeleteResult(id=clip.id, filename=clip.path, deleted=True, message="clip deleted")
+
+
+@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+async def lock_clip(ctx: CallContext, params: LockClipParams) -> ClipInfo:
+    """Lock (evidence: retention never deletes it or the segments it covers) or unlock a clip."""
+    svc = svc_of(ctx)
+    clip = await _clip(ctx, params.id)
+    await svc.store.set_clip_locked(clip.id, params.locked)
+    return _clip_info(ctx, clip.model_copy(update={"locked": params.locked}))
+
+
+__all__ = ["RpcError", "router"]

@@ -1,0 +1,369 @@
+"""Params and result models of the recordings API, shared by native and compatibility callers.
+
+Native and compat methods share names (start_recording, list_recordings, ...): each name has ONE params
+model accepting both shapes (`camera` or compat `device`; `duration_s` or compat `duration`,
+`duration_seconds`, `duration_minutes`, `duration_hours`), with validators that reject ambiguous or
+conflicting input, and ONE result model that is a superset carrying the compat fields. See docs/adr.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from camera_service.recordings.models import Clip, RecordingSession, Segment, Snapshot
+from camera_service.rpc.registry import Params
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def as_utc(dt: datetime) -> datetime:
+    """Naive datetimes are UTC."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+class CameraRef(Params):
+    """`camera` (our id) or compat `device` ("camera0", "/dev/video0" or an id); not both unless equal."""
+
+    camera: str | None = Field(None, min_length=1, max_length=128, description="Camera id.")
+    device: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="Compat alias of camera: an id, 'cameraN' or '/dev/videoN'.",
+    )
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> Self:
+        if self.camera is not None and self.device is not None and self.camera != self.device:
+            raise ValueError("give camera or device, not both")
+        return self
+
+    @property
+    def ref(self) -> str | None:
+        return self.camera if self.camera is not None else self.device
+
+
+class RequiredCameraRef(CameraRef):
+    @model_validator(mode="after")
+    def _required(self) -> Self:
+        if self.ref is None:
+            raise ValueError("camera (or device) is required")
+        return self
+
+
+# ---- recording control ------------------------------------------------------------------------------
+
+_COMPAT_DURATIONS = {"duration": 1, "duration_seconds": 1, "duration_minutes": 60, "duration_hours": 3600}
+
+
+class StartRecordingParams(RequiredCameraRef):
+    duration_s: float | None = Field(
+        None, gt=0, description="Stop by itself after this many seconds; omitted = until stop_recording."
+    )
+    duration: int | None = Field(None, ge=1, description="Compat: seconds (>= 1).")
+    duration_seconds: int | None = Field(None, ge=1, le=3600, description="Compat: seconds (1-3600).")
+    duration_minutes: int | None = Field(None, ge=1, le=1440, description="Compat: minutes (1-1440).")
+    duration_hours: int | None = Field(None, ge=1, le=24, description="Compat: hours (1-24).")
+    format: Literal["mp4", "fmp4"] | None = Field(
+        None, description="Compat: accepted; recordings are fMP4 (.mp4)."
+    )
+
+    @model_validator(mode="after")
+    def _one_duration(self) -> Self:
+        given = [k for k in ("duration_s", *_COMPAT_DURATIONS) if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one duration field, not {', '.join(given)}")
+        return self
+
+    @property
+    def seconds(self) -> float | None:
+        if self.duration_s is not None:
+            return self.duration_s
+        for key, factor in _COMPAT_DURATIONS.items():
+            value = getattr(self, key)
+            if value is not None:
+                return float(value * factor)
+        return None
+
+
+class SessionResult(BaseModel):
+    camera: str = Field(description="Camera id.")
+    device: str = Field(description="Compat: the device as given (or the camera id).")
+    session_id: str = Field(description="Session id.")
+    status: Literal["STARTED", "STOPPED", "RECORDING"] = Field(description="Compat status word.")
+    filename: str = Field(
+        description="Compat: session label <camera>/<UTC start>; segments are listed by list_recordings."
+    )
+    format: str = Field("mp4", description="Container of the segments (fragmented MP4).")
+    start_time: str | None = Field(description="ISO 8601 UTC.")
+    end_time: str | None = Field(None, description="ISO 8601 UTC when stopped.")
+    duration: float | None = Field(description="Requested duration (start) or recorded seconds (stop).")
+    file_size: int | None = Field(None, description="Bytes of the session's segments indexed so far (stop).")
+    session: RecordingSession = Field(description="The session record.")
+
+
+class RecordingStatus(BaseModel):
+    camera: str
+    recording: bool = Field(description="MediaMTX is recording this camera now.")
+    reason: Literal["session", "policy"] | None = Field(description="Why it records.")
+    session: RecordingSession | None = Field(description="The active on-demand session, if any.")
+    last_session: RecordingSession | None = Field(description="The latest session (active or finished).")
+    policy: dict[str, Any] = Field(description="The camera's recording policy.")
+
+
+class SetPolicyParams(Params):
+    camera: str = Field(min_length=1, max_length=128, description="Camera id.")
+    policy: dict[str, Any] = Field(
+        description="{mode: off|continuous|scheduled|events, schedule: "
+        "[{days:[mon..sun], start:'HH:MM', end:'HH:MM'}], timezone?, buffer_s?}"
+    )
+
+
+# ---- segments ---------------------------------------------------------------------------------------
+
+
+class ListRecordingsParams(CameraRef):
+    start: datetime | None = Field(None, description="Only segments ending after this (ISO 8601 / unix).")
+    end: datetime | None = Field(None, description="Only segments starting before this.")
+    limit: int = Field(100, ge=1, le=1000, description="Page size.")
+    cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page.")
+    offset: int | None = Field(None, ge=0, description="Compat: skip this many (newest first).")
+
+    @model_validator(mode="after")
+    def _paging(self) -> Self:
+        if self.cursor is not None and self.offset:
+            raise ValueError("give cursor or offset, not both")
+        return self
+
+
+class RecordingFile(BaseModel):
+    id: int = Field(description="Segment id.")
+    camera: str
+    filename: str = Field(description="<camera>/<UTC start>.mp4 (also the compat filename).")
+    start: str | None = Field(description="ISO 8601 UTC.")
+    end: str | None = Field(description="ISO 8601 UTC.")
+    duration: float = Field(description="Seconds.")
+    duration_s: float = Field(description="Seconds.")
+    file_size: int = Field(description="Bytes.")
+    codec: str | None
+    width: int | None
+    height: int | None
+    resolution: str | None = Field(description="WIDTHxHEIGHT.")
+    kind: str = Field(description="continuous or buffer.")
+    created_time: str | None = Field(description="Compat: start time.")
+    modified_time: str | None = Field(description="Compat: end time.")
+    download_url: str = Field(description="Signed, short-lived download URL.")
+
+
+def recording_file(seg: Segment, url: str) -> RecordingFile:
+    res = f"{seg.width}x{seg.height}" if seg.width and seg.height else None
+    return RecordingFile(
+        id=seg.id,
+        camera=seg.camera,
+        filename=seg.path,
+        start=iso(seg.start),
+        end=iso(seg.end),
+        duration=seg.duration_s,
+        duration_s=seg.duration_s,
+        file_size=seg.size,
+        codec=seg.codec,
+        width=seg.width,
+        height=seg.height,
+        resolution=res,
+        kind=seg.kind,
+        created_time=iso(seg.start),
+        modified_time=iso(seg.end),
+        download_url=url,
+    )
+
+
+class RecordingList(BaseModel):
+    files: list[RecordingFile] = Field(description="Newest first.")
+    total: int = Field(description="Matching segments in all pages.")
+    limit: int
+    offset: int
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at the end.")
+
+
+class FileRef(Params):
+    """`id` (native) or `filename` (compat); exactly one."""
+
+    id: str | int | None = Field(None, description="Id.")
+    filename: str | None = Field(None, min_length=1, max_length=512, description="Compat file name.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.id is None) == (self.filename is None):
+            raise ValueError("give exactly one of id or filename")
+        return self
+
+
+class DeleteResult(BaseModel):
+    id: str | int | None
+    filename: str
+    deleted: bool
+    message: str
+
+
+class TimelineParams(RequiredCameraRef):
+    start: datetime = Field(description="Window start.")
+    end: datetime = Field(description="Window end.")
+
+
+class TimeRange(BaseModel):
+    start: str | None
+    end: str | None
+    duration_s: float
+
+
+class Timeline(BaseModel):
+    camera: str
+    start: str | None
+    end: str | None
+    ranges: list[TimeRange] = Field(description="Continuous recorded ranges.")
+    gaps: list[TimeRange] = Field(description="Unrecorded parts of the window.")
+    recorded_s: float
+    segments: int
+
+
+# ---- clips ------------------------------------------------------------------------------------------
+
+
+class ExportClipParams(RequiredCameraRef):
+    start: datetime = Field(description="Clip start (ISO 8601 / unix).")
+    end: datetime = Field(description="Clip end; waits until recorded when in the future.")
+    name: str | None = Field(None, max_length=200, description="Display name.")
+    lock: bool = Field(False, description="Lock as evidence (retention never deletes it).")
+
+
+class ClipInfo(BaseModel):
+    id: str
+    camera: str
+    name: str
+    kind: str
+    start: str | None
+    end: str | None
+    duration: float
+    duration_s: float
+    file_size: int
+    codec: str | None
+    width: int | None
+    height: int | None
+    locked: bool
+    created_time: str | None
+    filename: str
+    download_url: str
+    thumbnail_url: str | None
+
+
+def clip_info(clip: Clip, url: str, thumb_url: str | None) -> ClipInfo:
+    return ClipInfo(
+        id=clip.id,
+        camera=clip.camera,
+        name=clip.name,
+        kind=clip.kind,
+        start=iso(clip.start),
+        end=iso(clip.end),
+        duration=clip.duration_s,
+        duration_s=clip.duration_s,
+        file_size=clip.size,
+        codec=clip.codec,
+        width=clip.width,
+        height=clip.height,
+        locked=clip.locked,
+        created_time=iso(clip.created_at),
+        filename=clip.path,
+        download_url=url,
+        thumbnail_url=thumb_url,
+    )
+
+
+class ClipRef(Params):
+    id: str = Field(min_length=1, max_length=64, description="Clip id.")
+
+
+class LockClipParams(ClipRef):
+    locked: bool = Field(True, description="true = lock, false = unlock.")
+
+
+class ListClipsParams(CameraRef):
+    locked: bool | None = Field(None, description="Only locked / unlocked clips.")
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class ClipList(BaseModel):
+    clips: list[ClipInfo]
+    total: int
+    limit: int
+    offset: int
+
+
+# ---- snapshots --------------------------------------------------------------------------------------
+
+
+class TakeSnapshotParams(RequiredCameraRef):
+    format: Literal["jpeg", "jpg", "png"] = Field("jpeg", description="jpeg (jpg) or png.")
+    quality: int = Field(85, ge=1, le=100, description="JPEG quality 1-100.")
+    max_width: int | None = Field(None, ge=16, le=7680, description="Scale down to at most this width.")
+    filename: str | None = Field(
+        None,
+        description="Compat: accepted for compatibility; files are named by "
+        "the server (<camera>/<UTC time>-<id>.<ext>).",
+        max_length=255,
+    )
+
+
+class SnapshotInfo(BaseModel):
+    id: str
+    camera: str
+    device: str = Field(description="Compat: the device as given (or the camera id).")
+    filename: str
+    status: Literal["completed"] = Field("completed", description="Compat status word.")
+    format: str
+    width: int
+    height: int
+    resolution: str
+    file_size: int
+    timestamp: str | None = Field(description="ISO 8601 UTC capture time.")
+    created_time: str | None
+    modified_time: str | None
+    file_path: str = Field(description="Compat: path relative to the snapshots root.")
+    download_url: str
+
+
+def snapshot_info(snap: Snapshot, url: str, device: str | None = None) -> SnapshotInfo:
+    t = iso(snap.created_at)
+    return SnapshotInfo(
+        id=snap.id,
+        camera=snap.camera,
+        device=device or snap.camera,
+        filename=snap.path,
+        format=snap.format,
+        width=snap.width,
+        height=snap.height,
+        resolution=f"{snap.width}x{snap.height}",
+        file_size=snap.size,
+        timestamp=t,
+        created_time=t,
+        modified_time=t,
+        file_path=snap.path,
+        download_url=url,
+    )
+
+
+class ListSnapshotsParams(CameraRef):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class SnapshotList(BaseModel):
+    files: list[SnapshotInfo] = Field(description="Newest first.")
+    total: int
+    limit: int
+    offset: int

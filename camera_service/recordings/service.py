@@ -1,0 +1,415 @@
+"""RecordingsService (component "recordings"): recorder, index, exports, snapshots, downloads, storage.
+
+Public API for other domains (keep these signatures):
+  await services.recordings.export_range(camera_id, start, end, name, lock) -> Clip
+  await services.recordings.take_snapshot(camera_id, fmt="jpeg") -> Snapshot
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from camera_service.core.component import ComponentHealth
+from camera_service.events.bus import Event, EventBus, Severity
+from camera_service.media.imaging import ImageFormat, encode_frame, first_frame, probe_file
+from camera_service.media.snapshot import SnapshotEngine, SnapshotError, SnapshotTimeout
+from camera_service.mediamtx.supervisor import MediaMTXSupervisor
+from camera_service.recordings.config import RecordingsConfig
+from camera_service.recordings.deps import CameraRegistry
+from camera_service.recordings.downloads import DownloadRoutes
+from camera_service.recordings.export import Exporter
+from camera_service.recordings.index import SegmentIndex
+from camera_service.recordings.models import Clip, ClipKind, RecordingSession, Segment, Snapshot
+from camera_service.recordings.recorder import Recorder
+from camera_service.recordings.signing import UrlSigner, load_or_create_key
+from camera_service.recordings.storage import StorageManager
+from camera_service.recordings.store import MIGRATIONS, RecordingStore
+from camera_service.rpc.errors import ErrorCode, RpcError
+from camera_service.server.connections import ConnectionRegistry
+from camera_service.server.internal import InternalHttpServer
+from camera_service.storage.database import Database
+
+log = logging.getLogger("camera_service.recordings")
+
+_EXT = {"jpeg": "jpg", "png": "png"}
+
+
+def _stamp(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d_%H-%M-%S-%f")
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+class RecordingsService:
+    name = "recordings"
+
+    def __init__(
+        self,
+        cfg: RecordingsConfig,
+        *,
+        data_dir: Path,
+        recordings_root: Path,
+        clips_root: Path,
+        snapshots_root: Path,
+        db: Database,
+        bus: EventBus,
+        connections: ConnectionRegistry,
+        mediamtx: MediaMTXSupervisor,
+        internal: InternalHttpServer,
+        cameras: CameraRegistry,
+        public_base_url: Callable[[], str],
+        rtsp_url: Callable[[str], str] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.bus = bus
+        self.connections = connections
+        self.mediamtx = mediamtx
+        self.cameras = cameras
+        self._public_base_url = public_base_url
+        self._internal_rtsp_url = rtsp_url  # the service's own reader credential under MediaMTX http auth
+        self.roots = {
+            "recordings": recordings_root.expanduser().resolve(),
+            "clips": clips_root.expanduser().resolve(),
+            "snapshots": snapshots_root.expanduser().resolve(),
+        }
+        db.register("recordings", MIGRATIONS)
+        self.store = RecordingStore(db)
+        self.signer = UrlSigner(load_or_create_key(cfg.download_key, data_dir), cfg.download_url_ttl_s)
+        self.recorder = Recorder(cfg, self.store, cameras, internal, self.roots["recordings"])
+        self.index = SegmentIndex(self.store, self.roots["recordings"], self.recorder.segment_kind)
+        self.exporter = Exporter(
+            lambda: mediamtx.client,
+            part_duration_s=cfg.part_duration_s,
+            is_recording=self.recorder.is_recording,
+        )
+        self.snapshots = SnapshotEngine(cfg.snapshot_warm_s, cfg.snapshot_max_age_s)
+        self.storage = StorageManager(
+            self.store,
+            bus,
+            self.roots,
+            cfg.retention,
+            protected=self.exporter.protected_ranges,
+            buffers=self._buffers,
+            recording_now=lambda: {c for c in self.recorder._recording},
+            on_warning=self._storage_notice,
+        )
+        self.downloads = DownloadRoutes(self.roots, self.signer, self._is_known_file)
+        cameras.add_path_contributor(self.recorder.contribute)
+        internal.on_hook("segment_complete", self._on_segment_hook)
+        self.index.on_indexed(self._segment_indexed)
+        self.recorder.on_session(self._session_changed)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._started = False
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for root in self.roots.values():
+            root.mkdir(parents=True, exist_ok=True)
+        await self.index.reconcile()
+        await self.storage.start()
+        try:
+            await self.recorder.start()
+        except RpcError as exc:  # MediaMTX down: the cameras reconcile applies our state once it is back
+            log.warning("recorder state not applied yet: %s", exc.message)
+        self._unsubscribe = self.bus.subscribe(self._on_camera_event, topics=["camera.*"])
+        self._started = True
+
+    async def stop(self) -> None:
+        self._started = False
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.storage.stop()
+        await self.recorder.stop()
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await self.snapshots.close()
+
+    def health(self) -> ComponentHealth:
+        return ComponentHealth(
+            name=self.name,
+            healthy=self._started,
+            status="running" if self._started else "stopped",
+            details={
+                "recording": sorted(self.recorder._recording),
+                "sessions": len(self.recorder.sessions()),
+                "disk": self.storage.level,
+                "warm_snapshot_readers": self.snapshots.warm_cameras(),
+            },
+        )
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- wiring callbacks ----------------------------------------------------------------------------
+
+    def _buffers(self) -> dict[str, float]:
+        out = {}
+        for cam_id in list(self.recorder._policies):
+            policy = self.recorder.policy(cam_id)
+            if policy.mode == "events":
+                out[cam_id] = self.recorder.buffer_s(policy)
+        return out
+
+    async def _on_segment_hook(self, params: dict[str, str]) -> None:
+        rel = self.index.relative(params.get("segment", ""))
+        if rel is None:
+            log.warning("segment hook for a file outside the recordings root ignored")
+            return
+        try:
+            hint = float(params.get("duration", "") or 0) or None
+        except ValueError:
+            hint = None
+        self._spawn(self.index.add(rel, hint), f"index-{rel}")  # answer MediaMTX's curl at once
+
+    def _segment_indexed(self, seg: Segment) -> None:
+        self.bus.emit(
+            "recording.segment",
+            camera=seg.camera,
+            path=seg.path,
+            start=seg.start,
+            duration_s=seg.duration_s,
+            size=seg.size,
+        )
+
+    def _on_camera_event(self, event: Event) -> None:
+        if event.type in ("camera.added", "camera.updated", "camera.removed") and event.camera:
+            self._spawn(
+                self._refresh_camera(event.camera, removed=event.type == "camera.removed"),
+                f"rec-refresh-{event.camera}",
+            )
+
+    async def _refresh_camera(self, camera_id: str, removed: bool) -> None:
+        try:
+            if removed:
+                session = self.recorder.session(camera_id)
+                self.recorder._recording.discard(camera_id)
+                if session is not None:
+                    self.recorder._sessions.pop(camera_id, None)
+                    await self.store.finish_session(session.id, time.time(), "camera_removed")
+                self.snapshots.drop(camera_id)
+                return
+            await self.recorder.refresh(await self.cameras.get(camera_id))
+        except Exception:
+            log.exception("recording refresh failed", extra={"camera": camera_id})
+
+    async def _session_changed(self, what: str, session: RecordingSession) -> None:
+        data = session.model_dump(exclude={"camera"})
+        if what == "started":
+            self.bus.emit("recording.started", camera=session.camera, **data)
+        else:
+            self.bus.emit("recording.stopped", camera=session.camera, **data)
+        end = session.stopped_at or time.time()
+        self.connections.broadcast(
+            "recording_status_update",
+            {
+                "device": session.camera,
+                "camera": session.camera,
+                "session_id": session.id,
+                "status": "STARTED" if what == "started" else "STOPPED",
+                "filename": self.session_label(session),
+                "duration": round(end - session.started_at, 3) if what == "stopped" else session.duration_s,
+                "reason": session.stop_reason,
+            },
+        )
+
+    def _storage_notice(self, data: dict[str, Any]) -> None:
+        self.connections.broadcast("storage_status_update", data)
+
+    async def _is_known_file(self, kind: str, rel: str) -> bool:
+        if kind == "recordings":
+            return await self.store.get_segment(path=rel) is not None
+        if kind == "snapshots":
+            return await self.store.get_snapshot(path=rel) is not None
+        row = await self.store.db.fetch_one("SELECT 1 FROM rec_clips WHERE path=? OR thumbnail=?", (rel, rel))
+        return row is not None
+
+    # ---- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def session_label(session: RecordingSession) -> str:
+        """Compat `filename` of a session: <camera>/<UTC start>; its segments live in that folder."""
+        return f"{session.camera}/{_stamp(session.started_at)[:19]}"
+
+    def download_url(self, kind: str, rel: str) -> str:
+        return self._public_base_url() + self.signer.sign(kind, rel)
+
+    def _rtsp_url(self, camera_id: str) -> str:
+        if self._internal_rtsp_url is not None:
+            return self._internal_rtsp_url(camera_id)
+        cfg = self.mediamtx.cfg
+        return f"rtsp://{cfg.host}:{cfg.rtsp_port}/{camera_id}"
+
+    # ---- recording control ---------------------------------------------------------------------------
+
+    async def start_recording(
+        self, camera_id: str, duration_s: float | None = None, requested_by: str | None = None
+    ) -> RecordingSession:
+        camera = await self.cameras.get(camera_id)
+        current = self.recorder.session(camera.id)
+        if current is None and self.storage.check_disk() == "critical":
+            raise RpcError(
+                ErrorCode.STORAGE_ERROR,
+                "storage is almost full: new recordings are blocked",
+                {"camera": camera.id, "reason": "low_disk", "level": "critical"},
+            )
+        if current is None and not self.mediamtx.is_up:
+            raise RpcError(ErrorCode.MEDIAMTX_UNAVAILABLE, "MediaMTX is not reachable", {"camera": camera.id})
+        try:
+            return await self.recorder.start_session(camera, duration_s, requested_by)
+        except RpcError as exc:
+            if exc.code != ErrorCode.CONFLICT:
+                self.bus.emit(
+                    "recording.error", camera=camera.id, severity=Severity.HIGH, message=exc.message
+                )
+            raise
+
+    async def stop_recording(self, camera_id: str) -> RecordingSession:
+        camera = await self.cameras.get(camera_id)
+        return await self.recorder.stop_session(camera)
+
+    # ---- exports -------------------------------------------------------------------------------------
+
+    async def export_range(
+        self,
+        camera_id: str,
+        start: datetime,
+        end: datetime,
+        name: str | None = None,
+        lock: bool = False,
+        *,
+        kind: ClipKind = "event",
+    ) -> Clip:
+        """Export [start, end] of a camera as one MP4 clip with a thumbnail; waits until it is recorded."""
+        camera = await self.cameras.get(camera_id)
+        s, e = start.timestamp(), end.timestamp()
+        if e <= s:
+            raise RpcError(
+                ErrorCode.INVALID_PARAMS,
+                "end must be after start",
+                {"errors": [{"field": "end", "message": "must be after start", "type": "value_error"}]},
+            )
+        clip_id = uuid.uuid4().hex
+        rel = f"{camera.id}/{_stamp(s)}-{clip_id[:8]}.mp4"
+        dest = self.roots["clips"] / rel
+        try:
+            exported_start, size = await self.exporter.export(
+                camera.id, s, e, dest, self.cfg.export_timeout_s
+            )
+            info = await asyncio.to_thread(probe_file, dest)
+            thumb_rel: str | None = rel[:-4] + ".jpg"
+            frame = await asyncio.to_thread(first_frame, dest)
+            if frame is not None and thumb_rel is not None:
+                img = await asyncio.to_thread(encode_frame, frame, "jpeg", 80, 320)
+                await asyncio.to_thread(_write, self.roots["clips"] / thumb_rel, img.data)
+            else:
+                thumb_rel = None
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                dest.unlink()
+            raise
+        clip = Clip(
+            id=clip_id,
+            camera=camera.id,
+            name=name or f"{camera.id} {_stamp(s)[:19]}",
+            start=exported_start,
+            end=exported_start + (info.duration_s or 0.0),
+            path=rel,
+            thumbnail=thumb_rel,
+            size=size,
+            duration_s=round(info.duration_s or 0.0, 3),
+            codec=info.codec,
+            width=info.width,
+            height=info.height,
+            locked=lock,
+            kind=kind,
+            created_at=time.time(),
+        )
+        await self.store.insert_clip(clip)
+        self.bus.emit(
+            "clip.ready",
+            camera=camera.id,
+            clip_id=clip.id,
+            name=clip.name,
+            start=clip.start,
+            end=clip.end,
+            duration_s=clip.duration_s,
+            size=clip.size,
+            locked=clip.locked,
+            kind=kind,
+        )
+        return clip
+
+    # ---- snapshots -----------------------------------------------------------------------------------
+
+    async def take_snapshot(
+        self, camera_id: str, fmt: ImageFormat = "jpeg", quality: int = 85, max_width: int | None = None
+    ) -> Snapshot:
+        """Decode a current frame in-process (warm reader when one is connected) and store it."""
+        camera = await self.cameras.get(camera_id)
+        timeout = self.cfg.snapshot_timeout_s
+        try:
+            grabbed = await self.snapshots.grab(camera.id, self._rtsp_url(camera.id), timeout)
+        except SnapshotTimeout as exc:
+            raise RpcError(
+                ErrorCode.TIMEOUT,
+                f"no frame from camera '{camera.id}' within {timeout:g}s",
+                {"camera": camera.id, "timeout_s": timeout},
+            ) from exc
+        except SnapshotError as exc:
+            status = getattr(getattr(self.cameras.status(camera.id), "status", None), "value", None)
+            raise RpcError(
+                ErrorCode.CAMERA_UNAVAILABLE,
+                f"camera '{camera.id}' is not streaming: {exc}",
+                {"camera": camera.id, "status": status},
+            ) from exc
+        img = await asyncio.to_thread(encode_frame, grabbed.frame, fmt, quality, max_width)
+        snap_id = uuid.uuid4().hex
+        rel = f"{camera.id}/{_stamp(grabbed.captured_at)}-{snap_id[:8]}.{_EXT[fmt]}"
+        try:
+            await asyncio.to_thread(_write, self.roots["snapshots"] / rel, img.data)
+        except OSError as exc:
+            raise RpcError(
+                ErrorCode.STORAGE_ERROR, f"cannot write the snapshot: {exc.strerror}", {"camera": camera.id}
+            ) from exc
+        snap = Snapshot(
+            id=snap_id,
+            camera=camera.id,
+            path=rel,
+            format=fmt,
+            width=img.width,
+            height=img.height,
+            size=len(img.data),
+            created_at=grabbed.captured_at,
+        )
+        await self.store.insert_snapshot(snap)
+        self.bus.emit(
+            "snapshot.taken",
+            camera=camera.id,
+            snapshot_id=snap.id,
+            path=rel,
+            width=img.width,
+            height=img.height,
+            size=snap.size,
+            warm=grabbed.warm,
+        )
+        return snap

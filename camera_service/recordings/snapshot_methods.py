@@ -1,0 +1,83 @@
+"""JSON-RPC methods of snapshots (shared native/compat names; results carry the compat fields)."""
+
+from __future__ import annotations
+
+from camera_service.auth.roles import Role
+from camera_service.media.imaging import ImageFormat
+from camera_service.recordings import archive
+from camera_service.recordings.methods import camera_of, scope_filter, svc_of
+from camera_service.recordings.models import Snapshot
+from camera_service.recordings.schemas import (
+    DeleteResult,
+    FileRef,
+    ListSnapshotsParams,
+    SnapshotInfo,
+    SnapshotList,
+    TakeSnapshotParams,
+    snapshot_info,
+)
+from camera_service.rpc.context import CallContext
+from camera_service.rpc.errors import ErrorCode
+from camera_service.rpc.registry import MethodRegistry
+
+router = MethodRegistry(tag="recordings")
+
+
+def info(ctx: CallContext, snap: Snapshot, device: str | None = None) -> SnapshotInfo:
+    return snapshot_info(snap, svc_of(ctx).download_url("snapshots", snap.path), device)
+
+
+@router.method(
+    role=Role.OPERATOR,
+    mutating=True,
+    compat=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.CAMERA_UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.STORAGE_ERROR),
+)
+async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> SnapshotInfo:
+    """Take a JPEG/PNG snapshot of a camera's live stream and store it (`{camera}` or compat `{device}`).
+
+    Decoded in-process (PyAV): the first call waits for the next keyframe; following calls within the
+    warm period reuse the connected decoder. Offline camera: CAMERA_UNAVAILABLE; no frame within the
+    timeout: TIMEOUT. Compat `filename` is accepted, but the server names the file.
+    """
+    camera = await camera_of(ctx, params.ref or "")
+    fmt: ImageFormat = "png" if params.format == "png" else "jpeg"
+    snap = await svc_of(ctx).take_snapshot(camera.id, fmt, params.quality, params.max_width)
+    return info(ctx, snap, params.device)
+
+
+@router.method(role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
+async def list_snapshots(ctx: CallContext, params: ListSnapshotsParams) -> SnapshotList:
+    """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download URL."""
+    svc = svc_of(ctx)
+    camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
+    allowed = await scope_filter(ctx)
+    snaps = await svc.store.list_snapshots(camera_id, limit=params.limit, offset=params.offset)
+    if allowed is not None:
+        snaps = [s for s in snaps if s.camera in allowed]
+    total = await svc.store.count("rec_snapshots", camera_id)
+    return SnapshotList(
+        files=[info(ctx, s) for s in snaps], total=total, limit=params.limit, offset=params.offset
+    )
+
+
+async def find(ctx: CallContext, params: FileRef) -> Snapshot:
+    snap = await archive.find_snapshot(
+        svc_of(ctx), snap_id=None if params.id is None else str(params.id), filename=params.filename
+    )
+    await camera_of(ctx, snap.camera)
+    return snap
+
+
+@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+async def get_snapshot(ctx: CallContext, params: FileRef) -> SnapshotInfo:
+    """One snapshot by `id` (or `filename`) with its signed download URL."""
+    return info(ctx, await find(ctx, params))
+
+
+@router.method(role=Role.OPERATOR, mutating=True, compat=True, errors=(ErrorCode.NOT_FOUND,))
+async def delete_snapshot(ctx: CallContext, params: FileRef) -> DeleteResult:
+    """Delete a snapshot by `id` or compat `filename`."""
+    snap = await find(ctx, params)
+    await archive.delete_snapshot(svc_of(ctx), snap)
+    return DeleteResult(id=snap.id, filename=snap.path, deleted=True, message="snapshot deleted")

@@ -1,0 +1,323 @@
+"""All SQL of the recordings domain: segment index, clips, snapshots, recording sessions, settings.
+
+Times are unix seconds (UTC floats). Paths are stored relative to their storage root so the roots can move.
+"""
+# ruff: noqa: S608 - f-strings only splice module constants (column lists) and fixed clauses; values are bound.
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from camera_service.recordings.models import Clip, RecordingSession, Segment, Snapshot
+from camera_service.storage.database import Database, Migration
+
+MIGRATIONS = [
+    Migration(
+        1,
+        """
+CREATE TABLE rec_segments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  camera TEXT NOT NULL, path TEXT NOT NULL UNIQUE, start REAL NOT NULL, duration_s REAL NOT NULL,
+  size INTEGER NOT NULL, codec TEXT, width INTEGER, height INTEGER, kind TEXT NOT NULL DEFAULT 'continuous');
+CREATE INDEX rec_segments_cam_start ON rec_segments(camera, start);
+CREATE INDEX rec_segments_start ON rec_segments(start);
+CREATE TABLE rec_clips (
+  id TEXT PRIMARY KEY, camera TEXT NOT NULL, name TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
+  path TEXT NOT NULL, thumbnail TEXT, size INTEGER NOT NULL DEFAULT 0, duration_s REAL NOT NULL DEFAULT 0,
+  codec TEXT, width INTEGER, height INTEGER, locked INTEGER NOT NULL DEFAULT 0,
+  kind TEXT NOT NULL DEFAULT 'manual', created_at REAL NOT NULL);
+CREATE INDEX rec_clips_cam ON rec_clips(camera, created_at);
+CREATE TABLE rec_snapshots (
+  id TEXT PRIMARY KEY, camera TEXT NOT NULL, path TEXT NOT NULL, format TEXT NOT NULL, width INTEGER NOT NULL,
+  height INTEGER NOT NULL, size INTEGER NOT NULL, created_at REAL NOT NULL);
+CREATE INDEX rec_snapshots_cam ON rec_snapshots(camera, created_at);
+CREATE TABLE rec_sessions (
+  id TEXT PRIMARY KEY, camera TEXT NOT NULL, started_at REAL NOT NULL, duration_s REAL, stop_at REAL,
+  stopped_at REAL, stop_reason TEXT, requested_by TEXT);
+CREATE INDEX rec_sessions_active ON rec_sessions(camera, stopped_at);
+CREATE TABLE rec_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+""",
+    )
+]
+
+_SEG_COLS = "id, camera, path, start, duration_s, size, codec, width, height, kind"
+_CLIP_COLS = (
+    'id, camera, name, start, "end", path, thumbnail, size, duration_s, codec, width, height, locked, '
+    "kind, created_at"
+)
+_SNAP_COLS = "id, camera, path, format, width, height, size, created_at"
+_SESS_COLS = "id, camera, started_at, duration_s, stop_at, stopped_at, stop_reason, requested_by"
+
+
+def _seg(row: sqlite3.Row) -> Segment:
+    return Segment(**dict(row))
+
+
+def _clip(row: sqlite3.Row) -> Clip:
+    d = dict(row)
+    d["locked"] = bool(d["locked"])
+    return Clip(**d)
+
+
+class RecordingStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ---- segments ----------------------------------------------------------------------------------
+
+    async def upsert_segment(self, seg: Segment) -> Segment:
+        await self.db.execute(
+            "INSERT INTO rec_segments(camera, path, start, duration_s, size, codec, width, height, kind) "
+            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET duration_s=excluded.duration_s, "
+            "size=excluded.size, codec=excluded.codec, width=excluded.width, height=excluded.height",
+            (
+                seg.camera,
+                seg.path,
+                seg.start,
+                seg.duration_s,
+                seg.size,
+                seg.codec,
+                seg.width,
+                seg.height,
+                seg.kind,
+            ),
+        )
+        row = await self.db.fetch_one(f"SELECT {_SEG_COLS} FROM rec_segments WHERE path=?", (seg.path,))
+        assert row is not None
+        return _seg(row)
+
+    async def segment_paths(self) -> dict[str, int]:
+        return {r["path"]: r["size"] for r in await self.db.fetch_all("SELECT path, size FROM rec_segments")}
+
+    async def get_segment(self, *, seg_id: int | None = None, path: str | None = None) -> Segment | None:
+        if seg_id is not None:
+            row = await self.db.fetch_one(f"SELECT {_SEG_COLS} FROM rec_segments WHERE id=?", (seg_id,))
+        else:
+            row = await self.db.fetch_one(f"SELECT {_SEG_COLS} FROM rec_segments WHERE path=?", (path,))
+        return _seg(row) if row else None
+
+    async def list_segments(
+        self,
+        camera: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        before: tuple[float, int] | None = None,
+        cameras: Sequence[str] | None = None,
+        ascending: bool = False,
+    ) -> list[Segment]:
+        where, args = self._seg_filter(camera, start, end, cameras)
+        if before is not None:
+            op = ">" if ascending else "<"
+            where.append(f"(start {op} ? OR (start = ? AND id {op} ?))")
+            args += [before[0], before[0], before[1]]
+        order = "ASC" if ascending else "DESC"
+        sql = (
+            f"SELECT {_SEG_COLS} FROM rec_segments {_where(where)} ORDER BY start {order}, id {order} "
+            "LIMIT ? OFFSET ?"
+        )
+        return [_seg(r) for r in await self.db.fetch_all(sql, [*args, limit, offset])]
+
+    async def count_segments(
+        self,
+        camera: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        cameras: Sequence[str] | None = None,
+    ) -> int:
+        where, args = self._seg_filter(camera, start, end, cameras)
+        row = await self.db.fetch_one(f"SELECT COUNT(*) FROM rec_segments {_where(where)}", args)
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _seg_filter(
+        camera: str | None, start: float | None, end: float | None, cameras: Sequence[str] | None
+    ) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        args: list[Any] = []
+        if camera is not None:
+            where.append("camera = ?")
+            args.append(camera)
+        if cameras is not None:
+            where.append(f"camera IN ({','.join('?' * len(cameras)) or 'NULL'})")
+            args += list(cameras)
+        if start is not None:
+            where.append("start + duration_s > ?")
+            args.append(start)
+        if end is not None:
+            where.append("start < ?")
+            args.append(end)
+        return where, args
+
+    async def delete_segments(self, paths: Sequence[str]) -> None:
+        if paths:
+            await self.db.execute_many("DELETE FROM rec_segments WHERE path=?", [(p,) for p in paths])
+
+    # ---- clips -------------------------------------------------------------------------------------
+
+    async def insert_clip(self, clip: Clip) -> None:
+        d = clip.model_dump()
+        await self.db.execute(
+            f"INSERT INTO rec_clips({_CLIP_COLS}) VALUES ({','.join('?' * 15)})",
+            [
+                d["id"],
+                d["camera"],
+                d["name"],
+                d["start"],
+                d["end"],
+                d["path"],
+                d["thumbnail"],
+                d["size"],
+                d["duration_s"],
+                d["codec"],
+                d["width"],
+                d["height"],
+                int(d["locked"]),
+                d["kind"],
+                d["created_at"],
+            ],
+        )
+
+    async def get_clip(self, clip_id: str) -> Clip | None:
+        row = await self.db.fetch_one(f"SELECT {_CLIP_COLS} FROM rec_clips WHERE id=?", (clip_id,))
+        return _clip(row) if row else None
+
+    async def list_clips(
+        self, camera: str | None = None, *, limit: int = 100, offset: int = 0, locked: bool | None = None
+    ) -> list[Clip]:
+        where: list[str] = []
+        args: list[Any] = []
+        if camera is not None:
+            where.append("camera = ?")
+            args.append(camera)
+        if locked is not None:
+            where.append("locked = ?")
+            args.append(int(locked))
+        rows = await self.db.fetch_all(
+            f"SELECT {_CLIP_COLS} FROM rec_clips {_where(where)} "
+            "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        )
+        return [_clip(r) for r in rows]
+
+    async def set_clip_locked(self, clip_id: str, locked: bool) -> None:
+        await self.db.execute("UPDATE rec_clips SET locked=? WHERE id=?", (int(locked), clip_id))
+
+    async def delete_clip(self, clip_id: str) -> None:
+        await self.db.execute("DELETE FROM rec_clips WHERE id=?", (clip_id,))
+
+    async def locked_ranges(self, camera: str | None = None) -> list[tuple[str, float, float]]:
+        sql = 'SELECT camera, start, "end" FROM rec_clips WHERE locked=1'
+        rows = await self.db.fetch_all(sql + (" AND camera=?" if camera else ""), (camera,) if camera else ())
+        return [(r[0], float(r[1]), float(r[2])) for r in rows]
+
+    # ---- snapshots ---------------------------------------------------------------------------------
+
+    async def insert_snapshot(self, snap: Snapshot) -> None:
+        d = snap.model_dump()
+        await self.db.execute(
+            f"INSERT INTO rec_snapshots({_SNAP_COLS}) VALUES (?,?,?,?,?,?,?,?)",
+            [d[k] for k in _SNAP_COLS.split(", ")],
+        )
+
+    async def get_snapshot(self, *, snap_id: str | None = None, path: str | None = None) -> Snapshot | None:
+        key, val = ("id", snap_id) if snap_id is not None else ("path", path)
+        row = await self.db.fetch_one(f"SELECT {_SNAP_COLS} FROM rec_snapshots WHERE {key}=?", (val,))
+        return Snapshot(**dict(row)) if row else None
+
+    async def list_snapshots(
+        self, camera: str | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[Snapshot]:
+        where, args = (["camera = ?"], [camera]) if camera else ([], [])
+        rows = await self.db.fetch_all(
+            f"SELECT {_SNAP_COLS} FROM rec_snapshots {_where(where)} "
+            "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        )
+        return [Snapshot(**dict(r)) for r in rows]
+
+    async def count(self, table: str, camera: str | None = None) -> int:
+        assert table in ("rec_snapshots", "rec_clips", "rec_segments")
+        sql = f"SELECT COUNT(*) FROM {table}" + (" WHERE camera=?" if camera else "")
+        row = await self.db.fetch_one(sql, (camera,) if camera else ())
+        return int(row[0]) if row else 0
+
+    async def delete_snapshot(self, snap_id: str) -> None:
+        await self.db.execute("DELETE FROM rec_snapshots WHERE id=?", (snap_id,))
+
+    # ---- sessions ----------------------------------------------------------------------------------
+
+    async def insert_session(self, s: RecordingSession) -> None:
+        d = s.model_dump()
+        await self.db.execute(
+            f"INSERT INTO rec_sessions({_SESS_COLS}) VALUES (?,?,?,?,?,?,?,?)",
+            [d[k] for k in _SESS_COLS.split(", ")],
+        )
+
+    async def finish_session(self, session_id: str, stopped_at: float, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE rec_sessions SET stopped_at=?, stop_reason=? WHERE id=? AND stopped_at IS NULL",
+            (stopped_at, reason, session_id),
+        )
+
+    async def active_sessions(self) -> list[RecordingSession]:
+        rows = await self.db.fetch_all(f"SELECT {_SESS_COLS} FROM rec_sessions WHERE stopped_at IS NULL")
+        return [RecordingSession(**dict(r)) for r in rows]
+
+    async def last_session(self, camera: str) -> RecordingSession | None:
+        row = await self.db.fetch_one(
+            f"SELECT {_SESS_COLS} FROM rec_sessions WHERE camera=? ORDER BY started_at DESC LIMIT 1",
+            (camera,),
+        )
+        return RecordingSession(**dict(row)) if row else None
+
+    # ---- settings ----------------------------------------------------------------------------------
+
+    async def get_setting(self, key: str) -> Any:
+        row = await self.db.fetch_one("SELECT value FROM rec_settings WHERE key=?", (key,))
+        return json.loads(row[0]) if row else None
+
+    async def put_setting(self, key: str, value: Any) -> None:
+        await self.db.execute(
+            "INSERT INTO rec_settings(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, json.dumps(value)),
+        )
+
+
+def _where(clauses: list[str]) -> str:
+    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """Aggregate of one kind for one camera: files, bytes, oldest/newest (unix seconds)."""
+
+    kind: str
+    camera: str
+    count: int
+    bytes: int
+    oldest: float | None
+    newest: float | None
+
+
+async def usage(db: Database) -> list[UsageRow]:
+    rows = await db.fetch_all(
+        "SELECT 'continuous' AS kind, camera, COUNT(*), COALESCE(SUM(size),0), MIN(start), MAX(start) "
+        "FROM rec_segments GROUP BY camera "
+        "UNION ALL SELECT 'clips', camera, COUNT(*), COALESCE(SUM(size),0), MIN(created_at), MAX(created_at) "
+        "FROM rec_clips GROUP BY camera "
+        "UNION ALL SELECT 'snapshots', camera, COUNT(*), COALESCE(SUM(size),0), MIN(created_at), "
+        "MAX(created_at) "
+        "FROM rec_snapshots GROUP BY camera"
+    )
+    return [
+        UsageRow(kind=r[0], camera=r[1], count=int(r[2]), bytes=int(r[3]), oldest=r[4], newest=r[5])
+        for r in rows
+    ]
