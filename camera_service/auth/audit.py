@@ -31,7 +31,9 @@ _SECRET_NAME = re.compile(
 _URL_CREDS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]*)@")
 _JWT_LIKE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _API_KEY_LIKE = re.compile(r"\bcsk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}")
-_QUERY_SECRET = re.compile(r"([?&](?:token|jwt|auth_token|secret|key|password)=)[^&\s#]+", re.IGNORECASE)
+_QUERY_SECRET = re.compile(
+    r"([?&](?:token|jwt|auth_token|secret|key|password|passphrase|pass|pwd)=)[^&\s#]+", re.IGNORECASE
+)
 
 
 def redact_text(text: str) -> str:
