@@ -22,6 +22,16 @@ Command = Callable[[argparse.Namespace], int]
 EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Command]] = {}
 
 
+def _register_domain_commands() -> None:
+    from camera_service.auth import cli as auth_cli
+
+    EXTRA_COMMANDS["token"] = (auth_cli.configure_token, auth_cli.run_token)
+    EXTRA_COMMANDS["apikey"] = (auth_cli.configure_apikey, auth_cli.run_apikey)
+
+
+_register_domain_commands()
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(Path(args.config) if args.config else None)
 

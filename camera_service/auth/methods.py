@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from camera_service.auth.guards import rate_limited
 from camera_service.auth.roles import Role
-from camera_service.auth.scopes import in_scope
+from camera_service.auth.scopes import in_scope, require_unrestricted
 from camera_service.auth.store import AuditEntry
 from camera_service.auth.tokens import TokenError
 from camera_service.rpc.context import CallContext
@@ -174,6 +174,7 @@ def _key_info(rec: object) -> dict[str, object]:
 @router.method(role=Role.ADMIN, mutating=True)
 async def create_api_key(ctx: CallContext, params: CreateApiKeyParams) -> CreatedApiKey:
     """Create an API key for automation; the key is in the result once and never again."""
+    require_unrestricted(ctx)
     ident = ctx.connection.identity
     key, rec = await _auth(ctx).create_api_key(
         params.name,
@@ -197,6 +198,7 @@ class ApiKeyList(BaseModel):
 @router.method(role=Role.ADMIN)
 async def list_api_keys(ctx: CallContext) -> ApiKeyList:
     """Every API key (never the key itself)."""
+    require_unrestricted(ctx)
     return ApiKeyList(keys=[ApiKeyInfo(**_key_info(r)) for r in _auth(ctx).list_api_keys()])
 
 
@@ -214,6 +216,7 @@ class Revoked(BaseModel):
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def revoke_api_key(ctx: CallContext, params: RevokeParams) -> Revoked:
     """Revoke an API key at once: connections using it get -32001 on their next call."""
+    require_unrestricted(ctx)
     if not await _auth(ctx).revoke_api_key(params.key_id):
         raise not_found("api_key", params.key_id)
     return Revoked(key_id=params.key_id, revoked=True)
@@ -250,6 +253,7 @@ class AuditPage(BaseModel):
 @router.method(role=Role.ADMIN)
 async def list_audit(ctx: CallContext, params: ListAuditParams) -> AuditPage:
     """The audit log, newest first: state-changing calls and authentication failures."""
+    require_unrestricted(ctx)
     auth = _auth(ctx)
     await auth.audit.flush()
     entries, total = await auth.store.list_audit(

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from camera_service.auth.identity import Identity
-from camera_service.rpc.errors import not_found
+from camera_service.rpc.errors import ErrorCode, RpcError, not_found
 
 if TYPE_CHECKING:
     from camera_service.rpc.context import CallContext, ConnectionContext
@@ -66,6 +66,33 @@ def visible_to(conn: ConnectionContext, camera: Any) -> bool:
 
 def filter_visible(cameras: Iterable[C], identity: Identity | None) -> list[C]:
     return [c for c in cameras if in_scope(c, identity)]
+
+
+def require_unrestricted(ctx: CallContext) -> None:
+    """-32003 unless the caller has no camera scope. For system-wide administration (API keys, audit,
+    webhooks: a webhook without a camera filter would deliver every camera's events)."""
+    ident = ctx.connection.identity
+    if ident is None or not ident.unrestricted:
+        raise RpcError(ErrorCode.PERMISSION_DENIED, f"{ctx.method} needs an identity without a camera scope",
+                       {"required_role": "admin", "reason": "unrestricted_scope_required"})
+
+
+def require_visible_ids(ctx: CallContext, camera_ids: Iterable[str] | None) -> None:
+    """NOT_FOUND for the first id in `camera_ids` the caller may not see (filters of subscriptions,
+    searches): a hidden camera behaves exactly like an unknown one."""
+    ident = ctx.connection.identity
+    if not camera_ids or (ident is not None and ident.unrestricted):
+        return
+    cameras = getattr(ctx.services, "cameras", None)
+    for cid in camera_ids:
+        camera = None
+        if cameras is not None:
+            try:
+                camera = cameras.get_cached(cid)
+            except Exception:
+                camera = None
+        if camera is None or not in_scope(camera, ident):
+            raise not_found("camera", cid)
 
 
 async def require_camera_access(ctx: CallContext, camera_id: str) -> Any:

@@ -6,6 +6,8 @@ Started after the internal listener and BEFORE MediaMTX, because MediaMTX's conf
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -41,6 +43,7 @@ log = logging.getLogger("camera_service.auth")
 INTERNAL_USER = "camera-service"
 ANONYMOUS = Identity(subject="anonymous", role=Role.ADMIN, kind="anonymous")  # security disabled only
 BOOTSTRAP_KEY_FILE = "admin-api-key"
+KEY_REFRESH_S = 5.0  # CLI-made changes to API keys reach a running service within this time
 
 
 def secrets_dir(settings: Settings) -> Path:
@@ -98,6 +101,7 @@ class AuthService:
         )
         self._keys: dict[str, ApiKeyRecord] = {}
         self._revoked: set[str] = set()
+        self._refresh_task: asyncio.Task[None] | None = None
         # Per-run credential of the service's own RTSP/playback readers and publishers.
         self._internal_password = secrets.token_urlsafe(24)
         self.identity_buckets = KeyedBuckets(self.cfg.rate_limit_identity)
@@ -130,11 +134,27 @@ class AuthService:
         self._services = services
 
     # ---- lifecycle -----------------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def _reload_keys(self) -> None:
+        """Pick up keys created/revoked by the CLI (another process on the same database)."""
         for rec in await self.store.list_keys():
+            known = self._keys.get(rec.key_id)
+            if known is not None and known.last_used_at and not rec.last_used_at:
+                rec.last_used_at = known.last_used_at
             self._keys[rec.key_id] = rec
             if rec.revoked_at is not None:
                 self._revoked.add(rec.key_id)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(KEY_REFRESH_S)
+            try:
+                await self._reload_keys()
+            except Exception:
+                log.exception("API key refresh failed")
+
+    async def start(self) -> None:
+        await self._reload_keys()
+        self._refresh_task = asyncio.create_task(self._refresh_loop(), name="apikey-refresh")
         await self.audit.start()
         if self.enabled:
             self._mediamtx.config_extra = {**(self._mediamtx.config_extra or {}), **self.mediamtx_config()}
@@ -143,6 +163,10 @@ class AuthService:
                 await self._bootstrap_admin_key()
 
     async def stop(self) -> None:
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh_task
         await self.audit.stop()
 
     def health(self) -> ComponentHealth:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from camera_service.auth.roles import Role
+from camera_service.auth.scopes import require_visible_ids
 from camera_service.events.bus import Event, Severity
 from camera_service.events.models import EventNotification, EventStatus, StoredEvent, SubscriptionFilter
 from camera_service.events.service import EventService
@@ -75,6 +76,7 @@ async def subscribe_events(ctx: CallContext, params: SubscribeParams) -> Subscri
     slows others: when its queue overflows it gets `notifications_dropped {dropped}` and, past the
     slow-consumer limit, is closed with code 4008.
     """
+    require_visible_ids(ctx, params.cameras)  # security: hidden cameras are unknown cameras
     flt = SubscriptionFilter(
         topics=params.topics,
         cameras=frozenset(params.cameras) if params.cameras is not None else None,

@@ -9,6 +9,7 @@ import uuid
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from camera_service.auth.roles import Role
+from camera_service.auth.scopes import require_unrestricted
 from camera_service.events.bus import Event, Severity
 from camera_service.events.service import EventService
 from camera_service.events.webhooks.manager import delivery_body
@@ -73,6 +74,7 @@ class AddWebhookParams(Params):
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.INVALID_PARAMS,))
 async def add_webhook(ctx: CallContext, params: AddWebhookParams) -> Webhook:
     """Register a webhook: matching events are POSTed (signed if a secret is set) through a durable outbox."""
+    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     secret = params.secret.get_secret_value() if params.secret else None
     return await _svc(ctx).webhooks.add(
         url=params.url,
@@ -88,6 +90,7 @@ async def add_webhook(ctx: CallContext, params: AddWebhookParams) -> Webhook:
 @router.method(role=Role.ADMIN)
 async def list_webhooks(ctx: CallContext) -> list[Webhook]:
     """All webhooks (secrets are never returned; `has_secret` tells whether one is set)."""
+    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     return _svc(ctx).webhooks.all()
 
 
@@ -117,6 +120,7 @@ class UpdateWebhookParams(Params):
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS))
 async def update_webhook(ctx: CallContext, params: UpdateWebhookParams) -> Webhook:
     """Change a webhook; fields not given stay as they are."""
+    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     if params.secret is not None and params.clear_secret:
         raise invalid_params("clear_secret", "give either secret or clear_secret")
     if params.cameras is not None and params.clear_cameras:
@@ -154,6 +158,7 @@ class Removed(BaseModel):
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def remove_webhook(ctx: CallContext, params: WebhookIdParams) -> Removed:
     """Remove a webhook and its pending deliveries."""
+    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     svc = _svc(ctx)
     if not await svc.webhooks.remove(params.id):
         raise not_found("webhook", params.id)
@@ -172,6 +177,7 @@ class TestResult(BaseModel):
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def test_webhook(ctx: CallContext, params: WebhookIdParams) -> TestResult:
     """Send one signed `webhook.test` event to the webhook now (no retry, not stored); report the answer."""
+    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     svc = _svc(ctx)
     if svc.webhooks.get(params.id) is None:
         raise not_found("webhook", params.id)
@@ -205,6 +211,7 @@ class ListDeliveriesParams(Params):
 @router.method(role=Role.ADMIN)
 async def list_webhook_deliveries(ctx: CallContext, params: ListDeliveriesParams) -> list[Delivery]:
     """Outbox rows, newest first: pending (with the next attempt time), delivered, or dead letters."""
+    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     return await _svc(ctx).webhooks.store.list(params.webhook, params.status, params.limit, params.before)
 
 
@@ -215,6 +222,7 @@ class DeliveryIdParams(Params):
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE))
 async def redrive_webhook_delivery(ctx: CallContext, params: DeliveryIdParams) -> Delivery:
     """Send a dead letter again: back to pending with a fresh attempt budget."""
+    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     svc = _svc(ctx)
     current = await svc.webhooks.store.get(params.id)
     if current is None:
