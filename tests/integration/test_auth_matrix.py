@@ -36,9 +36,19 @@ SELF_DESTRUCTIVE = {"revoke_api_key"}
 # Security administration needs an UNRESTRICTED admin: a camera-scoped admin gets -32003 (it must not mint
 # wider keys or read other cameras' audit trail).
 # Webhooks too: a webhook delivers every camera's events.
-UNRESTRICTED_ONLY = {"create_api_key", "list_api_keys", "revoke_api_key", "list_audit", "add_webhook",
-                     "list_webhooks", "update_webhook", "remove_webhook", "test_webhook",
-                     "list_webhook_deliveries", "redrive_webhook_delivery"}
+UNRESTRICTED_ONLY = {
+    "create_api_key",
+    "list_api_keys",
+    "revoke_api_key",
+    "list_audit",
+    "add_webhook",
+    "list_webhooks",
+    "update_webhook",
+    "remove_webhook",
+    "test_webhook",
+    "list_webhook_deliveries",
+    "redrive_webhook_delivery",
+}
 # Values a generic sample cannot guess (patterns, URL schemes).
 OVERRIDES: dict[str, dict[str, Any]] = {
     "create_event": {"type": "test.event"},
@@ -136,16 +146,24 @@ async def test_every_method_every_identity(service: RunningService) -> None:
             continue
         field = _camera_param(spec)
         if spec.name in UNRESTRICTED_ONLY:
-            reply = await _call(scoped, spec.name, {**_fill(spec.params_model), **OVERRIDES.get(spec.name, {})})
+            reply = await _call(
+                scoped, spec.name, {**_fill(spec.params_model), **OVERRIDES.get(spec.name, {})}
+            )
             if reply.get("error", {}).get("code") != DENIED:
-                failures.append(f"{spec.name} [out-of-scope]: expected -32003 for a scoped admin, got {reply}")
+                failures.append(
+                    f"{spec.name} [out-of-scope]: expected -32003 for a scoped admin, got {reply}"
+                )
         elif field is not None:
-            reply = await _call(scoped, spec.name, {**_fill(spec.params_model), **OVERRIDES.get(spec.name, {})})
+            reply = await _call(
+                scoped, spec.name, {**_fill(spec.params_model), **OVERRIDES.get(spec.name, {})}
+            )
             code = reply.get("error", {}).get("code")
             # A lookup answers NOT_FOUND; a list filtered by the hidden camera may answer an empty page
             # (indistinguishable from an unknown id), but must never show it.
             if code != NOT_FOUND and not ("result" in reply and HIDDEN not in json.dumps(reply["result"])):
-                failures.append(f"{spec.name} [out-of-scope]: expected -32004 for {field}={HIDDEN}, got {reply}")
+                failures.append(
+                    f"{spec.name} [out-of-scope]: expected -32004 for {field}={HIDDEN}, got {reply}"
+                )
         else:
             reply = await _call(scoped, spec.name, {})
             if HIDDEN in json.dumps(reply.get("result")):
