@@ -30,8 +30,16 @@ async def svc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running
     async with run_service(service_config(data, overrides=overrides)) as running:
         cams = []
         for cam_id in ("cam1", "cam2"):
-            cams.append(TestCamera(running.rtsp_url(cam_id), width=320, height=240, fps=25, gop=25,
-                                   log_path=data / f"{cam_id}.log"))
+            cams.append(
+                TestCamera(
+                    running.rtsp_url(cam_id),
+                    width=320,
+                    height=240,
+                    fps=25,
+                    gop=25,
+                    log_path=data / f"{cam_id}.log",
+                )
+            )
         rpc = await running.client()
         for cam in ("cam1", "cam2"):
             await rpc.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
@@ -75,8 +83,9 @@ async def record(rpc: RpcClient, camera: str, seconds: float) -> dict[str, Any]:
     return dict(stopped)
 
 
-async def test_record_12s_gives_decodable_segments_and_one_timeline_range(svc: RunningService,
-                                                                         client: RpcClient) -> None:
+async def test_record_12s_gives_decodable_segments_and_one_timeline_range(
+    svc: RunningService, client: RpcClient
+) -> None:
     t0 = time.time()
     await record(client, "cam1", 12.5)
     root = svc.settings.storage.recordings_path
@@ -111,8 +120,9 @@ async def test_export_across_a_segment_boundary(svc: RunningService, client: Rpc
         # [t+2, t+8] spans at least one 4 s boundary; the call waits until the end is recorded.
         start = datetime.fromtimestamp(t_start + 2, UTC).isoformat()
         end = datetime.fromtimestamp(t_start + 8, UTC).isoformat()
-        clip = await client.call("export_clip", {"camera": "cam2", "start": start, "end": end, "name": "x"},
-                                 timeout=60)
+        clip = await client.call(
+            "export_clip", {"camera": "cam2", "start": start, "end": end, "name": "x"}, timeout=60
+        )
     finally:
         await client.call("stop_recording", {"camera": "cam2"})
     path = svc.settings.storage.clips_path / clip["filename"]
@@ -139,8 +149,9 @@ async def test_timed_recording_stops_by_itself_and_a_new_start_works(client: Rpc
     with pytest.raises(RpcCallError) as err:
         await client.call("start_recording", {"camera": "cam1"})
     assert err.value.code == -32005 and err.value.data["current"]["id"] == res["session_id"]
-    note = await notes.next_notification("recording_status_update", timeout=10,
-                                         where=lambda p: p["status"] == "STOPPED")
+    note = await notes.next_notification(
+        "recording_status_update", timeout=10, where=lambda p: p["status"] == "STOPPED"
+    )
     stopped = note["params"]
     assert stopped["session_id"] == res["session_id"] and stopped["reason"] == "timer"
     status = await client.call("get_recording_status", {"camera": "cam1"})
@@ -156,9 +167,11 @@ async def _not_recording(client: RpcClient, cam: str) -> bool:
 
 
 async def test_bad_input_is_refused_and_changes_nothing(client: RpcClient) -> None:
-    for params in ({"camera": "cam1", "duration_s": 3, "duration_minutes": 1},
-                   {"camera": "cam1", "device": "cam2"},
-                   {"camera": "cam1", "duration_seconds": 99999}):
+    for params in (
+        {"camera": "cam1", "duration_s": 3, "duration_minutes": 1},
+        {"camera": "cam1", "device": "cam2"},
+        {"camera": "cam1", "duration_seconds": 99999},
+    ):
         with pytest.raises(RpcCallError) as err:
             await client.call("start_recording", params)
         assert err.value.code == -32602
@@ -171,15 +184,19 @@ async def test_bad_input_is_refused_and_changes_nothing(client: RpcClient) -> No
     assert (await client.call("get_recording_status", {"camera": "cam1"}))["recording"] is False
 
 
-async def test_size_cap_retention_deletes_oldest_and_keeps_the_locked_clip(svc: RunningService,
-                                                                           client: RpcClient) -> None:
+async def test_size_cap_retention_deletes_oldest_and_keeps_the_locked_clip(
+    svc: RunningService, client: RpcClient
+) -> None:
     await record(client, "cam2", 9)
     files = await settled(client, "cam2", 3)
     files = sorted(files, key=lambda f: f["start"])
     # Lock a clip over the OLDEST segment: retention must keep it and the segment it covers.
     oldest = files[0]
-    clip = await client.call("export_clip", {"camera": "cam2", "start": oldest["start"], "end": oldest["end"],
-                                             "lock": True}, timeout=60)
+    clip = await client.call(
+        "export_clip",
+        {"camera": "cam2", "start": oldest["start"], "end": oldest["end"], "lock": True},
+        timeout=60,
+    )
     assert clip["locked"] is True
     total = sum(f["file_size"] for f in files)
     cap_gb = (total // 3) / 1e9
@@ -211,4 +228,3 @@ async def test_size_cap_retention_deletes_oldest_and_keeps_the_locked_clip(svc: 
         await client.call("delete_clip", {"id": clip["id"]})
     assert err.value.code == -32013
     await client.call("set_retention_settings", {"settings": {"continuous": {"max_size_gb": 0}}})
-
