@@ -19,6 +19,7 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------- 1. Debian packages
 # Extend these lists to add system dependencies.
 APT_PACKAGES=(ffmpeg curl)  # curl: MediaMTX hook commands call back into the service
+APT_PACKAGES+=(iproute2)  # ip: the ONVIF tests run their test camera in a network namespace
 BROWSER_PACKAGES=(chromium)
 if [[ "${SETUP_BROWSER:-0}" == "1" ]]; then APT_PACKAGES+=("${BROWSER_PACKAGES[@]}"); fi
 
