@@ -101,7 +101,12 @@ class PtzController:
         stored = camera.metadata.get("onvif") if isinstance(camera.metadata, dict) else None
         key = (camera.onvif.xaddr, camera.onvif.host, camera.onvif.profile_token) if camera.onvif else None
         if isinstance(stored, dict) and isinstance(stored.get("ptz"), dict):
-            info = OnvifDeviceData.model_validate(stored).ptz
+            cached = self._info.get(camera.id)
+            if cached is not None and cached[0] == ("stored", camera.updated_at):
+                info = cached[1]
+            else:
+                info = OnvifDeviceData.model_validate(stored).ptz
+                self._info[camera.id] = (("stored", camera.updated_at), info)
         else:
             cached = self._info.get(camera.id)
             if cached is not None and cached[0] == key:
