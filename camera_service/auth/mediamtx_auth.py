@@ -10,6 +10,7 @@ MediaMTX POSTs {user, password, token, ip, action, path, protocol, id, query}; a
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -159,8 +160,10 @@ class MediaMTXAuth:
             return Decision(ok, "publish" if ok else "role_too_low", identity)
         if action not in ("read", "playback"):
             return Decision(False, "unknown_action", identity)
+        fingerprint = hashlib.sha256(f"{ip}|{path}|{token}".encode()).hexdigest()
+        agency = getattr(camera, "agency", None)
         if action == "read" and not self.quotas.acquire(
-            str(body.get("id") or ""), camera.id, getattr(camera, "agency", None)
+            str(body.get("id") or ""), camera.id, agency, fingerprint
         ):
             return Decision(False, "quota_exceeded", identity)
         return Decision(True, action, identity)

@@ -8,9 +8,10 @@ The service's own readers (internal credential) never take a lease.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from camera_service.rpc.errors import ErrorCode, RpcError
 
@@ -22,6 +23,8 @@ class Lease:
     camera: str
     agency: str
     created: float
+    fingerprint: str  # (client ip, path, credential) digest: one viewer's repeated auth requests
+    ids: set[str] = field(default_factory=set)  # MediaMTX ids seen (RTSP: connection, then session)
     confirmed: bool = False
 
 
@@ -41,6 +44,7 @@ class LiveViewQuotas:
         self.limits = dict(limits)
         self._leases: dict[str, Lease] = {}
         self._clock = clock
+        self._seq = itertools.count(1)
 
     def _expire(self) -> None:
         now = self._clock()
@@ -60,25 +64,46 @@ class LiveViewQuotas:
         if used >= self.limits[agency]:
             raise quota_exceeded(agency, self.limits[agency], used, camera)
 
-    def acquire(self, session_id: str, camera: str, agency: str | None) -> bool:
-        """Called on an authorised external read. False when over quota (the read must be refused)."""
+    def acquire(self, session_id: str, camera: str, agency: str | None, fingerprint: str = "") -> bool:
+        """Called on an authorised external read. False when over quota (the read must be refused).
+
+        MediaMTX authenticates one viewer several times (RTSP: DESCRIBE on the connection, then SETUP/PLAY
+        on the session, with different ids), so a pending lease with the same fingerprint is reused.
+        """
         if agency is None or agency not in self.limits:
             return True
-        if session_id and session_id in self._leases:
-            return True  # MediaMTX authenticates one session more than once (DESCRIBE, SETUP, PLAY)
+        self._expire()
+        for lease in self._leases.values():
+            if (session_id and session_id in lease.ids) or (
+                not lease.confirmed and fingerprint and lease.fingerprint == fingerprint
+            ):
+                if session_id:
+                    lease.ids.add(session_id)
+                return True
         if self.in_use(agency) >= self.limits[agency]:
             return False
-        key = session_id or f"anon-{self._clock()}"
-        self._leases[key] = Lease(camera=camera, agency=agency, created=self._clock())
+        key = f"lease-{next(self._seq)}"
+        self._leases[key] = Lease(
+            camera=camera,
+            agency=agency,
+            created=self._clock(),
+            fingerprint=fingerprint,
+            ids={session_id} if session_id else set(),
+        )
         return True
 
+    def _find(self, reader_id: str) -> str | None:
+        return next((k for k, v in self._leases.items() if reader_id and reader_id in v.ids), None)
+
     def confirm(self, reader_id: str) -> None:
-        lease = self._leases.get(reader_id)
-        if lease is not None:
-            lease.confirmed = True
+        key = self._find(reader_id)
+        if key is not None:
+            self._leases[key].confirmed = True
 
     def release(self, reader_id: str) -> None:
-        self._leases.pop(reader_id, None)
+        key = self._find(reader_id)
+        if key is not None:
+            del self._leases[key]
 
     def status(self) -> dict[str, tuple[int, int]]:
         """agency -> (limit, in use)."""

@@ -21,6 +21,9 @@ import aiosqlite
 from camera_service.core.component import ComponentHealth
 
 log = logging.getLogger("camera_service.storage")
+# aiosqlite logs every statement WITH its parameters at DEBUG (webhook secrets, key hashes): never let
+# that reach the log, whatever the service's log level (security: no secret in any log line).
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)
