@@ -27,7 +27,7 @@ async def _refused(url: str) -> str:
         await read_frame_async(url, READ_TIMEOUT)
     except Exception as exc:
         return str(exc)
-    raise AssertionError(f"read of {url.split('?')[0]} was allowed")
+    raise AssertionError(f"read of {url.split('?', maxsplit=1)[0]} was allowed")
 
 
 async def _in_use(client: Any, agency: str) -> int:
