@@ -1,7 +1,7 @@
 """JSON-RPC methods: recording control, the segment archive, timeline and clips.
 
-Shared native/compat names take both parameter shapes (see schemas.py and docs/adr/0010-recordings-
-shared-compat-methods.md); results are supersets carrying the compat fields.
+Shared native/compat names take both parameter shapes (see schemas.py and docs/adr/0008-recordings-
+native-recorder-shared-compat-methods.md); results are supersets carrying the compat fields.
 """
 
 from __future__ import annotations
