@@ -86,8 +86,8 @@ class Settings(BaseSettings):
                                              "Recording, segment index, snapshots, exports, downloads, retention."))
     events: EventsConfig = Field(default_factory=EventsConfig, title="Events",
                                  description="Event store, subscriptions, webhooks, rules, event clips.")
-    security: SecurityConfig = Field(default_factory=SecurityConfig, title="Security",  # type: ignore[arg-type]
-                                     description="Authentication, roles, scopes, limits, audit, live-view checks.")
+    security: SecurityConfig = Field(default_factory=SecurityConfig, title="Security",
+                                     description="Authentication, roles, scopes, limits, audit, live view.")
     onvif: OnvifConfig = Field(default_factory=OnvifConfig, title="ONVIF",
                                description="ONVIF discovery, import and PTZ control.")
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from camera_service.auth.scopes import in_scope
 from camera_service.core.component import ComponentHealth
 from camera_service.events.bus import Event, EventBus, Severity
 from camera_service.media.imaging import ImageFormat, encode_frame, first_frame, probe_file
@@ -32,6 +33,7 @@ from camera_service.recordings.recorder import Recorder
 from camera_service.recordings.signing import UrlSigner, load_or_create_key
 from camera_service.recordings.storage import StorageManager
 from camera_service.recordings.store import MIGRATIONS, RecordingStore
+from camera_service.rpc.context import ConnectionContext
 from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.server.connections import ConnectionRegistry
 from camera_service.server.internal import InternalHttpServer
@@ -219,6 +221,17 @@ class RecordingsService:
         else:
             self.bus.emit("recording.stopped", camera=session.camera, **data)
         end = session.stopped_at or time.time()
+        try:
+            camera: Any = await self.cameras.get(session.camera)
+        except Exception:
+            camera = None  # removed camera: only unrestricted identities hear about it
+
+        def may_see(conn: ConnectionContext) -> bool:  # security: camera scopes (auth/scopes.py)
+            ident = conn.identity
+            if ident is None:
+                return False
+            return ident.unrestricted or (camera is not None and in_scope(camera, ident))
+
         self.connections.broadcast(
             "recording_status_update",
             {
@@ -230,6 +243,7 @@ class RecordingsService:
                 "duration": round(end - session.started_at, 3) if what == "stopped" else session.duration_s,
                 "reason": session.stop_reason,
             },
+            where=may_see,
         )
 
     def _storage_notice(self, data: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 from camera_service.auth.roles import Role
 from camera_service.config.settings import deep_merge
 from camera_service.recordings.config import RetentionConfig
-from camera_service.recordings.methods import svc_of
+from camera_service.recordings.methods import scope_filter, svc_of
 from camera_service.recordings.schemas import iso
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError
@@ -64,7 +64,10 @@ async def get_storage_info(ctx: CallContext) -> StorageInfo:
     total, used, free = svc.storage.disk()
     level = svc.storage.check_disk()
     per_camera: dict[str, dict[str, KindUsage]] = {}
+    allowed = await scope_filter(ctx)  # security: a scoped caller sees its cameras' usage only
     for row in await svc.storage.usage():
+        if allowed is not None and row.camera not in allowed:
+            continue
         per_camera.setdefault(row.camera, {})[row.kind] = KindUsage(
             files=row.count, bytes=row.bytes, oldest=iso(row.oldest), newest=iso(row.newest)
         )
