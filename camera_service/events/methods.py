@@ -39,8 +39,10 @@ def _scope(ctx: CallContext) -> frozenset[str] | None:
     if identity is None or identity.unrestricted:
         return None
     cameras: Any = getattr(ctx.services, "cameras", None)
-    visible = {c.id for c in cameras.cameras() if cameras.in_scope(c, identity)} if cameras is not None else set()
-    return frozenset(visible | identity.cameras)
+    visible = set(identity.cameras)
+    if cameras is not None:
+        visible |= {c.id for c in cameras.cameras() if cameras.in_scope(c, identity)}
+    return frozenset(visible)
 
 
 class SubscribeParams(Params):

@@ -143,3 +143,23 @@ async def test_subscriptions_end_with_the_connection(service: RunningService) ->
     while len(events.subscriptions) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert len(events.subscriptions) == 0
+
+
+async def test_camera_scoped_identity_sees_only_its_cameras(service: RunningService) -> None:
+    admin = await service.client()
+    for cid in ("cam1", "cam2"):
+        await admin.call("add_camera", {"id": cid, "name": cid, "source": "publisher"})
+    scoped = await service.client("viewer", scopes={"cameras": ["cam1"]})
+    await scoped.call("subscribe_events", {"topics": ["alarm.*"]})
+    e1 = await admin.call("create_event", {"type": "alarm.one", "camera": "cam1"})
+    e2 = await admin.call("create_event", {"type": "alarm.two", "camera": "cam2"})
+    notes = await _drain(scoped, 0.8)
+    assert [n["params"]["event"]["id"] for n in notes if n["method"] == "event"] == [e1["id"]]
+    listed = await scoped.call("list_events", {"type": "alarm.*"})
+    assert [e["id"] for e in listed["events"]] == [e1["id"]]
+    with pytest.raises(RpcCallError) as err:
+        await scoped.call("get_event", {"id": e2["id"]})
+    assert err.value.code == -32004
+    with pytest.raises(RpcCallError) as err:
+        await admin.call("create_event", {"type": "alarm.x", "camera": "nope"})
+    assert err.value.code == -32004
