@@ -72,13 +72,15 @@ class _Reader:
         return not self.done
 
     def _run(self) -> None:
+        # The SDP already carries SPS/PPS: probe almost nothing, or av.open reads ~0.5 s of stream first.
         opts = {
             "rtsp_transport": "tcp",
             "timeout": str(int(self.open_timeout_s * 1_000_000)),
             "fflags": "nobuffer",
             "flags": "low_delay",
-            "analyzeduration": "500000",
-            "probesize": "100000",
+            "analyzeduration": "100000",
+            "probesize": "4096",
+            "fpsprobesize": "0",
         }
         try:
             with av.open(

@@ -126,7 +126,10 @@ class Exporter:
         size = 0
         try:
             timeout = aiohttp.ClientTimeout(total=timeout_s, sock_read=60)
-            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, headers=headers) as resp:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url, headers=headers) as resp,
+            ):
                 if resp.status != 200:
                     body = (await resp.text())[:200]
                     code = ErrorCode.NOT_FOUND if resp.status == 404 else ErrorCode.UPSTREAM_ERROR

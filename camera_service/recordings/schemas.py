@@ -293,8 +293,8 @@ class LockClipParams(ClipRef):
 
 class ListClipsParams(CameraRef):
     locked: bool | None = Field(None, description="Only locked / unlocked clips.")
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    limit: int = Field(100, ge=1, le=1000, description="Page size.")
+    offset: int = Field(0, ge=0, description="Skip this many (newest first).")
 
 
 class ClipList(BaseModel):
@@ -358,8 +358,8 @@ def snapshot_info(snap: Snapshot, url: str, device: str | None = None) -> Snapsh
 
 
 class ListSnapshotsParams(CameraRef):
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    limit: int = Field(100, ge=1, le=1000, description="Page size.")
+    offset: int = Field(0, ge=0, description="Skip this many (newest first).")
 
 
 class SnapshotList(BaseModel):
