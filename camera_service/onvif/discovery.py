@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import itertools
 import logging
 import socket
 import struct
@@ -107,8 +108,9 @@ def expand_hosts(hosts: Iterable[str], limit: int) -> list[tuple[str, int]]:
         item = raw.strip()
         if "/" in item:
             net = ipaddress.ip_network(item, strict=False)
-            addrs = [str(a) for a in (net.hosts() if net.num_addresses > 2 else net)]
-            out += [(a, WSD_PORT) for a in addrs[: limit + 1]]
+            # islice: never materialise a huge network (a /8 is 16M addresses) just to refuse it.
+            addrs = itertools.islice(net.hosts() if net.num_addresses > 2 else iter(net), limit + 1)
+            out += [(str(a), WSD_PORT) for a in addrs]
         elif "-" in item and item.count(".") == 6:
             first, last = (ipaddress.IPv4Address(p.strip()) for p in item.split("-", 1))
             if int(last) < int(first):
