@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PERF_DOC = ROOT / "docs" / "performance.md"
 
 
+BENCH_JWT_SECRET = "bench-jwt-secret-0123456789abcdef0123456789abcdef"
+
 def free_ports(n: int) -> list[int]:
     socks = []
     for _ in range(n):
@@ -80,6 +82,14 @@ class ServiceUnderTest:
             "storage": {"data_dir": str(self.tmp / "data")},
             "logging": {"level": "WARNING", "format": "json", "forward_mediamtx": False},
             "demo": {"enabled": demo},
+            # Security stays on (as in production); limits are lifted so they do not cap the measurement.
+            # Non-public methods need `Authorization: Bearer {self.token()}` at connect (or authenticate).
+            "security": {
+                "jwt_secret": BENCH_JWT_SECRET, "bootstrap_admin_key": False,
+                "max_connections_per_address": 100_000,
+                "rate_limit_connection": {"per_second": 1_000_000, "burst": 1_000_000},
+                "rate_limit_identity": {"per_second": 1_000_000, "burst": 1_000_000},
+            },
         }
         for section, values in (overrides or {}).items():
             self.config.setdefault(section, {}).update(values)
@@ -88,6 +98,13 @@ class ServiceUnderTest:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
+
+    def token(self, role: str = "admin") -> str:
+        from camera_service.auth.roles import Role
+        from camera_service.auth.tokens import mint_token
+
+        secret = BENCH_JWT_SECRET.encode()
+        return mint_token(secret, subject=f"bench-{role}", role=Role[role.upper()], ttl_s=86_400)
 
     def start(self, timeout: float = 60.0) -> None:
         cfg = self.tmp / "config.yaml"
