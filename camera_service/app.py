@@ -21,6 +21,7 @@ from camera_service.core.component import Component, ComponentHealth
 from camera_service.events.bus import EventBus
 from camera_service.events.service import EventService
 from camera_service.media.demo import DemoPublisher
+from camera_service.mediamtx.adoption import previous_callback_endpoint
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.onvif.service import OnvifService
 from camera_service.observability.metrics import Metrics
@@ -71,7 +72,13 @@ class Application:
         hook_secret = (
             settings.secrets.hook_secret.get_secret_value() if settings.secrets.hook_secret else None
         )
-        internal = InternalHttpServer(settings.server.internal_port, hook_secret)
+        internal_port = settings.server.internal_port
+        # A MediaMTX left running by a killed run is adopted (ADR 0010); it calls back the listener its
+        # config names, so listen there again with the same secret.
+        previous = previous_callback_endpoint(runtime_dir) if settings.mediamtx.managed else None
+        if previous is not None:
+            internal_port, hook_secret = internal_port or previous[0], hook_secret or previous[1]
+        internal = InternalHttpServer(internal_port, hook_secret)
         mediamtx = MediaMTXSupervisor(
             settings.mediamtx,
             settings.storage,
@@ -79,6 +86,7 @@ class Application:
             metrics,
             binary=settings.mediamtx.binary,
             forward_logs=settings.logging.forward_mediamtx,
+            callbacks=internal,
         )
         self.services = Services(
             settings=settings,

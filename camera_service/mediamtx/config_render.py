@@ -25,7 +25,10 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_mediamtx_config_dict(template_path: Path, cfg: MediaMTXConfig, storage: StorageConfig,
-                                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                                extra: dict[str, Any] | None = None, *,
+                                log_file: Path | None = None) -> dict[str, Any]:
+    """The config as data. `log_file`: MediaMTX logs into this file (never to a pipe to the service, which
+    would kill MediaMTX with SIGPIPE once the service is gone; see ADR 0010)."""
     loaded = yaml.safe_load(template_path.read_text(encoding="utf-8")) or {}
     if not isinstance(loaded, dict):
         raise ValueError(f"{template_path}: expected a YAML mapping")
@@ -48,6 +51,9 @@ def render_mediamtx_config_dict(template_path: Path, cfg: MediaMTXConfig, storag
         "srt": cfg.enable_srt,
         "srtAddress": f":{cfg.srt_port}",
     })
+    if log_file is not None:
+        conf["logDestinations"] = ["file"]
+        conf["logFile"] = str(log_file)
     defaults = conf.get("pathDefaults") or {}
     record_root = storage.recordings_path.expanduser().resolve()
     defaults["recordPath"] = f"{record_root}/{RECORD_PATH_PATTERN}"
@@ -60,6 +66,6 @@ def render_mediamtx_config_dict(template_path: Path, cfg: MediaMTXConfig, storag
 
 
 def render_mediamtx_config(template_path: Path, cfg: MediaMTXConfig, storage: StorageConfig,
-                           extra: dict[str, Any] | None = None) -> str:
-    conf = render_mediamtx_config_dict(template_path, cfg, storage, extra)
+                           extra: dict[str, Any] | None = None, *, log_file: Path | None = None) -> str:
+    conf = render_mediamtx_config_dict(template_path, cfg, storage, extra, log_file=log_file)
     return yaml.safe_dump(conf, sort_keys=False, default_flow_style=False)

@@ -1,6 +1,7 @@
 """A supervised child process: merged output forwarded line by line, restart with capped backoff.
 
-Generic on purpose: it runs MediaMTX and the demo ffmpeg camera.
+Generic on purpose: it runs MediaMTX and the demo ffmpeg camera. With `output_path` the child's output goes
+to a file instead of a pipe, so the child outlives this process without dying of SIGPIPE on its next write.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class ManagedProcess:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         log_lines: Callable[[str], None] | None = None,
+        output_path: Path | None = None,
         restart: bool = True,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
@@ -44,6 +46,8 @@ class ManagedProcess:
         self.env = env
         self.cwd = cwd
         self.log_lines = log_lines
+        # Set: stdout+stderr are appended to this file (os.devnull discards) and log_lines is never called.
+        self.output_path = output_path
         self.restart = restart
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
@@ -117,11 +121,23 @@ class ManagedProcess:
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         env = None if self.env is None else {**os.environ, **self.env}
-        # New session = own process group, so stop() also reaches grandchildren (ffmpeg, hooks).
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env=env, cwd=self.cwd, start_new_session=True,
-            limit=_LINE_LIMIT)
+        # New session = own process group, so stop() also reaches grandchildren (ffmpeg, hooks), and a
+        # signal to our own group (a terminal's Ctrl-C, a kill of the service's group) does not reach it.
+        if self.output_path is None:
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, env=env, cwd=self.cwd, start_new_session=True,
+                limit=_LINE_LIMIT)
+        else:
+            # O_APPEND: several writers (the child's own handle on the file, its hooks) never overwrite
+            # each other's lines.
+            out = os.open(self.output_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
+                    stderr=asyncio.subprocess.STDOUT, env=env, cwd=self.cwd, start_new_session=True)
+            finally:
+                os.close(out)  # the child has its own copy
         self._proc = proc
         self._spawned_at = self.clock.monotonic()
         log.info("%s started (pid %d)", self.name, proc.pid)
@@ -155,6 +171,11 @@ class ManagedProcess:
                     log.exception("%s: log_lines callback failed", self.name)
 
     async def _run_once(self, proc: asyncio.subprocess.Process) -> int:
+        if proc.stdout is None:  # output goes to a file: nothing to pump
+            try:
+                return await proc.wait()
+            finally:
+                self._signal_group(signal.SIGKILL)  # leftovers of its group (hooks) go with it
         pump = asyncio.create_task(self._pump(proc))
         try:
             rc = await proc.wait()

@@ -1,7 +1,19 @@
 """Runs (managed) or watches (unmanaged) MediaMTX and tells other components when it (re)appears.
 
 MediaMTX keeps API-made path configs in RAM only, so every time it becomes reachable again (first
-start, crash + restart, external restart) the `on_ready` listeners are awaited to re-apply state.
+start, crash + restart, external restart, adoption) the `on_ready` listeners are awaited to re-apply state.
+
+Recordings survive restarts of the service (ADR 0010):
+- The managed MediaMTX never writes into a pipe to the service: it logs to <runtime_dir>/mediamtx.log
+  (its stdout/stderr, hence its hooks' output, are appended there too) and runs in its own session, so
+  neither a SIGKILL of the service nor SIGPIPE ends it. The supervisor tails the file and forwards each
+  line into the service log (forward_mediamtx_line). The file is rotated to .1 at each fresh start.
+- <runtime_dir>/mediamtx.pid records the child. On a managed start, a MediaMTX named there is adopted
+  instead of starting a second one when: its service is gone, /proc/<pid>/cmdline is our binary with our
+  config path, its API answers on our port, and the config we would render now equals the file it runs
+  with. Otherwise (config differs, API silent) it is terminated and a fresh child started; a dead or
+  foreign pid is ignored. An adopted MediaMTX is watched by pid polling plus the API health loop; when it
+  dies our own child replaces it (a restart); stop() terminates it like our own child.
 """
 
 from __future__ import annotations
@@ -20,9 +32,23 @@ from typing import Any, Literal
 from camera_service.config.sections import MediaMTXConfig, StorageConfig
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
+from camera_service.mediamtx.adoption import (
+    CONFIG_NAME,
+    LOG_NAME,
+    PIDFILE_NAME,
+    AdoptedProcess,
+    CallbackEndpoint,
+    PidRecord,
+    is_our_mediamtx,
+    process_alive,
+    read_pidfile,
+    terminate,
+    write_pidfile,
+)
 from camera_service.mediamtx.client import MediaMTXClient
 from camera_service.mediamtx.config_render import render_mediamtx_config
 from camera_service.mediamtx.errors import MediaMTXError, mask_url_credentials
+from camera_service.mediamtx.logtail import LogTailer, rotate
 from camera_service.mediamtx.process import ManagedProcess
 from camera_service.observability.metrics import Metrics
 
@@ -86,7 +112,8 @@ class MediaMTXSupervisor:
 
     def __init__(self, cfg: MediaMTXConfig, storage: StorageConfig, runtime_dir: Path, metrics: Metrics,
                  *, binary: Path | None = None, forward_logs: bool = True, clock: Clock | None = None,
-                 config_extra: dict[str, Any] | None = None) -> None:
+                 config_extra: dict[str, Any] | None = None,
+                 callbacks: CallbackEndpoint | None = None) -> None:
         self.cfg = cfg
         self.storage = storage
         self.runtime_dir = runtime_dir
@@ -95,8 +122,13 @@ class MediaMTXSupervisor:
         self._forward_logs = forward_logs
         self._clock: Clock = clock or SystemClock()
         self.config_extra = config_extra
+        self.callbacks = callbacks  # recorded in the pidfile so that a restarted service listens there again
         self._client = MediaMTXClient(cfg.api_url, cfg.playback_url, cfg.request_timeout_s)
         self._proc: ManagedProcess | None = None
+        self._adopted: AdoptedProcess | None = None
+        self._tailer: LogTailer | None = None
+        self._replace_task: asyncio.Task[None] | None = None
+        self._argv: tuple[Path, Path] | None = None  # (binary, config) of the managed MediaMTX
         self._health_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._up = asyncio.Event()
@@ -144,7 +176,22 @@ class MediaMTXSupervisor:
 
     @property
     def pid(self) -> int | None:
+        if self._adopted is not None:
+            return self._adopted.pid
         return self._proc.pid if self._proc is not None else None
+
+    @property
+    def adopted(self) -> bool:
+        """True while the MediaMTX we manage is one a previous run of the service started."""
+        return self._adopted is not None
+
+    @property
+    def pidfile(self) -> Path:
+        return self.runtime_dir / PIDFILE_NAME
+
+    @property
+    def log_file(self) -> Path:
+        return self.runtime_dir / LOG_NAME
 
     def on_ready(self, callback: Listener) -> Callable[[], None]:
         """Await `callback` every time MediaMTX becomes reachable (first time and after each restart).
@@ -163,7 +210,7 @@ class MediaMTXSupervisor:
     def health(self) -> ComponentHealth:
         return ComponentHealth(name=self.name, healthy=self._state == "up", status=self._state, details={
             "managed": self.managed, "state": self._state, "version": self._version,
-            "restarts": self._restarts, "pid": self.pid, "api_url": self.cfg.api_url,
+            "restarts": self._restarts, "pid": self.pid, "adopted": self.adopted, "api_url": self.cfg.api_url,
             "last_error": self._last_error})
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -190,8 +237,8 @@ class MediaMTXSupervisor:
         if not self._up.is_set():
             why = "exited" if self._exited_before_up.is_set() else \
                 f"did not answer within {self.cfg.start_timeout_s:g}s"
+            await self.stop()  # also reads the rest of its log
             tail = "\n".join(self._log_tail)
-            await self.stop()
             raise MediaMTXStartError(f"MediaMTX {why} (api {self.cfg.api_url}); last output:\n{tail}")
 
     async def wait_ready(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
@@ -209,9 +256,23 @@ class MediaMTXSupervisor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._health_task
             self._health_task = None
+        if self._replace_task is not None:
+            self._replace_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replace_task
+            self._replace_task = None
         if self._proc is not None:
             await self._proc.stop()
             self._proc = None
+        if self._adopted is not None:
+            await self._adopted.stop()
+            self._adopted = None
+        if self._tailer is not None:
+            await self._tailer.stop()
+            self._tailer = None
+        if self.managed and self._argv is not None:
+            self.pidfile.unlink(missing_ok=True)
+            self._argv = None
         await self._client.close()
         self._state = "down"
         self._up.clear()
@@ -220,7 +281,14 @@ class MediaMTXSupervisor:
     # ---- internals -------------------------------------------------------------------------------
 
     async def _start_child(self) -> None:
-        binary = find_mediamtx_binary(self._binary)
+        binary = find_mediamtx_binary(self._binary).resolve()
+        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        self.storage.recordings_path.mkdir(parents=True, exist_ok=True)
+        conf_file = (self.runtime_dir / CONFIG_NAME).resolve()
+        text = render_mediamtx_config(_resolve_template(self.cfg.config_template), self.cfg, self.storage,
+                                      self.config_extra, log_file=self.log_file.resolve())
+        if await self._adopt_or_clear(binary, conf_file, text):
+            return
         # Another server on our API port would pass every health check while our child fails to bind.
         try:
             info = await self._client.info()
@@ -230,20 +298,91 @@ class MediaMTXSupervisor:
             raise MediaMTXStartError(
                 f"{self.cfg.api_url} already answers (MediaMTX {info.version}); another instance is running "
                 "there: stop it, pick other ports, or set mediamtx.managed=false to attach to it")
-        self.runtime_dir.mkdir(parents=True, exist_ok=True)
-        self.storage.recordings_path.mkdir(parents=True, exist_ok=True)
-        conf_file = self.runtime_dir / "mediamtx.yml"
-        text = render_mediamtx_config(_resolve_template(self.cfg.config_template), self.cfg, self.storage,
-                                      self.config_extra)
+        rotate(self.log_file)
+        # Written only now: a running MediaMTX reloads its config file when it changes.
         conf_file.write_text(text, encoding="utf-8")
+        self._argv = (binary, conf_file)
+        self._start_tailer(from_end=False)
+        await self._spawn_child()
+
+    async def _adopt_or_clear(self, binary: Path, conf_file: Path, text: str) -> bool:
+        """Adopt the MediaMTX named in the pidfile if it fits (True); terminate an unfit one of ours."""
+        rec = read_pidfile(self.pidfile)
+        if rec is None:
+            return False
+        if not is_our_mediamtx(rec.pid, binary, conf_file):
+            log.info("ignoring %s: pid %d is gone or not our MediaMTX", self.pidfile, rec.pid)
+            self.pidfile.unlink(missing_ok=True)
+            return False
+        if process_alive(rec.owner_pid):
+            # Its service (maybe this very process) still runs it: not ours to take. The port check
+            # that follows reports the clash.
+            return False
+        reason: str | None = None
+        try:
+            on_disk = conf_file.read_text(encoding="utf-8")  # noqa: ASYNC240 - a small local file
+        except OSError:
+            on_disk = None
+        if rec.api_port != self.cfg.api_port or on_disk != text:
+            reason = "its configuration differs from the one the current settings give"
+        else:
+            try:
+                await self._client.info()
+            except MediaMTXError as exc:
+                reason = f"its API does not answer ({exc.message})"
+        if reason is not None:
+            log.warning("not adopting MediaMTX (pid %d) left by a previous run: %s; restarting it",
+                        rec.pid, reason)
+            await terminate(rec.pid)
+            self.pidfile.unlink(missing_ok=True)
+            return False
+        log.info("adopting MediaMTX (pid %d) left running by a previous run of the service", rec.pid)
+        self._argv = (binary, conf_file)
+        self._start_tailer(from_end=True)
+        self._adopted = AdoptedProcess(rec.pid, binary, conf_file, interval_s=self.cfg.health_interval_s,
+                                       on_exit=self._on_adopted_exit)
+        self._adopted.start()
+        self._write_pidfile(rec.pid)  # now owned by this run
+        return True
+
+    def _start_tailer(self, *, from_end: bool) -> None:
+        if self._tailer is None:
+            self._tailer = LogTailer(self.log_file, self._on_line, interval_s=0.2, from_end=from_end)
+            self._tailer.start()
+
+    async def _spawn_child(self) -> None:
+        assert self._argv is not None
+        binary, conf_file = self._argv
         self._proc = ManagedProcess(
             "mediamtx", [str(binary), str(conf_file)],
             env={"TZ": "UTC"},  # recording file names and API times use the server's local time
-            cwd=self.runtime_dir, log_lines=self._on_line, restart=True,
+            cwd=self.runtime_dir, output_path=self.log_file, restart=True,
             backoff_initial_s=self.cfg.restart_backoff_initial_s,
             backoff_max_s=self.cfg.restart_backoff_max_s, clock=self._clock)
+        self._proc.on_start = self._write_pidfile
         self._proc.on_exit = self._on_child_exit
         await self._proc.start()
+
+    def _write_pidfile(self, pid: int) -> None:
+        assert self._argv is not None
+        cb = self.callbacks
+        write_pidfile(self.pidfile, PidRecord(
+            pid=pid, api_port=self.cfg.api_port, owner_pid=os.getpid(), binary=str(self._argv[0]),
+            config=str(self._argv[1]), callback_port=cb.port if cb is not None else None,
+            callback_secret=cb.secret if cb is not None else None))
+
+    def _on_adopted_exit(self) -> None:
+        self._adopted = None
+        self._last_error = "adopted mediamtx process exited"
+        self._wake.set()
+        self._replace_task = asyncio.create_task(self._replace_adopted(), name="mediamtx-replace")
+
+    async def _replace_adopted(self) -> None:
+        try:
+            await self._spawn_child()
+        except OSError as exc:
+            self._last_error = f"mediamtx could not be started: {exc}"
+            log.error("MediaMTX could not be started after the adopted one exited: %s", exc)
 
     def _on_line(self, line: str) -> None:
         self._log_tail.append(mask_url_credentials(line))
