@@ -42,11 +42,14 @@ class CamerasConfig(ConfigModel):
         ),
     )
     reconcile_concurrency: int = Field(
-        16,
+        4,
         ge=1,
         le=256,
         title="Reconcile concurrency",
-        description="Path-config requests to MediaMTX in flight at once.",
+        description=(
+            "Path-config requests to MediaMTX in flight at once. MediaMTX applies config changes one at a "
+            "time (each costs O(paths)), so more than a few does not help."
+        ),
     )
     default_rtsp_transport: RtspTransport = Field(
         "tcp",

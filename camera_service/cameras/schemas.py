@@ -166,7 +166,8 @@ class CameraInfo(BaseModel):
                 profile_token=o.profile_token,
                 has_password=o.has_password,
             )
-        return cls(
+        # model_construct: every value comes from validated models; list_cameras builds 100 per call.
+        return cls.model_construct(
             id=camera.id,
             name=camera.name,
             source=camera.source,

@@ -117,6 +117,7 @@ class CameraService:
         # Set by the composition root when MediaMTX checks readers (security): id -> URL with credential.
         self.reader_url: Callable[[str], str] | None = None
         self.last_reconcile: ReconcileReport | None = None
+        self._last_drift: set[str] = set()
         internal.on_hook(HOOK_ONLINE, self._on_hook)
         internal.on_hook(HOOK_OFFLINE, self._on_hook)
 
@@ -453,12 +454,15 @@ class CameraService:
         up = self.mediamtx.is_up
         if up:
             paths = {p.name: p for p in await self.mediamtx.client.list_paths()}
-            if not self.provisioner.lock.locked():
-                expected = {
-                    cid for cid, cam in self._cameras.items() if cam.enabled and not cam.credentials_error
-                }
-                if expected - paths.keys() or paths.keys() - self._cameras.keys():
-                    self.request_reconcile()  # a path vanished or appeared behind our back
+            # Drift: a path vanished or appeared behind our back. Only drift seen by two polls in a row
+            # counts, so a camera being added/removed right now (DB first, then MediaMTX) is not one.
+            expected = {
+                cid for cid, cam in self._cameras.items() if cam.enabled and not cam.credentials_error
+            }
+            drift = (expected - paths.keys()) | (paths.keys() - self._cameras.keys())
+            if drift & self._last_drift and not self.provisioner.lock.locked() and not self._mutate.locked():
+                self.request_reconcile()
+            self._last_drift = drift
         self.tracker.apply(self.cameras(), paths, mtx_up=up, provisioning_errors=self.provisioner.errors)
         self._update_counts()
 
@@ -494,7 +498,8 @@ class CameraService:
             )
         if len(self.connections):
             self.connections.broadcast(
-                "camera_status_update", self.compat_status_payload(camera, new),
+                "camera_status_update",
+                self.compat_status_payload(camera, new),
                 where=lambda conn: may_receive_push(conn) and scopes.in_scope(camera, conn.identity),
             )
         if new.status == CameraStatus.ONLINE and new.streaming and new.fps is None:

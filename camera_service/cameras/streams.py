@@ -17,9 +17,14 @@ class StreamUrls(BaseModel):
     whep: str | None = Field(None, description="WHEP endpoint (WebRTC playback); null when WebRTC is off.")
     rtmp: str | None = Field(None, description="RTMP URL; null when RTMP is off.")
     srt: str | None = Field(None, description="SRT URL (streamid read:<path>); null when SRT is off.")
-    token: str | None = Field(None, description=(
-        "Short-lived stream token already in every URL (`?token=`; SRT: the streamid password); null when "
-        "security is off. Get fresh URLs before it expires."))
+    token: str | None = Field(
+        None,
+        description=(
+            "Short-lived stream token already in every URL (`?token=`; SRT: the streamid password); "
+            "null when "
+            "security is off. Get fresh URLs before it expires."
+        ),
+    )
     token_expires_at: str | None = Field(None, description="ISO 8601 expiry of `token`.")
 
 
@@ -33,10 +38,18 @@ def with_stream_token(urls: StreamUrls, token: str, expires_at: float) -> Stream
         return f"{url}{'&' if '?' in url else '?'}token={token}"
 
     srt = f"{urls.srt}:token:{token}" if urls.srt else None  # streamid read:<path>:<user>:<pass>
-    return urls.model_copy(update={
-        "rtsp": add(urls.rtsp), "hls": add(urls.hls), "webrtc": add(urls.webrtc), "whep": add(urls.whep),
-        "rtmp": add(urls.rtmp), "srt": srt, "token": token,
-        "token_expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat()})
+    return urls.model_copy(
+        update={
+            "rtsp": add(urls.rtsp),
+            "hls": add(urls.hls),
+            "webrtc": add(urls.webrtc),
+            "whep": add(urls.whep),
+            "rtmp": add(urls.rtmp),
+            "srt": srt,
+            "token": token,
+            "token_expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat(),
+        }
+    )
 
 
 def _host(host: str) -> str:

@@ -75,8 +75,8 @@ async def test_credentials_never_leak(service_factory, mediamtx_factory, test_ca
         )
         assert r["result"]["source"] == "srt://127.0.0.1:9?streamid=read:x"
         # The credentials really are used: MediaMTX upstream only lets authenticated readers in.
-        await wait_camera(rpc, "pull1", status="ONLINE", width=320)
-        await wait_camera(rpc, "pull2", status="ONLINE", width=320)
+        await wait_camera(rpc, "pull1", timeout=40, status="ONLINE", width=320)
+        await wait_camera(rpc, "pull2", timeout=40, status="ONLINE", width=320)
         assert (await rpc.call("get_camera", {"camera_id": "bad1"}))["status"] == "OFFLINE"
         probe = await call("probe_camera", {"camera_id": "pull1", "sample_s": 0.5})
         assert probe["result"]["codec"] == "h264" and probe["result"]["width"] == 320
