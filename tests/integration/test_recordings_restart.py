@@ -37,12 +37,11 @@ def _kill_group(pid: int, sig: int) -> None:
 
 
 async def test_segments_written_while_the_service_was_down_are_indexed(tmp_path: Path) -> None:
-    # MediaMTX writes its log to the service through a pipe: once the service is gone, its next log line
-    # kills it (Go exits on SIGPIPE for stdout). At log level error it stays quiet and keeps recording.
+    # MediaMTX logs to a file, not to the service (ADR 0010): it outlives the killed service at any log level.
     config = service_config(
         tmp_path / "svc",
         server_port=free_port(),
-        overrides={"recordings": {"segment_duration_s": 2}, "mediamtx": {"log_level": "error"}},
+        overrides={"recordings": {"segment_duration_s": 2}},
     )
     root = tmp_path / "svc" / "recordings"
     rtsp = f"rtsp://127.0.0.1:{config['mediamtx']['rtsp_port']}/cam1"
