@@ -22,10 +22,9 @@ from camera_service.auth import scopes
 from camera_service.auth.identity import Identity
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.crypto import SecretBox, load_or_create_key
+from camera_service.cameras.live import LivePush
 from camera_service.cameras.metrics import CameraMetrics
 from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo
-from camera_service.cameras.notify import may_receive_push
-from camera_service.cameras.probe import ProbeFailed, probe_stream
 from camera_service.cameras.provisioning import (
     HOOK_OFFLINE,
     HOOK_ONLINE,
@@ -41,7 +40,7 @@ from camera_service.cameras.streams import StreamUrls, build_stream_urls
 from camera_service.cameras.urls import redact
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
 from camera_service.core.component import ComponentHealth
-from camera_service.events.bus import EventBus, Severity
+from camera_service.events.bus import EventBus
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
@@ -52,22 +51,6 @@ from camera_service.server.internal import InternalHttpServer
 log = logging.getLogger("camera_service.cameras")
 
 _COMPAT_RE = re.compile(r"^(?:camera|/dev/video)(\d{1,6})$")
-_COMPAT_STATUS = {
-    CameraStatus.ONLINE: "CONNECTED",
-    CameraStatus.OFFLINE: "DISCONNECTED",
-    CameraStatus.ERROR: "ERROR",
-    CameraStatus.DISABLED: "DISCONNECTED",
-}
-_EVENT = {
-    CameraStatus.ONLINE: ("camera.online", Severity.LOW),
-    CameraStatus.OFFLINE: ("camera.offline", Severity.HIGH),
-    CameraStatus.ERROR: ("camera.error", Severity.HIGH),
-}
-
-
-def compat_status(status: CameraStatus) -> str:
-    """Status words of the established protocol: CONNECTED / DISCONNECTED / ERROR."""
-    return _COMPAT_STATUS[status]
 
 
 class CameraService:
@@ -111,9 +94,17 @@ class CameraService:
         self._tasks: list[asyncio.Task[None]] = []
         self._reconcile_task: asyncio.Task[None] | None = None
         self._reconcile_again = False
-        self._sampling: dict[str, asyncio.Task[None]] = {}
-        self._sample_sem = asyncio.Semaphore(cfg.fps_sample_concurrency)
         self._unlisten: list[Callable[[], None]] = []
+        self.live = LivePush(
+            cfg,
+            bus,
+            connections,
+            self.metrics,
+            self.tracker,
+            stream_urls=self.stream_urls,
+            reader_url=self.local_rtsp_url,
+            lookup=self._cameras.get,
+        )
         # Set by the composition root when MediaMTX checks readers (security): id -> URL with credential.
         self.reader_url: Callable[[str], str] | None = None
         self.last_reconcile: ReconcileReport | None = None
@@ -164,7 +155,7 @@ class CameraService:
         for unlisten in self._unlisten:
             with contextlib.suppress(ValueError):
                 unlisten()
-        tasks = [*self._tasks, *self._sampling.values()]
+        tasks = [*self._tasks, *self.live.sampling.values()]
         if self._reconcile_task is not None:
             tasks.append(self._reconcile_task)
         for task in tasks:
@@ -172,7 +163,8 @@ class CameraService:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._tasks, self._sampling, self._reconcile_task = [], {}, None
+        self._tasks, self._reconcile_task = [], None
+        self.live.sampling.clear()
 
     def health(self) -> ComponentHealth:
         counts = Counter(self.status(cid).status.value for cid in self._ids)
@@ -323,7 +315,7 @@ class CameraService:
             await self.store.delete(camera_id)
             self._drop(camera_id)
             self.tracker.forget(camera_id)
-            task = self._sampling.pop(camera_id, None)
+            task = self.live.sampling.pop(camera_id, None)
             if task is not None:
                 task.cancel()
             try:
@@ -470,72 +462,8 @@ class CameraService:
         self.metrics.set_counts(Counter(self.status(cid).status for cid in self._ids))
 
     def _on_status_change(self, camera: Camera, prev: CameraStatusInfo, new: CameraStatusInfo) -> None:
-        if new.status != prev.status:
-            self.metrics.status_changes.labels(new.status.value).inc()
-            log.info(
-                "camera %s: %s -> %s",
-                camera.id,
-                prev.status.value,
-                new.status.value,
-                extra={"camera": camera.id, "error": new.error},
-            )
-            event = _EVENT.get(new.status)
-            if event is not None:
-                self.bus.emit(
-                    event[0],
-                    camera=camera.id,
-                    severity=event[1],
-                    status=new.status.value,
-                    previous=prev.status.value,
-                    error=new.error,
-                )
-            self.bus.emit(
-                "camera.status_changed",
-                camera=camera.id,
-                status=new.status.value,
-                previous=prev.status.value,
-                error=new.error,
-            )
-        if len(self.connections):
-            self.connections.broadcast(
-                "camera_status_update",
-                self.compat_status_payload(camera, new),
-                where=lambda conn: may_receive_push(conn) and scopes.in_scope(camera, conn.identity),
-            )
-        if new.status == CameraStatus.ONLINE and new.streaming and new.fps is None:
-            self._schedule_fps_sample(camera)
+        self.live.on_status_change(camera, prev, new)
 
     def compat_status_payload(self, camera: Camera, info: CameraStatusInfo) -> dict[str, Any]:
-        urls = self.stream_urls(camera.id)
-        return {
-            "device": camera.id,
-            "status": compat_status(info.status),
-            "state": info.status.value,
-            "name": camera.name,
-            "resolution": info.resolution,
-            "fps": round(info.fps or 0),
-            "streams": {"rtsp": urls.rtsp, "webrtc": urls.webrtc, "hls": urls.hls},
-        }
-
-    def _schedule_fps_sample(self, camera: Camera) -> None:
-        if self.cfg.fps_sample_s <= 0 or camera.id in self._sampling:
-            return
-
-        async def sample() -> None:
-            try:
-                async with self._sample_sem:
-                    result = await asyncio.to_thread(
-                        probe_stream,
-                        self.local_rtsp_url(camera.id),
-                        timeout_s=self.cfg.fps_sample_s + 5,
-                        sample_s=self.cfg.fps_sample_s,
-                    )
-                current = self._cameras.get(camera.id)
-                if result.fps and current is not None:
-                    self.tracker.set_fps(current, result.fps)
-            except ProbeFailed as exc:
-                log.debug("fps sample failed: %s", redact(exc.reason), extra={"camera": camera.id})
-            finally:
-                self._sampling.pop(camera.id, None)
-
-        self._sampling[camera.id] = asyncio.create_task(sample(), name=f"fps-{camera.id}")
+        """The camera in the established protocol's shape (camera_status_update, get_camera_list)."""
+        return self.live.compat_payload(camera, info)

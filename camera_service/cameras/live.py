@@ -1,0 +1,136 @@
+"""What happens when a camera's status changes: bus events, the camera_status_update push, metrics,
+and the frame-rate measurement of a camera that just came online."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from camera_service.auth import scopes
+from camera_service.cameras.config import CamerasConfig
+from camera_service.cameras.metrics import CameraMetrics
+from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo
+from camera_service.cameras.notify import may_receive_push
+from camera_service.cameras.probe import ProbeFailed, probe_stream
+from camera_service.cameras.status import StatusTracker
+from camera_service.cameras.streams import StreamUrls
+from camera_service.cameras.urls import redact
+from camera_service.events.bus import EventBus, Severity
+from camera_service.server.connections import ConnectionRegistry
+
+log = logging.getLogger("camera_service.cameras")
+
+_COMPAT_STATUS = {
+    CameraStatus.ONLINE: "CONNECTED",
+    CameraStatus.OFFLINE: "DISCONNECTED",
+    CameraStatus.ERROR: "ERROR",
+    CameraStatus.DISABLED: "DISCONNECTED",
+}
+_EVENT = {
+    CameraStatus.ONLINE: ("camera.online", Severity.LOW),
+    CameraStatus.OFFLINE: ("camera.offline", Severity.HIGH),
+    CameraStatus.ERROR: ("camera.error", Severity.HIGH),
+}
+
+
+def compat_status(status: CameraStatus) -> str:
+    """Status words of the established protocol: CONNECTED / DISCONNECTED / ERROR."""
+    return _COMPAT_STATUS[status]
+
+
+class LivePush:
+    def __init__(
+        self,
+        cfg: CamerasConfig,
+        bus: EventBus,
+        connections: ConnectionRegistry,
+        metrics: CameraMetrics,
+        tracker: StatusTracker,
+        *,
+        stream_urls: Callable[[str], StreamUrls],
+        reader_url: Callable[[str], str],
+        lookup: Callable[[str], Camera | None],
+    ) -> None:
+        self.cfg = cfg
+        self.bus = bus
+        self.connections = connections
+        self.metrics = metrics
+        self.tracker = tracker
+        self.stream_urls = stream_urls
+        self.reader_url = reader_url
+        self.lookup = lookup
+        self.sampling: dict[str, asyncio.Task[None]] = {}
+        self._sample_sem = asyncio.Semaphore(cfg.fps_sample_concurrency)
+
+    def on_status_change(self, camera: Camera, prev: CameraStatusInfo, new: CameraStatusInfo) -> None:
+        if new.status != prev.status:
+            self.metrics.status_changes.labels(new.status.value).inc()
+            log.info(
+                "camera %s: %s -> %s",
+                camera.id,
+                prev.status.value,
+                new.status.value,
+                extra={"camera": camera.id, "error": new.error},
+            )
+            event = _EVENT.get(new.status)
+            if event is not None:
+                self.bus.emit(
+                    event[0],
+                    camera=camera.id,
+                    severity=event[1],
+                    status=new.status.value,
+                    previous=prev.status.value,
+                    error=new.error,
+                )
+            self.bus.emit(
+                "camera.status_changed",
+                camera=camera.id,
+                status=new.status.value,
+                previous=prev.status.value,
+                error=new.error,
+            )
+        if len(self.connections):
+            self.connections.broadcast(
+                "camera_status_update",
+                self.compat_payload(camera, new),
+                where=lambda conn: may_receive_push(conn) and scopes.in_scope(camera, conn.identity),
+            )
+        if new.status == CameraStatus.ONLINE and new.streaming and new.fps is None:
+            self._schedule_fps_sample(camera)
+
+    def compat_payload(self, camera: Camera, info: CameraStatusInfo) -> dict[str, Any]:
+        urls = self.stream_urls(camera.id)
+        return {
+            "device": camera.id,
+            "status": compat_status(info.status),
+            "state": info.status.value,
+            "name": camera.name,
+            "resolution": info.resolution,
+            "fps": round(info.fps or 0),
+            "streams": {"rtsp": urls.rtsp, "webrtc": urls.webrtc, "hls": urls.hls},
+        }
+
+    def _schedule_fps_sample(self, camera: Camera) -> None:
+        if self.cfg.fps_sample_s <= 0 or camera.id in self.sampling:
+            return
+
+        async def sample() -> None:
+            try:
+                async with self._sample_sem:
+                    result = await asyncio.to_thread(
+                        probe_stream,
+                        self.reader_url(camera.id),
+                        timeout_s=self.cfg.fps_sample_s + 5,
+                        sample_s=self.cfg.fps_sample_s,
+                    )
+                current = self.lookup(camera.id)
+                if result.fps and current is not None:
+                    self.tracker.set_fps(current, result.fps)
+            except ProbeFailed as exc:
+                log.debug("fps sample failed: %s", redact(exc.reason), extra={"camera": camera.id})
+            finally:
+                self.sampling.pop(camera.id, None)
+
+        self.sampling[camera.id] = asyncio.create_task(sample(), name=f"fps-{camera.id}")
