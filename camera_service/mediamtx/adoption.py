@@ -140,8 +140,9 @@ async def terminate(pid: int, timeout: float = 5.0) -> None:  # noqa: ASYNC109 -
 class AdoptedProcess:
     """A MediaMTX we did not spawn: liveness by polling (it is not our child), stop by signals."""
 
-    def __init__(self, pid: int, binary: Path, config: Path, *, interval_s: float,
-                 on_exit: Callable[[], None]) -> None:
+    def __init__(
+        self, pid: int, binary: Path, config: Path, *, interval_s: float, on_exit: Callable[[], None]
+    ) -> None:
         self.pid = pid
         self.binary = binary
         self.config = config

@@ -24,9 +24,14 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def render_mediamtx_config_dict(template_path: Path, cfg: MediaMTXConfig, storage: StorageConfig,
-                                extra: dict[str, Any] | None = None, *,
-                                log_file: Path | None = None) -> dict[str, Any]:
+def render_mediamtx_config_dict(
+    template_path: Path,
+    cfg: MediaMTXConfig,
+    storage: StorageConfig,
+    extra: dict[str, Any] | None = None,
+    *,
+    log_file: Path | None = None,
+) -> dict[str, Any]:
     """The config as data. `log_file`: MediaMTX logs into this file (never to a pipe to the service, which
     would kill MediaMTX with SIGPIPE once the service is gone; see ADR 0010)."""
     loaded = yaml.safe_load(template_path.read_text(encoding="utf-8")) or {}
@@ -34,23 +39,25 @@ def render_mediamtx_config_dict(template_path: Path, cfg: MediaMTXConfig, storag
         raise ValueError(f"{template_path}: expected a YAML mapping")
     conf: dict[str, Any] = loaded
     # PyYAML's YAML 1.1 loader turns yes/no into booleans; MediaMTX accepts true/false too.
-    conf.update({
-        "logLevel": cfg.log_level,
-        "api": True,
-        "apiAddress": f"127.0.0.1:{cfg.api_port}",  # the API never leaves loopback
-        "metricsAddress": f"127.0.0.1:{cfg.metrics_port}",
-        "playbackAddress": f"{cfg.host}:{cfg.playback_port}",
-        "rtspAddress": f":{cfg.rtsp_port}",
-        "rtmp": cfg.enable_rtmp,
-        "rtmpAddress": f":{cfg.rtmp_port}",
-        "hls": cfg.enable_hls,
-        "hlsAddress": f":{cfg.hls_port}",
-        "webrtc": cfg.enable_webrtc,
-        "webrtcAddress": f":{cfg.webrtc_port}",
-        "webrtcLocalUDPAddress": f":{cfg.webrtc_ice_udp_port}",
-        "srt": cfg.enable_srt,
-        "srtAddress": f":{cfg.srt_port}",
-    })
+    conf.update(
+        {
+            "logLevel": cfg.log_level,
+            "api": True,
+            "apiAddress": f"127.0.0.1:{cfg.api_port}",  # the API never leaves loopback
+            "metricsAddress": f"127.0.0.1:{cfg.metrics_port}",
+            "playbackAddress": f"{cfg.host}:{cfg.playback_port}",
+            "rtspAddress": f":{cfg.rtsp_port}",
+            "rtmp": cfg.enable_rtmp,
+            "rtmpAddress": f":{cfg.rtmp_port}",
+            "hls": cfg.enable_hls,
+            "hlsAddress": f":{cfg.hls_port}",
+            "webrtc": cfg.enable_webrtc,
+            "webrtcAddress": f":{cfg.webrtc_port}",
+            "webrtcLocalUDPAddress": f":{cfg.webrtc_ice_udp_port}",
+            "srt": cfg.enable_srt,
+            "srtAddress": f":{cfg.srt_port}",
+        }
+    )
     if log_file is not None:
         conf["logDestinations"] = ["file"]
         conf["logFile"] = str(log_file)
@@ -65,7 +72,13 @@ def render_mediamtx_config_dict(template_path: Path, cfg: MediaMTXConfig, storag
     return conf
 
 
-def render_mediamtx_config(template_path: Path, cfg: MediaMTXConfig, storage: StorageConfig,
-                           extra: dict[str, Any] | None = None, *, log_file: Path | None = None) -> str:
+def render_mediamtx_config(
+    template_path: Path,
+    cfg: MediaMTXConfig,
+    storage: StorageConfig,
+    extra: dict[str, Any] | None = None,
+    *,
+    log_file: Path | None = None,
+) -> str:
     conf = render_mediamtx_config_dict(template_path, cfg, storage, extra, log_file=log_file)
     return yaml.safe_dump(conf, sort_keys=False, default_flow_style=False)

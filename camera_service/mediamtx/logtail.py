@@ -38,8 +38,15 @@ class LogTailer:
     between that last read and the truncation are lost, a rare and bounded loss.
     """
 
-    def __init__(self, path: Path, on_line: Callable[[str], None], *, interval_s: float = 0.2,
-                 max_bytes: int = 16 << 20, from_end: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        on_line: Callable[[str], None],
+        *,
+        interval_s: float = 0.2,
+        max_bytes: int = 16 << 20,
+        from_end: bool = False,
+    ) -> None:
         self.path = path
         self.on_line = on_line
         self.interval_s = interval_s

@@ -125,17 +125,29 @@ class ManagedProcess:
         # signal to our own group (a terminal's Ctrl-C, a kill of the service's group) does not reach it.
         if self.output_path is None:
             proc = await asyncio.create_subprocess_exec(
-                *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, env=env, cwd=self.cwd, start_new_session=True,
-                limit=_LINE_LIMIT)
+                *self.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                cwd=self.cwd,
+                start_new_session=True,
+                limit=_LINE_LIMIT,
+            )
         else:
             # O_APPEND: several writers (the child's own handle on the file, its hooks) never overwrite
             # each other's lines.
             out = os.open(self.output_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             try:
                 proc = await asyncio.create_subprocess_exec(
-                    *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
-                    stderr=asyncio.subprocess.STDOUT, env=env, cwd=self.cwd, start_new_session=True)
+                    *self.argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=asyncio.subprocess.STDOUT,
+                    env=env,
+                    cwd=self.cwd,
+                    start_new_session=True,
+                )
             finally:
                 os.close(out)  # the child has its own copy
         self._proc = proc

@@ -93,7 +93,8 @@ async def test_starts_real_binary(sup: MediaMTXSupervisor, tmp_path: Path) -> No
     assert h.healthy and h.details["pid"] == sup.pid and h.details["managed"] is True
     assert sup.metrics.mediamtx_up._value.get() == 1
     # moq off: nothing written into the working directory but our config, its log and the pidfile
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["mediamtx.log", "mediamtx.pid", "mediamtx.yml"]
+    written = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert written == ["mediamtx.log", "mediamtx.pid", "mediamtx.yml"]
     assert h.details["adopted"] is False
     defaults = await sup.client.get_global_config()
     assert defaults["api"] is True and defaults["moq"] is False

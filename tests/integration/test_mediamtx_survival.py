@@ -52,8 +52,11 @@ def segments(root: Path) -> set[str]:
 @pytest.fixture
 async def svc(tmp_path: Path) -> AsyncIterator[ServiceProcess]:
     """A service child process at MediaMTX log level debug (plenty of log lines: a pipe would break)."""
-    config = service_config(tmp_path / "data", server_port=free_port(), overrides={
-        "recordings": {"segment_duration_s": 1}, "mediamtx": {"log_level": "debug"}})
+    config = service_config(
+        tmp_path / "data",
+        server_port=free_port(),
+        overrides={"recordings": {"segment_duration_s": 1}, "mediamtx": {"log_level": "debug"}},
+    )
     proc = ServiceProcess(config, tmp_path / "proc")
     run_dir = tmp_path / "data" / "run"
     try:
@@ -74,15 +77,17 @@ async def mediamtx_details(client: RpcClient) -> dict[str, Any]:
 
 
 async def test_mediamtx_survives_a_killed_service_and_is_adopted(
-        svc: ServiceProcess, tmp_path: Path, test_camera_factory: TestCameraFactory) -> None:
+    svc: ServiceProcess, tmp_path: Path, test_camera_factory: TestCameraFactory
+) -> None:
     run_dir = tmp_path / "data" / "run"
     conf = (run_dir / "mediamtx.yml").resolve()
     rec_dir = tmp_path / "data" / "recordings" / "cam1"
     await svc.start()
     rpc = await svc.client()
     await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
-    await test_camera_factory(f"rtsp://127.0.0.1:{svc.config['mediamtx']['rtsp_port']}/cam1",
-                              width=320, height=240, fps=15, gop=15)
+    await test_camera_factory(
+        f"rtsp://127.0.0.1:{svc.config['mediamtx']['rtsp_port']}/cam1", width=320, height=240, fps=15, gop=15
+    )
     await rpc.call("start_recording", {"camera": "cam1"})
     await wait_for(lambda: len(segments(rec_dir)) >= 2, 20, 0.2)
     details = await mediamtx_details(rpc)
@@ -152,10 +157,19 @@ async def test_pidfile_naming_a_dead_process_is_ignored(svc: ServiceProcess, tmp
     run_dir.mkdir(parents=True)
     gone = subprocess.Popen(["true"])  # a pid that surely exists no more
     gone.wait()
-    (run_dir / "mediamtx.pid").write_text(json.dumps({
-        "pid": gone.pid, "api_port": svc.config["mediamtx"]["api_port"], "owner_pid": gone.pid,
-        "binary": str(svc.config["mediamtx"]["binary"]), "config": str((run_dir / "mediamtx.yml").resolve()),
-        "callback_port": free_port(), "callback_secret": "stale"}))
+    (run_dir / "mediamtx.pid").write_text(
+        json.dumps(
+            {
+                "pid": gone.pid,
+                "api_port": svc.config["mediamtx"]["api_port"],
+                "owner_pid": gone.pid,
+                "binary": str(svc.config["mediamtx"]["binary"]),
+                "config": str((run_dir / "mediamtx.yml").resolve()),
+                "callback_port": free_port(),
+                "callback_secret": "stale",
+            }
+        )
+    )
     await svc.start()
     rpc = await svc.client()
     details = await mediamtx_details(rpc)
