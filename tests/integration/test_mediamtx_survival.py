@@ -14,9 +14,14 @@ from typing import Any
 
 import pytest
 
-from camera_service.mediamtx.adoption import process_alive
+from camera_service.config.sections import MediaMTXConfig, StorageConfig
+from camera_service.mediamtx import MediaMTXClient, MediaMTXSupervisor, find_mediamtx_binary
+from camera_service.mediamtx.adoption import PidRecord, process_alive, read_pidfile, write_pidfile
+from camera_service.mediamtx.config_render import render_mediamtx_config
+from camera_service.observability.metrics import Metrics
 from tests.conftest import TestCameraFactory
-from tests.harness.ports import free_port
+from tests.harness.mediamtx import REPO_ROOT
+from tests.harness.ports import free_port, free_ports
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcClient
 from tests.harness.service import ServiceProcess, service_config
@@ -176,3 +181,86 @@ async def test_pidfile_naming_a_dead_process_is_ignored(svc: ServiceProcess, tmp
     await rpc.close()
     assert details["adopted"] is False and details["pid"] not in (None, gone.pid)
     assert json.loads((run_dir / "mediamtx.pid").read_text())["pid"] == details["pid"]
+
+
+async def test_adopted_mediamtx_that_dies_is_replaced_by_our_own(tmp_path: Path) -> None:
+    """In-process: a MediaMTX left by a gone service is adopted; when it dies, ours takes over (a restart)."""
+    ports = free_ports(9)
+    names = (
+        "api_port",
+        "playback_port",
+        "metrics_port",
+        "rtsp_port",
+        "rtmp_port",
+        "hls_port",
+        "webrtc_port",
+        "webrtc_ice_udp_port",
+        "srt_port",
+    )
+    cfg = MediaMTXConfig(
+        **dict(zip(names, ports, strict=True)),
+        enable_hls=False,
+        enable_webrtc=False,
+        enable_srt=False,
+        enable_rtmp=False,
+        health_interval_s=0.2,
+        restart_backoff_initial_s=0.2,
+    )
+    storage = StorageConfig(data_dir=tmp_path / "data")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    binary = find_mediamtx_binary(None).resolve()
+    conf = (run_dir / "mediamtx.yml").resolve()
+    log_file = (run_dir / "mediamtx.log").resolve()
+    template = REPO_ROOT / "config" / "mediamtx.yml"
+    conf.write_text(render_mediamtx_config(template, cfg, storage, None, log_file=log_file))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with log_file.open("ab") as out:  # started as the supervisor would have, by a service now gone
+        orphan = subprocess.Popen(
+            [str(binary), str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=run_dir,
+            start_new_session=True,
+        )
+    sup = MediaMTXSupervisor(
+        cfg.model_copy(update={"config_template": template}), storage, run_dir, Metrics(), binary=binary
+    )
+    try:
+        write_pidfile(
+            run_dir / "mediamtx.pid",
+            PidRecord(
+                pid=orphan.pid,
+                api_port=cfg.api_port,
+                owner_pid=gone.pid,
+                binary=str(binary),
+                config=str(conf),
+            ),
+        )
+        async with MediaMTXClient(cfg.api_url) as probe:
+            await wait_for(probe.info, 15, 0.1)
+        ready = 0
+
+        async def on_ready() -> None:
+            nonlocal ready
+            ready += 1
+
+        sup.on_ready(on_ready)
+        await sup.start()
+        assert sup.adopted and sup.pid == orphan.pid and sup.health().details["adopted"] is True
+        assert ready == 1 and mediamtx_pids(conf) == [orphan.pid]
+        orphan.kill()
+        orphan.wait()
+        await wait_for(lambda: sup.is_up and sup.restarts == 1, 15, 0.1)
+        assert not sup.adopted and sup.pid not in (None, orphan.pid) and ready == 2
+        assert mediamtx_pids(conf) == [sup.pid]
+        assert read_pidfile(run_dir / "mediamtx.pid") is not None
+        own = sup.pid
+        await sup.stop()
+        assert own is not None and not process_alive(own) and not (run_dir / "mediamtx.pid").exists()
+    finally:
+        await sup.stop()
+        if orphan.poll() is None:
+            kill_group(orphan.pid)
+            orphan.wait()

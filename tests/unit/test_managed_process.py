@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,19 @@ async def test_long_lines_do_not_stall() -> None:
     await p.start()
     await wait_for(lambda: not p.supervising)
     assert lines[-1] == "done" and sum(len(x) for x in lines[:-1]) == 200000
+
+
+async def test_output_to_a_file_is_appended_not_piped(tmp_path: Path) -> None:
+    out = tmp_path / "child.log"
+    out.write_text("before\n")
+    lines: list[str] = []
+    p = ManagedProcess("t", ["sh", "-c", "echo out; echo err >&2; exit 0"], log_lines=lines.append,
+                       output_path=out, restart=False)
+    await p.start()
+    await wait_for(lambda: not p.supervising)
+    assert out.read_text().splitlines() == ["before", "out", "err"]
+    assert lines == []  # nothing is captured: the file is the only output
+    fds = ManagedProcess("t", ["sh", "-c", "ls -l /proc/$$/fd/1"], output_path=out, restart=False)
+    await fds.start()
+    await wait_for(lambda: not fds.supervising)
+    assert out.read_text().splitlines()[-1].endswith(f"-> {out}")  # stdout is the file itself
