@@ -73,7 +73,7 @@ class Application:
             settings.secrets.hook_secret.get_secret_value() if settings.secrets.hook_secret else None
         )
         internal_port = settings.server.internal_port
-        # A MediaMTX left running by a killed run is adopted (ADR 0010); it calls back the listener its
+        # A MediaMTX left running by a killed run is adopted (ADR 0011); it calls back the listener its
         # config names, so listen there again with the same secret.
         previous = previous_callback_endpoint(runtime_dir) if settings.mediamtx.managed else None
         if previous is not None:

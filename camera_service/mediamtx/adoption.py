@@ -1,4 +1,4 @@
-"""Taking over a MediaMTX left running by a previous run of the service (see ADR 0010).
+"""Taking over a MediaMTX left running by a previous run of the service (see ADR 0011).
 
 The supervisor records its MediaMTX in <runtime_dir>/mediamtx.pid (JSON, mode 0600): the MediaMTX pid, its
 API port, the service's own pid (the owner), and the internal callback listener's port and secret that

@@ -33,7 +33,7 @@ def render_mediamtx_config_dict(
     log_file: Path | None = None,
 ) -> dict[str, Any]:
     """The config as data. `log_file`: MediaMTX logs into this file (never to a pipe to the service, which
-    would kill MediaMTX with SIGPIPE once the service is gone; see ADR 0010)."""
+    would kill MediaMTX with SIGPIPE once the service is gone; see ADR 0011)."""
     loaded = yaml.safe_load(template_path.read_text(encoding="utf-8")) or {}
     if not isinstance(loaded, dict):
         raise ValueError(f"{template_path}: expected a YAML mapping")

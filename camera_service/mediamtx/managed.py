@@ -1,6 +1,6 @@
 """The managed MediaMTX process: spawned by us or adopted from a previous run, its log file and pidfile.
 
-The supervisor (supervisor.py) owns the up/down state machine; this class owns the process (ADR 0010).
+The supervisor (supervisor.py) owns the up/down state machine; this class owns the process (ADR 0011).
 """
 
 from __future__ import annotations

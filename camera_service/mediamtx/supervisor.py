@@ -3,7 +3,7 @@
 MediaMTX keeps API-made path configs in RAM only, so every time it becomes reachable again (first
 start, crash + restart, external restart, adoption) the `on_ready` listeners are awaited to re-apply state.
 
-Recordings survive restarts of the service (ADR 0010):
+Recordings survive restarts of the service (ADR 0011):
 - The managed MediaMTX never writes into a pipe to the service: it logs to <runtime_dir>/mediamtx.log
   (its stdout/stderr, hence its hooks' output, are appended there too) and runs in its own session, so
   neither a SIGKILL of the service nor SIGPIPE ends it. The supervisor tails the file and forwards each

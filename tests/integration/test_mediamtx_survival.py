@@ -1,4 +1,4 @@
-"""MediaMTX outlives a SIGKILLed service and keeps recording; the restarted service adopts it (ADR 0010)."""
+"""MediaMTX outlives a SIGKILLed service and keeps recording; the restarted service adopts it (ADR 0011)."""
 
 from __future__ import annotations
 

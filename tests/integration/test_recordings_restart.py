@@ -37,7 +37,7 @@ def _kill_group(pid: int, sig: int) -> None:
 
 
 async def test_segments_written_while_the_service_was_down_are_indexed(tmp_path: Path) -> None:
-    # MediaMTX logs to a file, not to the service (ADR 0010): it outlives the killed service at any log level.
+    # MediaMTX logs to a file, not to the service (ADR 0011): it outlives the killed service at any log level.
     config = service_config(
         tmp_path / "svc",
         server_port=free_port(),
