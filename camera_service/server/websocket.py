@@ -66,8 +66,15 @@ class WebSocketEndpoint:
                 ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer")
             )
 
+        # No isinstance check: uvloop's transports do not subclass asyncio.Transport.
+        transport = request.transport
         outbox = Outbox(
-            ws, self.cfg.send_queue_size, self.cfg.slow_consumer_close_after, self.metrics, close_slow
+            ws,
+            self.cfg.send_queue_size,
+            self.cfg.slow_consumer_close_after,
+            self.metrics,
+            close_slow,
+            transport=transport,
         )
         conn._send_encoded = outbox.offer
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import time
 
 import aiohttp
@@ -110,22 +111,52 @@ async def test_excess_connections_are_closed_1013(service_factory: object) -> No
 
 
 async def test_slow_consumer_is_told_how_many_notifications_it_missed(service_factory: object) -> None:
-    async with service_factory(overrides={"server": {"send_queue_size": 5}}) as svc:  # type: ignore[operator]
+    overrides = {"server": {"send_queue_size": 8, "slow_consumer_close_after": 1000}}
+    async with service_factory(overrides=overrides) as svc:  # type: ignore[operator]
         client = await svc.client()
         await client.call("ping")
         conn = next(iter(svc.app.services.connections))
         outbox = conn.state["outbox"]
-        # Fill the queue faster than the writer can drain it, all in one loop turn.
-        accepted = sum(conn.notify("test_event", {"n": i}) for i in range(50))
-        assert accepted == 5 and outbox.dropped_total == 45
-        # The client is told what it missed before the next message it does get.
-        told = await client.next_notification(timeout=5)
-        assert told == {"jsonrpc": "2.0", "method": "notifications_dropped", "params": {"dropped": 45}}
-        received = [await client.next_notification(timeout=5) for _ in range(5)]
-        assert [m["params"]["n"] for m in received] == [0, 1, 2, 3, 4]
-        assert conn.notify("test_event", {"n": "after"})  # drained: accepted again
-        after = await client.next_notification(timeout=5)
-        assert after["params"]["n"] == "after"
+        # Stop reading, with autotuning off (setting SO_RCVBUF does that) so the kernel absorbs little.
+        transport = client.ws.transport
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65_536)
+        transport.pause_reading()
+        blob = "x" * 262_144
+        sent = 0
+        for i in range(60):  # 15 MiB: far beyond the socket buffers, the transport and the 8-slot queue
+            sent += conn.notify("test_event", {"n": i, "blob": blob})
+            await asyncio.sleep(0.005)
+        dropped = outbox.dropped_total
+        assert dropped > 0 and sent + dropped == 60
+        transport.resume_reading()
+        # Every accepted notification arrives in order, and before the first one queued after the drops
+        # the client is told how many it missed.
+        received = [await client.next_notification(timeout=10) for _ in range(sent + 1)]
+        told = [m for m in received if m["method"] == "notifications_dropped"]
+        assert told == [{"jsonrpc": "2.0", "method": "notifications_dropped", "params": {"dropped": dropped}}]
+        numbers = [m["params"]["n"] for m in received if m["method"] == "test_event"]
+        assert numbers == sorted(numbers) and len(numbers) == sent
+        assert await client.call("ping") == "pong"
+
+
+async def test_stalled_consumer_is_closed_4008_past_the_limit(service_factory: object) -> None:
+    overrides = {"server": {"send_queue_size": 4, "slow_consumer_close_after": 10}}
+    async with service_factory(overrides=overrides) as svc:  # type: ignore[operator]
+        stalled, other = await svc.client(), await svc.client()
+        await stalled.call("ping")
+        conn = next(iter(svc.app.services.connections))
+        transport = stalled.ws.transport
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65_536)
+        transport.pause_reading()
+        for i in range(80):
+            conn.notify("test_event", {"n": i, "blob": "x" * 262_144})
+            await asyncio.sleep(0.005)
+        rejected = svc.app.services.metrics.connections_rejected.labels("slow_consumer")
+        await wait_for(lambda: rejected._value.get() >= 1, timeout=10)
+        transport.resume_reading()
+        await asyncio.wait_for(stalled.ws.wait_closed(), 20)
+        assert stalled.ws.close_code == 4008
+        assert await other.call("ping") == "pong"
 
 
 async def test_ws_rejects_non_ws_path(service: RunningService) -> None:
