@@ -253,7 +253,7 @@ async def test_adopted_mediamtx_that_dies_is_replaced_by_our_own(tmp_path: Path)
         orphan.kill()
         orphan.wait()
         await wait_for(lambda: sup.is_up and sup.restarts == 1, 15, 0.1)
-        assert not sup.adopted and sup.pid not in (None, orphan.pid) and ready == 2
+        assert sup.health().details["adopted"] is False and sup.pid not in (None, orphan.pid) and ready == 2
         assert mediamtx_pids(conf) == [sup.pid]
         assert read_pidfile(run_dir / "mediamtx.pid") is not None
         own = sup.pid
