@@ -135,7 +135,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rpc, "list_cameras", lambda: {"limit": 100, "offset": random.randrange(0, CAMERAS - 100)}, args.n
         )
         filt_lat = await timed(rpc, "list_cameras", lambda: {"limit": 100, "tag": "floor2"}, args.n // 2)
-        get_lat = await timed(rpc, "get_camera", lambda: {"camera_id": random.choice(ids)}, args.n)
+        get_lat = await timed(rpc, "get_camera", lambda: {"camera": random.choice(ids)}, args.n)
         compat_lat = await timed(rpc, "get_camera_list", lambda: None, max(10, args.n // 10))
         await ws.close()
         restarts = [measure_reapply(api_url, svc.proc.pid) for _ in range(args.restarts)]

@@ -89,7 +89,7 @@ async def run(n: int) -> list[dict[str, Any]]:
         await rpc.call(
             "import_onvif_camera", {"xaddr": xaddr, "user": "admin", "password": "secret", "id": "b"}
         )
-        await rpc.call("update_camera", {"camera_id": "b", "enabled": False})  # no video pull in the way
+        await rpc.call("update_camera", {"camera": "b", "enabled": False})  # no video pull in the way
         cam, ptz = await direct_client(xaddr)
         tok = {"ProfileToken": "main"}
         cases: list[tuple[str, dict[str, Any], Any]] = [

@@ -59,7 +59,7 @@ def camera_from_add(camera_id: str, p: AddCameraParams) -> Camera:
 
 def apply_update(old: Camera, p: UpdateCameraParams) -> tuple[Camera, bool]:
     """The changed camera, and whether the stored (encrypted) credentials must be kept as they are."""
-    given = p.model_fields_set - {"camera_id"}
+    given = p.model_fields_set - {"camera"}
     for required in ("name", "enabled", "on_demand"):
         if required in given and getattr(p, required) is None:
             raise invalid_params(required, "must not be null")

@@ -110,7 +110,7 @@ async def get_camera(ctx: CallContext, params: CameraIdParams) -> CameraInfo:
 
     Role: viewer.
     """
-    camera = _visible(ctx, params.camera_id)
+    camera = _visible(ctx, params.camera)
     return CameraInfo.of(camera, _svc(ctx).status(camera.id))
 
 
@@ -153,7 +153,7 @@ async def update_camera(ctx: CallContext, params: UpdateCameraParams) -> CameraI
     is changed through the recording methods. MediaMTX refusing the change rolls it back.
     """
     svc = _svc(ctx)
-    old = _visible(ctx, params.camera_id)
+    old = _visible(ctx, params.camera)
     new, keep_secrets = apply_update(old, params)
     updated = await svc.replace(new, keep_secrets=keep_secrets)
     return CameraInfo.of(updated, svc.status(updated.id))
@@ -162,7 +162,7 @@ async def update_camera(ctx: CallContext, params: UpdateCameraParams) -> CameraI
 @router.method(role=Role.ADMIN, mutating=True, errors=_READ_ERRORS)
 async def remove_camera(ctx: CallContext, params: CameraIdParams) -> RemoveResult:
     """Remove a camera and its MediaMTX path. Role: admin. Recordings already made are kept."""
-    camera = _visible(ctx, params.camera_id)
+    camera = _visible(ctx, params.camera)
     await _svc(ctx).remove(camera.id)
     return RemoveResult(id=camera.id, removed=True)
 
@@ -174,7 +174,7 @@ async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrl
     Role: viewer. Built from `server.public_host` / `server.public_scheme` and MediaMTX's ports; a
     protocol that is switched off is null.
     """
-    camera = _visible(ctx, params.camera_id)
+    camera = _visible(ctx, params.camera)
     urls = _svc(ctx).stream_urls(camera.id)
     auth = ctx.services.auth
     if not auth.enabled:
@@ -193,17 +193,17 @@ async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrl
 async def probe_camera(ctx: CallContext, params: ProbeCameraParams) -> ProbeCameraResult:
     """Open a stream and report codec, profile, resolution, fps, bitrate and audio.
 
-    Role: operator. Give `camera_id` (a registered camera: its pull source directly, or its MediaMTX
+    Role: operator. Give `camera` (a registered camera: its pull source directly, or its MediaMTX
     path for publisher and local-device cameras) or `source` (+ `username`/`password`) to try a URL
     before adding it. Errors: CAMERA_UNAVAILABLE (`data.reason`) when the stream cannot be opened or
     read; TIMEOUT (`data.timeout_s`) when nothing arrived in time.
     """
     svc = _svc(ctx)
-    if (params.camera_id is None) == (params.source is None):
-        raise invalid_params("camera_id", "give exactly one of camera_id or source")
+    if (params.camera is None) == (params.source is None):
+        raise invalid_params("camera", "give exactly one of camera or source")
     secrets: tuple[str | None, ...]
-    if params.camera_id is not None:
-        camera = _visible(ctx, params.camera_id)
+    if params.camera is not None:
+        camera = _visible(ctx, params.camera)
         shown = camera.source
         url = (
             svc.local_rtsp_url(camera.id)
@@ -237,17 +237,17 @@ async def probe_camera(ctx: CallContext, params: ProbeCameraParams) -> ProbeCame
             raise RpcError(
                 ErrorCode.TIMEOUT,
                 f"no stream from the source within {timeout:g} s",
-                {"timeout_s": timeout, "camera": params.camera_id},
+                {"timeout_s": timeout, "camera": params.camera},
             ) from None
         assert isinstance(exc, ProbeFailed)
         reason = redact(exc.reason, secrets)
         raise RpcError(
             ErrorCode.CAMERA_UNAVAILABLE,
             f"cannot open the stream: {reason}",
-            {"camera": params.camera_id, "reason": reason},
+            {"camera": params.camera, "reason": reason},
         ) from None
     return ProbeCameraResult(
-        camera_id=params.camera_id,
+        camera=params.camera,
         source=shown,
         codec=result.codec,
         profile=result.profile,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from camera_service.cameras.config import RtspTransport
 from camera_service.cameras.models import CAMERA_ID_PATTERN, Camera, CameraStatus, CameraStatusInfo
@@ -91,11 +91,21 @@ class AddCameraParams(CameraFields):
 
 
 class UpdateCameraParams(CameraFields):
-    camera_id: str = Field(min_length=1, max_length=128, description="The camera to change.")
+    camera: str = Field(
+        min_length=1,
+        max_length=128,
+        validation_alias=AliasChoices("camera", "camera_id"),
+        description="The camera to change.",
+    )
 
 
 class CameraIdParams(Params):
-    camera_id: str = Field(min_length=1, max_length=128, description="Camera id.")
+    camera: str = Field(
+        min_length=1,
+        max_length=128,
+        validation_alias=AliasChoices("camera", "camera_id"),
+        description="Camera id.",
+    )
 
 
 class ListCamerasParams(Params):
@@ -205,7 +215,12 @@ class RemoveResult(BaseModel):
 
 
 class ProbeCameraParams(Params):
-    camera_id: str | None = Field(None, max_length=128, description="A registered camera to probe.")
+    camera: str | None = Field(
+        None,
+        max_length=128,
+        validation_alias=AliasChoices("camera", "camera_id"),
+        description="A registered camera to probe.",
+    )
     source: str | None = Field(
         None, max_length=2048, description="Or: a source URL to probe before adding it."
     )
@@ -218,7 +233,7 @@ class ProbeCameraParams(Params):
 
 
 class ProbeCameraResult(BaseModel):
-    camera_id: str | None
+    camera: str | None
     source: str = Field(description="What was opened, without credentials.")
     codec: str | None = Field(description="Video codec (ffmpeg name, e.g. h264, hevc).")
     profile: str | None

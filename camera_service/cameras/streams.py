@@ -10,7 +10,7 @@ from camera_service.config.sections import MediaMTXConfig, ServerConfig
 
 
 class StreamUrls(BaseModel):
-    camera_id: str = Field(description="The camera.")
+    camera: str = Field(description="The camera.")
     rtsp: str = Field(description="RTSP URL (always on).")
     hls: str | None = Field(None, description="HLS playlist URL; null when HLS is off.")
     webrtc: str | None = Field(None, description="WebRTC player page; null when WebRTC is off.")
@@ -61,7 +61,7 @@ def build_stream_urls(camera_id: str, server: ServerConfig, mtx: MediaMTXConfig)
     web = server.public_scheme
     path = quote(camera_id, safe="/")
     return StreamUrls(
-        camera_id=camera_id,
+        camera=camera_id,
         rtsp=f"rtsp://{host}:{mtx.rtsp_port}/{path}",
         hls=f"{web}://{host}:{mtx.hls_port}/{path}/index.m3u8" if mtx.enable_hls else None,
         webrtc=f"{web}://{host}:{mtx.webrtc_port}/{path}" if mtx.enable_webrtc else None,

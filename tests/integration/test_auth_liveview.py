@@ -65,7 +65,7 @@ async def test_live_view_needs_scoped_token_and_respects_quota(
         # no token: refused
         await _refused(svc.public_rtsp_url("police-cam"))
         # in-scope stream token from get_stream_urls: PyAV decodes a frame
-        urls = await police_viewer.call("get_stream_urls", {"camera_id": "police-cam"})
+        urls = await police_viewer.call("get_stream_urls", {"camera": "police-cam"})
         assert "token=" in urls["rtsp"] and urls["token"]
         width, height, _ = await read_frame_async(urls["rtsp"], READ_TIMEOUT)
         assert (width, height) == (320, 240)
@@ -73,7 +73,7 @@ async def test_live_view_needs_scoped_token_and_respects_quota(
         token = urls["token"]
         await _refused(svc.public_rtsp_url("metro-cam", token))
         with pytest.raises(RpcCallError) as err:
-            await police_viewer.call("get_stream_urls", {"camera_id": "metro-cam"})
+            await police_viewer.call("get_stream_urls", {"camera": "metro-cam"})
         assert err.value.code == -32004
         # a viewer JWT scoped to POLICE opens police-cam directly too (token as ?token=)
         jwt_police = svc.token("viewer", agencies=["POLICE"])
@@ -113,19 +113,19 @@ async def test_live_view_needs_scoped_token_and_respects_quota(
         try:
             await wait_for(one_in_use, 15, 0.2)
             with pytest.raises(RpcCallError) as err:
-                await police_viewer.call("get_stream_urls", {"camera_id": "police-cam"})
+                await police_viewer.call("get_stream_urls", {"camera": "police-cam"})
             assert err.value.code == -32011
             assert err.value.data["agency"] == "POLICE" and err.value.data["limit"] == 1
             await _refused(svc.public_rtsp_url("police-cam", second))
             # other agencies are not limited
-            metro = await admin.call("get_stream_urls", {"camera_id": "metro-cam"})
+            metro = await admin.call("get_stream_urls", {"camera": "metro-cam"})
             assert (await read_frame_async(metro["rtsp"], READ_TIMEOUT))[0] == 320
         finally:
             holder.send_signal(signal.SIGTERM)
             await holder.wait()
 
         await wait_for(none_in_use, 15, 0.2)
-        again = await police_viewer.call("get_stream_urls", {"camera_id": "police-cam"})
+        again = await police_viewer.call("get_stream_urls", {"camera": "police-cam"})
         assert (await read_frame_async(again["rtsp"], READ_TIMEOUT))[0] == 320
 
         # refusals with a credential are audited
@@ -155,11 +155,11 @@ async def test_no_secret_in_responses_logs_metrics_or_audit(service_factory: Any
             "add_camera",
             {"id": "secretcam", "name": "s", "source": f"rtsp://user:{cam_password}@127.0.0.1:9/stream"},
         )
-        await call("update_camera", {"camera_id": "secretcam", "name": "s2"})
+        await call("update_camera", {"camera": "secretcam", "name": "s2"})
         await call("add_webhook", {"url": "http://127.0.0.1:9/hook", "secret": hook_secret})
         for method in ("list_cameras", "list_webhooks", "list_api_keys", "get_status", "get_stream_urls"):
-            await call(method, {"camera_id": "secretcam"} if method == "get_stream_urls" else None)
-        await call("get_camera", {"camera_id": "secretcam"})
+            await call(method, {"camera": "secretcam"} if method == "get_stream_urls" else None)
+        await call("get_camera", {"camera": "secretcam"})
         bot = await svc.client(None)
         await bot.call("authenticate", {"auth_token": api_key})
         with pytest.raises(RpcCallError):

@@ -77,10 +77,10 @@ async def test_credentials_never_leak(service_factory, mediamtx_factory, test_ca
         # The credentials really are used: MediaMTX upstream only lets authenticated readers in.
         await wait_camera(rpc, "pull1", timeout=40, status="ONLINE", width=320)
         await wait_camera(rpc, "pull2", timeout=40, status="ONLINE", width=320)
-        assert (await rpc.call("get_camera", {"camera_id": "bad1"}))["status"] == "OFFLINE"
-        probe = await call("probe_camera", {"camera_id": "pull1", "sample_s": 0.5})
+        assert (await rpc.call("get_camera", {"camera": "bad1"}))["status"] == "OFFLINE"
+        probe = await call("probe_camera", {"camera": "pull1", "sample_s": 0.5})
         assert probe["result"]["codec"] == "h264" and probe["result"]["width"] == 320
-        bad = await call("probe_camera", {"camera_id": "bad1", "timeout_s": 5})
+        bad = await call("probe_camera", {"camera": "bad1", "timeout_s": 5})
         assert bad["error"]["code"] in (-32009, -32010)
         bad = await call(
             "probe_camera", {"source": f"rtsp://camuser:{WRONG}@127.0.0.1:{port}/nope", "timeout_s": 5}
@@ -89,18 +89,18 @@ async def test_credentials_never_leak(service_factory, mediamtx_factory, test_ca
         # Invalid input echoing must not leak either.
         await call("add_camera", {"id": "Bad Id", "source": f"rtsp://u:{PASSWORD}@h/x"})
         await call("add_camera", {"id": "x1", "source": f"ftp://u:{PASSWORD}@h/x"})
-        await call("update_camera", {"camera_id": "pull2", "name": "Renamed", "tags": ["t"]})
+        await call("update_camera", {"camera": "pull2", "name": "Renamed", "tags": ["t"]})
         for method, params in [
             ("list_cameras", {}),
-            ("get_camera", {"camera_id": "pull2"}),
+            ("get_camera", {"camera": "pull2"}),
             ("get_camera_list", None),
             ("get_camera_status", {"device": "pull1"}),
-            ("get_stream_urls", {"camera_id": "pull1"}),
+            ("get_stream_urls", {"camera": "pull1"}),
             ("get_status", None),
         ]:
             await call(method, params)
         # Status notifications pushed while cameras changed state.
-        await call("update_camera", {"camera_id": "pull1", "enabled": False})
+        await call("update_camera", {"camera": "pull1", "enabled": False})
         await wait_for(lambda: not rpc.notifications.empty(), 10, 0.1)
         while not rpc.notifications.empty():
             seen.append(json.dumps(rpc.notifications.get_nowait()))

@@ -56,7 +56,7 @@ async def test_malformed_sources_change_nothing(service: RunningService, rpc: Rp
     before = await _snapshot(service)
     err = await _expect(rpc, INVALID_PARAMS, "add_camera", {"id": "new1", "source": source})
     assert "source" in _fields(err)
-    err = await _expect(rpc, INVALID_PARAMS, "update_camera", {"camera_id": "good", "source": source})
+    err = await _expect(rpc, INVALID_PARAMS, "update_camera", {"camera": "good", "source": source})
     assert "source" in _fields(err)
     assert await _snapshot(service) == before
 
@@ -77,17 +77,17 @@ async def test_invalid_ids_duplicates_unknown_and_wrong_types(
     err = await _expect(rpc, CONFLICT, "add_camera", {"id": "cam1", "source": "publisher"})
     assert err.data == {"reason": "exists", "id": "cam1"}
     for method, params in (
-        ("get_camera", {"camera_id": "nope"}),
-        ("update_camera", {"camera_id": "nope", "name": "n"}),
-        ("remove_camera", {"camera_id": "nope"}),
-        ("get_stream_urls", {"camera_id": "nope"}),
+        ("get_camera", {"camera": "nope"}),
+        ("update_camera", {"camera": "nope", "name": "n"}),
+        ("remove_camera", {"camera": "nope"}),
+        ("get_stream_urls", {"camera": "nope"}),
         ("get_camera_status", {"device": "nope"}),
         ("get_camera_status", {"device": "camera7"}),
-        ("probe_camera", {"camera_id": "nope"}),
+        ("probe_camera", {"camera": "nope"}),
     ):
         err = await _expect(rpc, NOT_FOUND, method, params)
         assert err.data["resource"] == "camera" and err.data["id"] == params.get(
-            "camera_id", params.get("device")
+            "camera", params.get("device")
         )
     wrong_types: list[tuple[str, dict[str, Any], str]] = [
         ("add_camera", {"id": "n1", "source": 5}, "source"),
@@ -101,23 +101,23 @@ async def test_invalid_ids_duplicates_unknown_and_wrong_types(
         ),
         ("add_camera", {"id": "n1", "source": "publisher", "color": "red"}, "color"),
         ("add_camera", {"id": "n1"}, "source"),
-        ("update_camera", {"camera_id": "cam1", "on_demand": "maybe"}, "on_demand"),
-        ("update_camera", {"camera_id": "cam1", "name": None}, "name"),
-        ("update_camera", {"camera_id": "cam1", "source": "publisher", "username": "u"}, "username"),
-        ("update_camera", {"camera_id": "cam1", "metadata": [1, 2]}, "metadata"),
+        ("update_camera", {"camera": "cam1", "on_demand": "maybe"}, "on_demand"),
+        ("update_camera", {"camera": "cam1", "name": None}, "name"),
+        ("update_camera", {"camera": "cam1", "source": "publisher", "username": "u"}, "username"),
+        ("update_camera", {"camera": "cam1", "metadata": [1, 2]}, "metadata"),
         ("list_cameras", {"limit": 0}, "limit"),
         ("list_cameras", {"limit": 1001}, "limit"),
         ("list_cameras", {"status": "SLEEPING"}, "status"),
         ("get_camera_status", {}, "device"),
         ("get_camera_status", {"device": 0}, "device"),
-        ("probe_camera", {"camera_id": "cam1", "source": "publisher"}, "camera_id"),
+        ("probe_camera", {"camera": "cam1", "source": "publisher"}, "camera"),
     ]
     for method, params, field in wrong_types:
         err = await _expect(rpc, INVALID_PARAMS, method, params)
         assert field in _fields(err), (method, params, err.data)
     assert await _snapshot(service) == before
     # And the good camera is untouched and still works.
-    cam = await rpc.call("get_camera", {"camera_id": "cam1"})
+    cam = await rpc.call("get_camera", {"camera": "cam1"})
     assert cam["name"] == "One" and cam["has_credentials"] and cam["tags"] == ["x"]
 
 
@@ -152,12 +152,12 @@ async def test_list_filters_and_pagination(rpc: RpcClient) -> None:
     ]
     assert [c["id"] for c in (await rpc.call("list_cameras", {"status": "DISABLED"}))["cameras"]] == ["c11"]
     # Partial update: only the given fields change.
-    before = await rpc.call("get_camera", {"camera_id": "c03"})
-    after = await rpc.call("update_camera", {"camera_id": "c03", "name": "Renamed"})
+    before = await rpc.call("get_camera", {"camera": "c03"})
+    after = await rpc.call("update_camera", {"camera": "c03", "name": "Renamed"})
     assert after["name"] == "Renamed"
     assert {k: v for k, v in after.items() if k not in ("name", "updated_at", "live", "status")} == {
         k: v for k, v in before.items() if k not in ("name", "updated_at", "live", "status")
     }
-    removed = await rpc.call("remove_camera", {"camera_id": "c03"})
+    removed = await rpc.call("remove_camera", {"camera": "c03"})
     assert removed == {"id": "c03", "removed": True}
     assert (await rpc.call("list_cameras", {}))["total"] == 11

@@ -33,12 +33,12 @@ async def test_three_cameras_online_readable_and_status_pushed(
     assert pull["live"]["source_type"] == "rtspSource"
     pub = await wait_camera(rpc, "pub1", status="ONLINE", width=352, height=288, codec="H264")
     assert pub["live"]["source_type"] == "rtspSession"
-    od = await rpc.call("get_camera", {"camera_id": "od1"})
+    od = await rpc.call("get_camera", {"camera": "od1"})
     assert od["status"] == "OFFLINE" and od["live"]["streaming"] is False  # nobody has read it yet
 
     # Each camera is readable through its public RTSP URL; reading the on-demand one starts its pull.
     for cid, size in (("pull1", (320, 240)), ("pub1", (352, 288)), ("od1", (160, 120))):
-        urls = await rpc.call("get_stream_urls", {"camera_id": cid})
+        urls = await rpc.call("get_stream_urls", {"camera": cid})
         # (security appends a short-lived stream token: ?token=...)
         assert urls["rtsp"].split("?")[0] == f"rtsp://127.0.0.1:{service.settings.mediamtx.rtsp_port}/{cid}"
         width, height, codec = await read_frame_async(service.rtsp_url(cid))  # + the reader credential
@@ -50,7 +50,7 @@ async def test_three_cameras_online_readable_and_status_pushed(
     for _ in range(100):
         if measured["live"]["fps"] is not None:
             break
-        measured = await rpc.call("get_camera", {"camera_id": "pull1"})
+        measured = await rpc.call("get_camera", {"camera": "pull1"})
         await asyncio.sleep(0.2)
     assert measured["live"]["fps"] == pytest.approx(15, abs=1.5)
 

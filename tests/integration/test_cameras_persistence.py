@@ -41,10 +41,10 @@ async def test_restart_and_mediamtx_kill_reapply_everything(
         await rpc.call("add_camera", {"id": "off1", "source": feed_url, "enabled": False})
         # The demo camera goes through the same registry and is ONLINE on a fresh install.
         await wait_camera(rpc, "demo", status="ONLINE", codec="H264")
-        demo = await rpc.call("get_camera", {"camera_id": "demo"})
+        demo = await rpc.call("get_camera", {"camera": "demo"})
         assert demo["tags"] == ["demo"] and demo["source"] == "publisher"
         await wait_camera(rpc, "pull1", status="ONLINE")
-        assert (await rpc.call("get_camera", {"camera_id": "off1"}))["status"] == "DISABLED"
+        assert (await rpc.call("get_camera", {"camera": "off1"}))["status"] == "DISABLED"
         before = await rpc.call("list_cameras", {})
 
     # Same data dir, new process state: everything comes back from the database.

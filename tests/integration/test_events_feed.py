@@ -63,7 +63,7 @@ async def test_subscribed_client_gets_only_its_cameras_offline_event(
 async def _wait_status(client: RpcClient, cid: str, status: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        cam = await client.call("get_camera", {"camera_id": cid})
+        cam = await client.call("get_camera", {"camera": cid})
         if cam["status"] == status:
             return
         await asyncio.sleep(0.1)

@@ -27,7 +27,7 @@ OVERRIDES = {"events": {"webhooks": {"poll_interval_s": 0.05}, "rules": [CONFIG_
 
 async def _status(client: RpcClient, cid: str, status: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
-    while (await client.call("get_camera", {"camera_id": cid}))["status"] != status:
+    while (await client.call("get_camera", {"camera": cid}))["status"] != status:
         assert time.monotonic() < deadline, f"{cid} never became {status}"
         await asyncio.sleep(0.1)
 

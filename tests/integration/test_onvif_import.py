@@ -191,5 +191,5 @@ async def test_device_without_ptz_and_camera_without_onvif(env: Env, rpc: RpcCli
         assert err.code == -32008 and err.message == "not supported by this camera"
     err = await _expect_error(rpc, "start_patrol", {"camera": "noonvif", "presets": ["a"], "dwell_s": 1}, 10)
     assert err.code == -32008
-    await rpc.call("remove_camera", {"camera_id": "noonvif"})
-    await rpc.call("remove_camera", {"camera_id": "fixed"})
+    await rpc.call("remove_camera", {"camera": "noonvif"})
+    await rpc.call("remove_camera", {"camera": "fixed"})

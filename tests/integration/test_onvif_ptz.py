@@ -52,7 +52,7 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
                     "import_onvif_camera",
                     {"xaddr": sim.xaddr, "user": "admin", "password": "secret", "id": CAM},
                 )
-                await admin.call("update_camera", {"camera_id": CAM, "enabled": False})  # no video needed
+                await admin.call("update_camera", {"camera": CAM, "enabled": False})  # no video needed
                 await admin.close()
                 yield Env(netns, sim, service)
         finally:
