@@ -22,6 +22,7 @@ PERF_DOC = ROOT / "docs" / "performance.md"
 
 BENCH_JWT_SECRET = "bench-jwt-secret-0123456789abcdef0123456789abcdef"
 
+
 def free_ports(n: int) -> list[int]:
     socks = []
     for _ in range(n):
@@ -85,7 +86,8 @@ class ServiceUnderTest:
             # Security stays on (as in production); limits are lifted so they do not cap the measurement.
             # Non-public methods need `Authorization: Bearer {self.token()}` at connect (or authenticate).
             "security": {
-                "jwt_secret": BENCH_JWT_SECRET, "bootstrap_admin_key": False,
+                "jwt_secret": BENCH_JWT_SECRET,
+                "bootstrap_admin_key": False,
                 "max_connections_per_address": 100_000,
                 "rate_limit_connection": {"per_second": 1_000_000, "burst": 1_000_000},
                 "rate_limit_identity": {"per_second": 1_000_000, "burst": 1_000_000},

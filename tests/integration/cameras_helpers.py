@@ -28,7 +28,7 @@ async def wait_camera(rpc: RpcClient, camera_id: str, timeout: float = 20.0, **e
     """Wait until get_camera shows every expected live/top-level field value; return the camera."""
 
     async def check() -> dict[str, Any] | None:
-        cam: dict[str, Any] = await rpc.call("get_camera", {"camera_id": camera_id})
+        cam: dict[str, Any] = await rpc.call("get_camera", {"camera": camera_id})
         merged = {**cam["live"], **cam}
         return cam if all(merged.get(k) == v for k, v in expect.items()) else None
 
