@@ -1,0 +1,23 @@
+"""Run every benchmark in turn; each writes its own section of docs/performance.md. `make bench`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = ["bench.rpc", "bench.cameras", "bench.snapshots", "bench.events", "bench.ptz"]
+
+
+def main() -> int:
+    failed = []
+    for module in BENCHMARKS:
+        print(f"== {module}", flush=True)
+        if subprocess.call([sys.executable, "-m", module]) != 0:
+            failed.append(module)
+    if failed:
+        print("failed: " + ", ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
