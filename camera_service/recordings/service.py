@@ -42,6 +42,7 @@ from camera_service.storage.database import Database
 log = logging.getLogger("camera_service.recordings")
 
 _EXT = {"jpeg": "jpg", "png": "png"}
+_STOP_GRACE_S = 2.0  # how long stop() waits for in-flight index writes before cancelling them
 
 
 def _stamp(ts: float) -> str:
@@ -116,10 +117,12 @@ class RecordingsService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
         self._started = False
+        self._closed = False  # set by stop(): no new background work (hooks, refreshes) from then on
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._closed = False
         for root in self.roots.values():
             root.mkdir(parents=True, exist_ok=True)
         await self.index.reconcile()
@@ -132,16 +135,24 @@ class RecordingsService:
         self._started = True
 
     async def stop(self) -> None:
+        # Stop taking work first: MediaMTX (stopped after us, before the database) still closes segments
+        # and calls the hook; those files are indexed by the reconciliation on the next start instead of
+        # by a task that would write after the database closed.
         self._started = False
+        self._closed = True
         if self._unsubscribe is not None:
             self._unsubscribe()
+            self._unsubscribe = None
         await self.storage.stop()
         await self.recorder.stop()
-        for t in list(self._tasks):
-            t.cancel()
-        for t in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        tasks = list(self._tasks)
+        if tasks:  # let in-flight index writes finish briefly, then cancel what is left
+            _done, pending = await asyncio.wait(tasks, timeout=_STOP_GRACE_S)
+            for t in pending:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
         await self.snapshots.close()
 
     def health(self) -> ComponentHealth:
@@ -158,6 +169,9 @@ class RecordingsService:
         )
 
     def _spawn(self, coro: Any, name: str) -> None:
+        if self._closed:  # stopping: nothing may outlive stop() (the database closes after us)
+            coro.close()
+            return
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -173,6 +187,8 @@ class RecordingsService:
         return out
 
     async def _on_segment_hook(self, params: dict[str, str]) -> None:
+        if self._closed:
+            return  # stopping: the reconciliation on the next start indexes the file
         rel = self.index.relative(params.get("segment", ""))
         if rel is None:
             log.warning("segment hook for a file outside the recordings root ignored")
