@@ -32,6 +32,7 @@ from camera_service.server.connections import ConnectionRegistry
 from camera_service.server.http import HttpServer
 from camera_service.server.internal import InternalHttpServer
 from camera_service.server.websocket import WebSocketEndpoint
+from camera_service.storage.crypto import lazy_box
 from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.app")
@@ -134,7 +135,9 @@ class Application:
         self.http.add_routes(self.services.recordings.downloads.routes())
         components.append(self.services.recordings)
         # events: after cameras/recordings (it subscribes to the bus at construction, so nothing is missed).
-        self.services.events = EventService(settings.events, db, self.services.bus, metrics)
+        self.services.events = EventService(
+            settings.events, db, self.services.bus, metrics,
+            secret_box=lazy_box(settings.cameras.secret_key, data_dir))  # same at-rest key as cameras
         self.services.events.bind(self.services)
         self.endpoint.on_disconnect.append(self.services.events.subscriptions.drop_connection)
         components.append(self.services.events)

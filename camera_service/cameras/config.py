@@ -16,9 +16,10 @@ class CamerasConfig(ConfigModel):
         None,
         title="Credentials key",
         description=(
-            "Fernet key (urlsafe base64, 32 bytes) encrypting camera credentials at rest. Empty: "
-            "<data_dir>/secret.key, generated with 0600 permissions on first run. Changing it makes stored "
-            "credentials unreadable (those cameras go to ERROR until their credentials are set again)."
+            "Fernet key (urlsafe base64, 32 bytes) encrypting camera credentials and webhook signing "
+            "secrets at rest. Empty: <data_dir>/secret.key, generated with 0600 permissions on first run. "
+            "Changing it makes stored credentials unreadable (those cameras go to ERROR and those webhooks' "
+            "deliveries fail until their credentials/secrets are set again)."
         ),
     )
     poll_interval_s: float = Field(

@@ -21,7 +21,6 @@ from typing import Any
 from camera_service.auth import scopes
 from camera_service.auth.identity import Identity
 from camera_service.cameras.config import CamerasConfig
-from camera_service.cameras.crypto import SecretBox, load_or_create_key
 from camera_service.cameras.live import LivePush
 from camera_service.cameras.metrics import CameraMetrics
 from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo
@@ -47,6 +46,7 @@ from camera_service.observability.metrics import Metrics
 from camera_service.rpc.errors import ErrorCode, RpcError, conflict, invalid_params, not_found
 from camera_service.server.connections import ConnectionRegistry
 from camera_service.server.internal import InternalHttpServer
+from camera_service.storage.crypto import SecretBox, load_or_create_key
 
 log = logging.getLogger("camera_service.cameras")
 

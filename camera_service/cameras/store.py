@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from camera_service.cameras.crypto import DecryptError, SecretBox
 from camera_service.cameras.models import Camera
+from camera_service.storage.crypto import DecryptError, SecretBox
 from camera_service.storage.database import Database, Migration
 
 log = logging.getLogger("camera_service.cameras")

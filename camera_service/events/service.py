@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+import aiosqlite
 
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
@@ -26,9 +28,15 @@ from camera_service.events.subscriptions import SubscriptionManager
 from camera_service.events.webhooks.delivery import HttpSender
 from camera_service.events.webhooks.manager import WebhookManager
 from camera_service.events.webhooks.outbox import OutboxWorker
-from camera_service.events.webhooks.store import WEBHOOKS_DDL, WebhookStore
+from camera_service.events.webhooks.store import (
+    SECRETS_AT_REST_DDL,
+    WEBHOOKS_DDL,
+    WebhookStore,
+    encrypt_plain_secrets,
+)
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import ConnectionContext
+from camera_service.storage.crypto import SecretBox
 from camera_service.storage.database import Database, Migration
 
 if TYPE_CHECKING:
@@ -47,20 +55,40 @@ class EventService:
     name = "events"
 
     def __init__(
-        self, cfg: EventsConfig, db: Database, bus: EventBus, metrics: Metrics, clock: Clock | None = None
+        self,
+        cfg: EventsConfig,
+        db: Database,
+        bus: EventBus,
+        metrics: Metrics,
+        *,
+        secret_box: Callable[[], SecretBox],
+        clock: Clock | None = None,
     ) -> None:
+        """`secret_box` gives the at-rest cipher of webhook secrets (loaded lazily: the key may be
+        needed by the v4 migration, which runs when the database starts)."""
         self.cfg = cfg
         self.db = db
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
         self.metrics = EventMetrics(metrics.registry)
         self._app_metrics = metrics
-        db.register("events", migrations([Migration(2, WEBHOOKS_DDL), Migration(3, RULES_DDL)]))
+        self._secret_box = secret_box
+        self._plain_secrets_encrypted = 0
+        db.register(
+            "events",
+            migrations(
+                [
+                    Migration(2, WEBHOOKS_DDL),
+                    Migration(3, RULES_DDL),
+                    Migration(4, SECRETS_AT_REST_DDL, run=self._encrypt_plain_secrets),
+                ]
+            ),
+        )
         self.store = EventStore(db)
         self.subscriptions = SubscriptionManager(
             self.metrics, cfg.max_subscriptions_per_connection, visible=self._visible
         )
-        self.webhooks = WebhookManager(WebhookStore(db), self.clock)
+        self.webhooks = WebhookManager(WebhookStore(db, secret_box), self.clock)
         self.sender = HttpSender()
         self.outbox = OutboxWorker(
             self.webhooks.store,
@@ -91,8 +119,15 @@ class EventService:
         self._services = services
         self.rules.bind(services, self)
 
+    async def _encrypt_plain_secrets(self, conn: aiosqlite.Connection) -> None:
+        self._plain_secrets_encrypted = await encrypt_plain_secrets(conn, self._secret_box())
+
     # --- component ---
     async def start(self) -> None:
+        if self._plain_secrets_encrypted:
+            # The plain secrets' old pages may still sit in WAL frames: checkpoint and empty the WAL.
+            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._plain_secrets_encrypted = 0
         await self.webhooks.load()
         await self.rules.load()
         await self.sender.start()

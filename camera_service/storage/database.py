@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,9 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 class Migration:
     version: int
     sql: str  # one or more statements, run in one transaction
+    # Optional data step (e.g. encrypting existing rows), run after `sql` inside the same transaction on
+    # the raw connection: a failure rolls the whole migration back and it is retried on the next start.
+    run: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None
 
 
 class Database:
@@ -79,6 +82,8 @@ class Database:
             try:
                 for statement in _split_sql(mig.sql):
                     await conn.execute(statement)
+                if mig.run is not None:
+                    await mig.run(conn)
                 await conn.execute(
                     "INSERT INTO schema_migrations(domain, version) VALUES (?, ?)", (domain, mig.version)
                 )

@@ -9,9 +9,9 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from camera_service.cameras.crypto import SecretBox
 from camera_service.cameras.models import Camera, OnvifEndpoint
 from camera_service.cameras.store import MIGRATIONS, CameraStore
+from camera_service.storage.crypto import SecretBox
 from camera_service.storage.database import Database
 
 

@@ -1,4 +1,4 @@
-"""Credential encryption at rest: key file creation (0600), reuse, configured keys, wrong keys."""
+"""At-rest encryption (storage/crypto.py): key file creation (0600), reuse, configured keys, wrong keys."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from camera_service.cameras.crypto import CredentialKeyError, DecryptError, SecretBox, load_or_create_key
+from camera_service.storage.crypto import CredentialKeyError, DecryptError, SecretBox, load_or_create_key
 
 
 def test_key_file_generated_once_with_0600(tmp_path: Path) -> None:

@@ -104,10 +104,12 @@ class WebhookManager:
         if min_severity is not _UNSET:
             changes["min_severity"] = min_severity
         new_secret = row.secret if secret is _UNSET else (secret or None)
-        changes["has_secret"] = bool(new_secret)
+        # An undecryptable secret stays as stored (still failing, never silently unsigned) until replaced.
+        keep = secret is _UNSET and row.secret_error is not None
+        changes["has_secret"] = True if keep else bool(new_secret)
         hook = row.webhook.model_copy(update=changes)
-        await self.store.update(hook, new_secret)
-        self._hooks[webhook_id] = WebhookRow(hook, new_secret)
+        await self.store.update(hook, new_secret, keep_secret=keep)
+        self._hooks[webhook_id] = WebhookRow(hook, new_secret, row.secret_error if keep else None)
         log.info(
             "webhook updated",
             extra={

@@ -27,6 +27,14 @@ from camera_service.events.webhooks.store import OutboxRow, WebhookStore
 log = logging.getLogger("camera_service.events.webhooks")
 
 
+def unsigned_refused() -> AttemptResult:
+    """A failed attempt (retried like a network error) instead of sending a delivery unsigned."""
+    return AttemptResult(
+        status=None,
+        error="signing secret cannot be decrypted (key changed?); set it again with update_webhook",
+    )
+
+
 class OutboxWorker:
     def __init__(
         self,
@@ -146,6 +154,11 @@ class OutboxWorker:
         if hook is None:
             breaker.release_trial()
             return  # removed meanwhile; its rows were deleted with it
+        if hook.secret_error is not None:
+            result = unsigned_refused()
+            breaker.record(result)
+            await self._settle(row, result, safe_url(hook.webhook.url))
+            return
         ts = int(self.clock.time())
         headers = delivery_headers(
             delivery_id=row.id,
@@ -217,6 +230,8 @@ class OutboxWorker:
         hook = self.manager.get(webhook_id)
         if hook is None:
             return None
+        if hook.secret_error is not None:
+            return unsigned_refused()
         headers = delivery_headers(
             delivery_id=delivery_id,
             event_id=event_id,

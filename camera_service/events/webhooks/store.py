@@ -1,15 +1,26 @@
-"""SQL of webhooks and of the durable delivery outbox."""
+"""SQL of webhooks and of the durable delivery outbox.
+
+Signing secrets are needed in clear to sign deliveries, so they cannot be hashed: they are encrypted at
+rest (camera_service/storage/crypto.py, the same key as camera credentials) in `secret_enc`. The plain
+`secret` column of schema v2 is kept only so old databases migrate; it is always NULL from v4 on.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
 from camera_service.events.bus import Severity
 from camera_service.events.webhooks.models import Delivery, DeliveryStatus, Webhook
+from camera_service.storage.crypto import DecryptError, SecretBox
+
+log = logging.getLogger("camera_service.events.webhooks")
 
 WEBHOOKS_DDL = """
 CREATE TABLE webhooks (
@@ -43,12 +54,42 @@ CREATE TABLE webhook_outbox (
 CREATE INDEX webhook_outbox_due ON webhook_outbox(status, next_attempt_at);
 CREATE INDEX webhook_outbox_webhook ON webhook_outbox(webhook_id, created_at)
 """
+# v4: encrypted signing secrets; `encrypt_plain_secrets` moves any v2 plain secret into it.
+SECRETS_AT_REST_DDL = "ALTER TABLE webhooks ADD COLUMN secret_enc BLOB"
+
+
+async def encrypt_plain_secrets(conn: aiosqlite.Connection, box: SecretBox) -> int:
+    """Data step of migration v4 (runs inside its transaction): encrypt plain secrets, blank them.
+
+    secure_delete makes SQLite zero the freed bytes of the old cells, so the plain text does not linger
+    in the page; the caller then truncates the WAL (EventService.start) so no old frame keeps it either.
+    """
+    async with conn.execute("SELECT id, secret FROM webhooks WHERE secret IS NOT NULL") as cur:
+        rows = list(await cur.fetchall())
+    if not rows:
+        return 0
+    async with conn.execute("PRAGMA secure_delete") as cur:
+        previous = await cur.fetchone()
+    await conn.execute("PRAGMA secure_delete=ON")
+    try:
+        for row in rows:
+            await conn.execute(
+                "UPDATE webhooks SET secret_enc=?, secret=NULL WHERE id=?",
+                (box.seal({"secret": row["secret"]}), row["id"]),
+            )
+    finally:
+        await conn.execute(f"PRAGMA secure_delete={int(previous[0]) if previous else 0}")
+    log.info("webhook secrets encrypted at rest", extra={"webhooks": len(rows)})
+    return len(rows)
 
 
 @dataclass(frozen=True)
 class WebhookRow:
     webhook: Webhook
     secret: str | None
+    # Set when the stored secret cannot be decrypted (key changed): deliveries are then never sent
+    # unsigned; they fail (retried, then dead) until update_webhook sets the secret again.
+    secret_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +103,15 @@ class OutboxRow:
     created_at: float
 
 
-def _webhook(row: sqlite3.Row) -> WebhookRow:
+def _webhook(row: sqlite3.Row, box: SecretBox) -> WebhookRow:
+    sealed = row["secret_enc"]
+    secret: str | None = None
+    error: str | None = None
+    try:
+        secret = box.open(bytes(sealed) if sealed else None).get("secret")
+    except DecryptError as exc:
+        error = str(exc)
+        log.error("signing secret of a webhook cannot be decrypted", extra={"webhook": row["id"]})
     return WebhookRow(
         Webhook(
             id=row["id"],
@@ -72,11 +121,12 @@ def _webhook(row: sqlite3.Row) -> WebhookRow:
             min_severity=Severity(row["min_severity"]) if row["min_severity"] else None,
             enabled=bool(row["enabled"]),
             description=row["description"],
-            has_secret=bool(row["secret"]),
+            has_secret=bool(sealed),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         ),
-        row["secret"],
+        secret,
+        error,
     )
 
 
@@ -85,16 +135,22 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 
 
 class WebhookStore:
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, box: Callable[[], SecretBox]) -> None:
         self.db = db
+        self._box = box  # loads the key on first use
+
+    def _seal(self, secret: str | None) -> bytes | None:
+        return self._box().seal({"secret": secret})
 
     # --- endpoints ---
     async def all(self) -> list[WebhookRow]:
-        return [_webhook(r) for r in await self.db.fetch_all("SELECT * FROM webhooks ORDER BY created_at")]
+        box = self._box()
+        rows = await self.db.fetch_all("SELECT * FROM webhooks ORDER BY created_at")
+        return [_webhook(r, box) for r in rows]
 
     async def insert(self, w: Webhook, secret: str | None) -> None:
         await self.db.execute(
-            "INSERT INTO webhooks(id, url, topics, cameras, min_severity, secret, enabled, description, "
+            "INSERT INTO webhooks(id, url, topics, cameras, min_severity, secret_enc, enabled, description, "
             "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 w.id,
@@ -102,7 +158,7 @@ class WebhookStore:
                 json.dumps(w.topics),
                 json.dumps(w.cameras) if w.cameras is not None else None,
                 w.min_severity.value if w.min_severity else None,
-                secret,
+                self._seal(secret),
                 int(w.enabled),
                 w.description,
                 w.created_at,
@@ -110,22 +166,25 @@ class WebhookStore:
             ),
         )
 
-    async def update(self, w: Webhook, secret: str | None) -> None:
+    async def update(self, w: Webhook, secret: str | None, *, keep_secret: bool = False) -> None:
+        """Rewrite a webhook; keep_secret leaves the stored (possibly undecryptable) secret untouched."""
+        values: list[Any] = [
+            w.url,
+            json.dumps(w.topics),
+            json.dumps(w.cameras) if w.cameras is not None else None,
+            w.min_severity.value if w.min_severity else None,
+            int(w.enabled),
+            w.description,
+            w.updated_at,
+        ]
+        sealed_column = ""
+        if not keep_secret:
+            sealed_column = ", secret_enc=?"
+            values.append(self._seal(secret))
         await self.db.execute(
-            "UPDATE webhooks SET url=?, topics=?, cameras=?, min_severity=?, secret=?, enabled=?, "
-            "description=?, "
-            "updated_at=? WHERE id=?",
-            (
-                w.url,
-                json.dumps(w.topics),
-                json.dumps(w.cameras) if w.cameras is not None else None,
-                w.min_severity.value if w.min_severity else None,
-                secret,
-                int(w.enabled),
-                w.description,
-                w.updated_at,
-                w.id,
-            ),
+            "UPDATE webhooks SET url=?, topics=?, cameras=?, min_severity=?, enabled=?, description=?, "  # noqa: S608
+            f"updated_at=?{sealed_column} WHERE id=?",
+            [*values, w.id],
         )
 
     async def delete(self, webhook_id: str) -> bool:
