@@ -71,6 +71,22 @@ class RetentionConfig(ConfigModel):
         title="Low-disk block",
         description=("Free space (percent) below which new recordings are refused; running ones continue."),
     )
+    warn_free_gb: float = Field(
+        0.0,
+        ge=0.0,
+        le=1_000_000.0,
+        title="Low-disk warning (GB)",
+        description="Free space (GB) below which a warning is sent, whatever the percentage (0 = off).",
+    )
+    block_free_gb: float = Field(
+        0.0,
+        ge=0.0,
+        le=1_000_000.0,
+        title="Low-disk block (GB)",
+        description=(
+            "Free space (GB) below which new recordings are refused, whatever the percentage (0 = off)."
+        ),
+    )
 
 
 class RecordingsConfig(ConfigModel):

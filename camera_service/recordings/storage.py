@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from camera_service.events.bus import EventBus, Severity
 from camera_service.recordings.config import RetentionConfig
-from camera_service.recordings.retention import Item, Plan, overlaps, plan
+from camera_service.recordings.retention import GB, Item, Plan, overlaps, plan
 from camera_service.recordings.store import RecordingStore, UsageRow, usage
 
 log = logging.getLogger("camera_service.recordings.storage")
@@ -107,9 +107,11 @@ class StorageManager:
     def check_disk(self) -> DiskLevel:
         total, _used, free = self.disk()
         free_pct = 100.0 * free / total if total else 100.0
-        if free_pct < self.settings.block_free_percent:
+        st = self.settings
+        # A level is reached by either threshold: percent of the volume or absolute free bytes.
+        if free_pct < st.block_free_percent or free < st.block_free_gb * GB:
             level = "critical"
-        elif free_pct < self.settings.warn_free_percent:
+        elif free_pct < st.warn_free_percent or free < st.warn_free_gb * GB:
             level = "warning"
         else:
             level = "ok"
