@@ -89,6 +89,11 @@ class PathConfigBuilder:
                 conf.update(contribute(camera))
             except Exception:
                 log.exception("path contributor failed", extra={"camera": camera.id})
+        if kind == "device" and conf.get("record"):
+            # MediaMTX's recorder is not a reader, so runOnDemand would never fire: while recording,
+            # run the device publisher with the path (runOnInit) instead.
+            conf["runOnInit"] = conf.pop("runOnDemand")
+            conf["runOnInitRestart"] = conf.pop("runOnDemandRestart")
         return conf
 
 
