@@ -111,8 +111,11 @@ async def start_recording(ctx: CallContext, params: StartRecordingParams) -> Ses
 
     Native `{camera, duration_s?}` or compat `{device, duration|duration_seconds|duration_minutes|
     duration_hours}`; giving two duration fields, or camera and device naming different cameras, is
-    INVALID_PARAMS. Already recording: CONFLICT with the current session in `data.current`. Storage
-    below the low-disk block threshold: STORAGE_ERROR. A timed recording stops by itself.
+    INVALID_PARAMS. Already recording: CONFLICT with the current session in `data.current`. Free space
+    below a low-disk block threshold (retention `block_free_percent` / `block_free_gb`): STORAGE_ERROR
+    with `data.reason` "low_disk" (running recordings go on). A timed recording stops by itself.
+    No viewer is needed: while recording, an on-demand pull camera's source is kept pulled and a local
+    device's publisher runs for the whole recording; both return to on-demand when it stops.
     """
     svc = svc_of(ctx)
     camera = await camera_of(ctx, params.ref or "")

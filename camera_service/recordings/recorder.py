@@ -81,6 +81,8 @@ class Recorder:
         }
         if camera.id in self._recording and camera.on_demand and "://" in camera.source:
             keys["sourceOnDemand"] = False  # the recorder is not a reader: keep the source pulled
+        # Local devices (runOnDemand publisher): the cameras path builder runs the publisher with the path
+        # (runOnInit) while `record` is on, for the same reason.
         return keys
 
     def buffer_s(self, policy: RecordingPolicy) -> float:
