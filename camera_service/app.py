@@ -105,7 +105,7 @@ class Application:
         transport = TransportSecurity(auth, self.services.connections, tls=settings.security.tls_cert is not None)
         self.dispatcher = Dispatcher(
             self.services.api, self.services, max_batch_size=settings.server.max_batch_size, metrics=metrics,
-            guards=[auth.guard], observers=[auth.audit.observe],
+            guards=[auth.guard], observers=[auth.audit.observe], params_hooks=[auth.inline_token],
         )
         self.endpoint = WebSocketEndpoint(
             self.dispatcher, settings.server, metrics, self.services.connections

@@ -1,6 +1,7 @@
 """The dispatcher guard: central enforcement of rate limits, authentication and each method's role.
 
-Runs before parameters are parsed, for every call, in this order:
+Runs before parameters are parsed (after the inline-token params hook, auth/login.py), for every call,
+in this order:
 1. per-connection token bucket (so an unauthenticated flood is bounded too)        -> -32002
 2. PUBLIC methods (ping, authenticate, rpc.discover) pass
 3. no identity                                                                       -> -32001
@@ -34,7 +35,10 @@ def rate_limited(retry_after: float, scope: str) -> RpcError:
 
 
 def auth_required(method: str, reason: str | None = None) -> RpcError:
-    msg = reason or f"Authentication required for {method} - call authenticate or connect with a bearer token"
+    msg = reason or (
+        f"Authentication required for {method} - call authenticate, pass auth_token in params, "
+        "or connect with a bearer token"
+    )
     return RpcError(ErrorCode.AUTH_REQUIRED, msg, {"method": method})
 
 

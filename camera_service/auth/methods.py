@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from camera_service.auth.guards import rate_limited
+from camera_service.auth.login import login
 from camera_service.auth.roles import Role
 from camera_service.auth.scopes import in_scope, require_unrestricted
 from camera_service.auth.store import AuditEntry
-from camera_service.auth.tokens import TokenError
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode, RpcError, not_found
+from camera_service.rpc.errors import ErrorCode, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
 
 if TYPE_CHECKING:
@@ -74,22 +73,7 @@ async def authenticate(ctx: CallContext, params: AuthenticateParams) -> Authenti
     Failure answers -32001 and is audited; repeated failures from one address are throttled (-32002).
     Re-authenticating replaces the connection's identity.
     """
-    auth = _auth(ctx)
-    remote = ctx.connection.remote
-    wait = auth.auth_attempts.peek(remote)
-    if wait:
-        raise rate_limited(wait, "auth_attempts")
-    token = params.auth_token or params.token or ""
-    try:
-        identity = await auth.authenticate_token(token, allow_stream=False)
-    except TokenError as exc:
-        auth.auth_attempts.take(remote)
-        auth.metrics.auth_events.labels("auth_failed").inc()
-        raise RpcError(
-            ErrorCode.AUTH_REQUIRED, f"Authentication failed: {exc}", {"reason": str(exc)}
-        ) from None
-    ctx.connection.identity = identity
-    auth.metrics.auth_events.labels("authenticated").inc()
+    identity = await login(_auth(ctx), ctx.connection, params.auth_token or params.token or "")
     return AuthenticateResult(
         authenticated=True,
         role=identity.role.label,

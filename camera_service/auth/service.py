@@ -21,6 +21,7 @@ from camera_service.auth.audit import AuditLog
 from camera_service.auth.config import SecurityConfig
 from camera_service.auth.guards import AuthGuard
 from camera_service.auth.identity import Identity
+from camera_service.auth.login import InlineToken
 from camera_service.auth.mediamtx_auth import AUTH_ROUTE, MediaMTXAuth
 from camera_service.auth.quota import LiveViewQuotas
 from camera_service.auth.ratelimit import KeyedBuckets, TokenBucket
@@ -114,6 +115,8 @@ class AuthService:
             is_revoked=self.is_revoked,
             on_limited=lambda scope: metrics.auth_events.labels(f"rate_limited_{scope}").inc(),
         )
+        # Dispatcher params hook: `auth_token`/`token` in any call's params authenticates the connection.
+        self.inline_token = InlineToken(self)
         self.quotas = LiveViewQuotas(self.cfg.agency_limits)
         self.mediamtx_auth = MediaMTXAuth(
             internal_user=INTERNAL_USER,

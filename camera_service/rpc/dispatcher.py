@@ -32,6 +32,11 @@ _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 
 # A guard runs before the handler (authentication, authorization, rate limits) and may raise RpcError.
 Guard = Callable[[CallContext, MethodSpec], Awaitable[None]]
+# A params hook runs first, before the guards and before params validation: it sees the raw params and
+# returns the params to validate (e.g. without a member it consumed); it may raise RpcError, and then the
+# call does not run. The auth component registers one that takes `auth_token`/`token` out of any call's
+# params and authenticates the connection with it (the established protocol's inline authentication).
+ParamsHook = Callable[[CallContext, MethodSpec, Any], Awaitable[Any]]
 # An observer sees every finished call (audit): (ctx, spec, params, error or None).
 Observer = Callable[[CallContext, MethodSpec, BaseModel | None, RpcError | None], None]
 
@@ -91,11 +96,13 @@ class Dispatcher:
         metrics: Metrics | None = None,
         guards: Sequence[Guard] = (),
         observers: Sequence[Observer] = (),
+        params_hooks: Sequence[ParamsHook] = (),
     ) -> None:
         self.registry = registry
         self.services = services
         self.max_batch_size = max_batch_size
         self.metrics = metrics
+        self.params_hooks = list(params_hooks)
         self.guards = list(guards)
         self.observers = list(observers)
         self._metric_children: dict[str, tuple[Any, Any, Any]] = {}
@@ -177,6 +184,8 @@ class Dispatcher:
         params: BaseModel | None = None
         outcome: Any
         try:
+            for hook in self.params_hooks:
+                raw_params = await hook(ctx, spec, raw_params)
             for guard in self.guards:
                 await guard(ctx, spec)
             params = self._parse_params(spec, raw_params)

@@ -23,7 +23,11 @@ Transport: WebSocket at `ws://HOST:8002/ws`, one JSON-RPC 2.0 message (or batch)
 Requests without `id` are notifications and get no reply. Batches are answered in one array with one
 entry per request member. The machine-readable description is returned by `rpc.discover` (OpenRPC 1.3).
 
-Roles: `public` (no identity needed) < `viewer` < `operator` < `admin`.
+Roles: `public` (no identity needed) < `viewer` < `operator` < `admin`. A connection authenticates with
+`authenticate`, with `Authorization: Bearer <token>` at the WebSocket handshake, or inline: any call may
+carry `auth_token` (or `token`) in its params object; the connection is then authenticated with it (as by
+`authenticate`; a bad token is -32001 and the call does not run) before the call runs. These two members
+are not listed in the params tables below; any other unknown member is -32602 (see docs/security.md).
 
 ## WebSocket close codes
 
