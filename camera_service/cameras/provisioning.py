@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import shlex
@@ -96,6 +97,21 @@ class PathConfigBuilder:
             conf["runOnInitRestart"] = conf.pop("runOnDemandRestart")
         return conf
 
+    def startup_paths(self, cameras: list[Camera], secrets_allowed: bool) -> dict[str, dict[str, Any]]:
+        """Desired configs of every camera that has a path (what a reconcile applies). Without
+        `secrets_allowed`, configs holding any of the camera's secrets are left out."""
+        out: dict[str, dict[str, Any]] = {}
+        for camera in cameras:
+            conf = self.desired(camera)
+            if conf is None:
+                continue
+            if not secrets_allowed:
+                text = json.dumps(conf)
+                if any(secret and secret in text for secret in camera.secrets()):
+                    continue
+            out[camera.id] = conf
+        return out
+
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s|d)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -112,8 +128,9 @@ def values_equal(want: Any, have: Any) -> bool:
     if want == have:
         return True
     if isinstance(want, str) and isinstance(have, str):
-        a, b = _duration_s(want), _duration_s(have)
-        return a is not None and a == b  # "1h" == "1h0m0s"
+        # "1h" == "1h0m0s"; MediaMTX reports a zero duration ("0s", e.g. recordDeleteAfter) as "".
+        a, b = _duration_s(want) if want else 0.0, _duration_s(have) if have else 0.0
+        return a is not None and a == b
     return False
 
 
@@ -139,6 +156,7 @@ class Provisioner:
         self.lock = asyncio.Lock()
         self.errors: dict[str, str] = {}  # camera id -> why MediaMTX refused its config
         self.reconciles = 0
+        self.writes = 0  # replace/delete calls made (a reconcile that finds MediaMTX right makes none)
 
     async def apply(self, camera_id: str, desired: dict[str, Any] | None) -> None:
         """Push one camera's config (or remove its path). Raises MediaMTXError."""
@@ -146,6 +164,7 @@ class Provisioner:
             await self._apply_locked(camera_id, desired)
 
     async def _apply_locked(self, camera_id: str, desired: dict[str, Any] | None) -> None:
+        self.writes += 1
         try:
             if desired is None:
                 with contextlib.suppress(MediaMTXNotFound):

@@ -111,6 +111,7 @@ class CameraService:
         self._last_drift: set[str] = set()
         internal.on_hook(HOOK_ONLINE, self._on_hook)
         internal.on_hook(HOOK_OFFLINE, self._on_hook)
+        mediamtx.set_paths_provider(self._startup_paths)  # used by a managed MediaMTX only
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -120,11 +121,15 @@ class CameraService:
             raise RuntimeError("camera service not started")
         return self._store
 
-    async def start(self) -> None:
+    async def _load(self) -> None:
+        """Load the registry from the database (once; MediaMTX's first spawn may ask before start())."""
+        if self._store is not None:
+            return
         key = load_or_create_key(self.cfg.secret_key, self.storage.data_dir)
-        self._store = CameraStore(self.db, SecretBox(key))
-        for seq, camera in await self._store.load_all():
+        store = CameraStore(self.db, SecretBox(key))
+        for seq, camera in await store.load_all():
             self._put(camera, seq)
+        self._store = store
         if self.demo.enabled and self.demo.camera_id not in self._cameras:
             await self.add(
                 Camera(
@@ -136,6 +141,16 @@ class CameraService:
                 ),
                 apply=False,
             )
+
+    async def _startup_paths(self, secrets_allowed: bool) -> dict[str, dict[str, Any]]:
+        """The paths a (re)spawned managed MediaMTX starts with: exactly what a reconcile would apply, so
+        the reconcile after its start finds nothing to change. Without a memory-only config file, paths
+        that carry credentials are left out (they never touch the disk; the reconcile applies them)."""
+        await self._load()
+        return self.builder.startup_paths(self.cameras(), secrets_allowed)
+
+    async def start(self) -> None:
+        await self._load()
         for camera in self._cameras.values():
             if not camera.enabled:
                 self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
@@ -176,6 +191,7 @@ class CameraService:
                 "cameras": len(self._ids),
                 "by_status": dict(counts),
                 "reconciles": self.provisioner.reconciles,
+                "path_writes": self.provisioner.writes,
                 "provisioning_errors": len(self.provisioner.errors),
             },
         )

@@ -10,20 +10,92 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import signal
+import stat
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import yaml
 
 log = logging.getLogger("camera_service.mediamtx")
 
 PIDFILE_NAME = "mediamtx.pid"
 CONFIG_NAME = "mediamtx.yml"
 LOG_NAME = "mediamtx.log"
+# Memory-only home of the rendered config (it carries camera passwords in path sources; ADR 0010).
+SHM_ROOT = Path("/dev/shm")  # noqa: S108 - ownership and mode are checked in memory_config_dir
+
+
+@dataclass(frozen=True)
+class ConfigLocation:
+    path: Path
+    in_memory: bool  # on a tmpfs only this user can read: credentials may go in
+
+
+def memory_config_dir(runtime_dir: Path, shm_root: Path = SHM_ROOT) -> Path | None:
+    """<shm_root>/camera-service-<hash of the runtime dir>, created 0700 and owned by us; None if unusable.
+
+    The name is predictable and the tmpfs world-writable, so a directory someone else made (or a symlink)
+    is refused rather than trusted.
+    """
+    key = hashlib.sha256(str(runtime_dir.resolve()).encode()).hexdigest()[:12]
+    try:
+        root = shm_root.resolve()
+        if not root.is_dir() or not os.access(root, os.W_OK | os.X_OK):
+            return None
+        d = root / f"camera-service-{key}"
+        with contextlib.suppress(FileExistsError):
+            d.mkdir(mode=0o700)
+        st = d.lstat()
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            log.warning("%s is not a directory of ours: MediaMTX config stays in the runtime dir", d)
+            return None
+        if stat.S_IMODE(st.st_mode) != 0o700:
+            d.chmod(0o700)
+        return d
+    except OSError:
+        return None
+
+
+def config_location(runtime_dir: Path, shm_root: Path = SHM_ROOT) -> ConfigLocation:
+    """Where the managed MediaMTX's config lives: memory-only when possible, else the runtime dir."""
+    mem = memory_config_dir(runtime_dir, shm_root)
+    if mem is not None:
+        return ConfigLocation(mem / CONFIG_NAME, True)
+    return ConfigLocation((runtime_dir / CONFIG_NAME).resolve(), False)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Atomically write a 0600 file (a reader never sees half of it)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _without_paths(text: str) -> Any:
+    try:
+        conf = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if isinstance(conf, dict):
+        conf.pop("paths", None)
+    return conf
+
+
+def configs_equivalent(a: str, b: str) -> bool:
+    """Equal but for `paths`: those change through the API after a spawn (and are re-applied anyway)."""
+    if a == b:
+        return True
+    left, right = _without_paths(a), _without_paths(b)
+    return left is not None and left == right
 
 
 class CallbackEndpoint(Protocol):
@@ -99,7 +171,7 @@ def adoptable_record(runtime_dir: Path) -> PidRecord | None:
     rec = read_pidfile(runtime_dir / PIDFILE_NAME)
     if rec is None or rec.owner_pid == os.getpid() or process_alive(rec.owner_pid):
         return None
-    config = (runtime_dir / CONFIG_NAME).resolve()
+    config = config_location(runtime_dir).path
     if rec.config != str(config) or not is_our_mediamtx(rec.pid, Path(rec.binary), config):
         return None
     return rec

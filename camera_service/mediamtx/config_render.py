@@ -31,9 +31,11 @@ def render_mediamtx_config_dict(
     extra: dict[str, Any] | None = None,
     *,
     log_file: Path | None = None,
+    paths: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The config as data. `log_file`: MediaMTX logs into this file (never to a pipe to the service, which
-    would kill MediaMTX with SIGPIPE once the service is gone; see ADR 0011)."""
+    would kill MediaMTX with SIGPIPE once the service is gone; see ADR 0011). `paths`: path configs the
+    process starts with (added to the template's; ADR 0010)."""
     loaded = yaml.safe_load(template_path.read_text(encoding="utf-8")) or {}
     if not isinstance(loaded, dict):
         raise ValueError(f"{template_path}: expected a YAML mapping")
@@ -69,6 +71,8 @@ def render_mediamtx_config_dict(
         conf["paths"] = {}
     if extra:
         conf = deep_merge(conf, extra)
+    if paths:
+        conf["paths"] = {**(conf.get("paths") or {}), **paths}
     return conf
 
 
@@ -79,6 +83,7 @@ def render_mediamtx_config(
     extra: dict[str, Any] | None = None,
     *,
     log_file: Path | None = None,
+    paths: dict[str, dict[str, Any]] | None = None,
 ) -> str:
-    conf = render_mediamtx_config_dict(template_path, cfg, storage, extra, log_file=log_file)
+    conf = render_mediamtx_config_dict(template_path, cfg, storage, extra, log_file=log_file, paths=paths)
     return yaml.safe_dump(conf, sort_keys=False, default_flow_style=False)

@@ -1,6 +1,8 @@
 """The managed MediaMTX process: spawned by us or adopted from a previous run, its log file and pidfile.
 
 The supervisor (supervisor.py) owns the up/down state machine; this class owns the process (ADR 0011).
+The config is rendered again before every spawn (first start and each restart), so a restarted MediaMTX
+starts with every camera path already in it; it lives in memory only when it can (ADR 0010).
 """
 
 from __future__ import annotations
@@ -9,23 +11,26 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from camera_service.config.sections import MediaMTXConfig
 from camera_service.core.clock import Clock
 from camera_service.mediamtx.adoption import (
-    CONFIG_NAME,
     LOG_NAME,
     PIDFILE_NAME,
     AdoptedProcess,
     CallbackEndpoint,
+    ConfigLocation,
     PidRecord,
+    config_location,
+    configs_equivalent,
     is_our_mediamtx,
     process_alive,
     read_pidfile,
     terminate,
     write_pidfile,
+    write_private,
 )
 from camera_service.mediamtx.client import MediaMTXClient
 from camera_service.mediamtx.errors import MediaMTXError
@@ -36,6 +41,9 @@ log = logging.getLogger("camera_service.mediamtx")
 
 # (why, whether a new MediaMTX is on its way without the supervisor's help)
 ExitCallback = Callable[[str, bool], None]
+# in_memory -> the config text to start with (in_memory: the file is on a private tmpfs, so credentials
+# may go in).
+Renderer = Callable[[bool], Awaitable[str]]
 
 
 class MediaMTXStartError(RuntimeError):
@@ -68,10 +76,19 @@ class ManagedMediaMTX:
         self._tailer: LogTailer | None = None
         self._replace_task: asyncio.Task[None] | None = None
         self._argv: tuple[Path, Path] | None = None  # (binary, config file) once started
+        self._location: ConfigLocation | None = None
+        self._render: Renderer | None = None
+        self._fresh = False  # the config file was just written by start()
+
+    @property
+    def location(self) -> ConfigLocation:
+        if self._location is None:
+            self._location = config_location(self.runtime_dir)
+        return self._location
 
     @property
     def config_file(self) -> Path:
-        return (self.runtime_dir / CONFIG_NAME).resolve()
+        return self.location.path
 
     @property
     def pid(self) -> int | None:
@@ -83,9 +100,14 @@ class ManagedMediaMTX:
     def adopted(self) -> bool:
         return self._adopted is not None
 
-    async def start(self, binary: Path, config_text: str) -> None:
-        """Adopt a fitting MediaMTX left by a previous run, or write the config and spawn our own."""
+    async def start(self, binary: Path, render: Renderer) -> None:
+        """Adopt a fitting MediaMTX left by a previous run, or write the config and spawn our own.
+
+        `render` is called again before every spawn, restarts included."""
+        self._location = None  # decided afresh at each start
         conf_file = self.config_file
+        self._render = render
+        config_text = await render(self.location.in_memory)
         if await self._adopt_or_clear(binary, conf_file, config_text):
             return
         # Another server on our API port would pass every health check while our child fails to bind.
@@ -100,7 +122,8 @@ class ManagedMediaMTX:
             )
         rotate(self.log_file)
         # Written only now: a running MediaMTX reloads its config file when it changes.
-        conf_file.write_text(config_text, encoding="utf-8")
+        write_private(conf_file, config_text)
+        self._fresh = True  # the first spawn needs no second render
         self._argv = (binary, conf_file)
         self._start_tailer(from_end=False)
         await self._spawn()
@@ -123,6 +146,10 @@ class ManagedMediaMTX:
             self._tailer = None
         if self._argv is not None:  # never someone else's pidfile (a start that refused to run)
             self.pidfile.unlink(missing_ok=True)
+            if self.location.in_memory:  # it holds credentials: nothing left behind in RAM either
+                self.config_file.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.config_file.parent.rmdir()
             self._argv = None
 
     async def _adopt_or_clear(self, binary: Path, conf_file: Path, text: str) -> bool:
@@ -143,7 +170,8 @@ class ManagedMediaMTX:
             on_disk = conf_file.read_text(encoding="utf-8")  # noqa: ASYNC240 - a small local file
         except OSError:
             on_disk = None
-        if rec.api_port != self.cfg.api_port or on_disk != text:
+        # `paths` may differ: API changes since its spawn; the on_ready reconcile makes them right.
+        if rec.api_port != self.cfg.api_port or on_disk is None or not configs_equivalent(on_disk, text):
             reason = "its configuration differs from the one the current settings give"
         else:
             try:
@@ -186,9 +214,24 @@ class ManagedMediaMTX:
             backoff_max_s=self.cfg.restart_backoff_max_s,
             clock=self.clock,
         )
+        self._proc.before_start = self._write_config
         self._proc.on_start = self._write_pidfile
         self._proc.on_exit = lambda rc: self.on_exit(f"mediamtx process exited (rc={rc})", False)
         await self._proc.start()
+
+    async def _write_config(self) -> None:
+        """Before every spawn: the config with the current paths. Written only while no MediaMTX runs on
+        it (a running MediaMTX reloads its config file when it changes, dropping API-made paths)."""
+        assert self._argv is not None and self._render is not None
+        if self._fresh:
+            self._fresh = False
+            return
+        try:
+            text = await self._render(self.location.in_memory)
+        except Exception:
+            log.exception("rendering the MediaMTX config failed; starting with the previous one")
+            return
+        write_private(self._argv[1], text)
 
     def _write_pidfile(self, pid: int) -> None:
         assert self._argv is not None

@@ -23,6 +23,7 @@ _LINE_LIMIT = 1 << 16
 
 ExitCallback = Callable[[int | None], Awaitable[None] | None]
 StartCallback = Callable[[int], Awaitable[None] | None]
+BeforeStartCallback = Callable[[], Awaitable[None] | None]
 
 
 class ManagedProcess:
@@ -53,7 +54,10 @@ class ManagedProcess:
         self.backoff_max_s = backoff_max_s
         self.stable_after_s = stable_after_s
         self.clock: Clock = clock or SystemClock()
-        # Hooks: called (and awaited when async) after every spawn / every exit, expected or not.
+        # Hooks: called (and awaited when async) before every spawn (first start and each restart; e.g. to
+        # re-render a config file), after every spawn, and after every exit, expected or not. A failing
+        # before_start is logged and the child is spawned anyway.
+        self.before_start: BeforeStartCallback | None = None
         self.on_start: StartCallback | None = None
         self.on_exit: ExitCallback | None = None
         self.restarts = 0
@@ -120,6 +124,7 @@ class ManagedProcess:
     # ---- internals -------------------------------------------------------------------------------
 
     async def _spawn(self) -> asyncio.subprocess.Process:
+        await self._call(self.before_start)
         env = None if self.env is None else {**os.environ, **self.env}
         # New session = own process group, so stop() also reaches grandchildren (ffmpeg, hooks), and a
         # signal to our own group (a terminal's Ctrl-C, a kill of the service's group) does not reach it.
@@ -234,11 +239,11 @@ class ManagedProcess:
     def _stop_requested(self) -> bool:
         return self._stopping
 
-    async def _call(self, cb: Callable[..., Awaitable[None] | None] | None, arg: int | None) -> None:
+    async def _call(self, cb: Callable[..., Awaitable[None] | None] | None, *args: int | None) -> None:
         if cb is None:
             return
         try:
-            res = cb(arg)
+            res = cb(*args)
             if res is not None:
                 await res
         except Exception:

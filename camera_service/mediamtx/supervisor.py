@@ -2,6 +2,8 @@
 
 MediaMTX keeps API-made path configs in RAM only, so every time it becomes reachable again (first
 start, crash + restart, external restart, adoption) the `on_ready` listeners are awaited to re-apply state.
+A managed MediaMTX also starts with the paths a registered provider gives (set_paths_provider), rendered
+into its config before every spawn, kept in /dev/shm when possible as it holds credentials (ADR 0010).
 
 Recordings survive restarts of the service (ADR 0011):
 - The managed MediaMTX never writes into a pipe to the service: it logs to <runtime_dir>/mediamtx.log
@@ -11,9 +13,10 @@ Recordings survive restarts of the service (ADR 0011):
 - <runtime_dir>/mediamtx.pid records the child. On a managed start, a MediaMTX named there is adopted
   instead of starting a second one when: its service is gone, /proc/<pid>/cmdline is our binary with our
   config path, its API answers on our port, and the config we would render now equals the file it runs
-  with. Otherwise (config differs, API silent) it is terminated and a fresh child started; a dead or
-  foreign pid is ignored. An adopted MediaMTX is watched by pid polling plus the API health loop; when it
-  dies our own child replaces it (a restart); stop() terminates it like our own child.
+  with (`paths` aside: they change through the API). Otherwise (config differs, API silent) it is
+  terminated and a fresh child started; a dead or foreign pid is ignored. An adopted MediaMTX is watched
+  by pid polling plus the API health loop; when it dies our own child replaces it (a restart); stop()
+  terminates it like our own child.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ log = logging.getLogger("camera_service.mediamtx")
 
 State = Literal["starting", "up", "down"]
 Listener = Callable[[], Awaitable[None]]
+# secrets_allowed -> path name -> path config for the config a managed MediaMTX starts with. secrets_allowed
+# is False when the config file cannot be kept memory-only: paths holding credentials must be left out.
+PathsProvider = Callable[[bool], Awaitable[dict[str, dict[str, Any]]]]
 __all__ = [
     "MEDIAMTX_VERSION",
     "MediaMTXStartError",
@@ -103,6 +109,7 @@ class MediaMTXSupervisor:
         self._ever_up = False
         self._last_error: str | None = None
         self._log_tail: deque[str] = deque(maxlen=20)
+        self._paths_provider: PathsProvider | None = None
 
     # ---- public state ----------------------------------------------------------------------------
 
@@ -160,6 +167,21 @@ class MediaMTXSupervisor:
         """
         self._ready_listeners.append(callback)
         return lambda: self._ready_listeners.remove(callback)
+
+    def set_paths_provider(self, provider: PathsProvider | None) -> None:
+        """Called before every spawn of the managed MediaMTX (first start and each restart): the paths it
+        returns are in the config MediaMTX starts with, so the on_ready reconcile finds them in place
+        instead of adding them one by one (each API path change reloads MediaMTX's whole config)."""
+        self._paths_provider = provider
+
+    @property
+    def config_in_memory(self) -> bool:
+        """True when the managed MediaMTX's config file is on a private tmpfs (credentials allowed)."""
+        return self._child.location.in_memory
+
+    @property
+    def config_file(self) -> Path:
+        return self._child.config_file
 
     def on_down(self, callback: Listener) -> Callable[[], None]:
         """Await `callback` every time a reachable MediaMTX stops answering."""
@@ -242,11 +264,25 @@ class MediaMTXSupervisor:
         binary = find_mediamtx_binary(self._binary).resolve()
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         self.storage.recordings_path.mkdir(parents=True, exist_ok=True)
+        await self._child.start(binary, self._render)
+
+    async def _render(self, secrets_allowed: bool) -> str:
+        paths: dict[str, dict[str, Any]] = {}
+        if self._paths_provider is not None:
+            try:
+                paths = await self._paths_provider(secrets_allowed)
+            except Exception:
+                # Not fatal: the on_ready listeners apply the paths through the API.
+                log.exception("MediaMTX paths provider failed; starting without pre-rendered paths")
         template = resolve_template(self.cfg.config_template)
-        text = render_mediamtx_config(
-            template, self.cfg, self.storage, self.config_extra, log_file=self.log_file.resolve()
+        return render_mediamtx_config(
+            template,
+            self.cfg,
+            self.storage,
+            self.config_extra,
+            log_file=self.log_file.resolve(),
+            paths=paths,
         )
-        await self._child.start(binary, text)
 
     def _on_line(self, line: str) -> None:
         self._log_tail.append(mask_url_credentials(line))

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -92,9 +93,13 @@ async def test_starts_real_binary(sup: MediaMTXSupervisor, tmp_path: Path) -> No
     h = sup.health()
     assert h.healthy and h.details["pid"] == sup.pid and h.details["managed"] is True
     assert sup.metrics.mediamtx_up._value.get() == 1
-    # moq off: nothing written into the working directory but our config, its log and the pidfile
+    # moq off: nothing written into the working directory but its log and the pidfile; the config (it may
+    # hold camera credentials) is on a private tmpfs, 0600 in a 0700 directory.
     written = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert written == ["mediamtx.log", "mediamtx.pid", "mediamtx.yml"]
+    assert written == ["mediamtx.log", "mediamtx.pid"]
+    conf = sup.config_file
+    assert sup.config_in_memory and str(conf).startswith("/dev/shm/camera-service-")
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o600 and stat.S_IMODE(conf.parent.stat().st_mode) == 0o700
     assert h.details["adopted"] is False
     defaults = await sup.client.get_global_config()
     assert defaults["api"] is True and defaults["moq"] is False

@@ -16,7 +16,13 @@ import pytest
 
 from camera_service.config.sections import MediaMTXConfig, StorageConfig
 from camera_service.mediamtx import MediaMTXClient, MediaMTXSupervisor, find_mediamtx_binary
-from camera_service.mediamtx.adoption import PidRecord, process_alive, read_pidfile, write_pidfile
+from camera_service.mediamtx.adoption import (
+    PidRecord,
+    config_location,
+    process_alive,
+    read_pidfile,
+    write_pidfile,
+)
 from camera_service.mediamtx.config_render import render_mediamtx_config
 from camera_service.observability.metrics import Metrics
 from tests.conftest import TestCameraFactory
@@ -71,8 +77,12 @@ async def svc(tmp_path: Path) -> AsyncIterator[ServiceProcess]:
         # A killed service leaves its MediaMTX running: end it through the pidfile, then anything left.
         with contextlib.suppress(OSError, ValueError):
             kill_group(int(json.loads((run_dir / "mediamtx.pid").read_text())["pid"]))
-        for pid in mediamtx_pids((run_dir / "mediamtx.yml").resolve()):
+        conf = config_location(run_dir).path
+        for pid in mediamtx_pids(conf):
             kill_group(pid)
+        with contextlib.suppress(OSError):  # its memory-only config directory (empty once stopped)
+            conf.unlink(missing_ok=True)
+            conf.parent.rmdir()
 
 
 async def mediamtx_details(client: RpcClient) -> dict[str, Any]:
@@ -85,7 +95,7 @@ async def test_mediamtx_survives_a_killed_service_and_is_adopted(
     svc: ServiceProcess, tmp_path: Path, test_camera_factory: TestCameraFactory
 ) -> None:
     run_dir = tmp_path / "data" / "run"
-    conf = (run_dir / "mediamtx.yml").resolve()
+    conf = config_location(run_dir).path
     rec_dir = tmp_path / "data" / "recordings" / "cam1"
     await svc.start()
     rpc = await svc.client()
@@ -133,7 +143,7 @@ async def test_mediamtx_survives_a_killed_service_and_is_adopted(
 
 async def test_changed_settings_restart_instead_of_adopting(svc: ServiceProcess, tmp_path: Path) -> None:
     run_dir = tmp_path / "data" / "run"
-    conf = (run_dir / "mediamtx.yml").resolve()
+    conf = config_location(run_dir).path
     await svc.start()
     rpc = await svc.client()
     old = int((await mediamtx_details(rpc))["pid"])
@@ -169,7 +179,7 @@ async def test_pidfile_naming_a_dead_process_is_ignored(svc: ServiceProcess, tmp
                 "api_port": svc.config["mediamtx"]["api_port"],
                 "owner_pid": gone.pid,
                 "binary": str(svc.config["mediamtx"]["binary"]),
-                "config": str((run_dir / "mediamtx.yml").resolve()),
+                "config": str(config_location(run_dir).path),
                 "callback_port": free_port(),
                 "callback_secret": "stale",
             }
@@ -210,7 +220,7 @@ async def test_adopted_mediamtx_that_dies_is_replaced_by_our_own(tmp_path: Path)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     binary = find_mediamtx_binary(None).resolve()
-    conf = (run_dir / "mediamtx.yml").resolve()
+    conf = config_location(run_dir).path
     log_file = (run_dir / "mediamtx.log").resolve()
     template = REPO_ROOT / "config" / "mediamtx.yml"
     conf.write_text(render_mediamtx_config(template, cfg, storage, None, log_file=log_file))

@@ -59,6 +59,22 @@ def test_config_matches_normalises_durations() -> None:
     )
     assert not config_matches({"recordSegmentDuration": "10s"}, {"recordSegmentDuration": "1h0m0s"})
     assert not config_matches({"source": "publisher"}, {})
+    # MediaMTX v1.20.1 reports a zero duration as "" (recordDeleteAfter: 0s).
+    assert config_matches({"recordDeleteAfter": "0s"}, {"recordDeleteAfter": ""})
+    assert not config_matches({"recordDeleteAfter": "1s"}, {"recordDeleteAfter": ""})
+    assert not config_matches({"runOnDemand": ""}, {"runOnDemand": "ffmpeg"})
+
+
+def test_startup_paths_leave_out_credentials_unless_allowed() -> None:
+    b = _builder()
+    cams = [
+        Camera(id="a", name="a", source="rtsp://10.0.0.1/s", username="u", password=SecretStr("Pw-1")),
+        Camera(id="b", name="b", source="rtsp://10.0.0.2/s"),
+        Camera(id="c", name="c", source="publisher", enabled=False),
+    ]
+    assert set(b.startup_paths(cams, secrets_allowed=True)) == {"a", "b"}
+    assert "Pw-1" in str(b.startup_paths(cams, secrets_allowed=True)["a"])
+    assert set(b.startup_paths(cams, secrets_allowed=False)) == {"b"}
 
 
 class FakeClient(MediaMTXClient):
