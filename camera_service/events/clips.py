@@ -1,6 +1,7 @@
 """Event clips: once an event's post-roll has passed, cut [time - pre, time + post] from the recordings
 (services.recordings.export_range, which publishes `clip.ready`), link the clip to the event and publish
-`event.clip_ready {event_id, clip_id}`.
+`event.clip_ready {event_id, clip_id, ...}`; after CUT_ATTEMPTS failed cuts, `event.clip_failed
+{event_id, event_type, error}`. Both carry the event's camera and severity (documented in docs/webhooks.md).
 
 Pending clips are kept in the event store, so a restart resumes them.
 """
@@ -112,7 +113,15 @@ class EventClipper:
             return
         await self.store.set_clip(event.id, ClipState.FAILED)
         self.metrics.event_clips.labels("failed").inc()
-        self.bus.emit("event.clip_failed", camera=event.camera, event_id=event.id, error=error)
+        # Same severity as the event (like event.clip_ready): a min_severity filter sees both outcomes.
+        self.bus.emit(
+            "event.clip_failed",
+            camera=event.camera,
+            severity=event.severity,
+            event_id=event.id,
+            event_type=event.type,
+            error=error,
+        )
         log.warning("event clip failed", extra={"event_id": event.id, "error": error})
 
     async def stop(self) -> None:

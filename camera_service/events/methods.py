@@ -282,7 +282,10 @@ class EventClipParams(Params):
 
 @router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT))
 async def request_event_clip(ctx: CallContext, params: EventClipParams) -> StoredEvent:
-    """Cut a clip around a stored event once its post-roll has passed; `clip.ready` follows."""
+    """Cut a clip around a stored event once its post-roll has passed; `event.clip_ready` follows.
+
+    After three failed cuts (nothing recorded then) `event.clip_failed` follows instead (docs/webhooks.md).
+    """
     event = await _get(ctx, params.id)
     if event.camera is None:
         raise invalid_params("id", "the event has no camera")

@@ -157,7 +157,7 @@ class Removed(BaseModel):
 
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def remove_webhook(ctx: CallContext, params: WebhookIdParams) -> Removed:
-    """Remove a webhook and its pending deliveries."""
+    """Remove a webhook and all its outbox rows (pending, delivered and dead)."""
     require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     svc = _svc(ctx)
     if not await svc.webhooks.remove(params.id):
