@@ -1,5 +1,6 @@
 """Camera credentials are used (MediaMTX authenticates the pull) but never leave the service: not in any
-RPC result or error, notification, log line, /metrics, nor in the database file (encrypted at rest)."""
+RPC result or error, notification, log line, /metrics, nor in any file under the data dir (the database is
+encrypted at rest; MediaMTX's config, which holds them, lives on a private tmpfs)."""
 
 from __future__ import annotations
 
@@ -113,6 +114,16 @@ async def test_credentials_never_leak(service_factory, mediamtx_factory, test_ca
         key_file = svc.settings.storage.data_dir / "secret.key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         db_bytes = b"".join(p.read_bytes() for p in svc.settings.storage.data_dir.glob("camera-service.db*"))
+        # MediaMTX's config holds credentials once it (re)starts with the paths (test_cameras_bulk_restart),
+        # so it lives on a private tmpfs, never under the data dir.
+        mtx = svc.app.services.mediamtx
+        assert mtx.config_in_memory and mtx.config_file.exists()
+        data_dir = svc.settings.storage.data_dir
+        assert (data_dir / "run" / "mediamtx.log").exists()
+        on_disk = {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
+    # After stop too: whatever the shutdown wrote (WAL checkpoint, log tail).
+    on_disk.update({p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()})
+    assert not mtx.config_file.exists()
 
     # Every log record of the process except the test's own WebSocket client (which sends the passwords).
     log_text = "\n".join(
@@ -130,3 +141,5 @@ async def test_credentials_never_leak(service_factory, mediamtx_factory, test_ca
         ):
             assert secret not in text, f"{secret} leaked into {where}"
         assert secret.encode() not in db_bytes, f"{secret} stored in clear"
+        leaked = [str(p) for p, data in on_disk.items() if secret.encode() in data]
+        assert not leaked, f"{secret} written to {leaked}"

@@ -150,3 +150,28 @@ async def test_output_to_a_file_is_appended_not_piped(tmp_path: Path) -> None:
     await fds.start()
     await wait_for(lambda: not fds.supervising)
     assert out.read_text().splitlines()[-1].endswith(f"-> {out}")  # stdout is the file itself
+
+
+async def test_before_start_runs_before_every_spawn(tmp_path: Path) -> None:
+    """before_start (e.g. re-render a config) runs before the first spawn and before each restart; the
+    child sees what it wrote. A failing hook is logged and the child still starts."""
+    conf = tmp_path / "conf"
+    out = tmp_path / "out"
+    clock = FakeClock()
+    p = ManagedProcess("t", ["sh", "-c", f"cat {conf} >> {out}; exit 1"], clock=clock)
+    n = 0
+
+    async def render() -> None:
+        nonlocal n
+        n += 1
+        if n == 3:
+            raise RuntimeError("render failed")
+        conf.write_text(f"v{n}\n")
+
+    p.before_start = render
+    await p.start()
+    try:
+        await wait_for(lambda: p.restarts >= 3 and out.exists() and len(out.read_text().split()) >= 4)
+    finally:
+        await p.stop()
+    assert out.read_text().split()[:4] == ["v1", "v2", "v2", "v4"]
