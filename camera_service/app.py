@@ -181,7 +181,11 @@ class Application:
         while self._started:
             component = self._started.pop()
             try:
-                await component.stop()
+                # Bounded: one stuck component must not keep the others (and the process) from stopping.
+                async with asyncio.timeout(self.settings.server.shutdown_timeout_s):
+                    await component.stop()
+            except TimeoutError:
+                log.error("stopping %s timed out", component.name)
             except Exception:
                 log.exception("stopping %s failed", component.name)
 

@@ -118,7 +118,11 @@ class ManagedProcess:
         done, _ = await asyncio.wait({task}, timeout=timeout + 2.0)
         if not done:
             task.cancel()
-            await asyncio.wait({task})
+            done, _ = await asyncio.wait({task}, timeout=2.0)
+        if not done or self.running:
+            # Never hang a shutdown on a child: whatever state supervision is in, the group goes.
+            log.error("%s: supervision did not end cleanly; killing its process group", self.name)
+            self._signal_group(signal.SIGKILL)
         self._task = None
 
     # ---- internals -------------------------------------------------------------------------------
