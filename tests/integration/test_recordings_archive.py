@@ -137,9 +137,12 @@ async def test_export_across_a_segment_boundary(svc: RunningService, client: Rpc
     assert thumb[:3] == b"\xff\xd8\xff"
     got = await client.call("get_clip", {"id": clip["id"]})
     assert got["id"] == clip["id"] and got["locked"] is False
-    # The playback export spans segment files: the covered segments are more than one.
-    segs = await segments(client, "cam2", start=start, end=end)
-    assert len(segs) >= 2
+    # The playback export spans segment files: the covered segments are more than one. The last one is
+    # indexed by the segment-complete hook after stop_recording, asynchronously: poll for it.
+    async def covering() -> bool:
+        return len(await segments(client, "cam2", start=start, end=end)) >= 2
+
+    await wait_for(covering, timeout=15)
 
 
 async def test_timed_recording_stops_by_itself_and_a_new_start_works(client: RpcClient) -> None:
