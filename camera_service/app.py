@@ -15,7 +15,6 @@ from pathlib import Path
 from camera_service.auth.service import AuthService
 from camera_service.auth.transport import TransportSecurity, build_ssl_context
 from camera_service.cameras.service import CameraService
-from camera_service.recordings.service import RecordingsService
 from camera_service.config import Settings
 from camera_service.core.component import Component, ComponentHealth
 from camera_service.events.bus import EventBus
@@ -23,8 +22,9 @@ from camera_service.events.service import EventService
 from camera_service.media.demo import DemoPublisher
 from camera_service.mediamtx.adoption import previous_callback_endpoint
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
-from camera_service.onvif.service import OnvifService
 from camera_service.observability.metrics import Metrics
+from camera_service.onvif.service import OnvifService
+from camera_service.recordings.service import RecordingsService
 from camera_service.rpc.catalog import build_registry
 from camera_service.rpc.dispatcher import Dispatcher
 from camera_service.rpc.registry import MethodRegistry
@@ -102,10 +102,17 @@ class Application:
         # Security is built first: the dispatcher guard and audit observer, handshake hooks, MediaMTX auth.
         auth = self.services.auth = AuthService(settings, db, internal, mediamtx, metrics)
         auth.bind(self.services)
-        transport = TransportSecurity(auth, self.services.connections, tls=settings.security.tls_cert is not None)
+        transport = TransportSecurity(
+            auth, self.services.connections, tls=settings.security.tls_cert is not None
+        )
         self.dispatcher = Dispatcher(
-            self.services.api, self.services, max_batch_size=settings.server.max_batch_size, metrics=metrics,
-            guards=[auth.guard], observers=[auth.audit.observe], params_hooks=[auth.inline_token],
+            self.services.api,
+            self.services,
+            max_batch_size=settings.server.max_batch_size,
+            metrics=metrics,
+            guards=[auth.guard],
+            observers=[auth.audit.observe],
+            params_hooks=[auth.inline_token],
         )
         self.endpoint = WebSocketEndpoint(
             self.dispatcher, settings.server, metrics, self.services.connections
@@ -113,31 +120,60 @@ class Application:
         self.endpoint.on_connect.append(transport.on_connect)
         self.endpoint.on_disconnect.append(transport.on_disconnect)
         self.http = HttpServer(
-            settings.server, self.endpoint, metrics, self.services.component_health, self.ready,
-            middlewares=[transport.security_headers], ssl_context=build_ssl_context(settings.security),
+            settings.server,
+            self.endpoint,
+            metrics,
+            self.services.component_health,
+            self.ready,
+            middlewares=[transport.security_headers],
+            ssl_context=build_ssl_context(settings.security),
         )
         # The internal listener comes before MediaMTX: hooks fire as soon as MediaMTX starts.
         # auth before MediaMTX: MediaMTX's config points authHTTPAddress at the internal listener.
         components: list[Component] = [db, internal, auth, mediamtx]
         # Domain components are built here, in start order (after MediaMTX, before the demo and HTTP).
         self.services.cameras = CameraService(
-            settings.cameras, server=settings.server, mediamtx_cfg=settings.mediamtx,
-            storage=settings.storage, demo=settings.demo, db=db, mediamtx=mediamtx, internal=internal,
-            bus=self.services.bus, connections=self.services.connections, metrics=metrics)
+            settings.cameras,
+            server=settings.server,
+            mediamtx_cfg=settings.mediamtx,
+            storage=settings.storage,
+            demo=settings.demo,
+            db=db,
+            mediamtx=mediamtx,
+            internal=internal,
+            bus=self.services.bus,
+            connections=self.services.connections,
+            metrics=metrics,
+        )
         self.services.cameras.reader_url = auth.internal_rtsp_url  # the service's own readers (fps, probe)
         components.append(self.services.cameras)
         self.services.recordings = RecordingsService(
-            settings.recordings, data_dir=data_dir, recordings_root=settings.storage.recordings_path,
-            clips_root=settings.storage.clips_path, snapshots_root=settings.storage.snapshots_path, db=db,
-            bus=self.services.bus, connections=self.services.connections, mediamtx=mediamtx, internal=internal,
-            cameras=self.services.cameras, rtsp_url=auth.internal_rtsp_url,
-            public_base_url=lambda: f"{settings.server.public_scheme}://{settings.server.public_host}:{self.http.port}")
+            settings.recordings,
+            data_dir=data_dir,
+            recordings_root=settings.storage.recordings_path,
+            clips_root=settings.storage.clips_path,
+            snapshots_root=settings.storage.snapshots_path,
+            db=db,
+            bus=self.services.bus,
+            connections=self.services.connections,
+            mediamtx=mediamtx,
+            internal=internal,
+            cameras=self.services.cameras,
+            rtsp_url=auth.internal_rtsp_url,
+            public_base_url=lambda: (
+                f"{settings.server.public_scheme}://{settings.server.public_host}:{self.http.port}"
+            ),
+        )
         self.http.add_routes(self.services.recordings.downloads.routes())
         components.append(self.services.recordings)
         # events: after cameras/recordings (it subscribes to the bus at construction, so nothing is missed).
         self.services.events = EventService(
-            settings.events, db, self.services.bus, metrics,
-            secret_box=lazy_box(settings.cameras.secret_key, data_dir))  # same at-rest key as cameras
+            settings.events,
+            db,
+            self.services.bus,
+            metrics,
+            secret_box=lazy_box(settings.cameras.secret_key, data_dir),
+        )  # same at-rest key as cameras
         self.services.events.bind(self.services)
         self.endpoint.on_disconnect.append(self.services.events.subscriptions.drop_connection)
         components.append(self.services.events)

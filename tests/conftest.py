@@ -115,12 +115,14 @@ async def service_factory(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
     """``async with service_factory(demo=True, overrides={...}) as svc:`` for custom instances."""
     counter = 0
 
-    def factory(*, demo: bool = False, overrides: dict[str, Any] | None = None,
-                data_dir: Path | None = None) -> Any:
+    def factory(
+        *, demo: bool = False, overrides: dict[str, Any] | None = None, data_dir: Path | None = None
+    ) -> Any:
         nonlocal counter
         counter += 1
-        return run_service(service_config(data_dir or tmp_path / f"svc{counter}", demo=demo,
-                                          overrides=overrides))
+        return run_service(
+            service_config(data_dir or tmp_path / f"svc{counter}", demo=demo, overrides=overrides)
+        )
 
     yield factory
 

@@ -73,8 +73,11 @@ def require_unrestricted(ctx: CallContext) -> None:
     webhooks: a webhook without a camera filter would deliver every camera's events)."""
     ident = ctx.connection.identity
     if ident is None or not ident.unrestricted:
-        raise RpcError(ErrorCode.PERMISSION_DENIED, f"{ctx.method} needs an identity without a camera scope",
-                       {"required_role": "admin", "reason": "unrestricted_scope_required"})
+        raise RpcError(
+            ErrorCode.PERMISSION_DENIED,
+            f"{ctx.method} needs an identity without a camera scope",
+            {"required_role": "admin", "reason": "unrestricted_scope_required"},
+        )
 
 
 def require_visible_ids(ctx: CallContext, camera_ids: Iterable[str] | None) -> None:

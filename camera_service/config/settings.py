@@ -16,7 +16,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from camera_service.auth.config import SecurityConfig
 from camera_service.cameras.config import CamerasConfig
-from camera_service.recordings.config import RecordingsConfig
 from camera_service.config.sections import (
     DemoConfig,
     LoggingConfig,
@@ -27,6 +26,7 @@ from camera_service.config.sections import (
 )
 from camera_service.events.config import EventsConfig
 from camera_service.onvif.config import OnvifConfig
+from camera_service.recordings.config import RecordingsConfig
 
 ENV_PREFIX = "CAMERA_SERVICE_"
 # Variables with the prefix that are not config keys: the config file location, the event loop choice.
@@ -81,15 +81,24 @@ class Settings(BaseSettings):
     cameras: CamerasConfig = Field(
         default_factory=CamerasConfig, title="Cameras", description="Camera registry, provisioning, status."
     )
-    recordings: RecordingsConfig = Field(default_factory=RecordingsConfig,
-                                         title="Recordings", description=(
-                                             "Recording, segment index, snapshots, exports, downloads, retention."))
-    events: EventsConfig = Field(default_factory=EventsConfig, title="Events",
-                                 description="Event store, subscriptions, webhooks, rules, event clips.")
-    security: SecurityConfig = Field(default_factory=SecurityConfig, title="Security",
-                                     description="Authentication, roles, scopes, limits, audit, live view.")
-    onvif: OnvifConfig = Field(default_factory=OnvifConfig, title="ONVIF",
-                               description="ONVIF discovery, import and PTZ control.")
+    recordings: RecordingsConfig = Field(
+        default_factory=RecordingsConfig,
+        title="Recordings",
+        description=("Recording, segment index, snapshots, exports, downloads, retention."),
+    )
+    events: EventsConfig = Field(
+        default_factory=EventsConfig,
+        title="Events",
+        description="Event store, subscriptions, webhooks, rules, event clips.",
+    )
+    security: SecurityConfig = Field(
+        default_factory=SecurityConfig,
+        title="Security",
+        description="Authentication, roles, scopes, limits, audit, live view.",
+    )
+    onvif: OnvifConfig = Field(
+        default_factory=OnvifConfig, title="ONVIF", description="ONVIF discovery, import and PTZ control."
+    )
 
     @classmethod
     def settings_customise_sources(

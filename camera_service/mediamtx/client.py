@@ -59,13 +59,15 @@ class MediaMTXClient:
 
     # ---- transport -------------------------------------------------------------------------------
 
-    async def _request(self, method: str, url: str, *, params: dict[str, Any] | None = None,
-                       json_body: Any = None) -> Any:
+    async def _request(
+        self, method: str, url: str, *, params: dict[str, Any] | None = None, json_body: Any = None
+    ) -> Any:
         await self.start()
         assert self._session is not None
         try:
-            async with self._session.request(method, url, params=params, json=json_body,
-                                             headers=self.auth_headers) as resp:
+            async with self._session.request(
+                method, url, params=params, json=json_body, headers=self.auth_headers
+            ) as resp:
                 body = await resp.read()
                 status = resp.status
                 data: Any = None
@@ -174,8 +176,9 @@ class MediaMTXClient:
             raise MediaMTXError("no playback_url configured")
         return self.playback_url
 
-    async def playback_list(self, path: str, start: str | None = None,
-                            end: str | None = None) -> list[MtxPlaybackSegment]:
+    async def playback_list(
+        self, path: str, start: str | None = None, end: str | None = None
+    ) -> list[MtxPlaybackSegment]:
         params = {"path": path}
         if start is not None:
             params["start"] = start

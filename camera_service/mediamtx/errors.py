@@ -38,10 +38,19 @@ class MediaMTXRejected(MediaMTXError):
 
 def to_rpc_error(exc: MediaMTXError) -> RpcError:
     if isinstance(exc, MediaMTXUnavailable):
-        return RpcError(ErrorCode.MEDIAMTX_UNAVAILABLE, "MediaMTX is not reachable right now; retry shortly",
-                        {"upstream": "mediamtx"})
+        return RpcError(
+            ErrorCode.MEDIAMTX_UNAVAILABLE,
+            "MediaMTX is not reachable right now; retry shortly",
+            {"upstream": "mediamtx"},
+        )
     if isinstance(exc, MediaMTXNotFound):
-        return RpcError(ErrorCode.NOT_FOUND, f"not found in MediaMTX: {exc.message}",
-                        {"upstream": "mediamtx", "detail": exc.message})
-    return RpcError(ErrorCode.UPSTREAM_ERROR, f"MediaMTX refused the request: {exc.message}",
-                    {"upstream": "mediamtx", "detail": exc.message})
+        return RpcError(
+            ErrorCode.NOT_FOUND,
+            f"not found in MediaMTX: {exc.message}",
+            {"upstream": "mediamtx", "detail": exc.message},
+        )
+    return RpcError(
+        ErrorCode.UPSTREAM_ERROR,
+        f"MediaMTX refused the request: {exc.message}",
+        {"upstream": "mediamtx", "detail": exc.message},
+    )

@@ -47,10 +47,15 @@ class Metrics:
         self.mediamtx_restarts = Counter(
             "camera_service_mediamtx_restarts", "MediaMTX restarts seen (managed or external)", registry=r
         )
-        self.auth_events = Counter("camera_service_auth_events", "Authentication/limit events by kind",
-                                   ["event"], registry=r)
-        self.mediamtx_auth = Counter("camera_service_mediamtx_auth", "MediaMTX access decisions by action/result",
-                                     ["action", "result"], registry=r)
+        self.auth_events = Counter(
+            "camera_service_auth_events", "Authentication/limit events by kind", ["event"], registry=r
+        )
+        self.mediamtx_auth = Counter(
+            "camera_service_mediamtx_auth",
+            "MediaMTX access decisions by action/result",
+            ["action", "result"],
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -25,8 +25,12 @@ def build_registry() -> MethodRegistry:
         camera_methods.router,
         camera_compat_methods.router,
     ]
-    routers += [recording_methods.router, snapshot_methods.router, storage_methods.router,
-                recording_compat_methods.router]
+    routers += [
+        recording_methods.router,
+        snapshot_methods.router,
+        storage_methods.router,
+        recording_compat_methods.router,
+    ]
     routers += [event_methods.router, webhook_methods.router, rule_methods.router]
     routers += [onvif_methods.router]
     api = MethodRegistry()

@@ -58,7 +58,9 @@ def service_config(
         "demo": {"enabled": demo, "width": 320, "height": 240, "fps": 25, "gop": 25},
         # Limits far above what functional tests do; the security tests set their own.
         "security": {
-            "enabled": True, "jwt_secret": TEST_JWT_SECRET, "bootstrap_admin_key": False,
+            "enabled": True,
+            "jwt_secret": TEST_JWT_SECRET,
+            "bootstrap_admin_key": False,
             "rate_limit_connection": {"per_second": 1_000_000, "burst": 1_000_000},
             "rate_limit_identity": {"per_second": 1_000_000, "burst": 1_000_000},
             "auth_attempts": {"per_second": 1_000, "burst": 1_000},
@@ -94,17 +96,24 @@ class RunningService:
         url = f"rtsp://127.0.0.1:{self.settings.mediamtx.rtsp_port}/{path}"
         return f"{url}?token={token}" if token else url
 
-    def token(self, role: str = "admin", subject: str | None = None, ttl_s: float = 3600,
-              **scopes: list[str]) -> str:
+    def token(
+        self, role: str = "admin", subject: str | None = None, ttl_s: float = 3600, **scopes: list[str]
+    ) -> str:
         """A JWT signed with the test service's secret."""
         from camera_service.auth.roles import Role
         from camera_service.auth.tokens import mint_token
 
-        return mint_token(TEST_JWT_SECRET.encode(), subject=subject or f"test-{role}",
-                          role=Role[role.upper()], ttl_s=ttl_s, **scopes)
+        return mint_token(
+            TEST_JWT_SECRET.encode(),
+            subject=subject or f"test-{role}",
+            role=Role[role.upper()],
+            ttl_s=ttl_s,
+            **scopes,
+        )
 
-    async def client(self, role: str | None = "admin", *, scopes: dict[str, list[str]] | None = None,
-                     **kwargs: Any) -> RpcClient:
+    async def client(
+        self, role: str | None = "admin", *, scopes: dict[str, list[str]] | None = None, **kwargs: Any
+    ) -> RpcClient:
         """A connected client; authenticated at the handshake as `role` (None: unauthenticated)."""
         if role is not None and self.settings.security.enabled:
             headers = dict(kwargs.pop("additional_headers", None) or {})
@@ -170,8 +179,12 @@ class ServiceProcess:
             from camera_service.auth.roles import Role
             from camera_service.auth.tokens import mint_token
 
-            token = mint_token(str(security["jwt_secret"]).encode(), subject=f"test-{role}",
-                               role=Role[role.upper()], ttl_s=3600)
+            token = mint_token(
+                str(security["jwt_secret"]).encode(),
+                subject=f"test-{role}",
+                role=Role[role.upper()],
+                ttl_s=3600,
+            )
             kwargs["additional_headers"] = {"Authorization": f"Bearer {token}"}
         return await RpcClient.connect(self.ws_url, **kwargs)
 

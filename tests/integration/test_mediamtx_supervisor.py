@@ -43,11 +43,33 @@ def free_port() -> int:
 
 
 def light_config(**over: object) -> MediaMTXConfig:
-    ports = {k: free_port() for k in ("api_port", "playback_port", "metrics_port", "rtsp_port", "rtmp_port",
-                                      "hls_port", "webrtc_port", "webrtc_ice_udp_port", "srt_port")}
-    return MediaMTXConfig(**{**ports, "enable_hls": False, "enable_webrtc": False, "enable_srt": False,
-                             "enable_rtmp": False, "health_interval_s": 0.2, "start_timeout_s": 15.0,
-                             "restart_backoff_initial_s": 0.2, **over})
+    ports = {
+        k: free_port()
+        for k in (
+            "api_port",
+            "playback_port",
+            "metrics_port",
+            "rtsp_port",
+            "rtmp_port",
+            "hls_port",
+            "webrtc_port",
+            "webrtc_ice_udp_port",
+            "srt_port",
+        )
+    }
+    return MediaMTXConfig(
+        **{
+            **ports,
+            "enable_hls": False,
+            "enable_webrtc": False,
+            "enable_srt": False,
+            "enable_rtmp": False,
+            "health_interval_s": 0.2,
+            "start_timeout_s": 15.0,
+            "restart_backoff_initial_s": 0.2,
+            **over,
+        }
+    )
 
 
 async def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -66,8 +88,13 @@ async def make_sup(tmp_path: Path) -> AsyncIterator[SupFactory]:
     started: list[MediaMTXSupervisor] = []
 
     async def factory(cfg: MediaMTXConfig | None = None, start: bool = True) -> MediaMTXSupervisor:
-        sup = MediaMTXSupervisor(cfg or light_config(), StorageConfig(data_dir=tmp_path / "data"),
-                                 tmp_path / "run", Metrics(), binary=MTX_BIN)
+        sup = MediaMTXSupervisor(
+            cfg or light_config(),
+            StorageConfig(data_dir=tmp_path / "data"),
+            tmp_path / "run",
+            Metrics(),
+            binary=MTX_BIN,
+        )
         started.append(sup)
         if start:
             await sup.start()
@@ -147,8 +174,9 @@ async def test_errors(sup: MediaMTXSupervisor) -> None:
     with pytest.raises(MediaMTXRejected):
         await c.add_path_config("bad", {"noSuchKey": 1})
     with pytest.raises(MediaMTXRejected) as ei:
-        await c.add_path_config("badsrc", {"source": "rtsp://user:s3cret@10.0.0.1:554/x",
-                                           "sourceOnDemand": "notabool"})
+        await c.add_path_config(
+            "badsrc", {"source": "rtsp://user:s3cret@10.0.0.1:554/x", "sourceOnDemand": "notabool"}
+        )
     assert "s3cret" not in str(ei.value)
 
 
@@ -215,11 +243,33 @@ async def test_bad_config_fails_fast(make_sup: SupFactory) -> None:
 async def test_ffmpeg_publisher_shows_h264_track(sup: MediaMTXSupervisor) -> None:
     await sup.client.add_path_config("cam1", {"source": "publisher"})
     ff = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi",
-        "-i", "testsrc2=size=320x240:rate=25", "-c:v", "libx264", "-preset", "ultrafast",
-        "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", "25", "-f", "rtsp", "-rtsp_transport", "tcp",
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "25",
+        "-f",
+        "rtsp",
+        "-rtsp_transport",
+        "tcp",
         f"rtsp://127.0.0.1:{sup.cfg.rtsp_port}/cam1",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 15
         while True:

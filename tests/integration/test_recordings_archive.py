@@ -137,6 +137,7 @@ async def test_export_across_a_segment_boundary(svc: RunningService, client: Rpc
     assert thumb[:3] == b"\xff\xd8\xff"
     got = await client.call("get_clip", {"id": clip["id"]})
     assert got["id"] == clip["id"] and got["locked"] is False
+
     # The playback export spans segment files: the covered segments are more than one. The last one is
     # indexed by the segment-complete hook after stop_recording, asynchronously: poll for it.
     async def covering() -> bool:

@@ -48,8 +48,14 @@ def alive(pid: int) -> bool:
 async def test_restarts_after_exit_with_growing_backoff() -> None:
     clock = FakeClock()
     lines: list[str] = []
-    p = ManagedProcess("t", ["sh", "-c", "echo hello; exit 3"], log_lines=lines.append,
-                       backoff_initial_s=0.5, backoff_max_s=2.0, clock=clock)
+    p = ManagedProcess(
+        "t",
+        ["sh", "-c", "echo hello; exit 3"],
+        log_lines=lines.append,
+        backoff_initial_s=0.5,
+        backoff_max_s=2.0,
+        clock=clock,
+    )
     exits: list[int | None] = []
     p.on_exit = exits.append
     await p.start()
@@ -64,8 +70,14 @@ async def test_restarts_after_exit_with_growing_backoff() -> None:
 
 async def test_backoff_resets_after_stable_run() -> None:
     clock = FakeClock()
-    p = ManagedProcess("t", ["sh", "-c", "exit 1"], backoff_initial_s=1.0, backoff_max_s=8.0,
-                       stable_after_s=30.0, clock=clock)
+    p = ManagedProcess(
+        "t",
+        ["sh", "-c", "exit 1"],
+        backoff_initial_s=1.0,
+        backoff_max_s=8.0,
+        stable_after_s=30.0,
+        clock=clock,
+    )
 
     async def on_start(_pid: int) -> None:
         if p.restarts == 2:
@@ -129,8 +141,12 @@ async def test_missing_binary_raises_on_start() -> None:
 
 async def test_long_lines_do_not_stall() -> None:
     lines: list[str] = []
-    p = ManagedProcess("t", ["sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x; echo; echo done"],
-                       log_lines=lines.append, restart=False)
+    p = ManagedProcess(
+        "t",
+        ["sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x; echo; echo done"],
+        log_lines=lines.append,
+        restart=False,
+    )
     await p.start()
     await wait_for(lambda: not p.supervising)
     assert lines[-1] == "done" and sum(len(x) for x in lines[:-1]) == 200000
@@ -140,8 +156,13 @@ async def test_output_to_a_file_is_appended_not_piped(tmp_path: Path) -> None:
     out = tmp_path / "child.log"
     out.write_text("before\n")
     lines: list[str] = []
-    p = ManagedProcess("t", ["sh", "-c", "echo out; echo err >&2; exit 0"], log_lines=lines.append,
-                       output_path=out, restart=False)
+    p = ManagedProcess(
+        "t",
+        ["sh", "-c", "echo out; echo err >&2; exit 0"],
+        log_lines=lines.append,
+        output_path=out,
+        restart=False,
+    )
     await p.start()
     await wait_for(lambda: not p.supervising)
     assert out.read_text().splitlines() == ["before", "out", "err"]

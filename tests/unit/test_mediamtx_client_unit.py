@@ -34,9 +34,10 @@ async def fake_api() -> AsyncIterator[tuple[MediaMTXClient, list[str]]]:
     async def paths_list(req: web.Request) -> web.Response:
         seen.append(str(req.rel_url))
         per, page = int(req.query["itemsPerPage"]), int(req.query["page"])
-        items = [{"name": n, "unknownFutureField": 1} for n in names[page * per:(page + 1) * per]]
-        return web.json_response({"itemCount": len(names), "pageCount": -(-len(names) // per),
-                                  "items": items})
+        items = [{"name": n, "unknownFutureField": 1} for n in names[page * per : (page + 1) * per]]
+        return web.json_response(
+            {"itemCount": len(names), "pageCount": -(-len(names) // per), "items": items}
+        )
 
     async def get_conf(req: web.Request) -> web.Response:
         seen.append(req.raw_path)
@@ -44,8 +45,9 @@ async def fake_api() -> AsyncIterator[tuple[MediaMTXClient, list[str]]]:
         if name == "missing":
             return web.json_response({"status": "error", "error": "path configuration not found"}, status=404)
         if name == "bad":
-            return web.json_response({"status": "error",
-                                      "error": "invalid source: rtsp://admin:hunter2@cam/x"}, status=400)
+            return web.json_response(
+                {"status": "error", "error": "invalid source: rtsp://admin:hunter2@cam/x"}, status=400
+            )
         if name == "boom":
             return web.json_response({"status": "error", "error": "internal"}, status=500)
         return web.json_response({"name": name})
@@ -106,8 +108,9 @@ def test_mask_and_rpc_mapping() -> None:
 
 
 def test_render_config(tmp_path: Path) -> None:
-    cfg = MediaMTXConfig(api_port=1001, playback_port=1002, rtsp_port=1003, enable_hls=False,
-                         log_level="debug")
+    cfg = MediaMTXConfig(
+        api_port=1001, playback_port=1002, rtsp_port=1003, enable_hls=False, log_level="debug"
+    )
     extra: dict[str, Any] = {"pathDefaults": {"runOnReady": "x"}, "authMethod": "http"}
     text = render_mediamtx_config(REPO / "config/mediamtx.yml", cfg, StorageConfig(data_dir=tmp_path), extra)
     conf = yaml.safe_load(text)

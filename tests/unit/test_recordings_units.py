@@ -206,4 +206,3 @@ def test_shared_params_accept_both_shapes_and_reject_conflicts() -> None:
     with pytest.raises(ValidationError):
         FileRef()
     assert ListRecordingsParams(limit=5, offset=10).offset == 10
-
