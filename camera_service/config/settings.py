@@ -24,6 +24,7 @@ from camera_service.config.sections import (
     ServerConfig,
     StorageConfig,
 )
+from camera_service.core.dicts import deep_merge
 from camera_service.events.config import EventsConfig
 from camera_service.onvif.config import OnvifConfig
 from camera_service.recordings.config import RecordingsConfig
@@ -167,16 +168,6 @@ def load_settings(path: Path | None = None, overrides: Mapping[str, Any] | None 
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, f"in {path} or the environment")) from exc
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:

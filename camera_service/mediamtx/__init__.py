@@ -1,7 +1,8 @@
 """MediaMTX integration: Control API client, config rendering and the process supervisor."""
 
+from camera_service.core.dicts import deep_merge
 from camera_service.mediamtx.client import MediaMTXClient
-from camera_service.mediamtx.config_render import deep_merge, render_mediamtx_config
+from camera_service.mediamtx.config_render import render_mediamtx_config
 from camera_service.mediamtx.errors import (
     MediaMTXError,
     MediaMTXNotFound,

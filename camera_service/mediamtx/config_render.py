@@ -8,20 +8,10 @@ from typing import Any
 import yaml
 
 from camera_service.config.sections import MediaMTXConfig, StorageConfig
+from camera_service.core.dicts import deep_merge
 
 # %f is required by MediaMTX when the playback server is on; the name sorts by time.
 RECORD_PATH_PATTERN = "%path/%Y-%m-%d_%H-%M-%S-%f"
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """Return base updated with extra; nested dicts merge, everything else (lists too) replaces."""
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def render_mediamtx_config_dict(

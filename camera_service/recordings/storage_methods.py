@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from camera_service.auth.roles import Role
-from camera_service.config.settings import deep_merge
+from camera_service.core.dicts import deep_merge
 from camera_service.recordings.config import RetentionConfig
 from camera_service.recordings.methods import scope_filter, svc_of
 from camera_service.recordings.schemas import iso

@@ -15,7 +15,8 @@ import aiohttp
 import yaml
 
 from camera_service.app import Application
-from camera_service.config.settings import Settings, deep_merge
+from camera_service.config.settings import Settings
+from camera_service.core.dicts import deep_merge
 from tests.harness.mediamtx import REPO_ROOT, mediamtx_binary
 from tests.harness.ports import free_ports
 from tests.harness.procs import ManagedProcess, wait_for
