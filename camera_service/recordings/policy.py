@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from camera_service.core.types import TimeZoneName
 from camera_service.rpc.errors import ErrorCode, RpcError
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -63,20 +64,12 @@ class RecordingPolicy(BaseModel):
     schedule: list[ScheduleWindow] = Field(
         default_factory=list, max_length=100, description="Weekly windows (mode scheduled)."
     )
-    timezone: str | None = Field(None, description="IANA zone of the windows; empty: the configured zone.")
+    timezone: TimeZoneName | None = Field(
+        None, description="IANA zone of the windows; empty: the configured zone."
+    )
     buffer_s: float | None = Field(
         None, ge=1.0, le=3600.0, description="Seconds of pre-event buffer kept (mode events)."
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                ZoneInfo(v)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {v!r}") from exc
-        return v
 
     def wants_recording(self, now: datetime, default_tz: str) -> bool:
         """Should the recorder run now by policy alone? `now` is timezone-aware."""
