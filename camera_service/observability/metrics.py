@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from camera_service.observability.rpc_metrics import RpcMetrics
 
 # Latency buckets for a control plane whose calls take microseconds to seconds.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -12,22 +14,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.rpc_requests = Counter(
-            "camera_service_rpc_requests",
-            "JSON-RPC calls by method and outcome",
-            ["method", "outcome"],
-            registry=r,
-        )
-        self.rpc_errors = Counter(
-            "camera_service_rpc_errors", "JSON-RPC errors by method and code", ["method", "code"], registry=r
-        )
-        self.rpc_latency = Histogram(
-            "camera_service_rpc_latency_seconds",
-            "JSON-RPC call latency by method",
-            ["method"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
+        # Calls per method: lock-free counts exported at scrape time (rpc_metrics.py).
+        self.rpc = RpcMetrics(LATENCY_BUCKETS)
+        r.register(self.rpc)
         self.connections = Gauge("camera_service_ws_connections", "Open WebSocket connections", registry=r)
         self.connections_rejected = Counter(
             "camera_service_ws_connections_rejected",

@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from camera_service.observability.logging import request_id_var
+from camera_service.observability.rpc_metrics import MethodStats
 from camera_service.rpc.context import CallContext, ConnectionContext
 from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.rpc.registry import MethodRegistry, MethodSpec, call
@@ -105,7 +106,7 @@ class Dispatcher:
         self.params_hooks = list(params_hooks)
         self.guards = list(guards)
         self.observers = list(observers)
-        self._metric_children: dict[str, tuple[Any, Any, Any]] = {}
+        self._method_stats: dict[str, MethodStats] = {}
 
     async def handle(self, raw: str | bytes, conn: ConnectionContext) -> bytes | None:
         """Answer one WebSocket message: a request, a notification, or a batch."""
@@ -234,19 +235,7 @@ class Dispatcher:
     def _count(self, method: str, code: int | None, elapsed: float) -> None:
         if self.metrics is None:
             return
-        children = self._metric_children.get(method)
-        if children is None:  # .labels() is a locked dict lookup: resolve once per method
-            m = self.metrics
-            children = (
-                m.rpc_requests.labels(method, "ok"),
-                m.rpc_requests.labels(method, "error"),
-                m.rpc_latency.labels(method),
-            )
-            self._metric_children[method] = children
-        ok, failed, latency = children
-        if code is None:
-            ok.inc()
-        else:
-            failed.inc()
-            self.metrics.rpc_errors.labels(method, str(code)).inc()
-        latency.observe(elapsed)
+        stats = self._method_stats.get(method)
+        if stats is None:
+            stats = self._method_stats[method] = self.metrics.rpc.stats(method)
+        self.metrics.rpc.record(stats, code, elapsed)
