@@ -49,6 +49,28 @@ class Rpc:
         return reply["result"]
 
 
+async def publish_and_time(
+    url: str, events: int, complete: dict[int, asyncio.Event], arrivals: dict[int, list[float]]
+) -> list[float]:
+    """Publish events one at a time (latency, not throughput); each latency is send -> a subscriber has it.
+
+    The subscribers' readers fill `arrivals[i]` and set `complete[i]` when all of them have event i."""
+    pub = Rpc(await connect(url, max_size=None))
+    lat: list[float] = []
+    try:
+        for i in range(events + 5):  # the first few warm up
+            complete[i] = asyncio.Event()
+            sent_at = time.perf_counter()
+            await pub.call("create_event", {"type": "bench.tick", "data": {"i": i}})
+            await asyncio.wait_for(complete[i].wait(), 30)
+            if i >= 5:
+                lat.extend(t - sent_at for t in arrivals[i])
+            await asyncio.sleep(0.01)
+    finally:
+        await pub.ws.close()
+    return lat
+
+
 async def fanout(url: str, k: int, events: int) -> list[float]:
     sem = asyncio.Semaphore(100)
     arrivals: dict[int, list[float]] = {}
@@ -75,22 +97,12 @@ async def fanout(url: str, k: int, events: int) -> list[float]:
 
     subs = await asyncio.gather(*(subscriber() for _ in range(k)))
     readers = [asyncio.create_task(reader(ws)) for ws in subs]
-    pub = Rpc(await connect(url, max_size=None))
-    lat: list[float] = []
     try:
-        for i in range(events + 5):  # the first few warm up
-            complete[i] = asyncio.Event()
-            sent_at = time.perf_counter()
-            await pub.call("create_event", {"type": "bench.tick", "data": {"i": i}})
-            await asyncio.wait_for(complete[i].wait(), 30)
-            if i >= 5:
-                lat.extend(t - sent_at for t in arrivals[i])
-            await asyncio.sleep(0.01)  # events one at a time: latency, not throughput
+        return await publish_and_time(url, events, complete, arrivals)
     finally:
         for r in readers:
             r.cancel()
-        await asyncio.gather(*(s.close() for s in subs), pub.ws.close(), return_exceptions=True)
-    return lat
+        await asyncio.gather(*(s.close() for s in subs), return_exceptions=True)
 
 
 async def fanout_raw(url: str, k: int, events: int) -> list[float]:
@@ -135,22 +147,11 @@ async def fanout_raw(url: str, k: int, events: int) -> list[float]:
             return ws
 
     subs = await asyncio.gather(*(subscriber(i) for i in range(k)))
-    pub = Rpc(await connect(url, max_size=None))
-    lat: list[float] = []
     try:
-        for i in range(events + 5):  # the first few warm up
-            complete[i] = asyncio.Event()
-            sent_at = time.perf_counter()
-            await pub.call("create_event", {"type": "bench.tick", "data": {"i": i}})
-            await asyncio.wait_for(complete[i].wait(), 30)
-            if i >= 5:
-                lat.extend(t - sent_at for t in arrivals[i])
-            await asyncio.sleep(0.01)
+        return await publish_and_time(url, events, complete, arrivals)
     finally:
         for s in subs:
             s.close()
-        await pub.ws.close()
-    return lat
 
 
 async def webhooks(url: str, n: int) -> tuple[float, list[float]]:
