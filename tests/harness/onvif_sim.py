@@ -165,11 +165,17 @@ class OnvifSim:
         return f"http://{self.cfg.host}:{self.cfg.port}"
 
     # ------------------------------------------------------------------ HTTP
+    async def _calls(self, _: web.Request) -> web.Response:
+        return web.json_response(self.calls)
+
+    async def _state(self, _: web.Request) -> web.Response:
+        return web.json_response(self.state())
+
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/onvif/{service}", self._soap)
-        app.router.add_get("/sim/calls", lambda _r: web.json_response(self.calls))
-        app.router.add_get("/sim/state", lambda _r: web.json_response(self.state()))
+        app.router.add_get("/sim/calls", self._calls)
+        app.router.add_get("/sim/state", self._state)
         app.router.add_post("/sim/reset", self._reset)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

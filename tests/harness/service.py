@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import yaml
@@ -109,7 +109,7 @@ class RunningService:
             subject=subject or f"test-{role}",
             role=Role[role.upper()],
             ttl_s=ttl_s,
-            **scopes,
+            **cast("dict[str, Any]", scopes),
         )
 
     async def client(
@@ -118,7 +118,7 @@ class RunningService:
         """A connected client; authenticated at the handshake as `role` (None: unauthenticated)."""
         if role is not None and self.settings.security.enabled:
             headers = dict(kwargs.pop("additional_headers", None) or {})
-            headers["Authorization"] = f"Bearer {self.token(role, **(scopes or {}))}"
+            headers["Authorization"] = f"Bearer {self.token(role, **cast('dict[str, Any]', scopes or {}))}"
             kwargs["additional_headers"] = headers
         client = await RpcClient.connect(self.ws_url, **kwargs)
         self.clients.append(client)
