@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -58,6 +59,13 @@ def _method(spec: MethodSpec, defs: dict[str, Any]) -> dict[str, Any]:
             {"code": int(c), "message": c.name.lower(), "data": ERROR_DESCRIPTIONS[c]} for c in spec.errors
         ]
     return method
+
+
+@functools.lru_cache(maxsize=8)
+def cached_openrpc_document(api: MethodRegistry) -> dict[str, Any]:
+    """The document of a registry, built once (~175 ms for the whole API): registries are complete once
+    built, and `rpc.discover` is callable without authentication, so it must not rebuild per call."""
+    return openrpc_document(api)
 
 
 def openrpc_document(api: MethodRegistry) -> dict[str, Any]:

@@ -24,9 +24,9 @@ async def ping(ctx: CallContext) -> Literal["pong"]:
 @router.method("rpc.discover", role=Role.PUBLIC)
 async def rpc_discover(ctx: CallContext) -> dict[str, Any]:
     """The OpenRPC 1.3 description of this API, generated from the method registry."""
-    from camera_service.rpc.openrpc import openrpc_document
+    from camera_service.rpc.openrpc import cached_openrpc_document
 
-    return openrpc_document(ctx.services.api)
+    return cached_openrpc_document(ctx.services.api)
 
 
 class ServerInfo(BaseModel):
