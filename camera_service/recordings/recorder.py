@@ -241,6 +241,33 @@ class Recorder:
             await self._tell("stopped", stopped)
         return stopped
 
+    async def forget(self, camera_id: str, reason: str = "camera_removed") -> RecordingSession | None:
+        """The camera is gone: end its session (timer cancelled, store updated, listeners told) and
+        drop its policy and recording state. Its path config is already gone, so nothing is reapplied."""
+        async with self._lock:
+            self._policies.pop(camera_id, None)
+            self._recording.discard(camera_id)
+            session = self._sessions.pop(camera_id, None)
+            timer = self._timers.pop(camera_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+        if session is None:
+            return None
+        stopped = session.model_copy(update={"stopped_at": time.time(), "stop_reason": reason})
+        await self.store.finish_session(session.id, stopped.stopped_at or time.time(), reason)
+        await self._tell("stopped", stopped)
+        return stopped
+
+    def recording_cameras(self) -> set[str]:
+        """Cameras whose path config currently says record (a copy)."""
+        return set(self._recording)
+
+    def event_buffers(self) -> dict[str, float]:
+        """Seconds of rolling buffer per camera whose policy mode is `events`."""
+        return {cid: self.buffer_s(p) for cid, p in self._policies.items() if p.mode == "events"}
+
     def _arm_timer(self, session: RecordingSession) -> None:
         async def timer() -> None:
             await asyncio.sleep(max(0.0, (session.stop_at or 0) - time.time()))

@@ -105,8 +105,8 @@ class RecordingsService:
             self.roots,
             cfg.retention,
             protected=self.exporter.protected_ranges,
-            buffers=self._buffers,
-            recording_now=lambda: {c for c in self.recorder._recording},
+            buffers=self.recorder.event_buffers,
+            recording_now=self.recorder.recording_cameras,
             on_warning=self._storage_notice,
         )
         self.downloads = DownloadRoutes(self.roots, self.signer, self._is_known_file)
@@ -161,7 +161,7 @@ class RecordingsService:
             healthy=self._started,
             status="running" if self._started else "stopped",
             details={
-                "recording": sorted(self.recorder._recording),
+                "recording": sorted(self.recorder.recording_cameras()),
                 "sessions": len(self.recorder.sessions()),
                 "disk": self.storage.level,
                 "warm_snapshot_readers": self.snapshots.warm_cameras(),
@@ -177,14 +177,6 @@ class RecordingsService:
         task.add_done_callback(self._tasks.discard)
 
     # ---- wiring callbacks ----------------------------------------------------------------------------
-
-    def _buffers(self) -> dict[str, float]:
-        out = {}
-        for cam_id in list(self.recorder._policies):
-            policy = self.recorder.policy(cam_id)
-            if policy.mode == "events":
-                out[cam_id] = self.recorder.buffer_s(policy)
-        return out
 
     async def _on_segment_hook(self, params: dict[str, str]) -> None:
         if self._closed:
@@ -219,12 +211,8 @@ class RecordingsService:
     async def _refresh_camera(self, camera_id: str, removed: bool) -> None:
         try:
             if removed:
-                session = self.recorder.session(camera_id)
-                self.recorder._recording.discard(camera_id)
-                if session is not None:
-                    self.recorder._sessions.pop(camera_id, None)
-                    await self.store.finish_session(session.id, time.time(), "camera_removed")
                 self.snapshots.drop(camera_id)
+                await self.recorder.forget(camera_id, "camera_removed")
                 return
             await self.recorder.refresh(await self.cameras.get(camera_id))
         except Exception:

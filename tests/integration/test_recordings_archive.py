@@ -4,6 +4,7 @@ sessions, conflicts, retention with a locked clip. One service for the module (4
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -232,3 +233,31 @@ async def test_size_cap_retention_deletes_oldest_and_keeps_the_locked_clip(
         await client.call("delete_clip", {"id": clip["id"]})
     assert err.value.code == -32013
     await client.call("set_retention_settings", {"settings": {"continuous": {"max_size_gb": 0}}})
+
+
+async def test_removing_a_camera_mid_recording_ends_its_session(
+    client: RpcClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await client.call("add_camera", {"id": "gone", "name": "gone", "source": "publisher"})
+    started = await client.call("start_recording", {"camera": "gone", "duration_s": 2})
+    timer_fires_at = time.time() + 2
+    await client.call("remove_camera", {"camera": "gone"})
+    note = await client.next_notification(
+        "recording_status_update",
+        timeout=10,
+        where=lambda p: p["session_id"] == started["session_id"] and p["status"] == "STOPPED",
+    )
+    assert note["params"]["reason"] == "camera_removed" and note["params"]["camera"] == "gone"
+
+    async def stored() -> list[dict[str, Any]] | None:
+        page = await client.call("list_events", {"type": "recording.stopped", "camera": "gone"})
+        return page["events"] or None
+
+    events = await wait_for(stored, timeout=10, interval=0.2)
+    assert events[0]["data"]["id"] == started["session_id"]
+    assert events[0]["data"]["stop_reason"] == "camera_removed"
+    # The session timer was cancelled: nothing fires (and fails) once its deadline has passed.
+    await asyncio.sleep(max(0.0, timer_fires_at - time.time()) + 1.0)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [f"{r.name}: {r.getMessage()}" for r in errors]
