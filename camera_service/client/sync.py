@@ -1,0 +1,109 @@
+"""A blocking wrapper for scripts: the asyncio client runs on its own event loop in a daemon thread.
+
+`with SyncClient() as cs: cs.cameras.list()` — same groups and methods as CameraServiceClient, blocking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Coroutine, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from camera_service.client.client import CameraServiceClient
+
+if TYPE_CHECKING:
+    from camera_service.events.models import EventNotification
+
+T = TypeVar("T")
+
+
+class _Blocking:
+    """Attribute proxy: coroutine methods become blocking calls; groups are proxied in turn."""
+
+    def __init__(self, target: Any, owner: SyncClient) -> None:
+        self._target = target
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if inspect.iscoroutinefunction(attr):
+
+            def blocking(*args: Any, **kwargs: Any) -> Any:
+                return self._owner._run(attr(*args, **kwargs))
+
+            blocking.__doc__ = attr.__doc__
+            blocking.__name__ = name
+            return blocking
+        if hasattr(attr, "_client"):  # a method group: cs.cameras.list()
+            return _Blocking(attr, self._owner)
+        return attr
+
+
+class SyncClient:
+    def __init__(self, url: str | None = None, **kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="camera-service", daemon=True)
+        self._thread.start()
+
+        async def make() -> CameraServiceClient:
+            client = CameraServiceClient(url, **kwargs)
+            await client.connect()
+            return client
+
+        try:
+            self._client = self._run(make())
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result()
+        except KeyboardInterrupt:  # Ctrl-C cancels the call (the server may still finish it)
+            future.cancel()
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(_Blocking(self._client, self), name)
+
+    @property
+    def client(self) -> CameraServiceClient:
+        """The asyncio client underneath (runs on this wrapper's loop thread)."""
+        return self._client
+
+    def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+        return self._run(self._client.call(method, params, timeout=timeout))
+
+    def follow_events(self, **filters: Any) -> Iterator[EventNotification]:
+        """Block on events: `for note in cs.follow_events(cameras=["demo"]): print(note.event.type)`."""
+        stream = self._run(self._client.events.follow(**filters))
+        try:
+            while True:
+                yield self._run(stream.__anext__())
+        finally:
+            self._run(stream.aclose())
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._run(self._client.close())
+        self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
