@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from camera_service.auth.store import AuditEntry, AuthStore
+from camera_service.core.tasks import TaskSet
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.rpc.registry import MethodSpec
@@ -70,8 +71,7 @@ class AuditLog:
         self.store = store
         self.retention_days = retention_days
         self._queue: asyncio.Queue[AuditEntry] = asyncio.Queue(maxsize=queue_size)
-        self._task: asyncio.Task[None] | None = None
-        self._prune_task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("audit")
         self._on_drop = on_drop
         self.dropped = 0
 
@@ -118,8 +118,9 @@ class AuditLog:
                 self._on_drop()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._writer(), name="audit-writer")
-        self._prune_task = asyncio.create_task(self._pruner(), name="audit-prune")
+        self._tasks.reopen()
+        self._tasks.spawn(self._writer(), name="audit-writer")
+        self._tasks.spawn(self._pruner(), name="audit-prune")
 
     async def flush(self) -> None:
         """Write everything queued so far (tests and list_audit read their own writes)."""
@@ -128,11 +129,7 @@ class AuditLog:
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush(), 5.0)
-        for task in (self._task, self._prune_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await self._tasks.close()
 
     async def _writer(self) -> None:
         while True:

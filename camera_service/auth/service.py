@@ -7,7 +7,6 @@ Started after the internal listener and BEFORE MediaMTX, because MediaMTX's conf
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -30,6 +29,7 @@ from camera_service.auth.scopes import in_scope
 from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuthStore
 from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, TokenVerifier, identity_from_claims
 from camera_service.core.component import ComponentHealth
+from camera_service.core.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from camera_service.app import Services
@@ -166,10 +166,7 @@ class AuthService:
                 await self._bootstrap_admin_key()
 
     async def stop(self) -> None:
-        if self._refresh_task is not None:
-            self._refresh_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresh_task
+        await cancel_and_wait(self._refresh_task)
         await self.audit.stop()
 
     def health(self) -> ComponentHealth:

@@ -17,6 +17,7 @@ from aiohttp import web
 from camera_service.auth.config import SecurityConfig
 from camera_service.auth.store import AuditEntry
 from camera_service.auth.tokens import TokenError
+from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.rpc.context import ConnectionContext
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class TransportSecurity:
         self.cfg = auth.cfg
         self.connections = connections
         self.tls = tls
+        self._timeouts = TaskSet("auth-timeouts")
 
     # ---- WebSocket hooks (app.endpoint.on_connect / on_disconnect) -----------------------------------
     async def on_connect(self, request: web.Request, conn: ConnectionContext) -> None:
@@ -92,12 +94,10 @@ class TransportSecurity:
                 )
                 raise web.HTTPUnauthorized(text=f"authentication failed: {exc}") from None
             return
-        conn.state[TIMEOUT_TASK] = asyncio.get_running_loop().create_task(self._auth_timeout(conn))
+        conn.state[TIMEOUT_TASK] = self._timeouts.spawn(self._auth_timeout(conn), name="auth-timeout")
 
     async def on_disconnect(self, conn: ConnectionContext) -> None:
-        task = conn.state.pop(TIMEOUT_TASK, None)
-        if task is not None:
-            task.cancel()
+        await cancel_and_wait(conn.state.pop(TIMEOUT_TASK, None))
 
     async def _auth_timeout(self, conn: ConnectionContext) -> None:
         await asyncio.sleep(self.cfg.auth_timeout_s)

@@ -17,6 +17,7 @@ from camera_service.cameras.probe import ProbeFailed, probe_stream
 from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.streams import StreamUrls
 from camera_service.cameras.urls import redact
+from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import EventBus, Severity
 from camera_service.server.connections import ConnectionRegistry
 
@@ -62,6 +63,7 @@ class LivePush:
         self.reader_url = reader_url
         self.lookup = lookup
         self.sampling: dict[str, asyncio.Task[None]] = {}
+        self._tasks = TaskSet("fps-sampling")
         self._sample_sem = asyncio.Semaphore(cfg.fps_sample_concurrency)
 
     def on_status_change(self, camera: Camera, prev: CameraStatusInfo, new: CameraStatusInfo) -> None:
@@ -133,4 +135,10 @@ class LivePush:
             finally:
                 self.sampling.pop(camera.id, None)
 
-        self.sampling[camera.id] = asyncio.create_task(sample(), name=f"fps-{camera.id}")
+        self.sampling[camera.id] = self._tasks.spawn(sample(), name=f"fps-{camera.id}")
+
+    async def stop_sampling(self) -> None:
+        """Cancel every fps sample and wait for them (the component stops)."""
+        await self._tasks.close()
+        self.sampling.clear()
+        self._tasks.reopen()

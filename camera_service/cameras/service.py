@@ -39,6 +39,7 @@ from camera_service.cameras.streams import StreamUrls, build_stream_urls
 from camera_service.cameras.urls import redact
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
 from camera_service.core.component import ComponentHealth
+from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import EventBus
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
@@ -91,7 +92,7 @@ class CameraService:
         self._ids: list[str] = []  # sorted: the stable order of list_cameras
         self._seq: dict[str, int] = {}  # creation order: the compat names cameraN
         self._mutate = asyncio.Lock()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = TaskSet("cameras")
         self._reconcile_task: asyncio.Task[None] | None = None
         self._reconcile_again = False
         self._unlisten: list[Callable[[], None]] = []
@@ -160,26 +161,18 @@ class CameraService:
         ]
         if self.mediamtx.is_up:
             await self._reconcile_logged("start")
-        self._tasks = [
-            asyncio.create_task(self.tracker.run(self._poll), name="cameras-status"),
-            asyncio.create_task(self._periodic_reconcile(), name="cameras-reconcile"),
-        ]
+        self._tasks.reopen()
+        self._tasks.spawn(self.tracker.run(self._poll), name="cameras-status")
+        self._tasks.spawn(self._periodic_reconcile(), name="cameras-reconcile")
         log.info("camera registry ready", extra={"cameras": len(self._cameras)})
 
     async def stop(self) -> None:
         for unlisten in self._unlisten:
             with contextlib.suppress(ValueError):
                 unlisten()
-        tasks = [*self._tasks, *self.live.sampling.values()]
-        if self._reconcile_task is not None:
-            tasks.append(self._reconcile_task)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks, self._reconcile_task = [], None
-        self.live.sampling.clear()
+        await self._tasks.close()
+        await self.live.stop_sampling()
+        self._reconcile_task = None
 
     def health(self) -> ComponentHealth:
         counts = Counter(self.status(cid).status.value for cid in self._ids)
@@ -437,7 +430,7 @@ class CameraService:
                 if not self._reconcile_again:
                     return
 
-        self._reconcile_task = asyncio.create_task(run(), name="cameras-reconcile-now")
+        self._reconcile_task = self._tasks.spawn(run(), name="cameras-reconcile-now")
 
     async def _on_mediamtx_ready(self) -> None:
         # Path configs live in MediaMTX's RAM only: after every (re)start, apply the whole registry.

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from camera_service.core.clock import Clock
+from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import Event, EventBus
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
@@ -44,12 +45,13 @@ class EventClipper:
         self.clock = clock
         self.cfg = cfg
         self._recordings = recordings
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks = TaskSet("event-clips")
+        self._cutting: set[str] = set()  # event ids with a clip being cut
 
     async def request(self, event: Event, pre_s: float | None = None, post_s: float | None = None) -> None:
         if not event.camera:
             raise ValueError("an event clip needs an event with a camera")
-        if event.id in self._tasks:
+        if event.id in self._cutting:
             return  # one clip per event
         pre = self.cfg.clip_pre_s if pre_s is None else pre_s
         post = self.cfg.clip_post_s if post_s is None else post_s
@@ -59,9 +61,9 @@ class EventClipper:
         self._schedule(event, pre, post)
 
     def _schedule(self, event: Event, pre: float, post: float) -> None:
-        task = asyncio.create_task(self._cut(event, pre, post), name=f"event-clip-{event.id}")
-        self._tasks[event.id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(event.id, None))
+        task = self._tasks.spawn(self._cut(event, pre, post), name=f"event-clip-{event.id}")
+        self._cutting.add(event.id)
+        task.add_done_callback(lambda _t: self._cutting.discard(event.id))
 
     async def resume(self) -> None:
         for event, pre, post in await self.store.pending_clips():
@@ -124,8 +126,9 @@ class EventClipper:
         )
         log.warning("event clip failed", extra={"event_id": event.id, "error": error})
 
+    async def wait(self) -> None:
+        """Wait until every clip being cut now is done."""
+        await self._tasks.wait()
+
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.close()

@@ -8,7 +8,6 @@ batches (one SQLite transaction per batch keeps up with bursts).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ import aiosqlite
 
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
+from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import Event, EventBus, topic_matches
 from camera_service.events.clips import EventClipper
 from camera_service.events.config import EventsConfig
@@ -109,7 +109,7 @@ class EventService:
         )
         self._services: Services | None = None
         self._queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = TaskSet("events")
         self._running = False
         self.queue_overflows = 0
         # Subscribed from construction on: events of components that start before us are queued.
@@ -133,20 +133,15 @@ class EventService:
         await self.sender.start()
         await self.outbox.start()
         self._running = True
-        self._tasks = [
-            asyncio.create_task(self._pipeline(), name="events-pipeline"),
-            asyncio.create_task(self._retention_loop(), name="events-retention"),
-        ]
+        self._tasks.reopen()
+        self._tasks.spawn(self._pipeline(), name="events-pipeline")
+        self._tasks.spawn(self._retention_loop(), name="events-retention")
         await self.clips.resume()
 
     async def stop(self) -> None:
         self._running = False
         self._unsubscribe()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()
         await self.clips.stop()
         await self.rules.stop()
         await self.outbox.stop()

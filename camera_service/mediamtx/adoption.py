@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import yaml
 
+from camera_service.core.tasks import cancel_and_wait
+
 log = logging.getLogger("camera_service.mediamtx")
 
 PIDFILE_NAME = "mediamtx.pid"
@@ -236,11 +238,8 @@ class AdoptedProcess:
         self.on_exit()
 
     async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a grace period
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         # Re-check before signalling: never signal a process that reused the pid.
         if is_our_mediamtx(self.pid, self.binary, self.config):
             await terminate(self.pid, timeout)

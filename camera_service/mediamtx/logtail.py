@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from camera_service.core.tasks import cancel_and_wait
+
 log = logging.getLogger("camera_service.mediamtx")
 
 _READ_CHUNK = 1 << 16
@@ -65,11 +67,8 @@ class LogTailer:
 
     async def stop(self) -> None:
         """Stop following, after handing on what the file holds now (a last line without newline too)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self.poll(max_total=None)
         self._flush_partial()
         if self._file is not None:

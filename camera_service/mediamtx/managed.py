@@ -16,6 +16,7 @@ from pathlib import Path
 
 from camera_service.config.sections import MediaMTXConfig
 from camera_service.core.clock import Clock
+from camera_service.core.tasks import cancel_and_wait
 from camera_service.mediamtx.adoption import (
     LOG_NAME,
     PIDFILE_NAME,
@@ -130,11 +131,8 @@ class ManagedMediaMTX:
 
     async def stop(self) -> None:
         """Terminate the process (ours or adopted), read the rest of its log, drop the pidfile."""
-        if self._replace_task is not None:
-            self._replace_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._replace_task
-            self._replace_task = None
+        await cancel_and_wait(self._replace_task)
+        self._replace_task = None
         if self._proc is not None:
             await self._proc.stop()
             self._proc = None

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from camera_service.core.clock import Clock, SystemClock
+from camera_service.core.tasks import cancel_and_wait
 
 log = logging.getLogger("camera_service.process")
 
@@ -207,7 +208,7 @@ class ManagedProcess:
                 async with asyncio.timeout(2.0):
                     await asyncio.shield(pump)
             except TimeoutError:
-                pump.cancel()
+                await cancel_and_wait(pump)
         return rc
 
     async def _supervise(self, proc: asyncio.subprocess.Process | None) -> None:

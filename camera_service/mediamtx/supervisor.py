@@ -32,6 +32,7 @@ from typing import Any, Literal
 from camera_service.config.sections import MediaMTXConfig, StorageConfig
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
+from camera_service.core.tasks import cancel_and_wait
 from camera_service.mediamtx.adoption import CallbackEndpoint
 from camera_service.mediamtx.binary import (
     MEDIAMTX_VERSION,
@@ -225,8 +226,7 @@ class MediaMTXSupervisor:
                 {up, died}, timeout=self.cfg.start_timeout_s, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
-            up.cancel()
-            died.cancel()
+            await cancel_and_wait(up, died)
         if not self._up.is_set():
             why = (
                 "exited"
@@ -247,11 +247,8 @@ class MediaMTXSupervisor:
         return True
 
     async def stop(self) -> None:
-        if self._health_task is not None:
-            self._health_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health_task
-            self._health_task = None
+        await cancel_and_wait(self._health_task)
+        self._health_task = None
         await self._child.stop()
         await self._client.close()
         self._state = "down"

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from camera_service.cameras.models import Camera
+from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.events.bus import EventBus
 from camera_service.onvif.client import OnvifClient, not_supported, to_plain
 from camera_service.onvif.config import OnvifConfig
@@ -46,6 +47,7 @@ class ClientPool:
     def __init__(self, cfg: OnvifConfig) -> None:
         self.cfg = cfg
         self._clients: dict[str, tuple[tuple[Any, ...], OnvifClient]] = {}
+        self._closing = TaskSet("onvif-clients")  # replaced clients closing in the background
 
     def get(self, camera: Camera) -> OnvifClient:
         ep = camera.onvif
@@ -58,7 +60,7 @@ class ClientPool:
         if entry is not None and entry[0] == key:
             return entry[1]
         if entry is not None:
-            asyncio.get_running_loop().create_task(entry[1].close())
+            self._closing.spawn(entry[1].close(), name=f"onvif-close-{camera.id}")
         client = OnvifClient(
             xaddr, ep.username, password, timeout_s=self.cfg.call_timeout_s, adjust_time=self.cfg.adjust_time
         )
@@ -73,6 +75,9 @@ class ClientPool:
     async def close(self) -> None:
         for camera_id in list(self._clients):
             await self.drop(camera_id)
+        await self._closing.wait()  # let replaced clients finish closing their sessions
+        await self._closing.close()
+        self._closing.reopen()
 
 
 class PtzController:
@@ -83,6 +88,7 @@ class PtzController:
         self._locks: dict[str, asyncio.Lock] = {}
         self._moves: dict[str, _Move] = {}
         self._patrols: dict[str, asyncio.Task[None]] = {}
+        self._tasks = TaskSet("ptz")  # safety-stop timers and patrols
         self._info: dict[str, tuple[Any, PtzInfo]] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -170,9 +176,7 @@ class PtzController:
                     "Timeout": f"PT{timeout:g}S",
                 },
             )
-            timer = asyncio.get_running_loop().create_task(
-                self._stop_after(camera, timeout), name=f"ptz-timeout-{camera.id}"
-            )
+            timer = self._tasks.spawn(self._stop_after(camera, timeout), name=f"ptz-timeout-{camera.id}")
             self._moves[camera.id] = _Move(connection_id, timer)
         self._emit(
             "ptz.moved", camera.id, action="continuous_move", pan=pan, tilt=tilt, zoom=zoom, timeout_s=timeout
@@ -344,9 +348,7 @@ class PtzController:
         await self.info(camera)
         tokens = [await self.resolve_preset(camera, p) for p in presets]  # all must exist before starting
         replaced = await self.stop_patrol(camera.id, reason="replaced")
-        task = asyncio.get_running_loop().create_task(
-            self._patrol(camera, tokens, dwell_s, loops), name=f"ptz-patrol-{camera.id}"
-        )
+        task = self._tasks.spawn(self._patrol(camera, tokens, dwell_s, loops), name=f"ptz-patrol-{camera.id}")
         self._patrols[camera.id] = task
         self._emit("ptz.patrol_started", camera.id, presets=tokens, dwell_s=dwell_s, loops=loops)
         return {"patrolling": True, "presets": tokens, "replaced": replaced}
@@ -371,9 +373,7 @@ class PtzController:
         task = self._patrols.pop(camera_id, None)
         if task is None or task.done():
             return False
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         self._emit("ptz.patrol_stopped", camera_id, reason=reason)
         return True
 
@@ -414,3 +414,5 @@ class PtzController:
                 with contextlib.suppress(RpcError):
                     await self.stop(camera, reason="shutdown")
             self._cancel_timer(camera_id)
+        await self._tasks.close()
+        self._tasks.reopen()

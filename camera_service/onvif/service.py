@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from camera_service.core.component import ComponentHealth
+from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import Event, EventBus
 from camera_service.onvif import discovery
 from camera_service.onvif.client import OnvifClient
@@ -35,6 +36,7 @@ class OnvifService:
         self.ptz = PtzController(cfg, bus, self.pool)
         self._unsubscribe: Callable[[], None] | None = None
         self._running = False
+        self._tasks = TaskSet("onvif")
 
     async def start(self) -> None:
         self._unsubscribe = self.bus.subscribe(
@@ -46,6 +48,8 @@ class OnvifService:
         self._running = False
         if self._unsubscribe is not None:
             self._unsubscribe()
+        await self._tasks.close()
+        self._tasks.reopen()
         await self.ptz.close(await self._camera_map())
         await self.pool.close()
 
@@ -61,10 +65,7 @@ class OnvifService:
         # Endpoint/credential changes rebuild the client lazily (ClientPool compares keys); a removed
         # camera loses its client, timer and patrol.
         if event.type == "camera.removed" and event.camera:
-            import asyncio
-
-            camera_id = event.camera
-            asyncio.get_running_loop().create_task(self._forget(camera_id))
+            self._tasks.spawn(self._forget(event.camera), name=f"onvif-forget-{event.camera}")
 
     async def _forget(self, camera_id: str) -> None:
         await self.ptz.forget(camera_id, reason="camera_removed")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from camera_service.core.tasks import TaskSet
 from camera_service.mediamtx.config_render import RECORD_PATH_PATTERN
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.deps import CameraRegistry
@@ -56,7 +57,7 @@ class Recorder:
         self._recording: set[str] = set()  # cameras whose path config says record: true
         self._listeners: list[SessionListener] = []
         self._lock = asyncio.Lock()
-        self._policy_task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("recorder")
 
     # ---- the path contributor (pure: camera + self._recording) --------------------------------------
 
@@ -112,17 +113,12 @@ class Recorder:
             if s.stop_at is not None:
                 self._arm_timer(s)
         await self.refresh_all()
-        self._policy_task = asyncio.create_task(self._policy_loop(), name="recordings-policy")
+        self._tasks.spawn(self._policy_loop(), name="recordings-policy")
 
     async def stop(self) -> None:
-        tasks = [t for t in [self._policy_task, *self._timers.values()] if t is not None]
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await self._tasks.close()  # the policy loop and every session timer
         self._timers.clear()
-        self._policy_task = None
+        self._tasks.reopen()
         # Sessions stay persisted as active: a restart resumes them (MediaMTX stops with us anyway).
 
     async def _policy_loop(self) -> None:
@@ -277,7 +273,7 @@ class Recorder:
             except Exception:
                 log.exception("timed recording stop failed", extra={"camera": session.camera})
 
-        self._timers[session.camera] = asyncio.create_task(timer(), name=f"rec-timer-{session.camera}")
+        self._timers[session.camera] = self._tasks.spawn(timer(), name=f"rec-timer-{session.camera}")
 
     async def _tell(self, what: str, session: RecordingSession) -> None:
         for listener in self._listeners:

@@ -19,6 +19,7 @@ from typing import Any
 
 from camera_service.auth.scopes import in_scope
 from camera_service.core.component import ComponentHealth
+from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import Event, EventBus, Severity
 from camera_service.media.imaging import ImageFormat, encode_frame, first_frame, probe_file
 from camera_service.media.snapshot import SnapshotEngine, SnapshotError, SnapshotTimeout
@@ -114,7 +115,7 @@ class RecordingsService:
         internal.on_hook("segment_complete", self._on_segment_hook)
         self.index.on_indexed(self._segment_indexed)
         self.recorder.on_session(self._session_changed)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("recordings")
         self._unsubscribe: Callable[[], None] | None = None
         self._started = False
         self._closed = False  # set by stop(): no new background work (hooks, refreshes) from then on
@@ -123,6 +124,7 @@ class RecordingsService:
 
     async def start(self) -> None:
         self._closed = False
+        self._tasks.reopen()
         for root in self.roots.values():
             root.mkdir(parents=True, exist_ok=True)
         await self.index.reconcile()
@@ -145,14 +147,8 @@ class RecordingsService:
             self._unsubscribe = None
         await self.storage.stop()
         await self.recorder.stop()
-        tasks = list(self._tasks)
-        if tasks:  # let in-flight index writes finish briefly, then cancel what is left
-            _done, pending = await asyncio.wait(tasks, timeout=_STOP_GRACE_S)
-            for t in pending:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+        await self._tasks.wait(_STOP_GRACE_S)  # let in-flight index writes finish briefly,
+        await self._tasks.close()  # then cancel what is left
         await self.snapshots.close()
 
     def health(self) -> ComponentHealth:
@@ -172,9 +168,7 @@ class RecordingsService:
         if self._closed:  # stopping: nothing may outlive stop() (the database closes after us)
             coro.close()
             return
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, name=name)
 
     # ---- wiring callbacks ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from camera_service.core.tasks import cancel_and_wait
 from camera_service.events.bus import EventBus, Severity
 from camera_service.recordings.config import RetentionConfig
 from camera_service.recordings.retention import GB, Item, Plan, overlaps, plan
@@ -72,11 +73,8 @@ class StorageManager:
         self._task = asyncio.create_task(self._loop(), name="recordings-retention")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def update_settings(self, settings: RetentionConfig) -> RetentionConfig:
         await self.store.put_setting(SETTINGS_KEY, settings.model_dump(mode="json"))

@@ -8,7 +8,6 @@ loses its own notifications and never stalls the publisher or other clients.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from camera_service.core.tasks import cancel_and_wait
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import ConnectionContext
 from camera_service.rpc.dispatcher import encode_notification
@@ -125,9 +125,7 @@ class Outbox:
 
     async def close(self) -> None:
         self._closed = True
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
 
 
 class ConnectionRegistry:

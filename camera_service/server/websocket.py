@@ -4,13 +4,13 @@ up to a per-connection limit (further reads wait: backpressure), responses writt
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from camera_service.config.sections import ServerConfig
+from camera_service.core.tasks import TaskSet
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import ConnectionContext
 from camera_service.rpc.dispatcher import Dispatcher
@@ -40,6 +40,7 @@ class WebSocketEndpoint:
         self.on_connect: list[ConnectHook] = []
         self.on_disconnect: list[DisconnectHook] = []
         self._sockets: set[web.WebSocketResponse] = set()
+        self._closers = TaskSet("websocket-close")
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(
@@ -62,9 +63,7 @@ class WebSocketEndpoint:
 
         def close_slow() -> None:
             self.metrics.connections_rejected.labels("slow_consumer").inc()
-            asyncio.get_running_loop().create_task(
-                ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer")
-            )
+            self._closers.spawn(ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer"))
 
         # No isinstance check: uvloop's transports do not subclass asyncio.Transport.
         transport = request.transport
@@ -102,7 +101,7 @@ class WebSocketEndpoint:
 
     async def _serve(self, ws: web.WebSocketResponse, conn: ConnectionContext) -> None:
         slots = asyncio.Semaphore(self.cfg.max_inflight_per_connection)
-        tasks: set[asyncio.Task[None]] = set()
+        tasks = TaskSet(f"websocket:{conn.remote}")
 
         async def run(data: bytes | str) -> None:
             try:
@@ -117,20 +116,15 @@ class WebSocketEndpoint:
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 await slots.acquire()
-                task = asyncio.create_task(run(msg.data))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                tasks.spawn(run(msg.data))
             elif msg.type == WSMsgType.ERROR:
                 log.info("websocket error", extra={"remote": conn.remote, "error": str(ws.exception())})
                 break
-        for task in list(tasks):
-            task.cancel()
-        for task in list(tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.close()
 
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutdown") -> None:
         await asyncio.gather(
             *(ws.close(code=code, message=reason.encode()) for ws in list(self._sockets)),
             return_exceptions=True,
         )
+        await self._closers.close()

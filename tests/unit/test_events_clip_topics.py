@@ -60,8 +60,7 @@ async def _run(tmp_path: Path, recordings: FakeRecordings) -> tuple[list[Event],
             recordings=lambda: recordings,
         )
         await clipper.request(event, pre_s=4, post_s=4)
-        for task in list(clipper._tasks.values()):
-            await task
+        await clipper.wait()
         stored = await store.get(event.id)
         return seen, stored.clip_state if stored else None
     finally:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from camera_service.core.clock import Clock
+from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import Event
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.rules.actions import ActionContext, action_types, params_error, validate_action
@@ -65,7 +66,7 @@ class RuleEngine:
         self._config_rules = config_rules
         self._rules: dict[str, Rule] = {}
         self._last_fired: dict[tuple[str, str | None], float] = {}
-        self._tasks: set[asyncio.Task[RunOutcome]] = set()
+        self._tasks = TaskSet("rules")
         self._context: Callable[[Rule, Event], ActionContext] | None = None
 
     def bind(self, services: Services, events: EventService) -> None:
@@ -147,9 +148,7 @@ class RuleEngine:
 
     def on_event(self, event: Event) -> None:
         for rule in self.matching(event):
-            task = asyncio.create_task(self.run(rule, event), name=f"rule-{rule.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self.run(rule, event), name=f"rule-{rule.id}")
 
     async def run(self, rule: Rule, event: Event) -> RunOutcome:
         if self._context is None:
@@ -199,6 +198,4 @@ class RuleEngine:
             )
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()

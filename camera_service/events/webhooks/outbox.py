@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable
 
 from camera_service.core.clock import Clock
+from camera_service.core.tasks import TaskSet
 from camera_service.events.config import WebhookDeliveryConfig
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.webhooks.delivery import HttpSender
@@ -56,10 +57,9 @@ class OutboxWorker:
         self.rand = rand
         self._breakers: dict[str, CircuitBreaker] = {}
         self._inflight: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("webhook-outbox")
         self._slots = asyncio.Semaphore(cfg.concurrency)
         self._wake = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
 
     def breaker(self, webhook_id: str) -> CircuitBreaker:
         b = self._breakers.get(webhook_id)
@@ -82,18 +82,11 @@ class OutboxWorker:
 
     async def start(self) -> None:
         await self.refresh_gauges()
-        self._loop_task = asyncio.create_task(self._run(), name="webhook-outbox")
+        self._tasks.reopen()
+        self._tasks.spawn(self._run(), name="webhook-outbox")
 
     async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()
 
     async def refresh_gauges(self) -> None:
         counts = await self.store.counts()
@@ -131,9 +124,7 @@ class OutboxWorker:
                 self.metrics.webhook_deliveries.labels("circuit_open").inc()
                 continue
             self._inflight.add(row.id)
-            task = asyncio.create_task(self._deliver(row, b), name=f"webhook-{row.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._deliver(row, b), name=f"webhook-{row.id}")
 
     async def _deliver(self, row: OutboxRow, breaker: CircuitBreaker) -> None:
         try:
