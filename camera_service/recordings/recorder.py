@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from camera_service.core.tasks import TaskSet
+from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.mediamtx.config_render import RECORD_PATH_PATTERN
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.deps import CameraRegistry
@@ -245,10 +245,7 @@ class Recorder:
             self._recording.discard(camera_id)
             session = self._sessions.pop(camera_id, None)
             timer = self._timers.pop(camera_id, None)
-        if timer is not None and timer is not asyncio.current_task():
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
+        await cancel_and_wait(timer)
         if session is None:
             return None
         stopped = session.model_copy(update={"stopped_at": time.time(), "stop_reason": reason})
