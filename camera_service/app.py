@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from camera_service.auth.scopes import Scope
 from camera_service.auth.service import AuthService
 from camera_service.auth.transport import TransportSecurity, build_ssl_context
 from camera_service.cameras.service import CameraService
@@ -114,6 +115,8 @@ class Application:
             guards=[auth.guard],
             observers=[auth.audit.observe],
             params_hooks=[auth.inline_token],
+            # Resolved per call, lazily: the camera registry is built below (DI rework: issue 10).
+            scope_resolver=lambda identity: Scope.resolve(identity, self.services.cameras.cameras()),
         )
         self.endpoint = WebSocketEndpoint(
             self.dispatcher, settings.server, metrics, self.services.connections

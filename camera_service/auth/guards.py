@@ -8,6 +8,7 @@ in this order:
 4. expired identity or revoked API key: the identity is dropped from the connection -> -32001
 5. per-identity token bucket (across that subject's connections)                    -> -32002
 6. role below the method's declared role                                            -> -32003
+7. a camera-scoped identity calling a method declared `scope=UNRESTRICTED`           -> -32003
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from collections.abc import Callable
 
 from camera_service.auth.ratelimit import KeyedBuckets, TokenBucket
 from camera_service.auth.roles import Role
+from camera_service.auth.scopes import unrestricted_required
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.rpc.registry import MethodSpec
+from camera_service.rpc.scope import CameraScope
 
 BUCKET_STATE = "auth.bucket"
 
@@ -88,6 +91,8 @@ class AuthGuard:
                 f"Insufficient permissions - {spec.role.label} role required for {spec.name}",
                 {"required_role": spec.role.label, "role": identity.role.label, "method": spec.name},
             )
+        if spec.scope is CameraScope.UNRESTRICTED and not identity.unrestricted:
+            raise unrestricted_required(spec.name)
 
     def _limited(self, scope: str) -> None:
         if self._on_limited is not None:

@@ -9,11 +9,11 @@ from pydantic import BaseModel, Field, model_validator
 
 from camera_service.auth.login import login
 from camera_service.auth.roles import Role
-from camera_service.auth.scopes import in_scope, require_unrestricted
 from camera_service.auth.store import AuditEntry
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
+from camera_service.rpc.scope import CameraScope
 
 if TYPE_CHECKING:
     from camera_service.auth.service import AuthService
@@ -155,10 +155,9 @@ def _key_info(rec: object) -> dict[str, object]:
     }
 
 
-@router.method(role=Role.ADMIN, mutating=True)
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True)
 async def create_api_key(ctx: CallContext, params: CreateApiKeyParams) -> CreatedApiKey:
     """Create an API key for automation; the key is in the result once and never again."""
-    require_unrestricted(ctx)
     ident = ctx.connection.identity
     key, rec = await _auth(ctx).create_api_key(
         params.name,
@@ -179,10 +178,9 @@ class ApiKeyList(BaseModel):
     keys: list[ApiKeyInfo]
 
 
-@router.method(role=Role.ADMIN)
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
 async def list_api_keys(ctx: CallContext) -> ApiKeyList:
     """Every API key (never the key itself)."""
-    require_unrestricted(ctx)
     return ApiKeyList(keys=[ApiKeyInfo(**_key_info(r)) for r in _auth(ctx).list_api_keys()])
 
 
@@ -197,10 +195,9 @@ class Revoked(BaseModel):
     revoked: Literal[True]
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def revoke_api_key(ctx: CallContext, params: RevokeParams) -> Revoked:
     """Revoke an API key at once: connections using it get -32001 on their next call."""
-    require_unrestricted(ctx)
     if not await _auth(ctx).revoke_api_key(params.key_id):
         raise not_found("api_key", params.key_id)
     return Revoked(key_id=params.key_id, revoked=True)
@@ -234,10 +231,9 @@ class AuditPage(BaseModel):
     offset: int
 
 
-@router.method(role=Role.ADMIN)
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
 async def list_audit(ctx: CallContext, params: ListAuditParams) -> AuditPage:
     """The audit log, newest first: state-changing calls and authentication failures."""
-    require_unrestricted(ctx)
     auth = _auth(ctx)
     await auth.audit.flush()
     entries, total = await auth.store.list_audit(
@@ -302,14 +298,16 @@ class StreamToken(BaseModel):
     expires_at: str
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.QUOTA_EXCEEDED))
+@router.method(
+    scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.QUOTA_EXCEEDED)
+)
 async def create_stream_token(ctx: CallContext, params: StreamTokenParams) -> StreamToken:
     """A short-lived token that opens this camera's live and playback streams in MediaMTX."""
     auth = _auth(ctx)
     ident = ctx.connection.identity
     assert ident is not None
     camera = await auth.lookup_camera(params.camera)
-    if camera is None or not in_scope(camera, ident):
+    if camera is None or not ctx.scope.sees(camera):
         raise not_found("camera", params.camera)
     auth.check_live_quota(camera)
     token, expires = auth.stream_token(ident, camera.id)

@@ -16,6 +16,7 @@ from camera_service.cameras.models import Camera, CameraStatus
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
+from camera_service.rpc.scope import CameraScope
 
 router = MethodRegistry(tag="cameras")
 
@@ -74,20 +75,25 @@ def _compat(ctx: CallContext, camera: Camera) -> CompatCamera:
     return CompatCamera.model_validate(payload)
 
 
-@router.method(role=Role.VIEWER, compat=True)
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True)
 async def get_camera_list(ctx: CallContext) -> CameraListResult:
     """All cameras in the established protocol's shape (compatibility alias of list_cameras).
 
     Role: viewer.
     """
     svc = ctx.services.cameras
-    cams = [_compat(ctx, c) for c in svc.cameras() if svc.in_scope(c, ctx.connection.identity)]
+    cams = [_compat(ctx, c) for c in svc.cameras() if ctx.scope.sees(c)]
     return CameraListResult(
         cameras=cams, total=len(cams), connected=sum(1 for c in cams if c.state == CameraStatus.ONLINE)
     )
 
 
-@router.method(role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS))
+@router.method(
+    scope=CameraScope.CAMERAS,
+    role=Role.VIEWER,
+    compat=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS),
+)
 async def get_camera_status(ctx: CallContext, params: DeviceParams) -> CameraStatusResult:
     """One camera's status and stream metrics (compatibility alias of get_camera).
 
@@ -96,7 +102,7 @@ async def get_camera_status(ctx: CallContext, params: DeviceParams) -> CameraSta
     """
     svc = ctx.services.cameras
     camera = svc.get_cached(svc.resolve_id(params.device))
-    if not svc.in_scope(camera, ctx.connection.identity):
+    if not ctx.scope.sees(camera):
         raise not_found("camera", params.device)
     info = svc.status(camera.id)
     base = _compat(ctx, camera)

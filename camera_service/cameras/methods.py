@@ -31,6 +31,7 @@ from camera_service.cameras.urls import parse_source, redact, with_credentials
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry
+from camera_service.rpc.scope import CameraScope
 
 if TYPE_CHECKING:
     from camera_service.cameras.service import CameraService
@@ -54,7 +55,7 @@ def _visible(ctx: CallContext, camera_id: str) -> Camera:
     """The camera, or NOT_FOUND when it does not exist or is outside the caller's scope."""
     svc = _svc(ctx)
     camera = svc.get_cached(camera_id)
-    if not svc.in_scope(camera, ctx.connection.identity):
+    if not ctx.scope.sees(camera):
         raise not_found("camera", camera_id)
     return camera
 
@@ -77,7 +78,7 @@ def _matches(camera: Camera, status: str, p: ListCamerasParams) -> bool:
     return True
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.INVALID_PARAMS,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.INVALID_PARAMS,))
 async def list_cameras(ctx: CallContext, params: ListCamerasParams) -> CameraPage:
     """Cameras with their live status, filtered and paginated in a stable order (by id).
 
@@ -86,10 +87,7 @@ async def list_cameras(ctx: CallContext, params: ListCamerasParams) -> CameraPag
     not listed.
     """
     svc = _svc(ctx)
-    identity = ctx.connection.identity
-    matches = [
-        c for c in svc.cameras() if svc.in_scope(c, identity) and _matches(c, svc.status(c.id).status, params)
-    ]
+    matches = [c for c in svc.cameras() if ctx.scope.sees(c) and _matches(c, svc.status(c.id).status, params)]
     start = params.offset
     if params.cursor is not None:
         start = next((i for i, c in enumerate(matches) if c.id > params.cursor), len(matches))
@@ -104,7 +102,7 @@ async def list_cameras(ctx: CallContext, params: ListCamerasParams) -> CameraPag
     )
 
 
-@router.method(role=Role.VIEWER, errors=_READ_ERRORS)
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=_READ_ERRORS)
 async def get_camera(ctx: CallContext, params: CameraIdParams) -> CameraInfo:
     """One camera with its live status (credentials are never returned: see `has_credentials`).
 
@@ -127,7 +125,7 @@ def _derive_id(svc: CameraService, name: str) -> str:
         candidate, n = f"{base}-{n}", n + 1
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
+@router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
 async def add_camera(ctx: CallContext, params: AddCameraParams) -> CameraInfo:
     """Register a camera and provision its MediaMTX path; persisted across restarts.
 
@@ -144,7 +142,7 @@ async def add_camera(ctx: CallContext, params: AddCameraParams) -> CameraInfo:
     return CameraInfo.of(added, svc.status(added.id))
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
+@router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
 async def update_camera(ctx: CallContext, params: UpdateCameraParams) -> CameraInfo:
     """Change some fields of a camera (only the fields given change); a new source re-provisions it.
 
@@ -159,7 +157,7 @@ async def update_camera(ctx: CallContext, params: UpdateCameraParams) -> CameraI
     return CameraInfo.of(updated, svc.status(updated.id))
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=_READ_ERRORS)
+@router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_READ_ERRORS)
 async def remove_camera(ctx: CallContext, params: CameraIdParams) -> RemoveResult:
     """Remove a camera and its MediaMTX path. Role: admin. Recordings already made are kept."""
     camera = _visible(ctx, params.camera)
@@ -167,7 +165,7 @@ async def remove_camera(ctx: CallContext, params: CameraIdParams) -> RemoveResul
     return RemoveResult(id=camera.id, removed=True)
 
 
-@router.method(role=Role.VIEWER, errors=_READ_ERRORS)
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=_READ_ERRORS)
 async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrls:
     """Live-view URLs of a camera (RTSP, HLS, WebRTC page, WHEP, RTMP, SRT) for clients.
 
@@ -187,6 +185,7 @@ async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrl
 
 
 @router.method(
+    scope=CameraScope.CAMERAS,
     role=Role.OPERATOR,
     errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, ErrorCode.CAMERA_UNAVAILABLE, ErrorCode.TIMEOUT),
 )

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from camera_service.auth.roles import Role
-from camera_service.auth.scopes import require_visible_ids
 from camera_service.events.bus import Event, Severity
 from camera_service.events.models import EventNotification, EventStatus, StoredEvent, SubscriptionFilter
 from camera_service.events.service import EventService
@@ -17,6 +16,7 @@ from camera_service.events.subscriptions import NOTIFICATION, SubscriptionLimitE
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
+from camera_service.rpc.scope import CameraScope
 
 router = MethodRegistry(tag="events")
 router.notification(
@@ -31,18 +31,6 @@ TYPE_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"
 
 def _events(ctx: CallContext) -> EventService:
     return ctx.services.events
-
-
-def _scope(ctx: CallContext) -> frozenset[str] | None:
-    """Camera ids a scoped identity may see in the store (None: unrestricted)."""
-    identity = ctx.connection.identity
-    if identity is None or identity.unrestricted:
-        return None
-    cameras: Any = getattr(ctx.services, "cameras", None)
-    visible = set(identity.cameras)
-    if cameras is not None:
-        visible |= {c.id for c in cameras.cameras() if cameras.in_scope(c, identity)}
-    return frozenset(visible)
 
 
 class SubscribeParams(Params):
@@ -70,7 +58,7 @@ class Subscription(BaseModel):
     min_severity: Severity | None
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.QUOTA_EXCEEDED,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.QUOTA_EXCEEDED,))
 async def subscribe_events(ctx: CallContext, params: SubscribeParams) -> Subscription:
     """Subscribe this connection to events; matching events arrive as `event` notifications.
 
@@ -78,7 +66,7 @@ async def subscribe_events(ctx: CallContext, params: SubscribeParams) -> Subscri
     slows others: when its queue overflows it gets `notifications_dropped {dropped}` and, past the
     slow-consumer limit, is closed with code 4008.
     """
-    require_visible_ids(ctx, params.cameras)  # security: hidden cameras are unknown cameras
+    ctx.scope.require_ids(params.cameras)  # security: hidden cameras are unknown cameras
     flt = SubscriptionFilter(
         topics=params.topics,
         cameras=frozenset(params.cameras) if params.cameras is not None else None,
@@ -106,7 +94,7 @@ class Unsubscribed(BaseModel):
     unsubscribed: bool
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
 async def unsubscribe_events(ctx: CallContext, params: UnsubscribeParams) -> Unsubscribed:
     """End one of this connection's subscriptions."""
     if not _events(ctx).subscriptions.unsubscribe(ctx.connection, params.subscription):
@@ -130,7 +118,7 @@ class EventPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
 
 
-@router.method(role=Role.VIEWER)
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER)
 async def list_events(ctx: CallContext, params: ListEventsParams) -> EventPage:
     """Stored events, newest first, filtered and paged with a cursor."""
     if params.cursor:
@@ -143,7 +131,7 @@ async def list_events(ctx: CallContext, params: ListEventsParams) -> EventPage:
     q = EventQuery(
         type=params.type,
         camera=params.camera,
-        cameras=_scope(ctx),
+        cameras=ctx.scope.camera_ids,
         status=params.status,
         start=params.start.timestamp() if params.start else None,
         end=params.end.timestamp() if params.end else None,
@@ -161,13 +149,12 @@ class EventIdParams(Params):
 
 async def _get(ctx: CallContext, event_id: str) -> StoredEvent:
     event = await _events(ctx).store.get(event_id)
-    scope = _scope(ctx)
-    if event is None or (scope is not None and event.camera not in scope):
+    if event is None or not ctx.scope.sees_id(event.camera):
         raise not_found("event", event_id)
     return event
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
 async def get_event(ctx: CallContext, params: EventIdParams) -> StoredEvent:
     """One stored event with its status, tags, notes and clip/snapshot links."""
     return await _get(ctx, params.id)
@@ -182,7 +169,7 @@ def _who(ctx: CallContext) -> str | None:
     return ctx.connection.identity.subject if ctx.connection.identity else None
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def acknowledge_event(ctx: CallContext, params: AcknowledgeParams) -> StoredEvent:
     """Mark an event acknowledged (records who and when)."""
     await _get(ctx, params.id)
@@ -213,7 +200,7 @@ class UpdateEventParams(Params):
         return sorted(set(v)) if v is not None else None
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def update_event(ctx: CallContext, params: UpdateEventParams) -> StoredEvent:
     """Change an event's status, tags or notes."""
     if params.status is None and params.tags is None and params.notes is None:
@@ -249,13 +236,12 @@ class CreateEventParams(Params):
     clip: ClipRequest | None = Field(None, description="Cut a clip around the event from the recordings.")
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def create_event(ctx: CallContext, params: CreateEventParams) -> StoredEvent:
     """Inject an external event (alarm panel, access control, script); stored, pushed, runs rules."""
     if params.camera is not None:
-        cameras: Any = getattr(ctx.services, "cameras", None)
-        if cameras is not None:
-            await cameras.get(params.camera)  # NOT_FOUND for an unknown camera
+        ctx.scope.require_ids([params.camera])  # security: a hidden camera is an unknown camera
+        await ctx.services.cameras.get(params.camera)  # NOT_FOUND for an unknown camera
     if params.clip is not None and params.camera is None:
         raise invalid_params("clip", "a clip needs a camera")
     if len(repr(params.data)) > 65_536:
@@ -280,7 +266,12 @@ class EventClipParams(Params):
     post_s: float | None = Field(None, ge=0.0, le=3600.0, description="Seconds after the event (default 10).")
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT))
+@router.method(
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
+)
 async def request_event_clip(ctx: CallContext, params: EventClipParams) -> StoredEvent:
     """Cut a clip around a stored event once its post-roll has passed; `event.clip_ready` follows.
 

@@ -15,6 +15,7 @@ from camera_service.onvif.service import OnvifService
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
+from camera_service.rpc.scope import CameraScope
 
 router = MethodRegistry(tag="onvif")
 router.notification(
@@ -40,7 +41,7 @@ async def _camera(ctx: CallContext, ident: str) -> Camera:
     """The camera, in the caller's scope, with an ONVIF endpoint (else NOT_FOUND / NOT_SUPPORTED)."""
     cameras = ctx.services.cameras
     camera = await cameras.get(cameras.resolve_id(ident))
-    if not cameras.in_scope(camera, ctx.connection.identity):
+    if not ctx.scope.sees(camera):
         raise not_found("camera", ident)
     if camera.onvif is None or not (camera.onvif.xaddr or camera.onvif.host):
         raise RpcError(
@@ -225,7 +226,10 @@ class PtzResult(BaseModel):
 
 
 @router.method(
-    role=Role.OPERATOR, mutating=True, errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, *ONVIF_ERRORS)
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, *ONVIF_ERRORS),
 )
 async def ptz(ctx: CallContext, params: PtzParams) -> PtzResult:
     """Pan/tilt/zoom a camera: moves, stop, home, presets, status.
@@ -286,7 +290,10 @@ class PatrolResult(BaseModel):
 
 
 @router.method(
-    role=Role.OPERATOR, mutating=True, errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, *ONVIF_ERRORS)
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, *ONVIF_ERRORS),
 )
 async def start_patrol(ctx: CallContext, params: StartPatrolParams) -> PatrolResult:
     """Visit presets in turn in the background, `dwell_s` at each, `loops` times or until stopped.
@@ -305,7 +312,12 @@ class CameraParams(Params):
     camera: str = Field(min_length=1, max_length=64, description="Camera id (or cameraN).")
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.NOT_SUPPORTED))
+@router.method(
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.NOT_SUPPORTED),
+)
 async def stop_patrol(ctx: CallContext, params: CameraParams) -> PatrolResult:
     """Stop the camera's patrol (`stopped` says whether one was running)."""
     camera = await _camera(ctx, params.camera)

@@ -15,6 +15,7 @@ from camera_service.recordings.snapshot_methods import find, info
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode
 from camera_service.rpc.registry import MethodRegistry
+from camera_service.rpc.scope import CameraScope
 
 router = MethodRegistry(tag="recordings")
 
@@ -51,7 +52,7 @@ router.notification(
 )
 
 
-@router.method(role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
 async def get_snapshot_info(ctx: CallContext, params: FileRef) -> SnapshotInfo:
     """Compat: one snapshot by `filename` (or `id`); same result as get_snapshot."""
     return info(ctx, await find(ctx, params))

@@ -40,6 +40,7 @@ from camera_service.recordings.schemas import (
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry
+from camera_service.rpc.scope import CameraScope
 
 if TYPE_CHECKING:
     from camera_service.recordings.models import Clip, RecordingSession
@@ -57,18 +58,9 @@ async def camera_of(ctx: CallContext, ref: str) -> Any:
     """Resolve an id / compat device and check the caller's camera scope (out of scope = NOT_FOUND)."""
     cameras = svc_of(ctx).cameras
     camera = await cameras.get(cameras.resolve_id(ref))
-    if not cameras.in_scope(camera, ctx.connection.identity):
+    if not ctx.scope.sees(camera):
         raise not_found("camera", ref)
     return camera
-
-
-async def scope_filter(ctx: CallContext) -> list[str] | None:
-    """None for unrestricted callers, else the camera ids they may see."""
-    identity = ctx.connection.identity
-    if identity is None or identity.unrestricted:
-        return None
-    cameras = svc_of(ctx).cameras
-    return [c.id for c in await cameras.list_all() if cameras.in_scope(c, identity)]
 
 
 async def _session_result(
@@ -95,6 +87,7 @@ async def _session_result(
 
 
 @router.method(
+    scope=CameraScope.CAMERAS,
     role=Role.OPERATOR,
     mutating=True,
     compat=True,
@@ -128,6 +121,7 @@ async def start_recording(ctx: CallContext, params: StartRecordingParams) -> Ses
 
 
 @router.method(
+    scope=CameraScope.CAMERAS,
     role=Role.OPERATOR,
     mutating=True,
     compat=True,
@@ -143,7 +137,7 @@ async def stop_recording(ctx: CallContext, params: RequiredCameraRef) -> Session
     return await _session_result(ctx, session, params.device, "STOPPED")
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
 async def get_recording_status(ctx: CallContext, params: RequiredCameraRef) -> RecordingStatus:
     """Whether a camera is recording now, why (session or policy), its session and policy."""
     svc = svc_of(ctx)
@@ -161,7 +155,12 @@ async def get_recording_status(ctx: CallContext, params: RequiredCameraRef) -> R
     )
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS))
+@router.method(
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS),
+)
 async def set_recording_policy(ctx: CallContext, params: SetPolicyParams) -> RecordingStatus:
     """Set a camera's recording policy: off, continuous, scheduled (weekly windows) or events (pre-buffer)."""
     svc = svc_of(ctx)
@@ -187,7 +186,7 @@ def _decode_cursor(cursor: str) -> tuple[float, int]:
         raise invalid_params("cursor", "not a cursor returned by list_recordings") from exc
 
 
-@router.method(role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
 async def list_recordings(ctx: CallContext, params: ListRecordingsParams) -> RecordingList:
     """Recorded segments, newest first, filtered by camera and time; cursor or compat offset paging.
 
@@ -195,7 +194,7 @@ async def list_recordings(ctx: CallContext, params: ListRecordingsParams) -> Rec
     """
     svc = svc_of(ctx)
     camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
-    cameras = await scope_filter(ctx)
+    cameras = ctx.scope.camera_ids
     start = as_utc(params.start).timestamp() if params.start else None
     end = as_utc(params.end).timestamp() if params.end else None
     before = _decode_cursor(params.cursor) if params.cursor else None
@@ -227,7 +226,7 @@ async def _segment(ctx: CallContext, params: FileRef) -> Any:
     return seg
 
 
-@router.method(role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
 async def get_recording_info(ctx: CallContext, params: FileRef) -> RecordingFile:
     """One segment by `id` or compat `filename`: times, duration, size, codec, resolution, download URL."""
     seg = await _segment(ctx, params)
@@ -235,7 +234,11 @@ async def get_recording_info(ctx: CallContext, params: FileRef) -> RecordingFile
 
 
 @router.method(
-    role=Role.OPERATOR, mutating=True, compat=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE)
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    compat=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE),
 )
 async def delete_recording(ctx: CallContext, params: FileRef) -> DeleteResult:
     """Delete one segment (`id` or compat `filename`); INVALID_STATE inside a locked clip's range."""
@@ -244,7 +247,9 @@ async def delete_recording(ctx: CallContext, params: FileRef) -> DeleteResult:
     return DeleteResult(id=seg.id, filename=seg.path, deleted=True, message="recording deleted")
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS))
+@router.method(
+    scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS)
+)
 async def get_timeline(ctx: CallContext, params: TimelineParams) -> Timeline:
     """Recorded ranges and gaps of a camera within [start, end] (from the segment index)."""
     camera = await camera_of(ctx, params.ref or "")
@@ -274,6 +279,7 @@ def _clip_info(ctx: CallContext, clip: Clip) -> ClipInfo:
 
 
 @router.method(
+    scope=CameraScope.CAMERAS,
     role=Role.OPERATOR,
     mutating=True,
     errors=(
@@ -306,30 +312,33 @@ async def _clip(ctx: CallContext, clip_id: str) -> Clip:
     return clip
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
 async def list_clips(ctx: CallContext, params: ListClipsParams) -> ClipList:
     """Exported clips (manual and event), newest first."""
     svc = svc_of(ctx)
     camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
-    allowed = await scope_filter(ctx)
+    cameras = ctx.scope.camera_ids  # security: page AND total count only the caller's cameras
     clips = await svc.store.list_clips(
-        camera_id, limit=params.limit, offset=params.offset, locked=params.locked
+        camera_id, limit=params.limit, offset=params.offset, locked=params.locked, cameras=cameras
     )
-    if allowed is not None:
-        clips = [c for c in clips if c.camera in allowed]
-    total = await svc.store.count("rec_clips", camera_id)
+    total = await svc.store.count_clips(camera_id, locked=params.locked, cameras=cameras)
     return ClipList(
         clips=[_clip_info(ctx, c) for c in clips], total=total, limit=params.limit, offset=params.offset
     )
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
 async def get_clip(ctx: CallContext, params: ClipRef) -> ClipInfo:
     """One clip with its download and thumbnail URLs."""
     return _clip_info(ctx, await _clip(ctx, params.id))
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE))
+@router.method(
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE),
+)
 async def delete_clip(ctx: CallContext, params: ClipRef) -> DeleteResult:
     """Delete a clip and its thumbnail; a locked clip must be unlocked first (INVALID_STATE)."""
     clip = await _clip(ctx, params.id)
@@ -337,7 +346,7 @@ async def delete_clip(ctx: CallContext, params: ClipRef) -> DeleteResult:
     return DeleteResult(id=clip.id, filename=clip.path, deleted=True, message="clip deleted")
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def lock_clip(ctx: CallContext, params: LockClipParams) -> ClipInfo:
     """Lock (evidence: retention never deletes it or the segments it covers) or unlock a clip."""
     svc = svc_of(ctx)

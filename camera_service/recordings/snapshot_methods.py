@@ -5,7 +5,7 @@ from __future__ import annotations
 from camera_service.auth.roles import Role
 from camera_service.media.imaging import ImageFormat
 from camera_service.recordings import archive
-from camera_service.recordings.methods import camera_of, scope_filter, svc_of
+from camera_service.recordings.methods import camera_of, svc_of
 from camera_service.recordings.models import Snapshot
 from camera_service.recordings.schemas import (
     DeleteResult,
@@ -19,6 +19,7 @@ from camera_service.recordings.schemas import (
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode
 from camera_service.rpc.registry import MethodRegistry
+from camera_service.rpc.scope import CameraScope
 
 router = MethodRegistry(tag="recordings")
 
@@ -28,6 +29,7 @@ def info(ctx: CallContext, snap: Snapshot, device: str | None = None) -> Snapsho
 
 
 @router.method(
+    scope=CameraScope.CAMERAS,
     role=Role.OPERATOR,
     mutating=True,
     compat=True,
@@ -46,16 +48,16 @@ async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> Snapsho
     return info(ctx, snap, params.device)
 
 
-@router.method(role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
 async def list_snapshots(ctx: CallContext, params: ListSnapshotsParams) -> SnapshotList:
     """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download URL."""
     svc = svc_of(ctx)
     camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
-    allowed = await scope_filter(ctx)
-    snaps = await svc.store.list_snapshots(camera_id, limit=params.limit, offset=params.offset)
-    if allowed is not None:
-        snaps = [s for s in snaps if s.camera in allowed]
-    total = await svc.store.count("rec_snapshots", camera_id)
+    cameras = ctx.scope.camera_ids  # security: page AND total count only the caller's cameras
+    snaps = await svc.store.list_snapshots(
+        camera_id, limit=params.limit, offset=params.offset, cameras=cameras
+    )
+    total = await svc.store.count_snapshots(camera_id, cameras=cameras)
     return SnapshotList(
         files=[info(ctx, s) for s in snaps], total=total, limit=params.limit, offset=params.offset
     )
@@ -69,13 +71,15 @@ async def find(ctx: CallContext, params: FileRef) -> Snapshot:
     return snap
 
 
-@router.method(role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
 async def get_snapshot(ctx: CallContext, params: FileRef) -> SnapshotInfo:
     """One snapshot by `id` (or `filename`) with its signed download URL."""
     return info(ctx, await find(ctx, params))
 
 
-@router.method(role=Role.OPERATOR, mutating=True, compat=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(
+    scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, compat=True, errors=(ErrorCode.NOT_FOUND,)
+)
 async def delete_snapshot(ctx: CallContext, params: FileRef) -> DeleteResult:
     """Delete a snapshot by `id` or compat `filename`."""
     snap = await find(ctx, params)

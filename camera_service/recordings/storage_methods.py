@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field, ValidationError
 from camera_service.auth.roles import Role
 from camera_service.core.dicts import deep_merge
 from camera_service.recordings.config import RetentionConfig
-from camera_service.recordings.methods import scope_filter, svc_of
+from camera_service.recordings.methods import svc_of
 from camera_service.recordings.schemas import iso
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.rpc.registry import MethodRegistry, Params
+from camera_service.rpc.scope import CameraScope
 
 router = MethodRegistry(tag="recordings")
 
@@ -57,16 +58,16 @@ def _merge(usages: list[KindUsage]) -> KindUsage:
     )
 
 
-@router.method(role=Role.VIEWER, compat=True)
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True)
 async def get_storage_info(ctx: CallContext) -> StorageInfo:
     """Disk total/used/free, usage per kind and camera (oldest/newest), low-disk level; compat fields."""
     svc = svc_of(ctx)
     total, used, free = svc.storage.disk()
     level = svc.storage.check_disk()
     per_camera: dict[str, dict[str, KindUsage]] = {}
-    allowed = await scope_filter(ctx)  # security: a scoped caller sees its cameras' usage only
+    scope = ctx.scope  # security: a scoped caller sees its cameras' usage only
     for row in await svc.storage.usage():
-        if allowed is not None and row.camera not in allowed:
+        if not scope.sees_id(row.camera):
             continue
         per_camera.setdefault(row.camera, {})[row.kind] = KindUsage(
             files=row.count, bytes=row.bytes, oldest=iso(row.oldest), newest=iso(row.newest)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +109,7 @@ class RecordingStore:
         limit: int = 100,
         offset: int = 0,
         before: tuple[float, int] | None = None,
-        cameras: Sequence[str] | None = None,
+        cameras: Collection[str] | None = None,
         ascending: bool = False,
     ) -> list[Segment]:
         where, args = self._seg_filter(camera, start, end, cameras)
@@ -129,7 +129,7 @@ class RecordingStore:
         camera: str | None = None,
         start: float | None = None,
         end: float | None = None,
-        cameras: Sequence[str] | None = None,
+        cameras: Collection[str] | None = None,
     ) -> int:
         where, args = self._seg_filter(camera, start, end, cameras)
         row = await self.db.fetch_one(f"SELECT COUNT(*) FROM rec_segments {_where(where)}", args)
@@ -137,16 +137,9 @@ class RecordingStore:
 
     @staticmethod
     def _seg_filter(
-        camera: str | None, start: float | None, end: float | None, cameras: Sequence[str] | None
+        camera: str | None, start: float | None, end: float | None, cameras: Collection[str] | None
     ) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        args: list[Any] = []
-        if camera is not None:
-            where.append("camera = ?")
-            args.append(camera)
-        if cameras is not None:
-            where.append(f"camera IN ({','.join('?' * len(cameras)) or 'NULL'})")
-            args += list(cameras)
+        where, args = _camera_filter(camera, cameras)
         if start is not None:
             where.append("start + duration_s > ?")
             args.append(start)
@@ -189,22 +182,38 @@ class RecordingStore:
         return _clip(row) if row else None
 
     async def list_clips(
-        self, camera: str | None = None, *, limit: int = 100, offset: int = 0, locked: bool | None = None
+        self,
+        camera: str | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        locked: bool | None = None,
+        cameras: Collection[str] | None = None,
     ) -> list[Clip]:
-        where: list[str] = []
-        args: list[Any] = []
-        if camera is not None:
-            where.append("camera = ?")
-            args.append(camera)
-        if locked is not None:
-            where.append("locked = ?")
-            args.append(int(locked))
+        where, args = self._clip_filter(camera, locked, cameras)
         rows = await self.db.fetch_all(
             f"SELECT {_CLIP_COLS} FROM rec_clips {_where(where)} "
             "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
             [*args, limit, offset],
         )
         return [_clip(r) for r in rows]
+
+    async def count_clips(
+        self, camera: str | None = None, *, locked: bool | None = None, cameras: Collection[str] | None = None
+    ) -> int:
+        where, args = self._clip_filter(camera, locked, cameras)
+        row = await self.db.fetch_one(f"SELECT COUNT(*) FROM rec_clips {_where(where)}", args)
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _clip_filter(
+        camera: str | None, locked: bool | None, cameras: Collection[str] | None
+    ) -> tuple[list[str], list[Any]]:
+        where, args = _camera_filter(camera, cameras)
+        if locked is not None:
+            where.append("locked = ?")
+            args.append(int(locked))
+        return where, args
 
     async def set_clip_locked(self, clip_id: str, locked: bool) -> None:
         await self.db.execute("UPDATE rec_clips SET locked=? WHERE id=?", (int(locked), clip_id))
@@ -232,9 +241,14 @@ class RecordingStore:
         return Snapshot(**dict(row)) if row else None
 
     async def list_snapshots(
-        self, camera: str | None = None, *, limit: int = 100, offset: int = 0
+        self,
+        camera: str | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        cameras: Collection[str] | None = None,
     ) -> list[Snapshot]:
-        where, args = (["camera = ?"], [camera]) if camera else ([], [])
+        where, args = _camera_filter(camera, cameras)
         rows = await self.db.fetch_all(
             f"SELECT {_SNAP_COLS} FROM rec_snapshots {_where(where)} "
             "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
@@ -242,10 +256,11 @@ class RecordingStore:
         )
         return [Snapshot(**dict(r)) for r in rows]
 
-    async def count(self, table: str, camera: str | None = None) -> int:
-        assert table in ("rec_snapshots", "rec_clips", "rec_segments")
-        sql = f"SELECT COUNT(*) FROM {table}" + (" WHERE camera=?" if camera else "")
-        row = await self.db.fetch_one(sql, (camera,) if camera else ())
+    async def count_snapshots(
+        self, camera: str | None = None, *, cameras: Collection[str] | None = None
+    ) -> int:
+        where, args = _camera_filter(camera, cameras)
+        row = await self.db.fetch_one(f"SELECT COUNT(*) FROM rec_snapshots {_where(where)}", args)
         return int(row[0]) if row else 0
 
     async def delete_snapshot(self, snap_id: str) -> None:
@@ -289,6 +304,19 @@ class RecordingStore:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, json.dumps(value)),
         )
+
+
+def _camera_filter(camera: str | None, cameras: Collection[str] | None) -> tuple[list[str], list[Any]]:
+    """One camera, and/or the caller's camera scope (None: every camera; empty: none)."""
+    where: list[str] = []
+    args: list[Any] = []
+    if camera is not None:
+        where.append("camera = ?")
+        args.append(camera)
+    if cameras is not None:
+        where.append(f"camera IN ({','.join('?' * len(cameras)) or 'NULL'})")
+        args += sorted(cameras)
+    return where, args
 
 
 def _where(clauses: list[str]) -> str:

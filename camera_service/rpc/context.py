@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from camera_service.app import Services
     from camera_service.auth.identity import Identity
+    from camera_service.auth.scopes import Scope
+
+ScopeResolver = Callable[["Identity | None"], "Scope"]
 
 _connection_ids = itertools.count(1)
 
@@ -63,3 +66,14 @@ class CallContext:
     services: Services
     request_id: str
     method: str
+    resolve_scope: ScopeResolver | None = None
+    _scope: Scope | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """The caller's camera scope (auth/scopes.py), resolved once per call against the registry."""
+        if self._scope is None:
+            if self.resolve_scope is None:
+                raise RuntimeError(f"{self.method}: no camera scope resolver configured")
+            self._scope = self.resolve_scope(self.connection.identity)
+        return self._scope

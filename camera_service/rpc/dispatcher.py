@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from camera_service.observability.logging import request_id_var
 from camera_service.observability.rpc_metrics import MethodStats
-from camera_service.rpc.context import CallContext, ConnectionContext
+from camera_service.rpc.context import CallContext, ConnectionContext, ScopeResolver
 from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.rpc.registry import MethodRegistry, MethodSpec, call
 
@@ -98,8 +98,10 @@ class Dispatcher:
         guards: Sequence[Guard] = (),
         observers: Sequence[Observer] = (),
         params_hooks: Sequence[ParamsHook] = (),
+        scope_resolver: ScopeResolver | None = None,
     ) -> None:
         self.registry = registry
+        self.scope_resolver = scope_resolver
         self.services = services
         self.max_batch_size = max_batch_size
         self.metrics = metrics
@@ -180,7 +182,13 @@ class Dispatcher:
             return RpcError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}", {"method": method})
         request_id = conn.next_request_id()
         token = request_id_var.set(request_id)
-        ctx = CallContext(connection=conn, services=self.services, request_id=request_id, method=method)
+        ctx = CallContext(
+            connection=conn,
+            services=self.services,
+            request_id=request_id,
+            method=method,
+            resolve_scope=self.scope_resolver,
+        )
         started = time.perf_counter()
         params: BaseModel | None = None
         outcome: Any

@@ -11,6 +11,7 @@ from typing import Any
 from camera_service.rpc.errors import ERROR_DESCRIPTIONS, ErrorCode
 from camera_service.rpc.openrpc import openrpc_document
 from camera_service.rpc.registry import MethodRegistry
+from camera_service.rpc.scope import SCOPE_TEXT, CameraScope
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "json-rpc-methods.md"
 
@@ -80,6 +81,10 @@ def render(api: MethodRegistry) -> str:
             out.append(f"{m['description']}\n")
         extra = " · alias of the established MediaMTX Camera Service protocol" if m.get("x-compat") else ""
         out.append(f"Role: `{m['x-role']}`{' · changes state (audited)' if m['x-mutating'] else ''}{extra}\n")
+        if m.get("x-camera-scope"):
+            out.append(
+                f"Camera scope: `{m['x-camera-scope']}`: {SCOPE_TEXT[CameraScope(m['x-camera-scope'])]}.\n"
+            )
         if m["params"]:
             out.append("| param | type | required | description |\n|---|---|---|---|")
             for p in m["params"]:

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 from camera_service import API_VERSION
 from camera_service.rpc.errors import ERROR_DESCRIPTIONS, ErrorCode
 from camera_service.rpc.registry import MethodRegistry, MethodSpec
+from camera_service.rpc.scope import CameraScope
 
 REF = "#/components/schemas/{model}"
 
@@ -52,6 +53,8 @@ def _method(spec: MethodSpec, defs: dict[str, Any]) -> dict[str, Any]:
     }
     if spec.description:
         method["description"] = spec.description
+    if spec.scope is not CameraScope.NONE:
+        method["x-camera-scope"] = spec.scope.value
     if spec.compat:
         method["x-compat"] = "MediaMTX Camera Service protocol"
     if spec.errors:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from camera_service.auth.roles import Role
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode
+from camera_service.rpc.scope import CameraScope
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -39,6 +40,7 @@ class MethodSpec:
     result_type: Any
     result_adapter: TypeAdapter[Any]
     role: Role
+    scope: CameraScope  # what the caller's camera scope limits (enforced by the guard / store queries)
     summary: str
     description: str
     errors: tuple[ErrorCode, ...]
@@ -70,6 +72,7 @@ class MethodRegistry:
         name: str | None = None,
         *,
         role: Role,
+        scope: CameraScope = CameraScope.NONE,
         summary: str | None = None,
         errors: tuple[ErrorCode, ...] = (),
         mutating: bool = False,
@@ -102,6 +105,7 @@ class MethodRegistry:
                     result_type=hints["return"],
                     result_adapter=TypeAdapter(hints["return"]),
                     role=role,
+                    scope=scope,
                     summary=summary or first.strip(),
                     description=rest.strip(),
                     errors=errors,

@@ -9,7 +9,6 @@ import uuid
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from camera_service.auth.roles import Role
-from camera_service.auth.scopes import require_unrestricted
 from camera_service.events.bus import Event, Severity
 from camera_service.events.service import EventService
 from camera_service.events.webhooks.manager import delivery_body
@@ -23,6 +22,7 @@ from camera_service.events.webhooks.models import (
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
+from camera_service.rpc.scope import CameraScope
 
 router = MethodRegistry(tag="webhooks")
 
@@ -71,10 +71,11 @@ class AddWebhookParams(Params):
         return _check_topics(v)
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.INVALID_PARAMS,))
+@router.method(
+    scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.INVALID_PARAMS,)
+)
 async def add_webhook(ctx: CallContext, params: AddWebhookParams) -> Webhook:
     """Register a webhook: matching events are POSTed (signed if a secret is set) through a durable outbox."""
-    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     secret = params.secret.get_secret_value() if params.secret else None
     return await _svc(ctx).webhooks.add(
         url=params.url,
@@ -87,10 +88,9 @@ async def add_webhook(ctx: CallContext, params: AddWebhookParams) -> Webhook:
     )
 
 
-@router.method(role=Role.ADMIN)
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
 async def list_webhooks(ctx: CallContext) -> list[Webhook]:
     """All webhooks (secrets are never returned; `has_secret` tells whether one is set)."""
-    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     return _svc(ctx).webhooks.all()
 
 
@@ -117,10 +117,14 @@ class UpdateWebhookParams(Params):
         return _check_topics(v)
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS))
+@router.method(
+    scope=CameraScope.UNRESTRICTED,
+    role=Role.ADMIN,
+    mutating=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS),
+)
 async def update_webhook(ctx: CallContext, params: UpdateWebhookParams) -> Webhook:
     """Change a webhook; fields not given stay as they are."""
-    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     if params.secret is not None and params.clear_secret:
         raise invalid_params("clear_secret", "give either secret or clear_secret")
     if params.cameras is not None and params.clear_cameras:
@@ -155,10 +159,9 @@ class Removed(BaseModel):
     removed: bool
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def remove_webhook(ctx: CallContext, params: WebhookIdParams) -> Removed:
     """Remove a webhook and all its outbox rows (pending, delivered and dead)."""
-    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     svc = _svc(ctx)
     if not await svc.webhooks.remove(params.id):
         raise not_found("webhook", params.id)
@@ -174,10 +177,9 @@ class TestResult(BaseModel):
     event: Event = Field(description="The webhook.test event that was sent.")
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def test_webhook(ctx: CallContext, params: WebhookIdParams) -> TestResult:
     """Send one signed `webhook.test` event to the webhook now (no retry, not stored); report the answer."""
-    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     svc = _svc(ctx)
     if svc.webhooks.get(params.id) is None:
         raise not_found("webhook", params.id)
@@ -208,10 +210,9 @@ class ListDeliveriesParams(Params):
     limit: int = Field(100, ge=1, le=1000, description="At most this many, newest first.")
 
 
-@router.method(role=Role.ADMIN)
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
 async def list_webhook_deliveries(ctx: CallContext, params: ListDeliveriesParams) -> list[Delivery]:
     """Outbox rows, newest first: pending (with the next attempt time), delivered, or dead letters."""
-    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     return await _svc(ctx).webhooks.store.list(params.webhook, params.status, params.limit, params.before)
 
 
@@ -219,10 +220,14 @@ class DeliveryIdParams(Params):
     id: str = Field(max_length=80, description="Delivery id.")
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE))
+@router.method(
+    scope=CameraScope.UNRESTRICTED,
+    role=Role.ADMIN,
+    mutating=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE),
+)
 async def redrive_webhook_delivery(ctx: CallContext, params: DeliveryIdParams) -> Delivery:
     """Send a dead letter again: back to pending with a fresh attempt budget."""
-    require_unrestricted(ctx)  # security: a scoped admin must not see other cameras' events
     svc = _svc(ctx)
     current = await svc.webhooks.store.get(params.id)
     if current is None:
