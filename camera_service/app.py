@@ -31,11 +31,13 @@ from camera_service.rpc.catalog import build_registry
 from camera_service.rpc.dispatcher import Dispatcher
 from camera_service.rpc.registry import MethodRegistry
 from camera_service.server.connections import ConnectionRegistry
+from camera_service.server.console import Console
 from camera_service.server.http import HttpServer
 from camera_service.server.internal import InternalHttpServer
 from camera_service.server.websocket import WebSocketEndpoint
 from camera_service.storage.crypto import lazy_box
 from camera_service.storage.database import Database
+from camera_service.users.service import UserService
 
 log = logging.getLogger("camera_service.app")
 
@@ -60,6 +62,7 @@ class Services:
     recordings: RecordingsService = field(init=False)  # recorder, archive, snapshots, downloads, retention
     events: EventService = field(init=False)  # event store, subscriptions, webhooks, rules, event clips
     onvif: OnvifService = field(init=False)  # ONVIF discovery, import, PTZ (camera_service/onvif)
+    users: UserService = field(init=False)  # console users, sign-in, refresh sessions (camera_service/users)
 
     def component_health(self) -> list[ComponentHealth]:
         return [c.health() for c in self.components]
@@ -134,7 +137,8 @@ class Application:
         )
         # The internal listener comes before MediaMTX: hooks fire as soon as MediaMTX starts.
         # auth before MediaMTX: MediaMTX's config points authHTTPAddress at the internal listener.
-        components: list[Component] = [db, internal, auth, mediamtx]
+        self.services.users = UserService(settings, db, auth)
+        components: list[Component] = [db, internal, auth, self.services.users, mediamtx]
         # Domain components are built here, in start order (after MediaMTX, before the demo and HTTP).
         self.services.cameras = CameraService(
             settings.cameras,
@@ -169,6 +173,7 @@ class Application:
             ),
         )
         self.http.add_routes(self.services.recordings.downloads.routes())
+        self.http.add_routes(Console(settings.server, settings.mediamtx).routes())  # the web console at /
         components.append(self.services.recordings)
         # events: after cameras/recordings (it subscribes to the bus at construction, so nothing is missed).
         self.services.events = EventService(

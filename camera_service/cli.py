@@ -27,6 +27,9 @@ def _register_domain_commands() -> None:
 
     EXTRA_COMMANDS["token"] = (auth_cli.configure_token, auth_cli.run_token)
     EXTRA_COMMANDS["apikey"] = (auth_cli.configure_apikey, auth_cli.run_apikey)
+    from camera_service.users import cli as user_cli
+
+    EXTRA_COMMANDS["user"] = (user_cli.configure, user_cli.run)
 
 
 _register_domain_commands()

@@ -33,6 +33,9 @@ def build_registry() -> MethodRegistry:
     ]
     routers += [event_methods.router, webhook_methods.router, rule_methods.router]
     routers += [onvif_methods.router]
+    from camera_service.users import methods as user_methods
+
+    routers += [user_methods.router]
     api = MethodRegistry()
     for router in routers:
         api.include(router)
