@@ -146,8 +146,10 @@ async def logout(ctx: CallContext, params: LogoutParams) -> Done:
 
 
 class ChangePasswordParams(Params):
-    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_CHARS)
-    new_password: str = Field(min_length=1, max_length=MAX_PASSWORD_CHARS)
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_CHARS, description="Password now.")
+    new_password: str = Field(
+        min_length=1, max_length=MAX_PASSWORD_CHARS, description="New password (at least 8 characters)."
+    )
 
 
 @router.method(role=Role.VIEWER, mutating=True, errors=(ErrorCode.AUTH_REQUIRED, ErrorCode.INVALID_PARAMS))
@@ -205,7 +207,7 @@ def _info(rec: UserRecord, sessions: int = 0) -> UserInfo:
 class CreateUserParams(UserScopes):
     username: str = Field(pattern=USERNAME, description="User name (letters, digits, _ . @ -).")
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_CHARS, description="At least 8 characters.")
-    role: RoleName
+    role: RoleName = Field(description="viewer, operator or admin.")
 
 
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.CONFLICT, ErrorCode.INVALID_PARAMS))
@@ -228,8 +230,8 @@ async def create_user(ctx: CallContext, params: CreateUserParams) -> UserInfo:
 
 
 class UpdateUserParams(UserScopes):
-    username: str = Field(pattern=USERNAME)
-    role: RoleName | None = None
+    username: str = Field(pattern=USERNAME, description="The user.")
+    role: RoleName | None = Field(None, description="New role; empty: unchanged.")
     disabled: bool | None = Field(None, description="True disables sign-in and ends every session.")
 
 
@@ -253,7 +255,7 @@ async def update_user(ctx: CallContext, params: UpdateUserParams) -> UserInfo:
 
 
 class UsernameParams(Params):
-    username: str = Field(pattern=USERNAME)
+    username: str = Field(pattern=USERNAME, description="The user.")
 
 
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))

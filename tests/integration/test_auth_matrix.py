@@ -32,7 +32,7 @@ HIDDEN, SHOWN = "cam-hidden", "cam-shown"
 CAMERA_FIELDS = ("camera_id", "camera", "device", "camera_ids", "cameras")
 ROLES = {"viewer": Role.VIEWER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
 # Methods that would end the test's own session or identity; their guard cells are still checked.
-SELF_DESTRUCTIVE = {"revoke_api_key"}
+SELF_DESTRUCTIVE = {"revoke_api_key", "logout"}
 # Security administration needs an UNRESTRICTED admin: a camera-scoped admin gets -32003 (it must not mint
 # wider keys or read other cameras' audit trail).
 # Webhooks too: a webhook delivers every camera's events.
@@ -48,6 +48,11 @@ UNRESTRICTED_ONLY = {
     "test_webhook",
     "list_webhook_deliveries",
     "redrive_webhook_delivery",
+    # Console users: a scoped admin must not create or widen accounts.
+    "create_user",
+    "update_user",
+    "disable_user",
+    "list_users",
 }
 # Values a generic sample cannot guess (patterns, URL schemes).
 OVERRIDES: dict[str, dict[str, Any]] = {
