@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from camera_service.recordings.storage_methods import RetentionResult, StorageInfo
     from camera_service.rpc.system_methods import ServerInfo, ServerStatus
+    from camera_service.users.methods import Done, Session, UserInfo, UserList
 
 __all__ = ["METHODS", "UNSET", "Groups", "Invoker", "Literal", "builtins", "datetime"]
 
@@ -1719,6 +1720,199 @@ class SystemApi:
         return cast("Literal['pong']", result)
 
 
+class UsersApi:
+    """Methods of the `users` group."""
+
+    def __init__(self, client: Invoker) -> None:
+        self._client = client
+
+    async def change_password(
+        self,
+        current_password: str,
+        new_password: str,
+        *,
+        timeout: float | None = None,
+    ) -> Done:
+        """Change the signed-in user's password; every other session of the user is revoked.
+
+        JSON-RPC method `change_password` (role: viewer).
+
+        Args:
+            current_password: Password now.
+            new_password: New password (at least 8 characters).
+        """
+        result = await self._client.invoke(
+            "change_password", {"current_password": current_password, "new_password": new_password}, timeout
+        )
+        return cast("Done", result)
+
+    async def create_user(
+        self,
+        username: str,
+        password: str,
+        role: Literal["viewer", "operator", "admin"],
+        *,
+        cameras: builtins.list[str] | None = UNSET,
+        groups: builtins.list[str] | None = UNSET,
+        tags: builtins.list[str] | None = UNSET,
+        agencies: builtins.list[str] | None = UNSET,
+        timeout: float | None = None,
+    ) -> UserInfo:
+        """Create a console user (argon2id password hash; the password is never returned).
+
+        JSON-RPC method `create_user` (role: admin).
+
+        Args:
+            cameras: Camera ids.
+            groups: Camera groups.
+            tags: Camera tags.
+            agencies: Camera agencies.
+            username: User name (letters, digits, _ . @ -).
+            password: At least 8 characters.
+            role: viewer, operator or admin.
+        """
+        result = await self._client.invoke(
+            "create_user",
+            {
+                "cameras": cameras,
+                "groups": groups,
+                "tags": tags,
+                "agencies": agencies,
+                "username": username,
+                "password": password,
+                "role": role,
+            },
+            timeout,
+        )
+        return cast("UserInfo", result)
+
+    async def disable_user(
+        self,
+        username: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserInfo:
+        """Disable a user: sign-in refused and every refresh token revoked.
+
+        JSON-RPC method `disable_user` (role: admin).
+
+        Args:
+            username: The user.
+        """
+        result = await self._client.invoke("disable_user", {"username": username}, timeout)
+        return cast("UserInfo", result)
+
+    async def list_users(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> UserList:
+        """Every console user (never a password or token).
+
+        JSON-RPC method `list_users` (role: admin).
+        """
+        result = await self._client.invoke("list_users", {}, timeout)
+        return cast("UserList", result)
+
+    async def login(
+        self,
+        username: str,
+        password: str,
+        *,
+        timeout: float | None = None,
+    ) -> Session:
+        """Sign in with a user name and password; the connection then acts as that user.
+
+        A wrong name or password answers -32001 (the same message for both) and is audited; repeated
+        failures for one user name or from one address are throttled (-32002, `data.retry_after_s`).
+
+        JSON-RPC method `login` (role: public).
+
+        Args:
+            username: User name.
+            password: Password.
+        """
+        result = await self._client.invoke("login", {"username": username, "password": password}, timeout)
+        return cast("Session", result)
+
+    async def logout(
+        self,
+        *,
+        refresh_token: str | None = UNSET,
+        timeout: float | None = None,
+    ) -> Done:
+        """End this sign-in: the refresh token is revoked and the connection is unauthenticated again.
+
+        JSON-RPC method `logout` (role: viewer).
+
+        Args:
+            refresh_token: The session's refresh token.
+        """
+        result = await self._client.invoke("logout", {"refresh_token": refresh_token}, timeout)
+        return cast("Done", result)
+
+    async def refresh(
+        self,
+        refresh_token: str,
+        *,
+        timeout: float | None = None,
+    ) -> Session:
+        """Exchange a refresh token for a new access token and a new refresh token (the old one is
+        spent).
+
+        Reusing a spent refresh token ends the whole session (-32001): someone else holds a copy.
+
+        JSON-RPC method `refresh` (role: public).
+
+        Args:
+            refresh_token: From login or the last refresh.
+        """
+        result = await self._client.invoke("refresh", {"refresh_token": refresh_token}, timeout)
+        return cast("Session", result)
+
+    async def update_user(
+        self,
+        username: str,
+        *,
+        cameras: builtins.list[str] | None = UNSET,
+        groups: builtins.list[str] | None = UNSET,
+        tags: builtins.list[str] | None = UNSET,
+        agencies: builtins.list[str] | None = UNSET,
+        role: Literal["viewer", "operator", "admin"] | None = UNSET,
+        disabled: bool | None = UNSET,
+        timeout: float | None = None,
+    ) -> UserInfo:
+        """Change a user's role, camera scope (an empty list clears it) or disabled flag.
+
+        The user's sessions are revoked; the change applies from the next sign-in.
+
+        JSON-RPC method `update_user` (role: admin).
+
+        Args:
+            cameras: Camera ids.
+            groups: Camera groups.
+            tags: Camera tags.
+            agencies: Camera agencies.
+            username: The user.
+            role: New role; empty: unchanged.
+            disabled: True disables sign-in and ends every session.
+        """
+        result = await self._client.invoke(
+            "update_user",
+            {
+                "cameras": cameras,
+                "groups": groups,
+                "tags": tags,
+                "agencies": agencies,
+                "username": username,
+                "role": role,
+                "disabled": disabled,
+            },
+            timeout,
+        )
+        return cast("UserInfo", result)
+
+
 class WebhooksApi:
     """Methods of the `webhooks` group."""
 
@@ -1918,6 +2112,7 @@ class Groups:
         self.snapshots = SnapshotsApi(client)
         self.storage = StorageApi(client)
         self.system = SystemApi(client)
+        self.users = UsersApi(client)
         self.webhooks = WebhooksApi(client)
 
 
@@ -1928,12 +2123,15 @@ METHODS: dict[str, tuple[str, str]] = {
     "add_rule": ("rules", "add"),
     "add_webhook": ("webhooks", "add"),
     "authenticate": ("auth", "authenticate"),
+    "change_password": ("users", "change_password"),
     "create_api_key": ("auth", "create_api_key"),
     "create_event": ("events", "create"),
     "create_stream_token": ("auth", "create_stream_token"),
+    "create_user": ("users", "create_user"),
     "delete_clip": ("clips", "delete"),
     "delete_recording": ("recordings", "delete"),
     "delete_snapshot": ("snapshots", "delete"),
+    "disable_user": ("users", "disable_user"),
     "discover_cameras": ("onvif", "discover_cameras"),
     "export_clip": ("clips", "export"),
     "get_camera": ("cameras", "get"),
@@ -1963,13 +2161,17 @@ METHODS: dict[str, tuple[str, str]] = {
     "list_rule_runs": ("rules", "list_runs"),
     "list_rules": ("rules", "list"),
     "list_snapshots": ("recordings", "list_snapshots"),
+    "list_users": ("users", "list_users"),
     "list_webhook_deliveries": ("webhooks", "list_deliveries"),
     "list_webhooks": ("webhooks", "list"),
     "lock_clip": ("clips", "lock"),
+    "login": ("users", "login"),
+    "logout": ("users", "logout"),
     "ping": ("system", "ping"),
     "probe_camera": ("cameras", "probe"),
     "ptz": ("ptz", "ptz"),
     "redrive_webhook_delivery": ("webhooks", "redrive_delivery"),
+    "refresh": ("users", "refresh"),
     "remove_camera": ("cameras", "remove"),
     "remove_rule": ("rules", "remove"),
     "remove_webhook": ("webhooks", "remove"),
@@ -1990,6 +2192,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "update_camera": ("cameras", "update"),
     "update_event": ("events", "update"),
     "update_rule": ("rules", "update"),
+    "update_user": ("users", "update_user"),
     "update_webhook": ("webhooks", "update"),
     "whoami": ("auth", "whoami"),
 }

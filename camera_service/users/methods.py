@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 
 from camera_service.auth.guards import rate_limited
 from camera_service.auth.roles import Role
-from camera_service.auth.scopes import require_unrestricted
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, conflict, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
+from camera_service.rpc.scope import CameraScope
 from camera_service.users.passwords import MAX_PASSWORD_CHARS
 from camera_service.users.service import (
     BadPassword,
@@ -210,10 +210,14 @@ class CreateUserParams(UserScopes):
     role: RoleName = Field(description="viewer, operator or admin.")
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.CONFLICT, ErrorCode.INVALID_PARAMS))
+@router.method(
+    scope=CameraScope.UNRESTRICTED,
+    role=Role.ADMIN,
+    mutating=True,
+    errors=(ErrorCode.CONFLICT, ErrorCode.INVALID_PARAMS),
+)
 async def create_user(ctx: CallContext, params: CreateUserParams) -> UserInfo:
     """Create a console user (argon2id password hash; the password is never returned)."""
-    require_unrestricted(ctx)
     ident = ctx.connection.identity
     scopes = {k: v for k, v in params.scope_dict().items() if v}
     try:
@@ -235,13 +239,12 @@ class UpdateUserParams(UserScopes):
     disabled: bool | None = Field(None, description="True disables sign-in and ends every session.")
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def update_user(ctx: CallContext, params: UpdateUserParams) -> UserInfo:
     """Change a user's role, camera scope (an empty list clears it) or disabled flag.
 
     The user's sessions are revoked; the change applies from the next sign-in.
     """
-    require_unrestricted(ctx)
     try:
         rec = await _users(ctx).update(
             params.username,
@@ -258,10 +261,9 @@ class UsernameParams(Params):
     username: str = Field(pattern=USERNAME, description="The user.")
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def disable_user(ctx: CallContext, params: UsernameParams) -> UserInfo:
     """Disable a user: sign-in refused and every refresh token revoked."""
-    require_unrestricted(ctx)
     try:
         rec = await _users(ctx).update(params.username, disabled=True)
     except UserError as exc:
@@ -273,9 +275,8 @@ class UserList(BaseModel):
     users: list[UserInfo]
 
 
-@router.method(role=Role.ADMIN)
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
 async def list_users(ctx: CallContext) -> UserList:
     """Every console user (never a password or token)."""
-    require_unrestricted(ctx)
     users, sessions = await _users(ctx).list_all()
     return UserList(users=[_info(u, sessions.get(u.username, 0)) for u in users])
