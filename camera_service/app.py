@@ -17,6 +17,8 @@ from camera_service.auth.scopes import Scope
 from camera_service.auth.service import AuthService
 from camera_service.auth.transport import TransportSecurity, build_ssl_context
 from camera_service.cameras.service import CameraService
+from camera_service.compat.files import CompatFiles
+from camera_service.compat.http import CompatHttp
 from camera_service.config import Settings
 from camera_service.core.component import Component, ComponentHealth
 from camera_service.events.bus import EventBus
@@ -154,6 +156,8 @@ class Application:
             metrics=metrics,
         )
         self.services.cameras.reader_url = auth.internal_rtsp_url  # the service's own readers (fps, probe)
+        if auth.enabled:  # compat stream URLs and camera_status_update carry the caller's stream token
+            self.services.cameras.stream_token = auth.stream_token
         components.append(self.services.cameras)
         self.services.recordings = RecordingsService(
             settings.recordings,
@@ -174,6 +178,17 @@ class Application:
         )
         self.http.add_routes(self.services.recordings.downloads.routes())
         self.http.add_routes(Console(settings.server, settings.mediamtx).routes())  # the web console at /
+        # The established protocol's HTTP routes: old health/polling routes and token-gated /files.
+        self.http.add_routes(
+            CompatHttp(
+                status=self.services.component_health,
+                started_at=self.services.started_at,
+                auth=auth,
+                cameras=self.services.cameras,
+                mediamtx=mediamtx,
+            ).routes()
+        )
+        self.http.add_routes(CompatFiles(auth, self.services.recordings, self.services.cameras).routes())
         components.append(self.services.recordings)
         # events: after cameras/recordings (it subscribes to the bus at construction, so nothing is missed).
         self.services.events = EventService(

@@ -24,6 +24,7 @@ from camera_service.rpc.registry import MethodSpec
 if TYPE_CHECKING:
     from camera_service.auth.service import AuthService
 
+AUTH_FAILED = "Authentication failed"
 TOKEN_MEMBERS = ("auth_token", "token")  # in order of precedence, as `authenticate` reads them
 MAX_TOKEN_CHARS = 16_384  # as AuthenticateParams
 # (sha256 of the inline token, the identity it gave): a client that repeats its token on every call is
@@ -47,9 +48,8 @@ async def login(auth: AuthService, conn: ConnectionContext, token: str) -> Ident
     except TokenError as exc:
         auth.auth_attempts.take(remote)
         auth.metrics.auth_events.labels("auth_failed").inc()
-        raise RpcError(
-            ErrorCode.AUTH_REQUIRED, f"Authentication failed: {exc}", {"reason": str(exc)}
-        ) from None
+        # The documented message of the established protocol, exactly; the detail is in data.reason.
+        raise RpcError(ErrorCode.AUTH_REQUIRED, AUTH_FAILED, {"reason": str(exc)}) from None
     conn.identity = identity
     auth.metrics.auth_events.labels("authenticated").inc()
     return identity

@@ -11,7 +11,7 @@ from camera_service.auth.login import login
 from camera_service.auth.roles import Role
 from camera_service.auth.store import AuditEntry
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode, not_found
+from camera_service.rpc.errors import ErrorCode, RpcError, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
 
@@ -66,14 +66,36 @@ class AuthenticateResult(BaseModel):
     )
 
 
+class AuthenticateFailed(BaseModel):
+    authenticated: Literal[False] = Field(description="false: the token was not accepted.")
+    error: str = Field(description='"Authentication failed".')
+    reason: str = Field(description="Why (e.g. not a valid token, token expired).")
+
+
 @router.method(role=Role.PUBLIC, errors=(ErrorCode.AUTH_REQUIRED, ErrorCode.RATE_LIMITED), compat=True)
-async def authenticate(ctx: CallContext, params: AuthenticateParams) -> AuthenticateResult:
+async def authenticate(
+    ctx: CallContext, params: AuthenticateParams
+) -> AuthenticateResult | AuthenticateFailed:
     """Bind an identity (JWT or API key) to THIS connection only.
 
-    Failure answers -32001 and is audited; repeated failures from one address are throttled (-32002).
+    Failure answers -32001 "Authentication failed" with `data.reason`, and is audited; repeated failures
+    from one address are throttled (-32002). With config `compat.failed_authenticate: result` (a
+    deployment serving the old SDKs, which drop error frames) a failure is instead the result
+    `{authenticated: false, error, reason}` (still audited and throttled).
     Re-authenticating replaces the connection's identity.
     """
-    identity = await login(_auth(ctx), ctx.connection, params.auth_token or params.token or "")
+    auth = _auth(ctx)
+    try:
+        identity = await login(auth, ctx.connection, params.auth_token or params.token or "")
+    except RpcError as exc:
+        as_result = ctx.services.settings.compat.failed_authenticate == "result"
+        if exc.code != ErrorCode.AUTH_REQUIRED or not as_result:
+            raise
+        spec = ctx.services.api.get(ctx.method)
+        if spec is not None:
+            auth.audit.observe(ctx, spec, params, exc)  # the dispatcher's observer sees a success
+        reason = str((exc.data or {}).get("reason", ""))
+        return AuthenticateFailed(authenticated=False, error=exc.message, reason=reason)
     return AuthenticateResult(
         authenticated=True,
         role=identity.role.label,

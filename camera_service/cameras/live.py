@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from camera_service.auth import scopes
+from camera_service.auth.identity import Identity
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.metrics import CameraMetrics
 from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo
@@ -19,6 +20,7 @@ from camera_service.cameras.streams import StreamUrls
 from camera_service.cameras.urls import redact
 from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import EventBus, Severity
+from camera_service.rpc.context import ConnectionContext
 from camera_service.server.connections import ConnectionRegistry
 
 log = logging.getLogger("camera_service.cameras")
@@ -50,7 +52,8 @@ class LivePush:
         metrics: CameraMetrics,
         tracker: StatusTracker,
         *,
-        stream_urls: Callable[[str], StreamUrls],
+        stream_urls: Callable[[str, Identity | None], StreamUrls],
+        tokens_on: Callable[[], bool],
         reader_url: Callable[[str], str],
         lookup: Callable[[str], Camera | None],
     ) -> None:
@@ -60,6 +63,7 @@ class LivePush:
         self.metrics = metrics
         self.tracker = tracker
         self.stream_urls = stream_urls
+        self.tokens_on = tokens_on
         self.reader_url = reader_url
         self.lookup = lookup
         self.sampling: dict[str, asyncio.Task[None]] = {}
@@ -94,16 +98,28 @@ class LivePush:
                 error=new.error,
             )
         if len(self.connections):
-            self.connections.broadcast(
-                "camera_status_update",
-                self.compat_payload(camera, new),
-                where=lambda conn: may_receive_push(conn) and scopes.in_scope(camera, conn.identity),
-            )
+            self._push(camera, new)
         if new.status == CameraStatus.ONLINE and new.streaming and new.fps is None:
             self._schedule_fps_sample(camera)
 
-    def compat_payload(self, camera: Camera, info: CameraStatusInfo) -> dict[str, Any]:
-        urls = self.stream_urls(camera.id)
+    def _push(self, camera: Camera, info: CameraStatusInfo) -> None:
+        def permitted(conn: ConnectionContext) -> bool:
+            return may_receive_push(conn) and scopes.in_scope(camera, conn.identity)
+
+        if not self.tokens_on():  # one payload for everyone: encoded once
+            self.connections.broadcast(
+                "camera_status_update", self.compat_payload(camera, info), where=permitted
+            )
+            return
+        # Security on: each connection's stream URLs carry a fresh token scoped to its own identity.
+        for conn in list(self.connections):
+            if permitted(conn):
+                conn.notify("camera_status_update", self.compat_payload(camera, info, conn.identity))
+
+    def compat_payload(
+        self, camera: Camera, info: CameraStatusInfo, identity: Identity | None = None
+    ) -> dict[str, Any]:
+        urls = self.stream_urls(camera.id, identity)
         return {
             "device": camera.id,
             "status": compat_status(info.status),

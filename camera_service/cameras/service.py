@@ -35,7 +35,7 @@ from camera_service.cameras.provisioning import (
 )
 from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.store import MIGRATIONS, CameraStore
-from camera_service.cameras.streams import StreamUrls, build_stream_urls
+from camera_service.cameras.streams import StreamUrls, build_stream_urls, with_stream_token
 from camera_service.cameras.urls import redact
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
 from camera_service.core.component import ComponentHealth
@@ -102,12 +102,15 @@ class CameraService:
             connections,
             self.metrics,
             self.tracker,
-            stream_urls=self.stream_urls,
+            stream_urls=self.client_stream_urls,
+            tokens_on=lambda: self.stream_token is not None,
             reader_url=self.local_rtsp_url,
             lookup=self._cameras.get,
         )
         # Set by the composition root when MediaMTX checks readers (security): id -> URL with credential.
         self.reader_url: Callable[[str], str] | None = None
+        # Set by the composition root when security is on: (identity, camera id) -> (stream token, expiry).
+        self.stream_token: Callable[[Identity | None, str], tuple[str, float]] | None = None
         self.last_reconcile: ReconcileReport | None = None
         self._last_drift: set[str] = set()
         internal.on_hook(HOOK_ONLINE, self._on_hook)
@@ -237,6 +240,15 @@ class CameraService:
 
     def stream_urls(self, camera_id: str) -> StreamUrls:
         return build_stream_urls(camera_id, self.server_cfg, self.mtx_cfg)
+
+    def client_stream_urls(self, camera_id: str, identity: Identity | None) -> StreamUrls:
+        """Stream URLs for a client: each carries a fresh stream token scoped to `identity` and this camera
+        when security is on (the compat results and camera_status_update; get_stream_urls adds quotas)."""
+        urls = self.stream_urls(camera_id)
+        if self.stream_token is None:
+            return urls
+        token, expires = self.stream_token(identity, camera_id)
+        return with_stream_token(urls, token, expires)
 
     def local_rtsp_url(self, camera_id: str) -> str:
         """RTSP URL of the camera's MediaMTX path as the service itself reads it (may hold the
@@ -473,6 +485,9 @@ class CameraService:
     def _on_status_change(self, camera: Camera, prev: CameraStatusInfo, new: CameraStatusInfo) -> None:
         self.live.on_status_change(camera, prev, new)
 
-    def compat_status_payload(self, camera: Camera, info: CameraStatusInfo) -> dict[str, Any]:
-        """The camera in the established protocol's shape (camera_status_update, get_camera_list)."""
-        return self.live.compat_payload(camera, info)
+    def compat_status_payload(
+        self, camera: Camera, info: CameraStatusInfo, identity: Identity | None = None
+    ) -> dict[str, Any]:
+        """The camera in the established protocol's shape (camera_status_update, get_camera_list); its
+        stream URLs carry a token for `identity` when security is on."""
+        return self.live.compat_payload(camera, info, identity)

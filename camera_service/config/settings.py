@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from camera_service.auth.config import SecurityConfig
 from camera_service.cameras.config import CamerasConfig
+from camera_service.compat.config import CompatConfig
 from camera_service.config.sections import (
     DemoConfig,
     LoggingConfig,
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
     )
     onvif: OnvifConfig = Field(
         default_factory=OnvifConfig, title="ONVIF", description="ONVIF discovery, import and PTZ control."
+    )
+    compat: CompatConfig = Field(
+        default_factory=CompatConfig,
+        title="Compatibility",
+        description="Answers for clients of the established MediaMTX Camera Service protocol.",
     )
 
     @classmethod

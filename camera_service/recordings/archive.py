@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from camera_service.recordings import compat_names
 from camera_service.recordings.models import Clip, Segment, Snapshot
 from camera_service.recordings.retention import overlaps
 from camera_service.recordings.service import RecordingsService
@@ -46,6 +47,8 @@ async def timeline(
 
 async def find_segment(svc: RecordingsService, *, seg_id: int | None, filename: str | None) -> Segment:
     seg = await svc.store.get_segment(seg_id=seg_id, path=filename)
+    if seg is None and filename is not None:
+        seg = await compat_names.find_segment(svc, filename)  # old flat names
     if seg is None:
         raise not_found("recording", str(seg_id if seg_id is not None else filename))
     return seg
@@ -91,6 +94,8 @@ async def delete_clip(svc: RecordingsService, clip: Clip) -> None:
 
 async def find_snapshot(svc: RecordingsService, *, snap_id: str | None, filename: str | None) -> Snapshot:
     snap = await svc.store.get_snapshot(snap_id=snap_id, path=filename)
+    if snap is None and filename is not None:
+        snap = await compat_names.find_snapshot(svc, filename)  # old flat names, client-chosen names
     if snap is None:
         raise not_found("snapshot", str(snap_id if snap_id is not None else filename))
     return snap

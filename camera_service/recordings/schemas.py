@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -19,6 +20,12 @@ from camera_service.rpc.registry import Params
 
 def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def files_url(kind: str, rel: str) -> str:
+    """Compat download path `/files/<kind>/<name>`: relative, so an old client prefixes its base URL
+    (compat/files.py serves it to a request carrying a token)."""
+    return f"/files/{kind}/{quote(rel, safe='/')}"
 
 
 def as_utc(dt: datetime) -> datetime:
@@ -313,8 +320,9 @@ class TakeSnapshotParams(RequiredCameraRef):
     max_width: int | None = Field(None, ge=16, le=7680, description="Scale down to at most this width.")
     filename: str | None = Field(
         None,
-        description="Compat: accepted for compatibility; files are named by "
-        "the server (<camera>/<UTC time>-<id>.<ext>).",
+        description="Compat: the file name to store the snapshot under, sanitised (directories dropped, "
+        "unsafe characters replaced, the format's extension enforced, a suffix added if taken); stored as "
+        "<camera>/<name>. Without it the server names the file <camera>/<UTC time>-<id>.<ext>.",
         max_length=255,
     )
 
@@ -335,6 +343,22 @@ class SnapshotInfo(BaseModel):
     modified_time: str | None
     file_path: str = Field(description="Compat: path relative to the snapshots root.")
     download_url: str
+
+
+class SnapshotFailed(BaseModel):
+    """take_snapshot in the old shape (`device`) that could not take a picture: a result, as the old
+    server answered (its clients drop error frames). Native calls (`camera`) get the typed error."""
+
+    device: str = Field(description="The device as given.")
+    camera: str | None = Field(description="Camera id (null when the device is unknown).")
+    filename: str | None = Field(description="The file name asked for, if any.")
+    status: Literal["FAILED"] = "FAILED"
+    timestamp: str | None = Field(description="ISO 8601 UTC time of the attempt.")
+    file_size: int = 0
+    file_path: str | None = None
+    error: str = Field(description="Why, in words (the message of the native error).")
+    error_code: int = Field(description="The native error code (e.g. -32009 camera unavailable).")
+    error_data: dict[str, Any] | None = Field(description="The native error's data.")
 
 
 def snapshot_info(snap: Snapshot, url: str, device: str | None = None) -> SnapshotInfo:

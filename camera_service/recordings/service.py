@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -48,6 +49,21 @@ _STOP_GRACE_S = 2.0  # how long stop() waits for in-flight index writes before c
 
 def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d_%H-%M-%S-%f")
+
+
+def client_file_name(raw: str, ext: str, suffix: str, *, unique: bool = False) -> str:
+    """A client-chosen file name made safe: its last path part only, characters outside [A-Za-z0-9._-]
+    replaced by '_', no leading dot, at most 120 characters, ending in `.ext` (`-suffix` added before the
+    extension when `unique`). Always a single plain name that downloads.safe_relative accepts."""
+    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".-") or "snapshot"
+    stem, dot, given_ext = base.rpartition(".")
+    if dot and given_ext.lower() in (ext, "jpeg" if ext == "jpg" else ext):
+        base = stem or "snapshot"
+    base = base[:100].rstrip(".") or "snapshot"
+    if unique:
+        base = f"{base}-{suffix}"
+    return f"{base}.{ext}"
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -374,9 +390,16 @@ class RecordingsService:
     # ---- snapshots -----------------------------------------------------------------------------------
 
     async def take_snapshot(
-        self, camera_id: str, fmt: ImageFormat = "jpeg", quality: int = 85, max_width: int | None = None
+        self,
+        camera_id: str,
+        fmt: ImageFormat = "jpeg",
+        quality: int = 85,
+        max_width: int | None = None,
+        *,
+        name: str | None = None,
     ) -> Snapshot:
-        """Decode a current frame in-process (warm reader when one is connected) and store it."""
+        """Decode a current frame in-process (warm reader when one is connected) and store it (as
+        <camera>/<name> when a client chose `name`: sanitised, never over another file)."""
         camera = await self.cameras.get(camera_id)
         timeout = self.cfg.snapshot_timeout_s
         try:
@@ -397,6 +420,10 @@ class RecordingsService:
         img = await asyncio.to_thread(encode_frame, grabbed.frame, fmt, quality, max_width)
         snap_id = uuid.uuid4().hex
         rel = f"{camera.id}/{_stamp(grabbed.captured_at)}-{snap_id[:8]}.{_EXT[fmt]}"
+        if name is not None:
+            rel = f"{camera.id}/{client_file_name(name, _EXT[fmt], snap_id[:8])}"
+            if (self.roots["snapshots"] / rel).exists() or await self.store.get_snapshot(path=rel):
+                rel = f"{camera.id}/{client_file_name(name, _EXT[fmt], snap_id[:8], unique=True)}"
         try:
             await asyncio.to_thread(_write, self.roots["snapshots"] / rel, img.data)
         except OSError as exc:

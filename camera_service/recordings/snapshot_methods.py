@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from camera_service.auth.roles import Role
 from camera_service.media.imaging import ImageFormat
 from camera_service.recordings import archive
@@ -11,13 +13,16 @@ from camera_service.recordings.schemas import (
     DeleteResult,
     FileRef,
     ListSnapshotsParams,
+    SnapshotFailed,
     SnapshotInfo,
     SnapshotList,
     TakeSnapshotParams,
+    files_url,
+    iso,
     snapshot_info,
 )
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode
+from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.rpc.registry import MethodRegistry
 from camera_service.rpc.scope import CameraScope
 
@@ -35,17 +40,39 @@ def info(ctx: CallContext, snap: Snapshot, device: str | None = None) -> Snapsho
     compat=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.CAMERA_UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.STORAGE_ERROR),
 )
-async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> SnapshotInfo:
+async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> SnapshotInfo | SnapshotFailed:
     """Take a JPEG/PNG snapshot of a camera's live stream and store it (`{camera}` or compat `{device}`).
 
     Decoded in-process (PyAV): the first call waits for the next keyframe; following calls within the
     warm period reuse the connected decoder. Offline camera: CAMERA_UNAVAILABLE; no frame within the
-    timeout: TIMEOUT. Compat `filename` is accepted, but the server names the file.
+    timeout: TIMEOUT. `filename` names the file (sanitised, see the param). A call in the old shape
+    (`device` without `camera`) that cannot take a picture answers the result `{status: "FAILED", error,
+    error_code}` instead of an error, as the established protocol does.
     """
-    camera = await camera_of(ctx, params.ref or "")
     fmt: ImageFormat = "png" if params.format == "png" else "jpeg"
-    snap = await svc_of(ctx).take_snapshot(camera.id, fmt, params.quality, params.max_width)
-    return info(ctx, snap, params.device)
+    camera_id: str | None = None
+    try:
+        camera = await camera_of(ctx, params.ref or "")
+        camera_id = camera.id
+        snap = await svc_of(ctx).take_snapshot(
+            camera.id, fmt, params.quality, params.max_width, name=params.filename
+        )
+    except RpcError as exc:
+        if params.camera is not None or params.device is None:
+            raise  # native shape: typed errors
+        return SnapshotFailed(
+            device=params.device,
+            camera=camera_id,
+            filename=params.filename,
+            timestamp=iso(time.time()),
+            error=exc.message,
+            error_code=exc.code,
+            error_data=exc.data,
+        )
+    result = info(ctx, snap, params.device)
+    if params.device is not None and params.camera is None:
+        return result.model_copy(update={"download_url": files_url("snapshots", snap.path)})
+    return result
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))

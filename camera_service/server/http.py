@@ -103,7 +103,9 @@ class HttpServer:
 
     async def _ready_probe(self, _: web.Request) -> web.Response:
         ready = self._ready()
-        return web.json_response({"ready": ready}, status=200 if ready else 503)
+        # `status` for clients of the established protocol, which read status == "ready".
+        body = {"ready": ready, "status": "ready" if ready else "not_ready"}
+        return web.json_response(body, status=200 if ready else 503)
 
     async def _metrics(self, _: web.Request) -> web.Response:
         return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -81,14 +81,16 @@ async def test_invalid_ids_duplicates_unknown_and_wrong_types(
         ("update_camera", {"camera": "nope", "name": "n"}),
         ("remove_camera", {"camera": "nope"}),
         ("get_stream_urls", {"camera": "nope"}),
-        ("get_camera_status", {"device": "nope"}),
-        ("get_camera_status", {"device": "camera7"}),
         ("probe_camera", {"camera": "nope"}),
     ):
         err = await _expect(rpc, NOT_FOUND, method, params)
         assert err.data["resource"] == "camera" and err.data["id"] == params.get(
             "camera", params.get("device")
         )
+    # The compat alias answers an unknown device as the established protocol does: a DISCONNECTED result.
+    for device in ("nope", "camera7"):
+        status = await rpc.call("get_camera_status", {"device": device})
+        assert status["status"] == "DISCONNECTED" and status["device"] == device and status["camera"] is None
     wrong_types: list[tuple[str, dict[str, Any], str]] = [
         ("add_camera", {"id": "n1", "source": 5}, "source"),
         ("add_camera", {"id": "n1", "source": "publisher", "enabled": [1]}, "enabled"),

@@ -77,4 +77,5 @@ async def test_three_cameras_online_readable_and_status_pushed(
     status = await rpc.call("get_camera_status", {"device": "pub1"})
     assert status["status"] == "CONNECTED" and status["capabilities"]["formats"] == ["H264"]
     # Compat names: cameraN is the N-th camera by creation order.
-    assert (await rpc.call("get_camera_status", {"device": "camera1"}))["device"] == "pub1"
+    by_compat_name = await rpc.call("get_camera_status", {"device": "camera1"})
+    assert by_compat_name["device"] == "camera1" and by_compat_name["camera"] == "pub1"  # echoed as given

@@ -47,11 +47,14 @@ async def client(svc: RunningService) -> RpcClient:
 async def snapshot(client: RpcClient, params: dict[str, Any]) -> dict[str, Any]:
     async def attempt() -> dict[str, Any] | None:
         try:
-            return dict(await client.call("take_snapshot", params, timeout=SNAPSHOT_TIMEOUT_S + 5))
+            result = dict(await client.call("take_snapshot", params, timeout=SNAPSHOT_TIMEOUT_S + 5))
         except RpcCallError as exc:
             if exc.code == -32009:  # the publisher is not up yet
                 return None
             raise
+        if result["status"] == "FAILED" and result["error_code"] == -32009:  # the same, old shape
+            return None
+        return result
 
     result: dict[str, Any] = await wait_for(attempt, 20, 0.3, message="no snapshot")
     return result

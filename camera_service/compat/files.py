@@ -1,0 +1,120 @@
+"""GET /files/{recordings|snapshots}/{name}: the old protocol's download paths, behind a token.
+
+The old server served these without any authentication; here a request must carry a valid JWT or API
+key (`Authorization: Bearer <token>`, or `?token=` / `?auth_token=` for players that cannot set
+headers). Stream tokens are refused (they open streams only). Without a valid token: 401 with a clear
+message, never a file. The name is what a compat result returned (`<camera>/<file>`, or a session's
+`filename`) or the old flat form (`<camera>_<file>`); it resolves through the recordings index only, and
+the file must lie inside its storage root (no traversal, no symlink out; downloads.resolve_inside).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from camera_service.auth.service import ANONYMOUS
+from camera_service.auth.tokens import TokenError
+from camera_service.auth.transport import bearer_token
+from camera_service.recordings import compat_names
+from camera_service.recordings.downloads import content_disposition, resolve_inside, safe_relative
+
+if TYPE_CHECKING:
+    from camera_service.auth.identity import Identity
+    from camera_service.auth.service import AuthService
+    from camera_service.cameras.service import CameraService
+    from camera_service.recordings.service import RecordingsService
+
+log = logging.getLogger("camera_service.compat.files")
+
+KINDS = ("recordings", "snapshots")
+_MAX_NAME = 1024
+
+
+def _unauthorized(message: str) -> web.HTTPUnauthorized:
+    return web.HTTPUnauthorized(text=message, headers={"WWW-Authenticate": 'Bearer realm="camera-service"'})
+
+
+async def request_identity(auth: AuthService, request: web.Request) -> Identity:
+    """The identity of an HTTP request's token (header first, then ?token= / ?auth_token=).
+
+    Raises 401 (missing or invalid token) or 429 (too many failed attempts from this address)."""
+    if not auth.enabled:
+        return ANONYMOUS
+    token = bearer_token(request) or request.query.get("token") or request.query.get("auth_token")
+    if not token:
+        raise _unauthorized(
+            "authentication required: send Authorization: Bearer <JWT or API key>, or ?token=<token>"
+        )
+    remote = request.remote or ""
+    wait = auth.auth_attempts.peek(remote)
+    if wait:
+        raise web.HTTPTooManyRequests(
+            text="too many failed authentication attempts", headers={"Retry-After": str(int(wait) + 1)}
+        )
+    try:
+        identity = await auth.authenticate_token(token, allow_stream=False)
+    except TokenError as exc:
+        auth.auth_attempts.take(remote)
+        raise _unauthorized(f"authentication failed: {exc}") from None
+    return identity
+
+
+class CompatFiles:
+    def __init__(self, auth: AuthService, recordings: RecordingsService, cameras: CameraService) -> None:
+        self.auth = auth
+        self.recordings = recordings
+        self.cameras = cameras
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/files/{kind}/{name:.+}", self.handle, allow_head=True)]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        kind = request.match_info["kind"]
+        if kind not in KINDS:
+            raise web.HTTPNotFound(text="unknown file kind: use /files/recordings/ or /files/snapshots/")
+        identity = await request_identity(self.auth, request)  # before any lookup: no probing by name
+        name = request.match_info["name"]
+        if len(name) > _MAX_NAME or safe_relative(name) is None:
+            log.warning("compat file refused: unsafe name", extra={"kind": kind, "path": name[:200]})
+            raise web.HTTPBadRequest(text="invalid file name")
+        found = await self._find(kind, name)
+        if found is None:
+            raise web.HTTPNotFound(text="no such file")
+        camera_id, path = found
+        if not self._visible(camera_id, identity):
+            raise web.HTTPNotFound(text="no such file")  # outside the caller's scope looks the same
+        return web.FileResponse(
+            path,
+            chunk_size=256 * 1024,
+            headers={
+                "Content-Disposition": content_disposition(kind, path.name),
+                "Cache-Control": "private, no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    async def _find(self, kind: str, name: str) -> tuple[str, Path] | None:
+        svc = self.recordings
+        item: Any
+        if kind == "recordings":
+            item = await compat_names.find_segment(svc, name)
+        else:
+            item = await compat_names.find_snapshot(svc, name)
+        if item is None:
+            return None
+        rel = safe_relative(item.path)
+        path = resolve_inside(svc.roots[kind], rel) if rel is not None else None
+        return (item.camera, path) if path is not None else None
+
+    def _visible(self, camera_id: str, identity: Identity) -> bool:
+        if identity.unrestricted:
+            return True
+        try:
+            camera = self.cameras.get_cached(camera_id)
+        except Exception:
+            return False  # a removed camera's files: unrestricted callers only
+        return self.cameras.in_scope(camera, identity)
