@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from camera_service.auth.methods import (
         ApiKeyList,
         AuditPage,
+        AuthenticateFailed,
         AuthenticateResult,
         CreatedApiKey,
         QuotaStatus,
@@ -21,7 +22,12 @@ if TYPE_CHECKING:
         StreamToken,
         WhoAmI,
     )
-    from camera_service.cameras.compat_methods import CameraListResult, CameraStatusResult
+    from camera_service.cameras.compat_methods import (
+        CameraCapabilities,
+        CameraListResult,
+        CameraStatusResult,
+        UnknownDeviceStatus,
+    )
     from camera_service.cameras.models import CameraStatus
     from camera_service.cameras.schemas import (
         CameraInfo,
@@ -48,6 +54,7 @@ if TYPE_CHECKING:
         RecordingList,
         RecordingStatus,
         SessionResult,
+        SnapshotFailed,
         SnapshotInfo,
         SnapshotList,
         Timeline,
@@ -76,11 +83,14 @@ class AuthApi:
         token: str | None = UNSET,
         auth_type: Literal["jwt", "api_key", "auto"] = UNSET,
         timeout: float | None = None,
-    ) -> AuthenticateResult:
+    ) -> AuthenticateResult | AuthenticateFailed:
         """Bind an identity (JWT or API key) to THIS connection only.
 
-        Failure answers -32001 and is audited; repeated failures from one address are throttled
-        (-32002).
+        Failure answers -32001 "Authentication failed" with `data.reason`, and is audited; repeated
+        failures
+        from one address are throttled (-32002). With config `compat.failed_authenticate: result` (a
+        deployment serving the old SDKs, which drop error frames) a failure is instead the result
+        `{authenticated: false, error, reason}` (still audited and throttled).
         Re-authenticating replaces the connection's identity.
 
         JSON-RPC method `authenticate` (role: public).
@@ -93,7 +103,7 @@ class AuthApi:
         result = await self._client.invoke(
             "authenticate", {"auth_token": auth_token, "token": token, "auth_type": auth_type}, timeout
         )
-        return cast("AuthenticateResult", result)
+        return cast("AuthenticateResult | AuthenticateFailed", result)
 
     async def create_api_key(
         self,
@@ -336,6 +346,25 @@ class CamerasApi:
         result = await self._client.invoke("get_camera", {"camera": camera}, timeout)
         return cast("CameraInfo", result)
 
+    async def get_capabilities(
+        self,
+        device: str,
+        *,
+        timeout: float | None = None,
+    ) -> CameraCapabilities:
+        """Formats, resolutions and frame rates of a camera, as measured from its stream (compat).
+
+        Role: viewer. Unknown device (or outside the caller's scope): NOT_FOUND.
+
+        JSON-RPC method `get_camera_capabilities` (role: viewer).
+
+        Args:
+            device: Camera id, or the established names cameraN / /dev/videoN (N-th camera by
+            creation order, from 0).
+        """
+        result = await self._client.invoke("get_camera_capabilities", {"device": device}, timeout)
+        return cast("CameraCapabilities", result)
+
     async def get_list(
         self,
         *,
@@ -343,7 +372,7 @@ class CamerasApi:
     ) -> CameraListResult:
         """All cameras in the established protocol's shape (compatibility alias of list_cameras).
 
-        Role: viewer.
+        Role: viewer. Stream URLs carry a fresh stream token for the caller (security on).
 
         JSON-RPC method `get_camera_list` (role: viewer).
         """
@@ -355,12 +384,14 @@ class CamerasApi:
         device: str,
         *,
         timeout: float | None = None,
-    ) -> CameraStatusResult:
+    ) -> CameraStatusResult | UnknownDeviceStatus:
         """One camera's status and stream metrics (compatibility alias of get_camera).
 
-        Role: viewer. `device` accepts our ids, cameraN and /dev/videoN. Unlike the old server, an
-        unknown
-        device is a NOT_FOUND error, not a DISCONNECTED result.
+        Role: viewer. `device` accepts our ids, cameraN and /dev/videoN and is echoed as given
+        (`camera` is
+        our id). As in the established protocol, an unknown device is a result with status
+        DISCONNECTED
+        (and `error`), not an error.
 
         JSON-RPC method `get_camera_status` (role: viewer).
 
@@ -369,7 +400,7 @@ class CamerasApi:
             creation order, from 0).
         """
         result = await self._client.invoke("get_camera_status", {"device": device}, timeout)
-        return cast("CameraStatusResult", result)
+        return cast("CameraStatusResult | UnknownDeviceStatus", result)
 
     async def get_stream_urls(
         self,
@@ -1561,7 +1592,7 @@ class SnapshotsApi:
         max_width: int | None = UNSET,
         filename: str | None = UNSET,
         timeout: float | None = None,
-    ) -> SnapshotInfo:
+    ) -> SnapshotInfo | SnapshotFailed:
         """Take a JPEG/PNG snapshot of a camera's live stream and store it (`{camera}` or compat
         `{device}`).
 
@@ -1569,7 +1600,11 @@ class SnapshotsApi:
         within the
         warm period reuse the connected decoder. Offline camera: CAMERA_UNAVAILABLE; no frame within
         the
-        timeout: TIMEOUT. Compat `filename` is accepted, but the server names the file.
+        timeout: TIMEOUT. `filename` names the file (sanitised, see the param). A call in the old
+        shape
+        (`device` without `camera`) that cannot take a picture answers the result `{status:
+        "FAILED", error,
+        error_code}` instead of an error, as the established protocol does.
 
         JSON-RPC method `take_snapshot` (role: operator).
 
@@ -1579,8 +1614,10 @@ class SnapshotsApi:
             format: jpeg (jpg) or png.
             quality: JPEG quality 1-100.
             max_width: Scale down to at most this width.
-            filename: Compat: accepted for compatibility; files are named by the server
-            (<camera>/<UTC time>-<id>.<ext>).
+            filename: Compat: the file name to store the snapshot under, sanitised (directories
+            dropped, unsafe characters replaced, the format's extension enforced, a suffix added if
+            taken); stored as <camera>/<name>. Without it the server names the file <camera>/<UTC
+            time>-<id>.<ext>.
         """
         result = await self._client.invoke(
             "take_snapshot",
@@ -1594,7 +1631,7 @@ class SnapshotsApi:
             },
             timeout,
         )
-        return cast("SnapshotInfo", result)
+        return cast("SnapshotInfo | SnapshotFailed", result)
 
 
 class StorageApi:
@@ -2135,6 +2172,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "discover_cameras": ("onvif", "discover_cameras"),
     "export_clip": ("clips", "export"),
     "get_camera": ("cameras", "get"),
+    "get_camera_capabilities": ("cameras", "get_capabilities"),
     "get_camera_list": ("cameras", "get_list"),
     "get_camera_status": ("cameras", "get_status"),
     "get_clip": ("clips", "get"),

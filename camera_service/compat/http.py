@@ -19,26 +19,13 @@ from aiohttp import web
 from camera_service import __version__
 from camera_service.cameras.models import CameraStatus
 from camera_service.compat.files import request_identity
+from camera_service.compat.words import OLD_COMPONENTS, component_word
 from camera_service.core.component import ComponentHealth
 
 if TYPE_CHECKING:
     from camera_service.auth.service import AuthService
     from camera_service.cameras.service import CameraService
     from camera_service.mediamtx.supervisor import MediaMTXSupervisor
-
-# The old server's component names, mapped from ours.
-OLD_COMPONENTS = {
-    "websocket_server": "websocket_server",
-    "camera_monitor": "cameras",
-    "mediamtx_controller": "mediamtx",
-}
-
-
-def component_word(h: ComponentHealth | None) -> str:
-    """A component's state in one word, as the old server reported it."""
-    if h is None:
-        return "stopped"
-    return "running" if h.healthy else ("stopped" if h.status == "stopped" else "error")
 
 
 def now_iso() -> str:

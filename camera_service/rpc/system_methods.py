@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from camera_service import API_VERSION, __version__
 from camera_service.auth.roles import Role
+from camera_service.compat.words import component_words
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.registry import MethodRegistry
 
@@ -37,6 +38,8 @@ class ServerInfo(BaseModel):
     capabilities: list[str] = Field(description="Feature groups this server offers.")
     supported_formats: list[str] = Field(description="Recording and snapshot formats.")
     methods: int = Field(description="Number of JSON-RPC methods.")
+    max_cameras: int | None = Field(None, description="Compat: the camera limit; null = no fixed limit.")
+    uptime: int = Field(0, description="Compat: whole seconds since the service started.")
 
 
 @router.method(role=Role.VIEWER)
@@ -50,8 +53,9 @@ async def get_server_info(ctx: CallContext) -> ServerInfo:
         api_version=API_VERSION,
         mediamtx_version=ctx.services.mediamtx.version,
         capabilities=tags,
-        supported_formats=["mp4", "jpeg", "png"],
+        supported_formats=["mp4", "jpeg", "png", "jpg"],
         methods=len(api),
+        uptime=int(time.time() - ctx.services.started_at),
     )
 
 
@@ -66,19 +70,30 @@ class ServerStatus(BaseModel):
     version: str
     uptime_s: float = Field(description="Seconds since the service started.")
     connections: int = Field(description="Open WebSocket connections.")
-    components: dict[str, ComponentStatus] = Field(description="Health of each component by name.")
+    components: dict[str, ComponentStatus] | dict[str, str] = Field(
+        description="Health of each component by name; with config `compat.status_components: words` the "
+        "old protocol's words (running / stopped / error, also under the old names websocket_server, "
+        "camera_monitor, mediamtx_controller) and the objects move to `component_details`."
+    )
+    uptime: int = Field(description="Compat: whole seconds since the service started.")
+    component_details: dict[str, ComponentStatus] | None = Field(
+        None, description="The component objects when `components` holds words (else null)."
+    )
 
 
 @router.method(role=Role.VIEWER)
 async def get_status(ctx: CallContext) -> ServerStatus:
     """Health of every component: WebSocket server, MediaMTX (reachable, managed, restarts), storage."""
     health = ctx.services.component_health()
+    objects = {h.name: ComponentStatus(healthy=h.healthy, status=h.status, details=h.details) for h in health}
+    words = ctx.services.settings.compat.status_components == "words"
+    uptime = time.time() - ctx.services.started_at
     return ServerStatus(
         status="healthy" if all(h.healthy for h in health) else "degraded",
         version=__version__,
-        uptime_s=round(time.time() - ctx.services.started_at, 3),
+        uptime_s=round(uptime, 3),
+        uptime=int(uptime),
         connections=len(ctx.services.connections),
-        components={
-            h.name: ComponentStatus(healthy=h.healthy, status=h.status, details=h.details) for h in health
-        },
+        components=component_words(health) if words else objects,
+        component_details=objects if words else None,
     )

@@ -53,9 +53,15 @@ async def test_failed_authenticate_is_documented_error(svc: RunningService) -> N
     assert ok["result"]["authenticated"] is True and ok["result"]["permissions"] == ["view"]
 
 
-async def test_failed_authenticate_as_result_when_configured(tmp_path_factory: pytest.TempPathFactory) -> None:
+async def test_failed_authenticate_as_result_when_configured(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     data = tmp_path_factory.mktemp("authres")
-    async with run_service(service_config(data, overrides={"compat": {"failed_authenticate": "result"}})) as s:
+    async with run_service(
+        service_config(
+            data, overrides={"compat": {"failed_authenticate": "result", "status_components": "words"}}
+        )
+    ) as s:
         client = await s.client(role=None)
         reply = await old_call(client, "authenticate", {"token": "bad", "auth_type": "auto"})
         assert reply["result"] == {
@@ -69,6 +75,23 @@ async def test_failed_authenticate_as_result_when_configured(tmp_path_factory: p
         good = await old_call(client, "authenticate", {"auth_token": s.token("operator")})
         assert good["result"]["authenticated"] is True and good["result"]["role"] == "operator"
         assert "result" in await old_call(client, "get_camera_list")
+        # get_status in the old words, the objects beside them.
+        admin = await s.client()
+        status = (await old_call(admin, "get_status"))["result"]
+        assert status["components"]["websocket_server"] == "running"
+        assert status["components"]["mediamtx_controller"] == "running"
+        assert status["components"]["camera_monitor"] == "running"
+        assert status["component_details"]["mediamtx"]["healthy"] is True
+
+
+async def test_get_status_and_server_info_carry_the_old_fields(admin: RpcClient) -> None:
+    status = (await old_call(admin, "get_status"))["result"]
+    assert status["status"] == "healthy" and isinstance(status["uptime"], int) and status["version"]
+    # Native default: components stay objects (documented shape unchanged).
+    assert status["components"]["mediamtx"]["healthy"] is True and status["component_details"] is None
+    info = (await old_call(admin, "get_server_info"))["result"]
+    assert info["name"] and info["version"] and "max_cameras" in info and isinstance(info["uptime"], int)
+    assert {"mp4", "jpg"} <= set(info["supported_formats"]) and info["capabilities"]
 
 
 async def test_unknown_device_status_is_a_disconnected_result(svc: RunningService, admin: RpcClient) -> None:
@@ -100,8 +123,12 @@ async def test_failed_snapshot_is_a_failed_result_old_shape_only(admin: RpcClien
     failed = reply["result"]
     assert failed["status"] == "FAILED" and failed["device"] == "camera1" and failed["camera"] == "dark"
     assert failed["error"] and failed["error_code"] in (-32009, -32010) and failed["file_size"] == 0
-    unknown = (await old_call(admin, "take_snapshot", {"device": "/dev/video7", "filename": "x.jpg"}))["result"]
-    assert unknown["status"] == "FAILED" and unknown["error_code"] == -32004 and unknown["filename"] == "x.jpg"
+    unknown = (await old_call(admin, "take_snapshot", {"device": "/dev/video7", "filename": "x.jpg"}))[
+        "result"
+    ]
+    assert (
+        unknown["status"] == "FAILED" and unknown["error_code"] == -32004 and unknown["filename"] == "x.jpg"
+    )
     # Native shape: the typed errors.
     with pytest.raises(RpcCallError) as err:
         await admin.call("take_snapshot", {"camera": "dark"}, timeout=SNAPSHOT_TIMEOUT_S + 10)
@@ -123,15 +150,17 @@ async def test_compat_stream_urls_carry_a_fresh_scoped_token(svc: RunningService
     assert token_of(rtsp) != token_of(status["streams"]["rtsp"])  # renewed on each call
     # MediaMTX plays the URL as given, and refuses it without the token.
     assert await read_frame_async(rtsp) == (320, 240, "h264")
-    with pytest.raises(Exception):  # noqa: B017,PT011 - PyAV raises its own error types for 401
+    with pytest.raises(Exception):  # noqa: B017 - PyAV raises its own error types for 401
         await read_frame_async(rtsp.split("?")[0], timeout=5)
     # The token opens this camera only.
     other = rtsp.split("?")[0].replace("/cam1", "/dark") + "?token=" + token_of(rtsp)
-    with pytest.raises(Exception):  # noqa: B017,PT011
+    with pytest.raises(Exception):  # noqa: B017
         await read_frame_async(other, timeout=5)
 
 
-async def test_camera_status_update_push_carries_the_receivers_token(svc: RunningService, admin: RpcClient) -> None:
+async def test_camera_status_update_push_carries_the_receivers_token(
+    svc: RunningService, admin: RpcClient
+) -> None:
     await admin.call("add_camera", {"id": "push1", "name": "pushed", "source": "publisher"})
     viewer = await svc.client("viewer", scopes={"cameras": ["push1"]})
     other = await svc.client("viewer", scopes={"cameras": ["cam1"]})
@@ -139,16 +168,22 @@ async def test_camera_status_update_push_carries_the_receivers_token(svc: Runnin
     await cam.start()
     try:
         note = await viewer.next_notification(
-            "camera_status_update", timeout=30, where=lambda p: p["device"] == "push1" and p["state"] == "ONLINE"
+            "camera_status_update",
+            timeout=30,
+            where=lambda p: p["device"] == "push1" and p["state"] == "ONLINE",
         )
         admin_note = await admin.next_notification(
-            "camera_status_update", timeout=30, where=lambda p: p["device"] == "push1" and p["state"] == "ONLINE"
+            "camera_status_update",
+            timeout=30,
+            where=lambda p: p["device"] == "push1" and p["state"] == "ONLINE",
         )
         url = note["params"]["streams"]["rtsp"]
         assert token_of(url) != token_of(admin_note["params"]["streams"]["rtsp"])  # one per receiver
         assert await read_frame_async(url) == (160, 120, "h264")
         with pytest.raises(TimeoutError):  # out of scope: nothing pushed
-            await other.next_notification("camera_status_update", timeout=1, where=lambda p: p["device"] == "push1")
+            await other.next_notification(
+                "camera_status_update", timeout=1, where=lambda p: p["device"] == "push1"
+            )
     finally:
         await cam.stop()
         await admin.call("remove_camera", {"camera": "push1"})
@@ -168,7 +203,9 @@ async def take(admin: RpcClient, params: dict[str, Any]) -> dict[str, Any]:
 
 async def test_snapshot_filename_is_honoured_and_sanitised(svc: RunningService, admin: RpcClient) -> None:
     root = svc.settings.storage.snapshots_path
-    snap = await take(admin, {"device": "camera0", "format": "jpg", "quality": 80, "filename": "../../evil name.jpg"})
+    snap = await take(
+        admin, {"device": "camera0", "format": "jpg", "quality": 80, "filename": "../../evil name.jpg"}
+    )
     assert snap["filename"] == "cam1/evil_name.jpg" and snap["device"] == "camera0"
     assert snap["file_path"] == snap["filename"] and (root / "cam1" / "evil_name.jpg").is_file()
     assert snap["download_url"] == "/files/snapshots/cam1/evil_name.jpg"  # relative: base URL + it
@@ -190,5 +227,7 @@ async def test_snapshot_filename_is_honoured_and_sanitised(svc: RunningService, 
 async def test_reused_token_members_still_work(svc: RunningService) -> None:
     # The old web client puts auth_token on calls; the SDK authenticates with {token, auth_type}.
     client = await svc.client(role=None)
-    reply = await old_call(client, "get_camera_status", {"device": "camera0", "auth_token": svc.token("viewer")})
+    reply = await old_call(
+        client, "get_camera_status", {"device": "camera0", "auth_token": svc.token("viewer")}
+    )
     assert reply["result"]["status"] == "CONNECTED"

@@ -57,6 +57,12 @@ export type AuditPage = {
   offset: number;
 };
 
+export type AuthenticateFailed = {
+  authenticated: false;
+  error: string;
+  reason: string;
+};
+
 export type AuthenticateResult = {
   authenticated: true;
   role: string;
@@ -65,6 +71,15 @@ export type AuthenticateResult = {
   session_id: string;
   subject: string;
   scopes: Record<string, Array<string>>;
+};
+
+export type CameraCapabilities = {
+  device: string;
+  camera: string;
+  formats: Array<string>;
+  resolutions: Array<string>;
+  fps_options: Array<number>;
+  validation_status: "confirmed" | "provisional" | "none";
 };
 
 export type CameraInfo = {
@@ -128,6 +143,7 @@ export type CameraStatusInfo = {
 
 export type CameraStatusResult = {
   device: string;
+  camera?: string | null;
   status: string;
   state: CameraStatus;
   name: string;
@@ -184,6 +200,7 @@ export type ClipState = "pending" | "ready" | "failed";
 
 export type CompatCamera = {
   device: string;
+  camera?: string | null;
   status: string;
   state: CameraStatus;
   name: string;
@@ -583,6 +600,8 @@ export type ServerInfo = {
   capabilities: Array<string>;
   supported_formats: Array<string>;
   methods: number;
+  max_cameras?: number | null;
+  uptime?: number;
 };
 
 export type ServerStatus = {
@@ -590,7 +609,9 @@ export type ServerStatus = {
   version: string;
   uptime_s: number;
   connections: number;
-  components: Record<string, ComponentStatus>;
+  components: Record<string, ComponentStatus> | Record<string, string>;
+  uptime: number;
+  component_details?: Record<string, ComponentStatus> | null;
 };
 
 export type Session = {
@@ -619,6 +640,19 @@ export type SessionResult = {
 };
 
 export type Severity = "low" | "medium" | "high" | "critical";
+
+export type SnapshotFailed = {
+  device: string;
+  camera: string | null;
+  filename: string | null;
+  status?: "FAILED";
+  timestamp: string | null;
+  file_size?: number;
+  file_path?: string | null;
+  error: string;
+  error_code: number;
+  error_data: Record<string, unknown> | null;
+};
 
 export type SnapshotInfo = {
   id: string;
@@ -749,6 +783,19 @@ export type Trigger = {
   cooldown_s?: number;
 };
 
+export type UnknownDeviceStatus = {
+  device: string;
+  camera?: null;
+  status?: "DISCONNECTED";
+  name?: string;
+  resolution?: string;
+  fps?: number;
+  streams?: Record<string, string>;
+  metrics: CompatMetrics;
+  capabilities: CompatCapabilities;
+  error: string;
+};
+
 export type Unsubscribed = {
   subscription: string;
   unsubscribed: boolean;
@@ -853,7 +900,7 @@ export interface Methods {
       token?: string | null;
       auth_type?: "jwt" | "api_key" | "auto";
     };
-    result: AuthenticateResult;
+    result: AuthenticateResult | AuthenticateFailed;
     role: "public";
   };
   "change_password": {
@@ -967,6 +1014,13 @@ export interface Methods {
     result: CameraInfo;
     role: "viewer";
   };
+  "get_camera_capabilities": {
+    params: {
+      device: string;
+    };
+    result: CameraCapabilities;
+    role: "viewer";
+  };
   "get_camera_list": {
     params: Record<string, never>;
     result: CameraListResult;
@@ -976,7 +1030,7 @@ export interface Methods {
     params: {
       device: string;
     };
-    result: CameraStatusResult;
+    result: CameraStatusResult | UnknownDeviceStatus;
     role: "viewer";
   };
   "get_clip": {
@@ -1387,7 +1441,7 @@ export interface Methods {
       max_width?: number | null;
       filename?: string | null;
     };
-    result: SnapshotInfo;
+    result: SnapshotInfo | SnapshotFailed;
     role: "operator";
   };
   "test_webhook": {
@@ -1546,6 +1600,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "discover_cameras": "admin",
   "export_clip": "operator",
   "get_camera": "viewer",
+  "get_camera_capabilities": "viewer",
   "get_camera_list": "viewer",
   "get_camera_status": "viewer",
   "get_clip": "viewer",
