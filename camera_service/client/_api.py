@@ -682,6 +682,34 @@ class ClipsApi:
         result = await self._client.invoke("get_clip", {"id": id}, timeout)
         return cast("ClipInfo", result)
 
+    async def list(
+        self,
+        *,
+        camera: str | None = UNSET,
+        device: str | None = UNSET,
+        locked: bool | None = UNSET,
+        limit: int = UNSET,
+        offset: int = UNSET,
+        timeout: float | None = None,
+    ) -> ClipList:
+        """Exported clips (manual and event), newest first.
+
+        JSON-RPC method `list_clips` (role: viewer).
+
+        Args:
+            camera: Camera id.
+            device: Compat alias of camera: an id, 'cameraN' or '/dev/videoN'.
+            locked: Only locked / unlocked clips.
+            limit: Page size.
+            offset: Skip this many (newest first).
+        """
+        result = await self._client.invoke(
+            "list_clips",
+            {"camera": camera, "device": device, "locked": locked, "limit": limit, "offset": offset},
+            timeout,
+        )
+        return cast("ClipList", result)
+
     async def lock(
         self,
         id: str,
@@ -1225,59 +1253,6 @@ class RecordingsApi:
         )
         return cast("RecordingList", result)
 
-    async def list_clips(
-        self,
-        *,
-        camera: str | None = UNSET,
-        device: str | None = UNSET,
-        locked: bool | None = UNSET,
-        limit: int = UNSET,
-        offset: int = UNSET,
-        timeout: float | None = None,
-    ) -> ClipList:
-        """Exported clips (manual and event), newest first.
-
-        JSON-RPC method `list_clips` (role: viewer).
-
-        Args:
-            camera: Camera id.
-            device: Compat alias of camera: an id, 'cameraN' or '/dev/videoN'.
-            locked: Only locked / unlocked clips.
-            limit: Page size.
-            offset: Skip this many (newest first).
-        """
-        result = await self._client.invoke(
-            "list_clips",
-            {"camera": camera, "device": device, "locked": locked, "limit": limit, "offset": offset},
-            timeout,
-        )
-        return cast("ClipList", result)
-
-    async def list_snapshots(
-        self,
-        *,
-        camera: str | None = UNSET,
-        device: str | None = UNSET,
-        limit: int = UNSET,
-        offset: int = UNSET,
-        timeout: float | None = None,
-    ) -> SnapshotList:
-        """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download
-        URL.
-
-        JSON-RPC method `list_snapshots` (role: viewer).
-
-        Args:
-            camera: Camera id.
-            device: Compat alias of camera: an id, 'cameraN' or '/dev/videoN'.
-            limit: Page size.
-            offset: Skip this many (newest first).
-        """
-        result = await self._client.invoke(
-            "list_snapshots", {"camera": camera, "device": device, "limit": limit, "offset": offset}, timeout
-        )
-        return cast("SnapshotList", result)
-
     async def set_policy(
         self,
         camera: str,
@@ -1581,6 +1556,31 @@ class SnapshotsApi:
         """
         result = await self._client.invoke("get_snapshot_info", {"id": id, "filename": filename}, timeout)
         return cast("SnapshotInfo", result)
+
+    async def list(
+        self,
+        *,
+        camera: str | None = UNSET,
+        device: str | None = UNSET,
+        limit: int = UNSET,
+        offset: int = UNSET,
+        timeout: float | None = None,
+    ) -> SnapshotList:
+        """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download
+        URL.
+
+        JSON-RPC method `list_snapshots` (role: viewer).
+
+        Args:
+            camera: Camera id.
+            device: Compat alias of camera: an id, 'cameraN' or '/dev/videoN'.
+            limit: Page size.
+            offset: Skip this many (newest first).
+        """
+        result = await self._client.invoke(
+            "list_snapshots", {"camera": camera, "device": device, "limit": limit, "offset": offset}, timeout
+        )
+        return cast("SnapshotList", result)
 
     async def take(
         self,
@@ -2192,13 +2192,13 @@ METHODS: dict[str, tuple[str, str]] = {
     "list_api_keys": ("auth", "list_api_keys"),
     "list_audit": ("auth", "list_audit"),
     "list_cameras": ("cameras", "list"),
-    "list_clips": ("recordings", "list_clips"),
+    "list_clips": ("clips", "list"),
     "list_events": ("events", "list"),
     "list_recordings": ("recordings", "list"),
     "list_rule_action_types": ("rules", "list_action_types"),
     "list_rule_runs": ("rules", "list_runs"),
     "list_rules": ("rules", "list"),
-    "list_snapshots": ("recordings", "list_snapshots"),
+    "list_snapshots": ("snapshots", "list"),
     "list_users": ("users", "list_users"),
     "list_webhook_deliveries": ("webhooks", "list_deliveries"),
     "list_webhooks": ("webhooks", "list"),

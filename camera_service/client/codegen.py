@@ -58,7 +58,7 @@ def group_of(spec: MethodSpec) -> tuple[str, str]:
     group = GROUP_OF_TAG.get(tag, tag)
     words = spec.name.replace(".", "_").split("_")
     for word, sub in GROUP_BY_WORD.get(tag, {}).items():
-        if word in words:
+        if word in words or word + "s" in words:
             group = sub
             break
     short = "_".join(w for w in words if w not in GROUP_WORDS.get(group, set()))
@@ -196,12 +196,21 @@ def _json_type(schema: dict[str, Any]) -> str:
     """A coarse kind for camctl's argument parser: string, integer, number, boolean, array, object, any."""
     if "type" in schema and isinstance(schema["type"], str):
         return str(schema["type"])
-    kinds = [_json_type(s) for s in schema.get("anyOf", []) if s.get("type") != "null"]
     if "enum" in schema or "const" in schema:
         return "string"
-    if "$ref" in schema:
+    if "properties" in schema:
         return "object"
+    kinds = [_json_type(s) for s in schema.get("anyOf", []) if s.get("type") != "null"]
     return kinds[0] if len(set(kinds)) == 1 else "any"
+
+
+def _resolved(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """The property with `$ref`s (at the top or inside anyOf) replaced by their definitions."""
+    if "$ref" in prop:
+        return {**defs.get(prop["$ref"].split("/")[-1], {}), **{k: v for k, v in prop.items() if k != "$ref"}}
+    if "anyOf" in prop:
+        return {**prop, "anyOf": [_resolved(s, defs) for s in prop["anyOf"]]}
+    return prop
 
 
 def catalog_data(api: MethodRegistry) -> dict[str, Any]:
@@ -209,16 +218,13 @@ def catalog_data(api: MethodRegistry) -> dict[str, Any]:
     for spec in api:
         group, attr = group_of(spec)
         schema = spec.params_model.model_json_schema()
-        props = schema.get("properties", {})
+        props, defs = schema.get("properties", {}), schema.get("$defs", {})
         params = []
         for name, field in spec.params_model.model_fields.items():
-            prop = props.get(field.alias or name, {})
+            prop = _resolved(props.get(field.alias or name, {}), defs)
             choices = prop.get("enum") or next(
                 (s["enum"] for s in prop.get("anyOf", []) if "enum" in s), None
             )
-            if "$ref" in prop:
-                ref = schema.get("$defs", {}).get(prop["$ref"].split("/")[-1], {})
-                choices = ref.get("enum", choices)
             params.append(
                 {
                     "name": field.alias or name,

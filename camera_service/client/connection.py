@@ -61,8 +61,11 @@ class Credentials:
 
     @classmethod
     def resolve(cls, token: str | None, api_key: str | None) -> Credentials:
-        chosen = token or api_key or os.environ.get("CAMERA_SERVICE_TOKEN") or None
-        return cls(token=chosen)
+        """The token or key given; if neither is given (None), $CAMERA_SERVICE_TOKEN. "" means none."""
+        chosen = token if token is not None else api_key
+        if chosen is None:
+            chosen = os.environ.get("CAMERA_SERVICE_TOKEN")
+        return cls(token=chosen or None)
 
 
 class Resubscriber(Protocol):
@@ -129,6 +132,8 @@ class Connection:
         self._closed = False
         self._reader: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
+        # Sees every notification and every reply no call waits for (raw-frame tests use it).
+        self.on_unmatched: Callable[[Any], None] | None = None
 
     # ---- life cycle ----------------------------------------------------------------------------------
 
@@ -254,14 +259,23 @@ class Connection:
         except ValueError:
             log.warning("ignoring a frame that is not JSON")
             return
-        if isinstance(msg, list):  # batch replies (call_raw users); route each member
-            for item in msg:
-                self._dispatch_one(item)
+        if isinstance(msg, list) and not any(self._waited(item) for item in msg):
+            if self.on_unmatched is not None:  # a batch reply to a raw frame
+                self.on_unmatched(msg)
             return
-        self._dispatch_one(msg)
+        for item in msg if isinstance(msg, list) else [msg]:
+            self._dispatch_one(item)
+
+    def _waited(self, msg: Any) -> bool:
+        try:
+            return isinstance(msg, dict) and msg.get("id") in self._pending
+        except TypeError:  # an unhashable id
+            return False
 
     def _dispatch_one(self, msg: Any) -> None:
         if not isinstance(msg, dict):
+            if self.on_unmatched is not None:
+                self.on_unmatched(msg)
             return
         if "method" in msg and "id" not in msg:
             method, params = msg["method"], msg.get("params")
@@ -274,10 +288,14 @@ class Connection:
                     del self._early_events[:-1000]
             for listener in self._listeners:
                 listener.offer(method, params)
+            if self.on_unmatched is not None:
+                self.on_unmatched(msg)
             return
-        fut = self._pending.get(msg.get("id"))  # type: ignore[arg-type]
+        fut = self._pending.get(msg["id"]) if self._waited(msg) else None
         if fut is not None and not fut.done():
             fut.set_result(msg)
+        elif self.on_unmatched is not None:
+            self.on_unmatched(msg)
 
     # ---- calls ---------------------------------------------------------------------------------------
 
@@ -301,6 +319,27 @@ class Connection:
         if "error" in reply:
             raise error_from_reply(reply["error"], method)
         return reply.get("result")
+
+    async def request(
+        self, method: str, params: Any = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """The whole reply object (result or error) of one call, for protocol-level tests."""
+        limit = self.timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                return await self._exchange(await self._wait_up(), method, params)
+        except TimeoutError:
+            raise CallTimeout(f"{method}: no reply within {limit}s") from None
+
+    @property
+    def websocket(self) -> ClientConnection | None:
+        """The current WebSocket (None before connecting); replaced on every reconnect."""
+        return self._ws
+
+    async def send_text(self, text: str | bytes) -> None:
+        """Send one frame as it is (no JSON-RPC envelope): for protocol-level tests."""
+        ws = await self._wait_up()
+        await ws.send(text)
 
     async def _request(self, ws: ClientConnection, method: str, params: Any, timeout: float) -> Any:
         """A call on a connection that is still opening (authenticate, resubscribe)."""

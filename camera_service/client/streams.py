@@ -65,6 +65,7 @@ class EventStream(_Stream["EventNotification"]):
         self._closed = False
 
     async def start(self, timeout: float | None = None) -> EventStream:
+        notification_adapter("event")  # import the model now, not when the first event is waiting
         result = await self._conn.call("subscribe_events", self.params, timeout=timeout)
         self._bind(str(result["subscription"]))
         self._conn.add_subscription(self)

@@ -7,6 +7,7 @@ The registry (and so the server's domain modules) is imported on the first typed
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -51,8 +52,16 @@ def result_adapter(method: str) -> TypeAdapter[Any] | None:
     return None if spec is None else spec.result_adapter
 
 
+# Notifications whose model is imported directly: building the whole registry takes seconds (it imports
+# every domain), too slow for the first event of `camctl events follow`. A unit test keeps this in step.
+DIRECT_NOTIFICATION_MODELS = {"event": ("camera_service.events.models", "EventNotification")}
+
+
 @functools.cache
 def notification_adapter(method: str) -> TypeAdapter[Any] | None:
+    if method in DIRECT_NOTIFICATION_MODELS:
+        module, name = DIRECT_NOTIFICATION_MODELS[method]
+        return TypeAdapter(getattr(importlib.import_module(module), name))
     for note in registry().notifications:
         if note.name == method:
             return TypeAdapter(note.params_model)

@@ -1,77 +1,72 @@
-"""A small async JSON-RPC 2.0 test client over a real WebSocket (the `websockets` library)."""
+"""The tests' JSON-RPC client: a thin shim over `camera_service.client` that keeps the raw-frame abilities
+protocol tests need (send any text, see replies no call waits for, the raw WebSocket, every notification)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
-import json
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
+from camera_service.client.connection import Connection
+from camera_service.client.errors import NotConnected
+from camera_service.client.errors import RpcError as RpcCallError
 
-class RpcCallError(Exception):
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.data = data
+__all__ = ["RpcCallError", "RpcClient"]
 
 
 class RpcClient:
     """Correlates replies by id; notifications land in `self.notifications` (an asyncio.Queue)."""
 
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self._ids = itertools.count(1)
-        self._pending: dict[Any, asyncio.Future[dict[str, Any]]] = {}
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
         self._raw_waiters: asyncio.Queue[Any] = asyncio.Queue()
         self.notifications: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._reader = asyncio.create_task(self._read())
+        conn.on_unmatched = self._unmatched
+
+    @property
+    def ws(self) -> ClientConnection:
+        ws = self.conn.websocket
+        assert ws is not None
+        return ws
 
     @classmethod
     async def connect(cls, url: str, **kwargs: Any) -> RpcClient:
-        kwargs.setdefault("max_size", 64 << 20)
-        return cls(await connect(url, **kwargs))
+        """Connect (no reconnects; authentication only by `additional_headers`, as tests set up)."""
+        conn = Connection(
+            url,
+            token="",
+            reconnect=False,
+            headers=kwargs.pop("additional_headers", None),
+            max_message_bytes=kwargs.pop("max_size", 64 << 20) or 1 << 40,
+        )
+        if kwargs:
+            raise TypeError(f"unsupported connect options: {sorted(kwargs)}")
+        client = cls(conn)
+        try:
+            await conn.connect()
+        except NotConnected as exc:  # tests assert on the handshake's own error (e.g. InvalidStatus 401)
+            raise exc.__cause__ or exc from None
+        return client
 
-    async def _read(self) -> None:
-        with contextlib.suppress(Exception):
-            async for raw in self.ws:
-                msg = json.loads(raw)
-                if isinstance(msg, dict) and "method" in msg and "id" not in msg:
-                    await self.notifications.put(msg)
-                elif isinstance(msg, dict) and msg.get("id") in self._pending:
-                    self._pending.pop(msg["id"]).set_result(msg)
-                else:
-                    await self._raw_waiters.put(msg)
+    def _unmatched(self, msg: Any) -> None:
+        if isinstance(msg, dict) and "method" in msg and "id" not in msg:
+            self.notifications.put_nowait(msg)
+        else:
+            self._raw_waiters.put_nowait(msg)
 
     async def call(self, method: str, params: Any = None, timeout: float = 30.0) -> Any:
-        reply = await self.request(method, params, timeout=timeout)
-        if "error" in reply:
-            err = reply["error"]
-            raise RpcCallError(err["code"], err["message"], err.get("data"))
-        return reply["result"]
+        return await self.conn.call(method, params, timeout=timeout)
 
     async def request(self, method: str, params: Any = None, timeout: float = 30.0) -> dict[str, Any]:
-        req_id = next(self._ids)
-        msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": req_id}
-        if params is not None:
-            msg["params"] = params
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[req_id] = fut
-        await self.ws.send(json.dumps(msg))
-        return await asyncio.wait_for(fut, timeout)
+        return await self.conn.request(method, params, timeout=timeout)
 
     async def notify(self, method: str, params: Any = None) -> None:
-        msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-        if params is not None:
-            msg["params"] = params
-        await self.ws.send(json.dumps(msg))
+        await self.conn.notify(method, params)
 
     async def send_raw(self, text: str | bytes, timeout: float = 5.0) -> Any:
         """Send any text and return the next reply that is not matched to a pending call."""
-        await self.ws.send(text)
+        await self.conn.send_text(text)
         return await asyncio.wait_for(self._raw_waiters.get(), timeout)
 
     async def expect_no_reply(self, within: float = 0.5) -> None:
@@ -96,10 +91,7 @@ class RpcClient:
                 return msg
 
     async def close(self) -> None:
-        await self.ws.close()
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        await self.conn.close()
 
     async def __aenter__(self) -> RpcClient:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import subprocess
@@ -50,3 +51,11 @@ def test_importing_the_client_does_not_import_the_server() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_directly_imported_notification_models_are_the_registered_ones() -> None:
+    from camera_service.client.typed import DIRECT_NOTIFICATION_MODELS
+
+    registered = {n.name: n.params_model for n in build_registry().notifications}
+    for name, (module, attr) in DIRECT_NOTIFICATION_MODELS.items():
+        assert getattr(importlib.import_module(module), attr) is registered[name]

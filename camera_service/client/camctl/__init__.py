@@ -1,0 +1,1 @@
+"""camctl: the command line of camera-service (entry point: camera_service.client.camctl.main:entry)."""

@@ -1,0 +1,136 @@
+"""camctl against the real service, run as a separate process exactly as a person or script would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from camera_service.client import AuthenticationError, CameraServiceClient
+from tests.harness.procs import wait_for
+from tests.harness.service import RunningService
+
+pytestmark = pytest.mark.integration
+
+CAMCTL = [sys.executable, "-m", "camera_service.client.camctl"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_SERVICE_")}
+    return {**env, **extra}
+
+
+async def camctl(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *CAMCTL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env or _env()
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def demo(service_factory: Any) -> AsyncIterator[RunningService]:
+    """The service with its demo camera (ffmpeg's test pattern published into MediaMTX), online."""
+    async with service_factory(demo=True) as svc:
+        async with CameraServiceClient(svc.ws_url, token=svc.token("viewer")) as cs:
+
+            async def online() -> bool:
+                return (await cs.cameras.get("demo")).status == "ONLINE"
+
+            await wait_for(online, 30, 0.2, message="demo camera never came online")
+        yield svc
+
+
+async def test_cameras_list_shows_demo_as_table_and_json(demo: RunningService) -> None:
+    # URL and token from the environment, as scripts set them
+    env = _env(CAMERA_SERVICE_URL=demo.ws_url, CAMERA_SERVICE_TOKEN=demo.token("viewer"))
+    code, out, err = await camctl("cameras", "list", env=env)
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split()[0] == "ID"
+    assert any(row.split()[0] == "demo" for row in rows), out
+    code, out, err = await camctl("cameras", "list", "--json", env=env)
+    assert code == 0, err
+    assert "demo" in [c["id"] for c in json.loads(out)["cameras"]]
+
+
+async def test_snapshot_writes_a_jpeg(demo: RunningService, tmp_path: Path) -> None:
+    dest = tmp_path / "x.jpg"
+    code, out, err = await camctl(
+        "snapshot", "demo", "-o", str(dest), "--url", demo.ws_url, "--token", demo.token("operator")
+    )
+    assert code == 0, err
+    data = dest.read_bytes()
+    assert data[:3] == b"\xff\xd8\xff"
+    with av.open(str(dest)) as container:
+        frame = next(container.decode(video=0))
+    assert (frame.width, frame.height) == (320, 240)
+    assert str(dest) in out
+
+
+async def test_events_follow_prints_an_event_from_another_connection_within_1s(
+    service: RunningService,
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *CAMCTL,
+        *("events", "follow", "--json", "--count", "1", "--topic", "alarm.*"),
+        *("--url", service.ws_url, "--token", service.token("viewer")),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(),
+    )
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        ready = await asyncio.wait_for(proc.stderr.readline(), 60)  # subscribed
+        assert b"following events" in ready, ready
+        async with CameraServiceClient(service.ws_url, token=service.token("operator")) as producer:
+            created = await producer.events.create(type="alarm.door_forced", camera=None, data={"door": 7})
+            sent = time.monotonic()
+            line = await asyncio.wait_for(proc.stdout.readline(), 10)
+            elapsed = time.monotonic() - sent
+        printed = json.loads(line)
+        assert printed["id"] == created.id and printed["type"] == "alarm.door_forced"
+        assert elapsed < 1.0, elapsed
+        assert await asyncio.wait_for(proc.wait(), 10) == 0  # --count 1
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_wrong_token_exits_4_with_the_servers_message(service: RunningService) -> None:
+    with pytest.raises(AuthenticationError) as direct:  # what the server says to this token
+        async with CameraServiceClient(service.ws_url, token="wrong-token"):
+            pass
+    code, out, err = await camctl("cameras", "list", "--url", service.ws_url, "--token", "wrong-token")
+    assert code == 4
+    assert direct.value.message in err and out == ""
+
+
+async def test_errors_map_to_documented_exit_codes(service: RunningService) -> None:
+    auth = ("--url", service.ws_url, "--token", service.token("viewer"))
+    code, _, err = await camctl("cameras", "get", "nope", *auth)
+    assert code == 6 and "nope" in err
+    code, _, err = await camctl("cameras", "remove", "nope", *auth)  # admin only
+    assert code == 5, err
+    code, _, err = await camctl("cameras", "get", *auth)  # --camera missing
+    assert code == 2 and "--camera" in err
+    code, _, err = await camctl("system", "ping", "--url", "ws://127.0.0.1:9/ws", "--token", "x")
+    assert code == 3, err
+
+
+async def test_call_sends_any_method_with_json_params(service: RunningService) -> None:
+    auth = ("--url", service.ws_url, "--token", service.token("viewer"))
+    code, out, err = await camctl("call", "ping", *auth)
+    assert code == 0 and json.loads(out) == "pong", err
+    code, out, err = await camctl("call", "list_cameras", '{"limit": 5}', *auth)
+    assert code == 0 and json.loads(out)["limit"] == 5, err
