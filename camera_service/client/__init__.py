@@ -6,7 +6,7 @@ pydantic models (imported on the first typed call). See docs/client.md.
 
 from camera_service.client._api import METHODS
 from camera_service.client.client import CameraServiceClient, EventsApi, connect
-from camera_service.client.connection import Backoff
+from camera_service.client.credentials import Backoff
 from camera_service.client.download import DownloadError
 from camera_service.client.errors import (
     AuthenticationError,

@@ -1783,7 +1783,7 @@ class UsersApi:
         )
         return cast("Done", result)
 
-    async def create_user(
+    async def create(
         self,
         username: str,
         password: str,
@@ -1823,7 +1823,7 @@ class UsersApi:
         )
         return cast("UserInfo", result)
 
-    async def disable_user(
+    async def disable(
         self,
         username: str,
         *,
@@ -1839,7 +1839,7 @@ class UsersApi:
         result = await self._client.invoke("disable_user", {"username": username}, timeout)
         return cast("UserInfo", result)
 
-    async def list_users(
+    async def list(
         self,
         *,
         timeout: float | None = None,
@@ -1907,7 +1907,7 @@ class UsersApi:
         result = await self._client.invoke("refresh", {"refresh_token": refresh_token}, timeout)
         return cast("Session", result)
 
-    async def update_user(
+    async def update(
         self,
         username: str,
         *,
@@ -2164,11 +2164,11 @@ METHODS: dict[str, tuple[str, str]] = {
     "create_api_key": ("auth", "create_api_key"),
     "create_event": ("events", "create"),
     "create_stream_token": ("auth", "create_stream_token"),
-    "create_user": ("users", "create_user"),
+    "create_user": ("users", "create"),
     "delete_clip": ("clips", "delete"),
     "delete_recording": ("recordings", "delete"),
     "delete_snapshot": ("snapshots", "delete"),
-    "disable_user": ("users", "disable_user"),
+    "disable_user": ("users", "disable"),
     "discover_cameras": ("onvif", "discover_cameras"),
     "export_clip": ("clips", "export"),
     "get_camera": ("cameras", "get"),
@@ -2199,7 +2199,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "list_rule_runs": ("rules", "list_runs"),
     "list_rules": ("rules", "list"),
     "list_snapshots": ("snapshots", "list"),
-    "list_users": ("users", "list_users"),
+    "list_users": ("users", "list"),
     "list_webhook_deliveries": ("webhooks", "list_deliveries"),
     "list_webhooks": ("webhooks", "list"),
     "lock_clip": ("clips", "lock"),
@@ -2230,7 +2230,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "update_camera": ("cameras", "update"),
     "update_event": ("events", "update"),
     "update_rule": ("rules", "update"),
-    "update_user": ("users", "update_user"),
+    "update_user": ("users", "update"),
     "update_webhook": ("webhooks", "update"),
     "whoami": ("auth", "whoami"),
 }

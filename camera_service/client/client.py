@@ -51,8 +51,10 @@ class EventsApi(_api.EventsApi):
 class CameraServiceClient(Connection, _api.Groups):
     """`async with CameraServiceClient(url, token=...) as cs: await cs.cameras.list()`.
 
-    URL and token default to $CAMERA_SERVICE_URL and $CAMERA_SERVICE_TOKEN. Every registered method is a
-    typed coroutine under its group (see METHODS); `call()` sends any method with raw JSON params.
+    Sign in with `token=` (JWT), `api_key=`, or `username=` + `password=` (the `login` method; signed in
+    again when the session expires). URL and token default to $CAMERA_SERVICE_URL and
+    $CAMERA_SERVICE_TOKEN. Every registered method is a typed coroutine under its group (see METHODS);
+    `call()` sends any method with raw JSON params.
     """
 
     events: EventsApi
@@ -63,6 +65,8 @@ class CameraServiceClient(Connection, _api.Groups):
         *,
         token: str | None = None,
         api_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         reconnect: bool = True,
@@ -74,6 +78,8 @@ class CameraServiceClient(Connection, _api.Groups):
             url,
             token=token,
             api_key=api_key,
+            username=username,
+            password=password,
             timeout=timeout,
             connect_timeout=connect_timeout,
             reconnect=reconnect,

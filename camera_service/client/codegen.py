@@ -49,6 +49,7 @@ GROUP_WORDS = {
     "storage": {"storage"},
     "onvif": {"onvif"},
     "system": {"rpc"},
+    "users": {"user", "users"},
 }
 
 

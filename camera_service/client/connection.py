@@ -14,15 +14,15 @@ import itertools
 import json
 import logging
 import os
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from camera_service.client.credentials import Backoff, Credentials
 from camera_service.client.errors import (
+    AUTH_REQUIRED,
     AuthenticationError,
     CallTimeout,
     ClientError,
@@ -37,35 +37,6 @@ log = logging.getLogger("camera_service.client")
 DEFAULT_URL = "ws://127.0.0.1:8002/ws"
 EVENT_NOTIFICATION = "event"
 _CONNECT_ERRORS = (OSError, InvalidHandshake, TimeoutError, ConnectionClosed)
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delay before reconnect attempt n: min(cap, initial * factor**n), minus up to `jitter` of it."""
-
-    initial_s: float = 0.1
-    factor: float = 2.0
-    cap_s: float = 10.0
-    jitter: float = 0.5  # fraction: spreads the reconnects of many clients after a restart
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.cap_s, self.initial_s * self.factor ** min(attempt, 32))
-        return base * (1.0 - self.jitter * random.random())  # noqa: S311 - jitter, not crypto
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """How the client authenticates on every (re)connect: a JWT or an API key (both via `authenticate`)."""
-
-    token: str | None = None
-
-    @classmethod
-    def resolve(cls, token: str | None, api_key: str | None) -> Credentials:
-        """The token or key given; if neither is given (None), $CAMERA_SERVICE_TOKEN. "" means none."""
-        chosen = token if token is not None else api_key
-        if chosen is None:
-            chosen = os.environ.get("CAMERA_SERVICE_TOKEN")
-        return cls(token=chosen or None)
 
 
 class Resubscriber(Protocol):
@@ -103,6 +74,8 @@ class Connection:
         *,
         token: str | None = None,
         api_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         reconnect: bool = True,
@@ -111,7 +84,7 @@ class Connection:
         headers: dict[str, str] | None = None,
     ) -> None:
         self.url = url or os.environ.get("CAMERA_SERVICE_URL") or DEFAULT_URL
-        self.credentials = Credentials.resolve(token, api_key)
+        self.credentials = Credentials.resolve(token, api_key, username, password)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.reconnect = reconnect
@@ -186,10 +159,7 @@ class Connection:
         self._event_routes.clear()
         self._reader = asyncio.create_task(self._read(ws), name="camera-service-client-reader")
         try:
-            if self.credentials.token:
-                self.identity = await self._request(
-                    ws, "authenticate", {"auth_token": self.credentials.token}, self.connect_timeout
-                )
+            await self._authenticate(ws)
             for sub in list(self._subscriptions):
                 await sub.resubscribe()  # before `up`: no event is missed between reconnect and renewal
             self._up.set()
@@ -197,6 +167,11 @@ class Connection:
             self._up.clear()
             await ws.close()
             raise
+
+    async def _authenticate(self, ws: ClientConnection) -> None:
+        call = self.credentials.call()
+        if call is not None:
+            self.identity = await self._request(ws, *call, self.connect_timeout)
 
     async def _supervise(self) -> None:
         while not self._closed:
@@ -299,6 +274,15 @@ class Connection:
 
     # ---- calls ---------------------------------------------------------------------------------------
 
+    def _session_expired(self, reply: dict[str, Any], method: str) -> bool:
+        error = reply.get("error")
+        return (
+            self.credentials.username is not None
+            and isinstance(error, dict)
+            and error.get("code") == AUTH_REQUIRED
+            and method not in ("login", "logout", "authenticate", "refresh")
+        )
+
     async def _wait_up(self) -> ClientConnection:
         while True:
             if self._fatal is not None:
@@ -314,6 +298,9 @@ class Connection:
             async with asyncio.timeout(limit):
                 ws = await self._wait_up()
                 reply = await self._exchange(ws, method, params)
+                if self._session_expired(reply, method):  # sign in again; the refused call did not run
+                    await self._authenticate(ws)
+                    reply = await self._exchange(ws, method, params)
         except TimeoutError:
             raise CallTimeout(f"{method}: no reply within {limit}s") from None
         if "error" in reply:
@@ -414,4 +401,4 @@ class Connection:
         return await self._request(self._ws, ws_method, params, timeout)
 
 
-__all__ = ["Backoff", "Connection", "RpcError"]
+__all__ = ["Backoff", "Connection", "Credentials", "RpcError"]

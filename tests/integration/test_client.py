@@ -126,3 +126,26 @@ async def test_client_reconnects_after_a_service_restart_and_events_flow_again(t
             await events.aclose()
     finally:
         await cs.close()
+
+
+async def test_user_name_and_password_sign_in_and_again_after_reconnect(tmp_path: Path) -> None:
+    config = service_config(tmp_path / "svc", server_port=free_port())
+    async with run_service(config) as svc:
+        async with CameraServiceClient(svc.ws_url, token=svc.token("admin")) as admin:
+            await admin.users.create(username="olga", password="correct-horse", role="operator")
+        with pytest.raises(AuthenticationError) as wrong:
+            async with CameraServiceClient(svc.ws_url, username="olga", password="wrong-horse"):
+                pass
+        assert wrong.value.code == -32001 and wrong.value.message
+        cs = CameraServiceClient(svc.ws_url, username="olga", password="correct-horse")
+        await cs.connect()
+        assert cs.identity is not None and cs.identity["username"] == "olga"
+        assert (await cs.auth.whoami()).subject.endswith("olga")
+    try:
+        await wait_for(lambda: not cs.connected, 10, 0.05, message="client never noticed the stop")
+        async with run_service(config):
+            await cs.wait_connected(timeout=30)
+            who = await cs.auth.whoami()  # signed in again by `login` on the new connection
+            assert who.subject.endswith("olga") and who.role == "operator"
+    finally:
+        await cs.close()

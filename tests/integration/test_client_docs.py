@@ -71,7 +71,7 @@ def test_every_common_task_has_a_short_script() -> None:
         "Take a snapshot and save it",
         "Record N seconds",
         "Follow events",
-        "Export yesterday 14:00–14:05",
+        "Export yesterday 14:00\N{EN DASH}14:05",
     ):
         assert title in found
         compile(found[title], title, "exec")

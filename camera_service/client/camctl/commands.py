@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import json
 import sys
 from pathlib import Path
@@ -44,7 +46,10 @@ def _fail(message: str, code: int) -> int:
 
 async def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        async with CameraServiceClient(args.url, token=args.token, reconnect=args.action == "follow") as cs:
+        login = _login(args)
+        async with CameraServiceClient(
+            args.url, token=args.token, reconnect=args.action == "follow", **login
+        ) as cs:
             return await ACTIONS[args.action](cs, args)
     except AuthenticationError as exc:
         return _fail(f"authentication failed: {exc.message} (code {exc.code})", 4)
@@ -66,6 +71,13 @@ async def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 class UsageError(Exception):
     pass
+
+
+def _login(args: argparse.Namespace) -> dict[str, str]:
+    if not args.user:
+        return {}
+    password = os.environ.get("CAMERA_SERVICE_PASSWORD") or getpass.getpass(f"password for {args.user}: ")
+    return {"username": args.user, "password": password}
 
 
 async def _method(cs: CameraServiceClient, args: argparse.Namespace) -> int:

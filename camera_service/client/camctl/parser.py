@@ -101,7 +101,7 @@ def _item(text: str) -> Any:
     return json_value(text) if text[:1] in "{[" else text
 
 
-COMMON_FLAGS = ("--url", "--token", "--json", "--timeout", "--progress", "--params")
+COMMON_FLAGS = ("--url", "--token", "--user", "--json", "--timeout", "--progress", "--params")
 
 
 def common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -112,6 +112,11 @@ def common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--url", default=dflt(env_url), help=f"service URL (default $CAMERA_SERVICE_URL or {DEFAULT_URL})"
     )
     parser.add_argument("--token", default=dflt(None), help="JWT or API key (default $CAMERA_SERVICE_TOKEN)")
+    parser.add_argument(
+        "--user",
+        default=dflt(None),
+        help="sign in as this user (password from $CAMERA_SERVICE_PASSWORD, else asked for)",
+    )
     parser.add_argument("--json", action="store_true", default=dflt(False), help="print JSON for scripts")
     parser.add_argument("--timeout", type=float, default=dflt(None), metavar="S", help="per-call timeout (s)")
     parser.add_argument(
