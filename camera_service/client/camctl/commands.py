@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,9 +46,13 @@ def _fail(message: str, code: int) -> int:
 
 async def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        login = _login(args)
+        username, password = _login(args)
         async with CameraServiceClient(
-            args.url, token=args.token, reconnect=args.action == "follow", **login
+            args.url,
+            token=args.token,
+            username=username,
+            password=password,
+            reconnect=args.action == "follow",
         ) as cs:
             return await ACTIONS[args.action](cs, args)
     except AuthenticationError as exc:
@@ -73,11 +77,11 @@ class UsageError(Exception):
     pass
 
 
-def _login(args: argparse.Namespace) -> dict[str, str]:
+def _login(args: argparse.Namespace) -> tuple[str | None, str | None]:
     if not args.user:
-        return {}
+        return None, None
     password = os.environ.get("CAMERA_SERVICE_PASSWORD") or getpass.getpass(f"password for {args.user}: ")
-    return {"username": args.user, "password": password}
+    return args.user, password
 
 
 async def _method(cs: CameraServiceClient, args: argparse.Namespace) -> int:
