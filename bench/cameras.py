@@ -22,30 +22,14 @@ import urllib.request
 from typing import Any
 
 import psutil
-from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import ServiceUnderTest, percentile, write_section
+from camera_service.client import CameraServiceClient
 
 CAMERAS = 500
 
 
-class Rpc:
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.n = 0
-
-    async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
-        self.n += 1
-        await self.ws.send(
-            json.dumps({"jsonrpc": "2.0", "method": method, "params": params or {}, "id": self.n})
-        )
-        reply = json.loads(await self.ws.recv())
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
-
-
-async def timed(rpc: Rpc, method: str, params_fn: Any, n: int) -> list[float]:
+async def timed(rpc: CameraServiceClient, method: str, params_fn: Any, n: int) -> list[float]:
     lat = []
     for _ in range(n):
         params = params_fn()
@@ -129,8 +113,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await asyncio.sleep(1.0)
         rss_empty = proc.memory_info().rss
-        ws = await connect(svc.ws_url, max_size=None, compression=None)
-        rpc = Rpc(ws)
+        rpc = CameraServiceClient(svc.ws_url, token="", reconnect=False)  # security is off here
+        await rpc.connect()
         t0 = time.perf_counter()
         for i in range(CAMERAS):
             await rpc.call(
@@ -157,7 +141,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         filt_lat = await timed(rpc, "list_cameras", lambda: {"limit": 100, "tag": "floor2"}, args.n // 2)
         get_lat = await timed(rpc, "get_camera", lambda: {"camera": random.choice(ids)}, args.n)
         compat_lat = await timed(rpc, "get_camera_list", lambda: None, max(10, args.n // 10))
-        await ws.close()
+        await rpc.close()
         restarts = [measure_reapply(api_url, svc.proc.pid, svc.port) for _ in range(args.restarts)]
     finally:
         svc.stop()

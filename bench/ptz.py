@@ -18,27 +18,10 @@ import sys
 import time
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-
 from bench.common import ROOT, ServiceUnderTest, free_ports, mean, percentile, write_section
+from camera_service.client import CameraServiceClient
 
 JWT_SECRET = "bench-ptz-secret-0123456789abcdef0123456789"
-
-
-class Rpc:
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws, self.n = ws, 0
-
-    async def call(self, method: str, params: dict[str, Any]) -> Any:
-        self.n += 1
-        await self.ws.send(json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": self.n}))
-        while True:  # skip server notifications (status pushes) until our reply arrives
-            reply = json.loads(await self.ws.recv())
-            if reply.get("id") == self.n:
-                break
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
 
 
 def start_sim() -> tuple[subprocess.Popen[bytes], str]:
@@ -84,8 +67,8 @@ async def run(n: int) -> list[dict[str, Any]]:
     cam = None
     try:
         token = mint_token(JWT_SECRET.encode(), subject="bench", role=Role.ADMIN, ttl_s=3600)
-        ws = await connect(svc.ws_url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None)
-        rpc = Rpc(ws)
+        rpc = CameraServiceClient(svc.ws_url, token=token, reconnect=False)
+        await rpc.connect()
         await rpc.call(
             "import_onvif_camera", {"xaddr": xaddr, "user": "admin", "password": "secret", "id": "b"}
         )
@@ -126,7 +109,7 @@ async def run(n: int) -> list[dict[str, Any]]:
                     "dir_mean": mean(ref),
                 }
             )
-        await ws.close()
+        await rpc.close()
         return rows
     finally:
         if cam is not None:

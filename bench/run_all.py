@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.rpc", "bench.cameras", "bench.snapshots", "bench.events", "bench.ptz"]
+BENCHMARKS = ["bench.rpc", "bench.cameras", "bench.snapshots", "bench.events", "bench.ptz", "bench.client"]
 
 
 def main() -> int:
