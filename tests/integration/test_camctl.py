@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,26 +13,12 @@ import av
 import pytest
 
 from camera_service.client import AuthenticationError, CameraServiceClient
+from tests.harness.camctl import CAMCTL, camctl
+from tests.harness.camctl import camctl_env as _env
 from tests.harness.procs import wait_for
 from tests.harness.service import RunningService
 
 pytestmark = pytest.mark.integration
-
-CAMCTL = [sys.executable, "-m", "camera_service.client.camctl"]
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_SERVICE_")}
-    return {**env, **extra}
-
-
-async def camctl(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *CAMCTL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env or _env()
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture
@@ -134,3 +118,28 @@ async def test_call_sends_any_method_with_json_params(service: RunningService) -
     assert code == 0 and json.loads(out) == "pong", err
     code, out, err = await camctl("call", "list_cameras", '{"limit": 5}', *auth)
     assert code == 0 and json.loads(out)["limit"] == 5, err
+
+
+async def test_recordings_export_downloads_a_playable_mp4_with_progress(
+    demo: RunningService, tmp_path: Path
+) -> None:
+    async with (
+        CameraServiceClient(demo.ws_url, token=demo.token("operator")) as cs,
+        await cs.events.follow(topics=["recording.segment"], cameras=["demo"]) as segments,
+    ):
+        await cs.recordings.start(camera="demo", duration_s=4)
+        seg = (await segments.next(timeout=90)).event.data
+    start = float(seg["start"])
+    dest = tmp_path / "clip.mp4"
+    code, out, err = await camctl(
+        *("recordings", "export", "demo", "--from", str(start + 0.5), "--to", str(start + 2.5)),
+        *("-o", str(dest), "--progress", "--url", demo.ws_url, "--token", demo.token("operator")),
+        timeout=120,
+    )
+    assert code == 0, err
+    assert "100%" in err  # the progress bar reached the end
+    assert str(dest) in out
+    with av.open(str(dest)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+    assert frames >= 25  # about 2 s at 25 fps (the export cuts at key frames)

@@ -75,3 +75,23 @@ def test_bash_completion_knows_groups_commands_and_flags() -> None:
     assert "complete -o default -F _camctl camctl" in text
     assert "[cameras]=" in text and "list" in text
     assert "'cameras list'=" in text or "['cameras list']=" in text
+
+
+def _complete(words: list[str]) -> list[str]:
+    """Run the generated bash completion in a real bash for `camctl WORDS...` (the last word is partial)."""
+    import subprocess
+
+    code = (
+        script(build_parser(), "bash")
+        + f"\nCOMP_WORDS=(camctl {' '.join(words)}); COMP_CWORD={len(words)}; _camctl; "
+        + 'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    out = subprocess.run(["bash", "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_bash_completes_groups_commands_and_flags_in_a_real_shell() -> None:
+    assert _complete(["cam"]) == ["cameras"]
+    assert set(_complete(["cameras", "li"])) == {"list"}
+    assert "--max-width" in _complete(["snapshots", "take", "--max"])
+    assert _complete(["recordings", "ex"]) == ["export"]

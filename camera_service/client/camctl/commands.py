@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
 import os
@@ -223,7 +224,7 @@ def add_ptz(p: argparse.ArgumentParser) -> None:
         "--move", metavar="DIR", help="continuous move: left, right, up, down, in, out (comma-joined)"
     )
     p.add_argument(
-        "--for", dest="move_for", type=parse_duration, metavar="DURATION", help="move time (1s, 500ms)"
+        "--for", dest="move_for", type=parse_duration, metavar="DURATION", help="move time (default 1s)"
     )
     p.add_argument("--speed", type=float, default=0.5, help="move speed 0..1 (default 0.5)")
     p.add_argument("--stop", dest="ptz_stop", action="store_true", help="stop moving")
@@ -242,8 +243,13 @@ async def _ptz(cs: CameraServiceClient, args: argparse.Namespace) -> int:
                 raise UsageError(f"--move: unknown direction {word!r} (left, right, up, down, in, out)")
             axis, sign = DIRECTIONS[word.strip()]
             params[axis] = sign * args.speed
-        if args.move_for is not None:
-            params["timeout_s"] = args.move_for
+        # The service stops a move when its connection closes: hold the connection for the whole move,
+        # then stop explicitly (its own timeout_s is the safety net, a little longer).
+        duration = args.move_for if args.move_for is not None else 1.0
+        params["timeout_s"] = duration + 2.0
+        await _method_with(cs, args, "ptz", params)
+        await asyncio.sleep(duration)
+        return await _method_with(cs, args, "ptz", {"camera": params["camera"], "action": "stop"})
     elif args.ptz_stop:
         params["action"] = "stop"
     elif args.ptz_home:
