@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from av.video.frame import VideoFrame
+
+from camera_service.analytics.service import AnalyticsService
 from camera_service.auth.scopes import Scope
 from camera_service.auth.service import AuthService
 from camera_service.auth.transport import TransportSecurity, build_ssl_context
@@ -24,6 +27,7 @@ from camera_service.core.component import Component, ComponentHealth
 from camera_service.events.bus import EventBus
 from camera_service.events.service import EventService
 from camera_service.media.demo import DemoPublisher
+from camera_service.media.snapshot import GrabbedFrame
 from camera_service.mediamtx.adoption import previous_callback_endpoint
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
@@ -65,6 +69,7 @@ class Services:
     events: EventService = field(init=False)  # event store, subscriptions, webhooks, rules, event clips
     onvif: OnvifService = field(init=False)  # ONVIF discovery, import, PTZ (camera_service/onvif)
     users: UserService = field(init=False)  # console users, sign-in, refresh sessions (camera_service/users)
+    analytics: AnalyticsService = field(init=False)  # sampled frames -> detections -> events
 
     def component_health(self) -> list[ComponentHealth]:
         return [c.health() for c in self.components]
@@ -204,6 +209,17 @@ class Application:
         self.services.onvif = OnvifService(settings.onvif, self.services.cameras, self.services.bus)
         self.endpoint.on_disconnect.append(self.services.onvif.on_disconnect)  # PTZ safety stop
         components.append(self.services.onvif)
+        analytics = self.services.analytics = AnalyticsService(
+            settings.analytics, db, self.services.bus, metrics, rtsp_url=auth.internal_rtsp_url
+        )
+        recordings = self.services.recordings
+
+        async def save_detection_frame(camera: str, frame: VideoFrame, at: float, quality: int) -> str:
+            return (await recordings.store_frame(camera, GrabbedFrame(frame, at, True), "jpeg", quality)).id
+
+        analytics.save_snapshot = save_detection_frame  # best-frame snapshots of detections
+        self.services.recordings.frame_cache = analytics.latest_frame  # take_snapshot answers from it
+        components.append(analytics)
         if settings.demo.enabled:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))
         components.append(self.http)  # last: clients arrive only once everything else is up

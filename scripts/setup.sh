@@ -3,6 +3,7 @@
 #   1. Debian packages (ffmpeg; chromium too when SETUP_BROWSER=1), installed only when missing.
 #   2. .venv (python3.11) with `pip install -e '.[dev]'`, redone only when pyproject.toml changed.
 #   3. MediaMTX built into .cache/ by scripts/install-mediamtx.sh.
+#   4. Analytics models into .cache/models/ by scripts/install-models.sh (checksums only when cached).
 # Environment: SETUP_BROWSER=1 (also install a browser), SETUP_SKIP_APT=1 (never touch apt),
 #              PYTHON (interpreter for the venv, default python3.11).
 set -euo pipefail
@@ -83,7 +84,16 @@ MEDIAMTX_PATH="$(tail -n 1 "$mtx_log.out")"
 rm -f "$mtx_log" "$mtx_log.out"
 [[ -x "$MEDIAMTX_PATH" ]] || die "install-mediamtx.sh did not produce an executable ($MEDIAMTX_PATH)"
 
-# ---------------------------------------------------------------- 4. Summary
+# ---------------------------------------------------------------- 4. Analytics models
+models_log="$(mktemp)"
+if ! PYTHON="$PYTHON" nice -n 10 bash "$ROOT/scripts/install-models.sh" >/dev/null 2>"$models_log" </dev/null; then
+  tail -n 40 "$models_log" >&2
+  rm -f "$models_log"
+  die "preparing the analytics models failed (scripts/install-models.sh)"
+fi
+rm -f "$models_log"
+
+# ---------------------------------------------------------------- 5. Summary
 log "ok: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())')" \
     "| ffmpeg $(ffmpeg -version 2>/dev/null | head -n1 | awk '{print $3}')" \
     "| mediamtx $("$MEDIAMTX_PATH" --version 2>/dev/null || echo '?') at $MEDIAMTX_PATH"

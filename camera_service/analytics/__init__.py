@@ -1,0 +1,1 @@
+"""Analytics: sampled frames -> motion gate -> detector plugins (worker process) -> tracks -> events."""

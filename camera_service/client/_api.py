@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 from camera_service.client.typed import UNSET
 
 if TYPE_CHECKING:
+    from camera_service.analytics.methods import CameraAnalytics, DetectionPage, PluginList
+    from camera_service.analytics.models import MotionSettings, TamperSettings, Zone
     from camera_service.auth.methods import (
         ApiKeyList,
         AuditPage,
@@ -68,6 +70,155 @@ __all__ = ["METHODS", "UNSET", "Groups", "Invoker", "Literal", "builtins", "date
 
 class Invoker(Protocol):
     async def invoke(self, method: str, params: dict[str, Any], timeout: float | None) -> Any: ...
+
+
+class AnalyticsApi:
+    """Methods of the `analytics` group."""
+
+    def __init__(self, client: Invoker) -> None:
+        self._client = client
+
+    async def get_analytics(
+        self,
+        camera: str,
+        *,
+        timeout: float | None = None,
+    ) -> CameraAnalytics:
+        """A camera's analytics settings (its own or the defaults) with live counters and tracks.
+
+        JSON-RPC method `get_analytics` (role: viewer).
+
+        Args:
+            camera: Camera id.
+        """
+        result = await self._client.invoke("get_analytics", {"camera": camera}, timeout)
+        return cast("CameraAnalytics", result)
+
+    async def list_analytics_plugins(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> PluginList:
+        """Built-in and third-party analytics plugins with their manifests and load errors.
+
+        JSON-RPC method `list_analytics_plugins` (role: viewer).
+        """
+        result = await self._client.invoke("list_analytics_plugins", {}, timeout)
+        return cast("PluginList", result)
+
+    async def search_detections(
+        self,
+        *,
+        label: str | None = UNSET,
+        camera: str | None = UNSET,
+        start: datetime.datetime | str | None = UNSET,
+        end: datetime.datetime | str | None = UNSET,
+        min_score: float | None = UNSET,
+        zone: str | None = UNSET,
+        plate: str | None = UNSET,
+        cursor: str | None = UNSET,
+        limit: int = UNSET,
+        timeout: float | None = None,
+    ) -> DetectionPage:
+        """Confirmed detections (objects, faces, plates), newest first, within the caller's cameras.
+
+        JSON-RPC method `search_detections` (role: viewer).
+
+        Args:
+            label: Class (`class` is accepted too): person, car, face, plate, ...
+            camera: Only this camera.
+            start: From this time (ISO 8601 or unix seconds), inclusive.
+            end: Before this time (ISO 8601 or unix seconds).
+            min_score: At least this score.
+            zone: Only objects in this zone.
+            plate: Plate text contains this (case and spaces ignored).
+            cursor: next_cursor of the previous page.
+            limit: Page size.
+        """
+        result = await self._client.invoke(
+            "search_detections",
+            {
+                "label": label,
+                "camera": camera,
+                "start": start,
+                "end": end,
+                "min_score": min_score,
+                "zone": zone,
+                "plate": plate,
+                "cursor": cursor,
+                "limit": limit,
+            },
+            timeout,
+        )
+        return cast("DetectionPage", result)
+
+    async def set_analytics(
+        self,
+        camera: str,
+        *,
+        enabled: bool | None = UNSET,
+        detectors: builtins.list[str] | None = UNSET,
+        fps: float | None = UNSET,
+        keyframes_only: bool | None = UNSET,
+        stream: str | None = UNSET,
+        labels: builtins.list[str] | None = UNSET,
+        min_score: float | None = UNSET,
+        threshold: float | None = UNSET,
+        class_thresholds: builtins.dict[str, float] | None = UNSET,
+        min_duration_s: float | None = UNSET,
+        plates_full_frame: bool | None = UNSET,
+        zones: builtins.list[Zone | builtins.dict[str, Any]] | None = UNSET,
+        motion: MotionSettings | builtins.dict[str, Any] | None = UNSET,
+        tamper: TamperSettings | builtins.dict[str, Any] | None = UNSET,
+        timeout: float | None = None,
+    ) -> CameraAnalytics:
+        """Enable, disable or tune analytics of one camera (detectors, fps, zones, thresholds, motion,
+        tamper).
+
+        Unknown or broken plugin ids in `detectors` are INVALID_PARAMS. The change applies at once
+        (the camera's sampler restarts; its tracks start afresh) and survives restarts.
+
+        JSON-RPC method `set_analytics` (role: operator).
+
+        Args:
+            camera: Camera id.
+            enabled: Analyse this camera.
+            detectors: Plugin ids to run.
+            fps: Frames sampled per second.
+            keyframes_only: Decode keyframes only.
+            stream: MediaMTX path to analyse (substream).
+            labels: Object classes that become events.
+            min_score: Per-detection minimum score.
+            threshold: Confirmation threshold (median).
+            class_thresholds: Per-class confirmation threshold.
+            min_duration_s: Minimum time seen.
+            plates_full_frame: Plates: also read the whole frame.
+            zones: Zones and motion masks.
+            motion: Motion gate settings.
+            tamper: Tamper detection settings.
+        """
+        result = await self._client.invoke(
+            "set_analytics",
+            {
+                "camera": camera,
+                "enabled": enabled,
+                "detectors": detectors,
+                "fps": fps,
+                "keyframes_only": keyframes_only,
+                "stream": stream,
+                "labels": labels,
+                "min_score": min_score,
+                "threshold": threshold,
+                "class_thresholds": class_thresholds,
+                "min_duration_s": min_duration_s,
+                "plates_full_frame": plates_full_frame,
+                "zones": zones,
+                "motion": motion,
+                "tamper": tamper,
+            },
+            timeout,
+        )
+        return cast("CameraAnalytics", result)
 
 
 class AuthApi:
@@ -2138,6 +2289,7 @@ class Groups:
     """Every group as an attribute: `client.cameras.list()`."""
 
     def _init_groups(self, client: Invoker) -> None:
+        self.analytics = AnalyticsApi(client)
         self.auth = AuthApi(client)
         self.cameras = CamerasApi(client)
         self.clips = ClipsApi(client)
@@ -2171,6 +2323,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "disable_user": ("users", "disable"),
     "discover_cameras": ("onvif", "discover_cameras"),
     "export_clip": ("clips", "export"),
+    "get_analytics": ("analytics", "get_analytics"),
     "get_camera": ("cameras", "get"),
     "get_camera_capabilities": ("cameras", "get_capabilities"),
     "get_camera_list": ("cameras", "get_list"),
@@ -2189,6 +2342,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "get_stream_urls": ("cameras", "get_stream_urls"),
     "get_timeline": ("recordings", "get_timeline"),
     "import_onvif_camera": ("onvif", "import_camera"),
+    "list_analytics_plugins": ("analytics", "list_analytics_plugins"),
     "list_api_keys": ("auth", "list_api_keys"),
     "list_audit": ("auth", "list_audit"),
     "list_cameras": ("cameras", "list"),
@@ -2217,6 +2371,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "revoke_api_key": ("auth", "revoke_api_key"),
     "rpc.discover": ("system", "discover"),
     "run_retention": ("storage", "run_retention"),
+    "search_detections": ("analytics", "search_detections"),
+    "set_analytics": ("analytics", "set_analytics"),
     "set_recording_policy": ("recordings", "set_policy"),
     "set_retention_settings": ("storage", "set_retention_settings"),
     "start_patrol": ("ptz", "start_patrol"),

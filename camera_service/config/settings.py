@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from camera_service.analytics.config import AnalyticsConfig
 from camera_service.auth.config import SecurityConfig
 from camera_service.cameras.config import CamerasConfig
 from camera_service.compat.config import CompatConfig
@@ -105,6 +106,11 @@ class Settings(BaseSettings):
         default_factory=CompatConfig,
         title="Compatibility",
         description="Answers for clients of the established MediaMTX Camera Service protocol.",
+    )
+    analytics: AnalyticsConfig = Field(
+        default_factory=AnalyticsConfig,
+        title="Analytics",
+        description="Objects, faces, plates, motion and tamper on sampled frames (worker process, models).",
     )
 
     @classmethod

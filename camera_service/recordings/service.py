@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from av.video.frame import VideoFrame
+
 from camera_service.auth.scopes import in_scope
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import Event, EventBus, Severity
 from camera_service.media.imaging import ImageFormat, encode_frame, first_frame, probe_file
-from camera_service.media.snapshot import SnapshotEngine, SnapshotError, SnapshotTimeout
+from camera_service.media.snapshot import GrabbedFrame, SnapshotEngine, SnapshotError, SnapshotTimeout
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.deps import CameraRegistry
@@ -116,6 +118,8 @@ class RecordingsService:
             is_recording=self.recorder.is_recording,
         )
         self.snapshots = SnapshotEngine(cfg.snapshot_warm_s, cfg.snapshot_max_age_s)
+        # A fresh decoded frame of a camera another component already reads (analytics), if any.
+        self.frame_cache: Callable[[str], tuple[VideoFrame, float] | None] | None = None
         self.storage = StorageManager(
             self.store,
             bus,
@@ -402,8 +406,12 @@ class RecordingsService:
         <camera>/<name> when a client chose `name`: sanitised, never over another file)."""
         camera = await self.cameras.get(camera_id)
         timeout = self.cfg.snapshot_timeout_s
+        cached = self.frame_cache(camera.id) if self.frame_cache is not None else None
         try:
-            grabbed = await self.snapshots.grab(camera.id, self._rtsp_url(camera.id), timeout)
+            if cached is not None:
+                grabbed = GrabbedFrame(cached[0], cached[1], warm=True)
+            else:
+                grabbed = await self.snapshots.grab(camera.id, self._rtsp_url(camera.id), timeout)
         except SnapshotTimeout as exc:
             raise RpcError(
                 ErrorCode.TIMEOUT,
@@ -417,6 +425,20 @@ class RecordingsService:
                 f"camera '{camera.id}' is not streaming: {exc}",
                 {"camera": camera.id, "status": status},
             ) from exc
+        return await self.store_frame(camera.id, grabbed, fmt, quality, max_width, name=name)
+
+    async def store_frame(
+        self,
+        camera_id: str,
+        grabbed: GrabbedFrame,
+        fmt: ImageFormat = "jpeg",
+        quality: int = 85,
+        max_width: int | None = None,
+        *,
+        name: str | None = None,
+    ) -> Snapshot:
+        """Encode an already decoded frame of a camera and store it as a snapshot."""
+        camera = await self.cameras.get(camera_id)
         img = await asyncio.to_thread(encode_frame, grabbed.frame, fmt, quality, max_width)
         snap_id = uuid.uuid4().hex
         rel = f"{camera.id}/{_stamp(grabbed.captured_at)}-{snap_id[:8]}.{_EXT[fmt]}"

@@ -6,6 +6,7 @@ from camera_service.rpc.registry import MethodRegistry
 
 
 def build_registry() -> MethodRegistry:
+    from camera_service.analytics import methods as analytics_methods
     from camera_service.auth import methods as auth_methods
     from camera_service.cameras import compat_methods as camera_compat_methods
     from camera_service.cameras import methods as camera_methods
@@ -36,6 +37,7 @@ def build_registry() -> MethodRegistry:
     from camera_service.users import methods as user_methods
 
     routers += [user_methods.router]
+    routers += [analytics_methods.router]
     api = MethodRegistry()
     for router in routers:
         api.include(router)

@@ -36,6 +36,7 @@ class TestCamera:
         gop: int | None = None,
         extra_args: list[str] | None = None,
         log_path: str | os.PathLike[str] | None = None,
+        input_args: list[str] | None = None,
     ) -> None:
         self.url = url
         self.width = width
@@ -44,6 +45,17 @@ class TestCamera:
         self.gop = gop if gop is not None else fps
         self.extra_args = list(extra_args or [])
         self.log_path = Path(log_path) if log_path is not None else None
+        # Default input: the moving testsrc2 pattern; `input_args` replaces it (an image loop, black...).
+        self.input_args = (
+            list(input_args)
+            if input_args is not None
+            else [
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=size={width}x{height}:rate={fps}",
+            ]
+        )
         self.process: ManagedProcess | None = None
 
     @property
@@ -55,10 +67,7 @@ class TestCamera:
             "error",
             "-nostdin",
             "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size={self.width}x{self.height}:rate={self.fps}",
+            *self.input_args,
             "-c:v",
             "libx264",
             "-preset",
@@ -118,3 +127,13 @@ class TestCamera:
 
     def __repr__(self) -> str:
         return f"<TestCamera {self.url} {self.width}x{self.height}@{self.fps} running={self.running}>"
+
+
+def image_loop_args(path: str | os.PathLike[str], fps: int = 5) -> list[str]:
+    """Input args that loop one still image (PNG/JPEG) as a video at `fps` (use as `input_args`), with
+    a filter keeping the size even (H.264 4:2:0 needs it) — pass `even_size_filter()` in extra_args."""
+    return ["-loop", "1", "-framerate", str(fps), "-i", str(path)]
+
+
+def even_size_filter() -> list[str]:
+    return ["-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2"]

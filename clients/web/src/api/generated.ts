@@ -73,6 +73,37 @@ export type AuthenticateResult = {
   scopes: Record<string, Array<string>>;
 };
 
+export type CameraAnalytics = {
+  camera: string;
+  enabled: boolean;
+  settings: CameraAnalyticsSettings;
+  running: boolean;
+  connected: boolean;
+  error?: string | null;
+  frames: Record<string, number>;
+  tracks: Record<string, number>;
+  active_tamper: Array<string>;
+};
+
+export type CameraAnalyticsSettings = {
+  detectors?: Array<string>;
+  fps?: number;
+  keyframes_only?: boolean;
+  stream?: string | null;
+  labels?: Array<string>;
+  min_score?: number;
+  threshold?: number;
+  class_thresholds?: Record<string, number>;
+  min_duration_s?: number;
+  stationary_after?: number;
+  stationary_interval?: number;
+  max_misses?: number;
+  plates_full_frame?: boolean;
+  zones?: Array<Zone>;
+  motion?: MotionSettings;
+  tamper?: TamperSettings;
+};
+
 export type CameraCapabilities = {
   device: string;
   camera: string;
@@ -277,6 +308,24 @@ export type Delivery = {
 
 export type DeliveryStatus = "pending" | "delivered" | "dead";
 
+export type DetectionPage = {
+  detections: Array<DetectionRecord>;
+  next_cursor: string | null;
+};
+
+export type DetectionRecord = {
+  event_id: string;
+  camera: string;
+  time: number;
+  label: string;
+  score: number;
+  track_id?: string | null;
+  zone?: string | null;
+  box: Array<unknown>;
+  plate?: string | null;
+  snapshot_id?: string | null;
+};
+
 export type DiscoverResult = {
   devices: Array<DiscoveredDevice>;
   multicast: boolean;
@@ -336,6 +385,15 @@ export type KindUsage = {
   newest: string | null;
 };
 
+export type MotionSettings = {
+  frame_height?: number;
+  threshold?: number;
+  contour_area?: number;
+  lightning_threshold?: number;
+  alpha?: number;
+  cooldown_s?: number;
+};
+
 export type OnvifDeviceData = {
   manufacturer?: string | null;
   model?: string | null;
@@ -387,6 +445,27 @@ export type PatrolResult = {
   presets?: Array<string>;
   replaced?: boolean;
   stopped?: boolean;
+};
+
+export type PluginInfo = {
+  manifest: PluginManifest;
+  error?: string | null;
+};
+
+export type PluginList = {
+  plugins: Array<PluginInfo>;
+  errors: Record<string, string>;
+};
+
+export type PluginManifest = {
+  id: string;
+  version: string;
+  capabilities: Array<string>;
+  stage?: "gate" | "detector";
+  entrypoint: string;
+  requires?: Array<string>;
+  config_schema?: Record<string, unknown>;
+  description?: string;
 };
 
 export type ProbeCameraResult = {
@@ -751,6 +830,13 @@ export type Subscription = {
   min_severity: Severity | null;
 };
 
+export type TamperSettings = {
+  blackout_luma?: number;
+  blur_ratio?: number;
+  scene_change_fraction?: number;
+  samples?: number;
+};
+
 export type TestResult = {
   delivered: boolean;
   status: number | null;
@@ -838,6 +924,12 @@ export type WhoAmI = {
   expires_at: string | null;
   scopes: Record<string, Array<string>>;
   connection_id: number;
+};
+
+export type Zone = {
+  name: string;
+  points: Array<Array<unknown>>;
+  mask?: boolean;
 };
 
 export interface Methods {
@@ -1007,6 +1099,13 @@ export interface Methods {
     result: ClipInfo;
     role: "operator";
   };
+  "get_analytics": {
+    params: {
+      camera: string;
+    };
+    result: CameraAnalytics;
+    role: "viewer";
+  };
   "get_camera": {
     params: {
       camera: string;
@@ -1132,6 +1231,11 @@ export interface Methods {
     };
     result: ImportResult;
     role: "admin";
+  };
+  "list_analytics_plugins": {
+    params: Record<string, never>;
+    result: PluginList;
+    role: "viewer";
   };
   "list_api_keys": {
     params: Record<string, never>;
@@ -1369,6 +1473,42 @@ export interface Methods {
     result: RetentionResult;
     role: "admin";
   };
+  "search_detections": {
+    params: {
+      label?: string | null;
+      camera?: string | null;
+      start?: string | null;
+      end?: string | null;
+      min_score?: number | null;
+      zone?: string | null;
+      plate?: string | null;
+      cursor?: string | null;
+      limit?: number;
+    };
+    result: DetectionPage;
+    role: "viewer";
+  };
+  "set_analytics": {
+    params: {
+      camera: string;
+      enabled?: boolean | null;
+      detectors?: Array<string> | null;
+      fps?: number | null;
+      keyframes_only?: boolean | null;
+      stream?: string | null;
+      labels?: Array<string> | null;
+      min_score?: number | null;
+      threshold?: number | null;
+      class_thresholds?: Record<string, number> | null;
+      min_duration_s?: number | null;
+      plates_full_frame?: boolean | null;
+      zones?: Array<Zone> | null;
+      motion?: MotionSettings | null;
+      tamper?: TamperSettings | null;
+    };
+    result: CameraAnalytics;
+    role: "operator";
+  };
   "set_recording_policy": {
     params: {
       camera: string;
@@ -1599,6 +1739,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "disable_user": "admin",
   "discover_cameras": "admin",
   "export_clip": "operator",
+  "get_analytics": "viewer",
   "get_camera": "viewer",
   "get_camera_capabilities": "viewer",
   "get_camera_list": "viewer",
@@ -1617,6 +1758,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "get_stream_urls": "viewer",
   "get_timeline": "viewer",
   "import_onvif_camera": "admin",
+  "list_analytics_plugins": "viewer",
   "list_api_keys": "admin",
   "list_audit": "admin",
   "list_cameras": "viewer",
@@ -1645,6 +1787,8 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "revoke_api_key": "admin",
   "rpc.discover": "public",
   "run_retention": "admin",
+  "search_detections": "viewer",
+  "set_analytics": "operator",
   "set_recording_policy": "operator",
   "set_retention_settings": "admin",
   "start_patrol": "operator",

@@ -1,0 +1,1 @@
+"""Built-in detector plugins (run in the analytics worker process)."""
