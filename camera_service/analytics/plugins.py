@@ -32,7 +32,7 @@ class PluginManifest(BaseModel):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="Plugin id (used in `detectors`).")
     version: str = Field(max_length=64, description="Plugin version.")
-    capabilities: list[str] = Field(description="What it finds (objects, faces, plates, motion, tamper).")
+    capabilities: list[str] = Field(description="What it finds (objects, motion, tamper, ...).")
     stage: Literal["gate", "detector"] = Field(
         "detector", description="gate: sampler, small grey frame; detector: worker process, RGB frame."
     )
