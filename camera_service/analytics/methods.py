@@ -51,6 +51,7 @@ class SetAnalyticsParams(Params):
     threshold: float | None = Field(None, ge=0.0, le=1.0, description="Confirmation threshold (median).")
     class_thresholds: dict[str, float] | None = Field(None, description="Per-class confirmation threshold.")
     min_duration_s: float | None = Field(None, ge=0.0, le=3600.0, description="Minimum time seen.")
+    plates_full_frame: bool | None = Field(None, description="Plates: also read the whole frame.")
     zones: list[Zone] | None = Field(None, max_length=64, description="Zones and motion masks.")
     motion: MotionSettings | None = Field(None, description="Motion gate settings.")
     tamper: TamperSettings | None = Field(None, description="Tamper detection settings.")
@@ -159,13 +160,16 @@ class SearchDetectionsParams(Params):
         None,
         max_length=64,
         validation_alias=AliasChoices("label", "class"),
-        description="Class (`class` is accepted too): person, car, truck, ...",
+        description="Class (`class` is accepted too): person, car, face, plate, ...",
     )
     camera: str | None = Field(None, max_length=128, description="Only this camera.")
     start: datetime | None = Field(None, description="From this time (ISO 8601 or unix seconds), inclusive.")
     end: datetime | None = Field(None, description="Before this time (ISO 8601 or unix seconds).")
     min_score: float | None = Field(None, ge=0.0, le=1.0, description="At least this score.")
     zone: str | None = Field(None, max_length=64, description="Only objects in this zone.")
+    plate: str | None = Field(
+        None, min_length=1, max_length=32, description="Plate text contains this (case and spaces ignored)."
+    )
     cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page.")
     limit: int = Field(100, ge=1, le=1000, description="Page size.")
 
@@ -179,7 +183,7 @@ class DetectionPage(BaseModel):
     scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS)
 )
 async def search_detections(ctx: CallContext, params: SearchDetectionsParams) -> DetectionPage:
-    """Confirmed detections (objects), newest first, within the caller's cameras."""
+    """Confirmed detections (objects, faces, plates), newest first, within the caller's cameras."""
     if params.camera is not None:
         await require_camera_access(ctx, params.camera)
     if params.cursor:
@@ -197,6 +201,7 @@ async def search_detections(ctx: CallContext, params: SearchDetectionsParams) ->
         end=params.end.timestamp() if params.end else None,
         min_score=params.min_score,
         zone=params.zone,
+        plate=params.plate,
         cursor=params.cursor,
         limit=params.limit,
     )

@@ -55,7 +55,7 @@ class CameraAnalyticsSettings(_Strict):
     detectors: list[str] = Field(
         default_factory=lambda: ["objects", "motion", "tamper"],
         max_length=32,
-        description="Plugin ids to run (built-ins: objects, motion, tamper).",
+        description="Plugin ids to run (built-ins: objects, faces, plates, motion, tamper).",
     )
     fps: float = Field(1.0, gt=0.0, le=30.0, description="Frames sampled per second.")
     keyframes_only: bool = Field(True, description="Decode keyframes only (cheapest; rate <= keyframe rate).")
@@ -85,6 +85,9 @@ class CameraAnalyticsSettings(_Strict):
         10, ge=1, le=10_000, description="With only stationary objects, re-check every N samples."
     )
     max_misses: int = Field(3, ge=1, le=1000, description="Samples without an object before its track ends.")
+    plates_full_frame: bool = Field(
+        False, description="Plates: read the whole frame too (a camera aimed at a lane), not only vehicles."
+    )
     zones: list[Zone] = Field(
         default_factory=list, max_length=64, description="Named zones and motion masks."
     )

@@ -65,7 +65,7 @@ class CameraPipeline:
         self._submit = submit
         self._post = post
         self._count = count
-        self.options: dict[str, Any] = {}
+        self.options: dict[str, Any] = {"plates_full_frame": settings.plates_full_frame}
         self.sampler = CameraSampler(
             camera,
             url,

@@ -32,7 +32,7 @@ class PluginManifest(BaseModel):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="Plugin id (used in `detectors`).")
     version: str = Field(max_length=64, description="Plugin version.")
-    capabilities: list[str] = Field(description="What it finds (objects, motion, tamper, ...).")
+    capabilities: list[str] = Field(description="What it finds (objects, faces, plates, motion, tamper).")
     stage: Literal["gate", "detector"] = Field(
         "detector", description="gate: sampler, small grey frame; detector: worker process, RGB frame."
     )
@@ -71,7 +71,9 @@ class DetectorPlugin(Protocol):
 
 
 BUILTIN_ENTRYPOINTS: dict[str, str] = {
+    "faces": "camera_service.analytics.builtin.faces:CenterFaceFaces",
     "objects": "camera_service.analytics.builtin.objects:SsdLiteObjects",
+    "plates": "camera_service.analytics.builtin.plates:PlateReader",
 }
 
 GATE_MANIFESTS = [

@@ -49,7 +49,7 @@ class DetectionRecord(BaseModel):
     track_id: str | None = Field(None, description="Track id (one per tracked object).")
     zone: str | None = Field(None, description="Zone the object stood in, if any.")
     box: tuple[float, float, float, float] = Field(description="x1, y1, x2, y2 normalised 0..1.")
-    plate: str | None = Field(None, description="Plate text (plates).")
+    plate: str | None = Field(None, description="Plate text, letters and digits only (AB123CD).")
     snapshot_id: str | None = Field(None, description="Best-frame snapshot (get_snapshot).")
 
 

@@ -115,21 +115,23 @@ class AnalyticsApi:
         end: datetime.datetime | str | None = UNSET,
         min_score: float | None = UNSET,
         zone: str | None = UNSET,
+        plate: str | None = UNSET,
         cursor: str | None = UNSET,
         limit: int = UNSET,
         timeout: float | None = None,
     ) -> DetectionPage:
-        """Confirmed detections (objects), newest first, within the caller's cameras.
+        """Confirmed detections (objects, faces, plates), newest first, within the caller's cameras.
 
         JSON-RPC method `search_detections` (role: viewer).
 
         Args:
-            label: Class (`class` is accepted too): person, car, truck, ...
+            label: Class (`class` is accepted too): person, car, face, plate, ...
             camera: Only this camera.
             start: From this time (ISO 8601 or unix seconds), inclusive.
             end: Before this time (ISO 8601 or unix seconds).
             min_score: At least this score.
             zone: Only objects in this zone.
+            plate: Plate text contains this (case and spaces ignored).
             cursor: next_cursor of the previous page.
             limit: Page size.
         """
@@ -142,6 +144,7 @@ class AnalyticsApi:
                 "end": end,
                 "min_score": min_score,
                 "zone": zone,
+                "plate": plate,
                 "cursor": cursor,
                 "limit": limit,
             },
@@ -163,6 +166,7 @@ class AnalyticsApi:
         threshold: float | None = UNSET,
         class_thresholds: builtins.dict[str, float] | None = UNSET,
         min_duration_s: float | None = UNSET,
+        plates_full_frame: bool | None = UNSET,
         zones: builtins.list[Zone | builtins.dict[str, Any]] | None = UNSET,
         motion: MotionSettings | builtins.dict[str, Any] | None = UNSET,
         tamper: TamperSettings | builtins.dict[str, Any] | None = UNSET,
@@ -188,6 +192,7 @@ class AnalyticsApi:
             threshold: Confirmation threshold (median).
             class_thresholds: Per-class confirmation threshold.
             min_duration_s: Minimum time seen.
+            plates_full_frame: Plates: also read the whole frame.
             zones: Zones and motion masks.
             motion: Motion gate settings.
             tamper: Tamper detection settings.
@@ -206,6 +211,7 @@ class AnalyticsApi:
                 "threshold": threshold,
                 "class_thresholds": class_thresholds,
                 "min_duration_s": min_duration_s,
+                "plates_full_frame": plates_full_frame,
                 "zones": zones,
                 "motion": motion,
                 "tamper": tamper,

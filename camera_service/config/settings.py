@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     analytics: AnalyticsConfig = Field(
         default_factory=AnalyticsConfig,
         title="Analytics",
-        description="Objects, motion and tamper on sampled frames (worker process, models).",
+        description="Objects, faces, plates, motion and tamper on sampled frames (worker process, models).",
     )
 
     @classmethod

@@ -98,6 +98,7 @@ export type CameraAnalyticsSettings = {
   stationary_after?: number;
   stationary_interval?: number;
   max_misses?: number;
+  plates_full_frame?: boolean;
   zones?: Array<Zone>;
   motion?: MotionSettings;
   tamper?: TamperSettings;
@@ -1480,6 +1481,7 @@ export interface Methods {
       end?: string | null;
       min_score?: number | null;
       zone?: string | null;
+      plate?: string | null;
       cursor?: string | null;
       limit?: number;
     };
@@ -1499,6 +1501,7 @@ export interface Methods {
       threshold?: number | null;
       class_thresholds?: Record<string, number> | null;
       min_duration_s?: number | null;
+      plates_full_frame?: boolean | null;
       zones?: Array<Zone> | null;
       motion?: MotionSettings | null;
       tamper?: TamperSettings | null;
