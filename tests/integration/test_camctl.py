@@ -15,8 +15,9 @@ import pytest
 from camera_service.client import AuthenticationError, CameraServiceClient
 from tests.harness.camctl import CAMCTL, camctl
 from tests.harness.camctl import camctl_env as _env
+from tests.harness.ports import free_port
 from tests.harness.procs import wait_for
-from tests.harness.service import RunningService
+from tests.harness.service import RunningService, run_service, service_config
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +144,43 @@ async def test_recordings_export_downloads_a_playable_mp4_with_progress(
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
     assert frames >= 25  # about 2 s at 25 fps (the export cuts at key frames)
+
+
+async def test_events_follow_survives_a_service_restart(tmp_path: Path) -> None:
+    config = service_config(tmp_path / "svc", server_port=free_port())
+    async with run_service(config) as svc:
+        token = svc.token("viewer")
+        proc = await asyncio.create_subprocess_exec(
+            *CAMCTL,
+            *("events", "follow", "--json", "--count", "2", "--topic", "alarm.*"),
+            *("--url", svc.ws_url, "--token", token),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=_env(),
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        assert b"following events" in await asyncio.wait_for(proc.stderr.readline(), 60)
+        async with CameraServiceClient(svc.ws_url, token=svc.token("operator")) as cs:
+            first = await cs.events.create(type="alarm.before")
+        assert json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["id"] == first.id
+    try:
+        async with run_service(config) as svc2:  # same port and data: the restarted service
+            async with CameraServiceClient(svc2.ws_url, token=svc2.token("operator")) as cs:
+                line = b""
+
+                async def printed() -> bool:  # until camctl has reconnected and renewed its subscription
+                    nonlocal line
+                    await cs.events.create(type="alarm.after")
+                    try:
+                        line = await asyncio.wait_for(proc.stdout.readline(), 0.5)  # type: ignore[union-attr]
+                    except TimeoutError:
+                        return False
+                    return True
+
+                await wait_for(printed, 60, 0.05, message="camctl printed nothing after the restart")
+            assert json.loads(line)["type"] == "alarm.after"
+            assert await asyncio.wait_for(proc.wait(), 10) == 0  # --count 2
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

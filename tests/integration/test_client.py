@@ -149,3 +149,22 @@ async def test_user_name_and_password_sign_in_and_again_after_reconnect(tmp_path
             assert who.subject.endswith("olga") and who.role == "operator"
     finally:
         await cs.close()
+
+
+async def test_status_notifications_arrive_as_their_registered_model(
+    service: RunningService, test_camera_factory: Any
+) -> None:
+    from camera_service.cameras.compat_methods import CameraStatusUpdate
+
+    async with CameraServiceClient(service.ws_url, token=service.token("admin")) as cs:
+        await cs.cameras.add(id="pub1", name="pub1", source="publisher")
+        async with cs.notifications("camera_status_update", where=lambda p: p["device"] == "pub1") as notes:
+            await test_camera_factory(service.public_rtsp_url("pub1"), width=320, height=240, fps=15)
+
+            async def online() -> CameraStatusUpdate | None:
+                note = await notes.next(timeout=30)
+                return note if note.state == "ONLINE" else None
+
+            note = await wait_for(online, 60, 0.01)
+        assert isinstance(note, CameraStatusUpdate)
+        assert note.device == "pub1" and note.status == "CONNECTED"
