@@ -17,7 +17,7 @@ from camera_service.client.errors import (
     RpcError,
 )
 from camera_service.client.streams import EventStream, NotificationStream
-from camera_service.client.sync import SyncClient
+from camera_service.client.sync import SyncClient, SyncEventStream
 
 __all__ = [
     "METHODS",
@@ -34,5 +34,6 @@ __all__ = [
     "NotificationStream",
     "RpcError",
     "SyncClient",
+    "SyncEventStream",
     "connect",
 ]

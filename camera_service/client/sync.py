@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from camera_service.client.client import CameraServiceClient
+from camera_service.client.streams import EventStream
 
 if TYPE_CHECKING:
     from camera_service.events.models import EventNotification
@@ -47,6 +48,7 @@ class SyncClient:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="camera-service", daemon=True)
         self._thread.start()
+        self._streams: list[SyncEventStream] = []
 
         async def make() -> CameraServiceClient:
             client = CameraServiceClient(url, **kwargs)
@@ -80,18 +82,17 @@ class SyncClient:
     def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
         return self._run(self._client.call(method, params, timeout=timeout))
 
-    def follow_events(self, **filters: Any) -> Iterator[EventNotification]:
-        """Block on events: `for note in cs.follow_events(cameras=["demo"]): print(note.event.type)`."""
-        stream = self._run(self._client.events.follow(**filters))
-        try:
-            while True:
-                yield self._run(stream.__anext__())
-        finally:
-            self._run(stream.aclose())
+    def follow_events(self, **filters: Any) -> SyncEventStream:
+        """Subscribe now; iterate to block on events: `for note in cs.follow_events(cameras=["demo"])`."""
+        stream = SyncEventStream(self, self._run(self._client.events.follow(**filters)))
+        self._streams.append(stream)
+        return stream
 
     def close(self) -> None:
         if self._loop.is_closed():
             return
+        for stream in self._streams:
+            stream.close()
         self._run(self._client.close())
         self._stop_loop()
 
@@ -101,6 +102,38 @@ class SyncClient:
         self._loop.close()
 
     def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SyncEventStream:
+    """Blocking iterator over an EventStream; `close()` (or leaving `with`) unsubscribes."""
+
+    def __init__(self, owner: SyncClient, stream: EventStream) -> None:
+        self._owner = owner
+        self.stream = stream
+
+    def __iter__(self) -> SyncEventStream:
+        return self
+
+    def __next__(self) -> EventNotification:
+        try:
+            return self._owner._run(self.stream.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def next(self, timeout: float | None = None) -> EventNotification:
+        return self._owner._run(self.stream.next(timeout))
+
+    def close(self) -> None:
+        if not self._owner._loop.is_closed():
+            self._owner._run(self.stream.aclose())
+
+    def __enter__(self) -> SyncEventStream:
         return self
 
     def __exit__(

@@ -103,6 +103,23 @@ async def test_sync_client_for_scripts(service: RunningService) -> None:
     assert info.name == "camera-service" and pong == "pong"
 
 
+async def test_sync_client_follows_events(service: RunningService) -> None:
+    token = service.token("viewer")
+    subscribed = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def script() -> str:
+        with SyncClient(service.ws_url, token=token) as cs, cs.follow_events(topics=["alarm.*"]) as events:
+            loop.call_soon_threadsafe(subscribed.set)
+            return events.next(timeout=30).event.type
+
+    task = asyncio.create_task(asyncio.to_thread(script))
+    await asyncio.wait_for(subscribed.wait(), 30)
+    async with CameraServiceClient(service.ws_url, token=service.token("operator")) as producer:
+        await producer.events.create(type="alarm.sync")
+    assert await asyncio.wait_for(task, 30) == "alarm.sync"
+
+
 async def test_client_reconnects_after_a_service_restart_and_events_flow_again(tmp_path: Path) -> None:
     config = service_config(tmp_path / "svc", server_port=free_port())
     async with run_service(config) as svc:
