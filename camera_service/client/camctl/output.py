@@ -9,6 +9,21 @@ from typing import Any, TextIO
 
 MAX_COLUMNS = 8
 MAX_CELL = 48
+MAX_VALUE = 100
+# Columns people look for first; the others follow in the result's own order.
+PRIORITY = (
+    "id",
+    "name",
+    "username",
+    "camera",
+    "type",
+    "status",
+    "state",
+    "severity",
+    "role",
+    "time",
+    "start",
+)
 Scalar = (str, int, float, bool, type(None))
 
 
@@ -16,10 +31,10 @@ def to_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, limit: int = MAX_CELL) -> str:
     text = "" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
     text = str(text).replace("\n", " ")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -27,6 +42,7 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         keys += [k for k in row if k not in keys]
     scalar = [k for k in keys if all(isinstance(r.get(k), Scalar) for r in rows)]
+    scalar = [k for k in PRIORITY if k in scalar] + [k for k in scalar if k not in PRIORITY]
     if len(scalar) > MAX_COLUMNS:  # URLs and compat duplicates are the least useful on a terminal
         scalar = [k for k in scalar if not k.endswith(("_url", "_time"))] or scalar
     return scalar[:MAX_COLUMNS]
@@ -67,9 +83,7 @@ def show(result: Any, *, as_json: bool, out: TextIO | None = None) -> None:
             return
         width = max((len(k) for k in result), default=0)
         for key, value in result.items():
-            out.write(
-                f"{key.ljust(width)}  {_cell(value) if isinstance(value, Scalar) else to_json(value)}\n"
-            )
+            out.write(f"{key.ljust(width)}  {_cell(value, MAX_VALUE)}\n")  # --json shows it all
         return
     out.write(f"{result}\n")
 
