@@ -20,29 +20,28 @@ from collections.abc import Callable
 from camera_service.auth.ratelimit import KeyedBuckets, TokenBucket
 from camera_service.auth.roles import Role
 from camera_service.auth.scopes import unrestricted_required
+from camera_service.core.errors import Forbidden, RateLimited, Unauthenticated
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.rpc.registry import MethodSpec
 from camera_service.rpc.scope import CameraScope
 
 BUCKET_STATE = "auth.bucket"
 
 
-def rate_limited(retry_after: float, scope: str) -> RpcError:
+def rate_limited(retry_after: float, scope: str) -> RateLimited:
     retry = math.ceil(retry_after * 1000) / 1000
-    return RpcError(
-        ErrorCode.RATE_LIMITED,
+    return RateLimited(
         f"Rate limit exceeded ({scope}); retry after {retry} s",
         {"retry_after_s": retry, "scope": scope},
     )
 
 
-def auth_required(method: str, reason: str | None = None) -> RpcError:
+def auth_required(method: str, reason: str | None = None) -> Unauthenticated:
     msg = reason or (
         f"Authentication required for {method} - call authenticate, pass auth_token in params, "
         "or connect with a bearer token"
     )
-    return RpcError(ErrorCode.AUTH_REQUIRED, msg, {"method": method})
+    return Unauthenticated(msg, {"method": method})
 
 
 class AuthGuard:
@@ -86,8 +85,7 @@ class AuthGuard:
             self._limited("identity")
             raise rate_limited(wait, "identity")
         if identity.role < spec.role:
-            raise RpcError(
-                ErrorCode.PERMISSION_DENIED,
+            raise Forbidden(
                 f"Insufficient permissions - {spec.role.label} role required for {spec.name}",
                 {"required_role": spec.role.label, "role": identity.role.label, "method": spec.name},
             )

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from camera_service.auth.guards import rate_limited
 from camera_service.auth.identity import Identity
 from camera_service.auth.tokens import TokenError
+from camera_service.core.errors import Unauthenticated, invalid_input
 from camera_service.rpc.context import CallContext, ConnectionContext
-from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params
 from camera_service.rpc.registry import MethodSpec
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ async def login(auth: AuthService, conn: ConnectionContext, token: str) -> Ident
         auth.auth_attempts.take(remote)
         auth.metrics.auth_events.labels("auth_failed").inc()
         # The documented message of the established protocol, exactly; the detail is in data.reason.
-        raise RpcError(ErrorCode.AUTH_REQUIRED, AUTH_FAILED, {"reason": str(exc)}) from None
+        raise Unauthenticated(AUTH_FAILED, {"reason": str(exc)}) from None
     conn.identity = identity
     auth.metrics.auth_events.labels("authenticated").inc()
     return identity
@@ -82,9 +82,9 @@ class InlineToken:
         for member in members:
             value = params.pop(member)
             if value is not None and not isinstance(value, str):
-                raise invalid_params(member, f"{member} must be a string (a JWT or an API key)")
+                raise invalid_input(member, f"{member} must be a string (a JWT or an API key)")
             if value is not None and len(value) > MAX_TOKEN_CHARS:
-                raise invalid_params(member, f"{member} is longer than {MAX_TOKEN_CHARS} characters")
+                raise invalid_input(member, f"{member} is longer than {MAX_TOKEN_CHARS} characters")
             token = token or value or None  # auth_token first, then token; empty means none
         if token is None:
             return params

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field, model_validator
 from camera_service.auth.login import login
 from camera_service.auth.roles import Role
 from camera_service.auth.store import AuditEntry
+from camera_service.core.errors import Unauthenticated
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode, RpcError, not_found
+from camera_service.rpc.errors import ErrorCode, not_found, to_rpc_error
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
 
@@ -87,13 +88,13 @@ async def authenticate(
     auth = _auth(ctx)
     try:
         identity = await login(auth, ctx.connection, params.auth_token or params.token or "")
-    except RpcError as exc:
+    except Unauthenticated as exc:
         as_result = ctx.services.settings.compat.failed_authenticate == "result"
-        if exc.code != ErrorCode.AUTH_REQUIRED or not as_result:
+        if not as_result:
             raise
         spec = ctx.services.api.get(ctx.method)
-        if spec is not None:
-            auth.audit.observe(ctx, spec, params, exc)  # the dispatcher's observer sees a success
+        if spec is not None:  # the dispatcher's observer sees a success
+            auth.audit.observe(ctx, spec, params, to_rpc_error(exc))
         reason = str((exc.data or {}).get("reason", ""))
         return AuthenticateFailed(authenticated=False, error=exc.message, reason=reason)
     return AuthenticateResult(

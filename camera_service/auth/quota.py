@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from camera_service.rpc.errors import ErrorCode, RpcError
+from camera_service.core.errors import QuotaExceeded
 
 PENDING_TTL_S = 15.0
 
@@ -28,12 +28,11 @@ class Lease:
     confirmed: bool = False
 
 
-def quota_exceeded(agency: str, limit: int, in_use: int, camera: str | None = None) -> RpcError:
+def quota_exceeded(agency: str, limit: int, in_use: int, camera: str | None = None) -> QuotaExceeded:
     data: dict[str, object] = {"agency": agency, "limit": limit, "in_use": in_use}
     if camera is not None:
         data["camera"] = camera
-    return RpcError(
-        ErrorCode.QUOTA_EXCEEDED,
+    return QuotaExceeded(
         f"Live-view quota of agency {agency} is used up ({in_use}/{limit} streams)",
         data,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from camera_service.auth.identity import Identity
-from camera_service.rpc.errors import ErrorCode, RpcError, not_found
+from camera_service.core.errors import Forbidden, not_found
 
 
 class ScopedCamera(Protocol):
@@ -91,11 +91,10 @@ class Scope:
                 raise not_found("camera", cid)
 
 
-def unrestricted_required(method: str) -> RpcError:
+def unrestricted_required(method: str) -> Forbidden:
     """-32003 for a scoped caller of a system-wide method (API keys, audit, webhooks: a webhook without
     a camera filter would deliver every camera's events). Raised by the auth guard."""
-    return RpcError(
-        ErrorCode.PERMISSION_DENIED,
+    return Forbidden(
         f"{method} needs an identity without a camera scope",
         {"required_role": "admin", "reason": "unrestricted_scope_required"},
     )

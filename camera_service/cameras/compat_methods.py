@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 
 from camera_service.auth.roles import Role
 from camera_service.cameras.models import Camera, CameraStatus
+from camera_service.core.errors import NotFound
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode, RpcError, not_found
+from camera_service.rpc.errors import ErrorCode, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
 
@@ -102,10 +103,8 @@ def _lookup(ctx: CallContext, device: str) -> Camera | None:
     svc = ctx.services.cameras
     try:
         camera = svc.get_cached(svc.resolve_id(device))
-    except RpcError as exc:
-        if exc.code == ErrorCode.NOT_FOUND:
-            return None
-        raise
+    except NotFound:
+        return None
     return camera if ctx.scope.sees(camera) else None
 
 

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from camera_service.cameras.models import Camera, OnvifEndpoint
 from camera_service.cameras.schemas import AddCameraParams, OnvifInput, UpdateCameraParams
 from camera_service.cameras.urls import parse_source
-from camera_service.rpc.errors import invalid_params
+from camera_service.core.errors import invalid_input
 
 
 def _onvif(value: OnvifInput | None, old: OnvifEndpoint | None = None) -> OnvifEndpoint | None:
@@ -32,9 +32,9 @@ def camera_from_add(camera_id: str, p: AddCameraParams) -> Camera:
     parsed = parse_source(p.source)
     has_url_creds = parsed.username is not None or parsed.password is not None
     if has_url_creds and (p.username is not None or p.password is not None):
-        raise invalid_params("username", "give credentials either in the source URL or as username/password")
+        raise invalid_input("username", "give credentials either in the source URL or as username/password")
     if parsed.kind != "pull" and (p.username or p.password):
-        raise invalid_params("username", "only pulled (URL) sources take credentials")
+        raise invalid_input("username", "only pulled (URL) sources take credentials")
     username = parsed.username if has_url_creds else p.username
     password = parsed.password if has_url_creds else p.password
     return Camera(
@@ -62,7 +62,7 @@ def apply_update(old: Camera, p: UpdateCameraParams) -> tuple[Camera, bool]:
     given = p.model_fields_set - {"camera"}
     for required in ("name", "enabled", "on_demand"):
         if required in given and getattr(p, required) is None:
-            raise invalid_params(required, "must not be null")
+            raise invalid_input(required, "must not be null")
     changes: dict[str, object] = {}
     for key in ("name", "enabled", "on_demand", "rtsp_transport", "group", "site", "zone", "agency"):
         if key in given:
@@ -77,12 +77,12 @@ def apply_update(old: Camera, p: UpdateCameraParams) -> tuple[Camera, bool]:
     creds_changed = False
     if "source" in given:
         if p.source is None:
-            raise invalid_params("source", "must not be null")
+            raise invalid_input("source", "must not be null")
         parsed = parse_source(p.source)
         changes["source"] = parsed.source
         url_creds = parsed.username is not None or parsed.password is not None
         if url_creds and ({"username", "password"} & given):
-            raise invalid_params(
+            raise invalid_input(
                 "username", "give credentials either in the source URL or as username/password"
             )
         if parsed.kind != "pull":
@@ -102,15 +102,13 @@ def apply_update(old: Camera, p: UpdateCameraParams) -> tuple[Camera, bool]:
         password, creds_changed = (SecretStr(p.password) if p.password else None), True
     new_kind = parse_source(str(changes.get("source", old.source))).kind
     if new_kind != "pull" and (username or password):
-        raise invalid_params("username", "only pulled (URL) sources take credentials")
+        raise invalid_input("username", "only pulled (URL) sources take credentials")
     if creds_changed:
         changes.update(
             username=username, password=password, secret_query=secret_query, credentials_error=None
         )
     elif "onvif" in given and old.credentials_error:
-        raise invalid_params(
-            "onvif", "stored credentials cannot be decrypted: set the source credentials too"
-        )
+        raise invalid_input("onvif", "stored credentials cannot be decrypted: set the source credentials too")
     new = old.model_copy(update=changes)
     # Re-validate the whole camera (model_copy does not validate).
     new = Camera.model_validate(

@@ -28,6 +28,7 @@ from camera_service.cameras.schemas import (
 )
 from camera_service.cameras.streams import StreamUrls, with_stream_token
 from camera_service.cameras.urls import parse_source, redact, with_credentials
+from camera_service.core.errors import NotFound
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry
@@ -120,7 +121,7 @@ def _derive_id(svc: CameraService, name: str) -> str:
     while True:
         try:
             svc.get_cached(candidate)
-        except RpcError:
+        except NotFound:
             return candidate
         candidate, n = f"{base}-{n}", n + 1
 
@@ -165,7 +166,7 @@ async def remove_camera(ctx: CallContext, params: CameraIdParams) -> RemoveResul
     return RemoveResult(id=camera.id, removed=True)
 
 
-@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=_READ_ERRORS)
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(*_READ_ERRORS, ErrorCode.QUOTA_EXCEEDED))
 async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrls:
     """Live-view URLs of a camera (RTSP, HLS, WebRTC page, WHEP, RTMP, SRT) for clients.
 

@@ -39,12 +39,12 @@ from camera_service.cameras.streams import StreamUrls, build_stream_urls, with_s
 from camera_service.cameras.urls import redact
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
 from camera_service.core.component import ComponentHealth
+from camera_service.core.errors import DomainError, conflict, invalid_input, not_found
 from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import EventBus
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
-from camera_service.rpc.errors import ErrorCode, RpcError, conflict, invalid_params, not_found
 from camera_service.server.connections import ConnectionRegistry
 from camera_service.server.internal import InternalHttpServer
 from camera_service.storage.crypto import SecretBox, load_or_create_key
@@ -298,7 +298,7 @@ class CameraService:
             if apply:
                 try:
                     await self._apply(camera)
-                except RpcError:
+                except (DomainError, MediaMTXError):
                     await self.store.delete(camera.id)
                     self._drop(camera.id)
                     self.tracker.forget(camera.id)
@@ -317,10 +317,10 @@ class CameraService:
             self._put(camera)
             try:
                 await self._apply(camera)
-            except RpcError:
+            except (DomainError, MediaMTXError):
                 await self.store.update(old, keep_secrets=keep_secrets)
                 self._put(old)
-                with contextlib.suppress(RpcError):
+                with contextlib.suppress(DomainError, MediaMTXError):
                     await self._apply(old)
                 raise
             if not camera.enabled:
@@ -380,14 +380,11 @@ class CameraService:
             raise self._mtx_error(camera, exc) from None
 
     @staticmethod
-    def _mtx_error(camera: Camera, exc: MediaMTXError) -> RpcError:
+    def _mtx_error(camera: Camera, exc: MediaMTXError) -> Exception:
         if isinstance(exc, MediaMTXUnavailable):
-            return RpcError(
-                ErrorCode.MEDIAMTX_UNAVAILABLE,
-                "MediaMTX is not reachable right now; retry shortly",
-                {"upstream": "mediamtx", "camera": camera.id},
-            )
-        return invalid_params(
+            return exc  # rpc/errors.py maps it like every other MediaMTX failure
+        # Refused config: the camera's source is what MediaMTX did not accept.
+        return invalid_input(
             "source", "MediaMTX refused the camera's configuration: " + redact(exc.message, camera.secrets())
         )
 

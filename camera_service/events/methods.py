@@ -58,7 +58,9 @@ class Subscription(BaseModel):
     min_severity: Severity | None
 
 
-@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.QUOTA_EXCEEDED,))
+@router.method(
+    scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.QUOTA_EXCEEDED)
+)
 async def subscribe_events(ctx: CallContext, params: SubscribeParams) -> Subscription:
     """Subscribe this connection to events; matching events arrive as `event` notifications.
 

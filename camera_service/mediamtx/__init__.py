@@ -9,7 +9,6 @@ from camera_service.mediamtx.errors import (
     MediaMTXRejected,
     MediaMTXUnavailable,
     mask_url_credentials,
-    to_rpc_error,
 )
 from camera_service.mediamtx.models import (
     MtxInfo,
@@ -49,5 +48,4 @@ __all__ = [
     "find_mediamtx_binary",
     "mask_url_credentials",
     "render_mediamtx_config",
-    "to_rpc_error",
 ]

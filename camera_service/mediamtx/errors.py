@@ -1,10 +1,8 @@
-"""MediaMTX client errors and their mapping onto the JSON-RPC error table."""
+"""MediaMTX client errors (rpc/errors.py maps them onto the JSON-RPC error table)."""
 
 from __future__ import annotations
 
 import re
-
-from camera_service.rpc.errors import ErrorCode, RpcError
 
 # scheme://user:pass@ -> scheme://user:***@ ; MediaMTX echoes source URLs (with camera passwords) in errors.
 _CRED_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@")
@@ -34,23 +32,3 @@ class MediaMTXNotFound(MediaMTXError):
 
 class MediaMTXRejected(MediaMTXError):
     """HTTP 400: MediaMTX refused the request (validation, 'path already exists', ...)."""
-
-
-def to_rpc_error(exc: MediaMTXError) -> RpcError:
-    if isinstance(exc, MediaMTXUnavailable):
-        return RpcError(
-            ErrorCode.MEDIAMTX_UNAVAILABLE,
-            "MediaMTX is not reachable right now; retry shortly",
-            {"upstream": "mediamtx"},
-        )
-    if isinstance(exc, MediaMTXNotFound):
-        return RpcError(
-            ErrorCode.NOT_FOUND,
-            f"not found in MediaMTX: {exc.message}",
-            {"upstream": "mediamtx", "detail": exc.message},
-        )
-    return RpcError(
-        ErrorCode.UPSTREAM_ERROR,
-        f"MediaMTX refused the request: {exc.message}",
-        {"upstream": "mediamtx", "detail": exc.message},
-    )

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from camera_service.rpc.errors import ErrorCode, RpcError
+from camera_service.core.errors import CameraUnavailable, DomainError, NotSupported, TimedOut, UpstreamFailure
 
 log = logging.getLogger("camera_service.onvif")
 
@@ -40,12 +40,12 @@ _UNSUPPORTED_SUBCODES = {
 }
 
 
-def auth_failed(message: str = "the camera rejected the ONVIF credentials") -> RpcError:
-    return RpcError(ErrorCode.UPSTREAM_ERROR, message, {"upstream": "onvif", "reason": "auth_failed"})
+def auth_failed(message: str = "the camera rejected the ONVIF credentials") -> UpstreamFailure:
+    return UpstreamFailure(message, {"upstream": "onvif", "reason": "auth_failed"})
 
 
-def not_supported(capability: str, message: str = "not supported by this camera") -> RpcError:
-    return RpcError(ErrorCode.NOT_SUPPORTED, message, {"capability": capability})
+def not_supported(capability: str, message: str = "not supported by this camera") -> NotSupported:
+    return NotSupported(message, {"capability": capability})
 
 
 def parse_xaddr(xaddr: str) -> tuple[str, int]:
@@ -65,19 +65,18 @@ def _cause_chain(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def map_error(exc: BaseException, operation: str, timeout_s: float) -> RpcError:
+def map_error(exc: BaseException, operation: str, timeout_s: float) -> DomainError:
     """Translate an onvif/zeep/aiohttp failure into the API's error."""
     import zeep.exceptions
 
     _onvif_camera_class()  # imports the library with its logging side effect undone
     from onvif.exceptions import ONVIFAuthError, ONVIFTimeoutError
 
-    if isinstance(exc, RpcError):
+    if isinstance(exc, DomainError):
         return exc
     for item in _cause_chain(exc):
         if isinstance(item, TimeoutError | ONVIFTimeoutError):
-            return RpcError(
-                ErrorCode.TIMEOUT,
+            return TimedOut(
                 f"the camera did not answer {operation} within {timeout_s:g} s",
                 {"timeout_s": timeout_s, "operation": operation},
             )
@@ -90,36 +89,31 @@ def map_error(exc: BaseException, operation: str, timeout_s: float) -> RpcError:
                 return auth_failed()
             if subcodes & _UNSUPPORTED_SUBCODES:
                 return not_supported(operation)
-            return RpcError(
-                ErrorCode.UPSTREAM_ERROR,
+            return UpstreamFailure(
                 f"the camera refused {operation}: {text[:200]}",
                 {"upstream": "onvif", "reason": "fault", "operation": operation, "fault": sorted(subcodes)},
             )
         if isinstance(item, zeep.exceptions.TransportError):
             if item.status_code in (401, 403):
                 return auth_failed()
-            return RpcError(
-                ErrorCode.UPSTREAM_ERROR,
+            return UpstreamFailure(
                 f"the camera answered HTTP {item.status_code} to {operation}",
                 {"upstream": "onvif", "reason": "http_error", "status": item.status_code},
             )
         if isinstance(item, aiohttp.ClientConnectionError | ConnectionError | OSError):
-            return RpcError(
-                ErrorCode.CAMERA_UNAVAILABLE,
+            return CameraUnavailable(
                 "the camera's ONVIF service is unreachable",
                 {"reason": "unreachable", "operation": operation},
             )
         if isinstance(item, zeep.exceptions.XMLSyntaxError | zeep.exceptions.XMLParseError):
-            return RpcError(
-                ErrorCode.UPSTREAM_ERROR,
+            return UpstreamFailure(
                 f"the camera sent an unreadable reply to {operation}",
                 {"upstream": "onvif", "reason": "bad_reply", "operation": operation},
             )
         if "doesn`t support service" in str(item) or "doesn't support service" in str(item):
             return not_supported(operation)
     log.warning("unexpected ONVIF failure", extra={"operation": operation, "error": type(exc).__name__})
-    return RpcError(
-        ErrorCode.UPSTREAM_ERROR,
+    return UpstreamFailure(
         f"ONVIF {operation} failed ({type(exc).__name__})",
         {"upstream": "onvif", "reason": "error", "operation": operation},
     )
@@ -158,7 +152,7 @@ class OnvifClient:
         return diff.total_seconds() if diff is not None else None
 
     async def guard(self, operation: str, aw: Awaitable[T]) -> T:
-        """Await `aw` under the call timeout; every failure becomes an RpcError."""
+        """Await `aw` under the call timeout; every failure becomes a DomainError."""
         try:
             return await asyncio.wait_for(aw, self.timeout_s)
         except asyncio.CancelledError:

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from camera_service.cameras.models import Camera, OnvifEndpoint
 from camera_service.cameras.urls import SourceError, parse_source
+from camera_service.core.errors import NotSupported, UpstreamFailure, invalid_input
 from camera_service.onvif.client import OnvifClient, to_plain
 from camera_service.onvif.models import (
     OnvifDeviceData,
@@ -25,7 +26,6 @@ from camera_service.onvif.models import (
     generic_ranges,
     ranges_from_options,
 )
-from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params
 
 if TYPE_CHECKING:
     from camera_service.cameras.service import CameraService
@@ -72,9 +72,7 @@ async def read_ptz_info(
             await client.call("ptz", "GetConfigurationOptions", {"ConfigurationToken": config_token})
         )
         ranges = ranges_from_options(options or {})
-    except RpcError as exc:
-        if exc.code != ErrorCode.NOT_SUPPORTED:
-            raise
+    except NotSupported:
         ranges = generic_ranges()  # the camera does not describe its spaces: assume the generic ones
     return PtzInfo(
         supported=True,
@@ -89,14 +87,13 @@ async def read_device(client: OnvifClient, profile: str | None) -> OnvifDeviceDa
     info = to_plain(await client.call("devicemgmt", "GetDeviceInformation")) or {}
     profiles = to_plain(await client.call("media", "GetProfiles")) or []
     if not profiles:
-        raise RpcError(
-            ErrorCode.UPSTREAM_ERROR,
+        raise UpstreamFailure(
             "the camera has no media profiles",
             {"upstream": "onvif", "reason": "no_profiles"},
         )
     tokens = [str(p.get("token")) for p in profiles]
     if profile is not None and profile not in tokens:
-        raise invalid_params("profile", f"the camera has no profile '{profile}' (it has {', '.join(tokens)})")
+        raise invalid_input("profile", f"the camera has no profile '{profile}' (it has {', '.join(tokens)})")
     main = profile or tokens[0]
     sub = next((t for t in tokens if t != main), None)
 
@@ -110,9 +107,7 @@ async def read_device(client: OnvifClient, profile: str | None) -> OnvifDeviceDa
     sub_uri = await stream_uri(sub) if sub else None
     try:
         snapshot = getattr(await client.call("media", "GetSnapshotUri", {"ProfileToken": main}), "Uri", None)
-    except RpcError as exc:
-        if exc.code not in (ErrorCode.NOT_SUPPORTED, ErrorCode.UPSTREAM_ERROR):
-            raise
+    except (NotSupported, UpstreamFailure):
         snapshot = None  # optional feature
     return OnvifDeviceData(
         manufacturer=info.get("Manufacturer"),
@@ -166,16 +161,14 @@ def camera_from_import(
     data: OnvifDeviceData,
 ) -> Camera:
     if not data.stream_uri:
-        raise RpcError(
-            ErrorCode.UPSTREAM_ERROR,
+        raise UpstreamFailure(
             "the camera returned no stream URI",
             {"upstream": "onvif", "reason": "no_stream_uri"},
         )
     try:
         parsed = parse_source(data.stream_uri)
     except SourceError as exc:
-        raise RpcError(
-            ErrorCode.UPSTREAM_ERROR,
+        raise UpstreamFailure(
             f"the camera's stream URI is not usable: {exc}",
             {"upstream": "onvif", "reason": "bad_stream_uri"},
         ) from None

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params
+from camera_service.core.errors import NotSupported, invalid_input
 
 GENERIC_RANGE = (-1.0, 1.0)
 
@@ -21,7 +21,7 @@ class Range(BaseModel):
 
     def check(self, field: str, value: float | None) -> None:
         if value is not None and not (self.min <= value <= self.max):
-            raise invalid_params(
+            raise invalid_input(
                 field, f"{value} is outside the camera's range [{self.min:g}, {self.max:g}]", "out_of_range"
             )
 
@@ -152,14 +152,13 @@ def check_vector(
     """Raise INVALID_PARAMS (nothing sent) when a value is outside the camera's range for `kind`."""
     suffix = {"velocity": "_velocity", "position": "", "translation": "_translation"}[kind]
     if pan is None and tilt is None and zoom is None:
-        raise invalid_params("pan", "give at least one of pan, tilt, zoom", "missing")
+        raise invalid_input("pan", "give at least one of pan, tilt, zoom", "missing")
     for axis, value in (("pan", pan), ("tilt", tilt), ("zoom", zoom)):
         if value is None:
             continue
         rng: Range | None = getattr(ranges, axis + suffix)
         if rng is None:
-            raise RpcError(
-                ErrorCode.NOT_SUPPORTED,
+            raise NotSupported(
                 f"the camera has no {axis} {kind} space",
                 {"capability": f"{axis}_{kind}"},
             )

@@ -20,13 +20,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from camera_service.cameras.models import Camera
+from camera_service.core.errors import CameraUnavailable, DomainError, TimedOut, invalid_input, not_found
 from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.events.bus import EventBus
 from camera_service.onvif.client import OnvifClient, not_supported, to_plain
 from camera_service.onvif.config import OnvifConfig
 from camera_service.onvif.importer import read_ptz_info
 from camera_service.onvif.models import OnvifDeviceData, PtzInfo, check_vector
-from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
+from camera_service.rpc.errors import code_of
 
 if TYPE_CHECKING:
     from camera_service.rpc.context import ConnectionContext
@@ -134,9 +135,8 @@ class PtzController:
         client = self.pool.get(camera)
         try:
             return await client.call("ptz", operation, params)
-        except RpcError as exc:
-            if exc.code in (ErrorCode.TIMEOUT, ErrorCode.CAMERA_UNAVAILABLE):
-                await self.pool.drop(camera.id)  # reconnect next time (camera may have rebooted)
+        except (TimedOut, CameraUnavailable):
+            await self.pool.drop(camera.id)  # reconnect next time (camera may have rebooted)
             raise
 
     @staticmethod
@@ -163,7 +163,7 @@ class PtzController:
         check_vector("velocity", info.ranges, pan, tilt, zoom)
         timeout = timeout_s if timeout_s is not None else self.cfg.default_move_timeout_s
         if not 0 < timeout <= self.cfg.max_move_timeout_s:
-            raise invalid_params("timeout_s", f"must be in (0, {self.cfg.max_move_timeout_s:g}] seconds")
+            raise invalid_input("timeout_s", f"must be in (0, {self.cfg.max_move_timeout_s:g}] seconds")
         await self.stop_patrol(camera.id, reason="manual_move")
         async with self.lock(camera.id):
             self._cancel_timer(camera.id)
@@ -192,7 +192,7 @@ class PtzController:
         await asyncio.sleep(after_s)
         try:
             await self.stop(camera, reason="timeout")
-        except RpcError as exc:
+        except DomainError as exc:
             log.warning("ptz: stopping a timed-out move failed: %s", exc.message, extra={"camera": camera.id})
 
     async def stop(self, camera: Camera, reason: str = "requested") -> dict[str, Any]:
@@ -362,9 +362,9 @@ class PtzController:
                     await asyncio.sleep(dwell_s)
                 done += 1
             self._emit("ptz.patrol_finished", camera.id, loops=done)
-        except RpcError as exc:
+        except DomainError as exc:
             log.warning("ptz: patrol ended by an error: %s", exc.message, extra={"camera": camera.id})
-            self._emit("ptz.patrol_failed", camera.id, error=exc.message, code=exc.code)
+            self._emit("ptz.patrol_failed", camera.id, error=exc.message, code=int(code_of(type(exc))))
         finally:
             if self._patrols.get(camera.id) is asyncio.current_task():
                 del self._patrols[camera.id]
@@ -385,7 +385,7 @@ class PtzController:
             if move.connection_id == conn.id and camera is not None:
                 try:
                     await self.stop(camera, reason="disconnected")
-                except RpcError as exc:
+                except DomainError as exc:
                     log.warning("ptz: safety stop failed: %s", exc.message, extra={"camera": camera_id})
 
     @property
@@ -411,7 +411,7 @@ class PtzController:
         for camera_id in list(self._moves):
             camera = cameras.get(camera_id)
             if camera is not None:
-                with contextlib.suppress(RpcError):
+                with contextlib.suppress(DomainError):
                     await self.stop(camera, reason="shutdown")
             self._cancel_timer(camera_id)
         await self._tasks.close()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from camera_service.core.component import ComponentHealth
+from camera_service.core.errors import invalid_input
 from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import Event, EventBus
 from camera_service.onvif import discovery
@@ -15,7 +16,6 @@ from camera_service.onvif.config import OnvifConfig
 from camera_service.onvif.discovery import DiscoveredDevice
 from camera_service.onvif.importer import find_by_xaddr, import_camera
 from camera_service.onvif.ptz import ClientPool, PtzController
-from camera_service.rpc.errors import invalid_params
 
 if TYPE_CHECKING:
     from camera_service.cameras.models import Camera
@@ -95,14 +95,14 @@ class OnvifService:
         try:
             targets = discovery.expand_hosts(hosts or [], self.cfg.discovery_max_hosts)
         except ValueError as exc:
-            raise invalid_params("hosts", str(exc)) from None
+            raise invalid_input("hosts", str(exc)) from None
         multicast = interface is not None or not hosts
         iface = interface or self.cfg.discovery_interface
         if iface is not None:
             try:
                 discovery.interface_index(iface)
             except ValueError as exc:
-                raise invalid_params("interface", str(exc)) from None
+                raise invalid_input("interface", str(exc)) from None
         cameras = await self.cameras.list_all()
 
         def mark(device: DiscoveredDevice) -> None:

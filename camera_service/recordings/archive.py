@@ -9,11 +9,11 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from camera_service.core.errors import InvalidState, not_found
 from camera_service.recordings import compat_names
 from camera_service.recordings.models import Clip, Segment, Snapshot
 from camera_service.recordings.retention import overlaps
 from camera_service.recordings.service import RecordingsService
-from camera_service.rpc.errors import ErrorCode, RpcError, not_found
 
 GAP_TOLERANCE_S = 1.0  # segments closer than this are one continuous range
 
@@ -57,14 +57,12 @@ async def find_segment(svc: RecordingsService, *, seg_id: int | None, filename: 
 async def delete_segment(svc: RecordingsService, seg: Segment) -> None:
     locked = await svc.store.locked_ranges(seg.camera)
     if overlaps(seg.camera, seg.start, seg.end, locked):
-        raise RpcError(
-            ErrorCode.INVALID_STATE,
+        raise InvalidState(
             "the recording is inside a locked clip's range",
             {"reason": "locked", "id": seg.id, "filename": seg.path},
         )
     if overlaps(seg.camera, seg.start, seg.end, svc.exporter.protected_ranges()):
-        raise RpcError(
-            ErrorCode.INVALID_STATE,
+        raise InvalidState(
             "the recording is being exported",
             {"reason": "exporting", "id": seg.id, "filename": seg.path},
         )
@@ -81,8 +79,7 @@ async def find_clip(svc: RecordingsService, clip_id: str) -> Clip:
 
 async def delete_clip(svc: RecordingsService, clip: Clip) -> None:
     if clip.locked:
-        raise RpcError(
-            ErrorCode.INVALID_STATE,
+        raise InvalidState(
             "the clip is locked; unlock it first",
             {"reason": "locked", "id": clip.id},
         )

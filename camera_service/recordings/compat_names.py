@@ -12,8 +12,8 @@ import contextlib
 import re
 from typing import TYPE_CHECKING
 
+from camera_service.core.errors import NotFound
 from camera_service.recordings.models import Segment, Snapshot
-from camera_service.rpc.errors import RpcError
 
 if TYPE_CHECKING:
     from camera_service.recordings.service import RecordingsService
@@ -31,7 +31,7 @@ def candidates(svc: RecordingsService, name: str) -> list[str]:
     # <camera>_<file>: every "_" whose prefix names a camera (our id or cameraN) ...
     for i, ch in enumerate(name):
         if ch == "_" and 0 < i < len(name) - 1:
-            with contextlib.suppress(RpcError):
+            with contextlib.suppress(NotFound):
                 out.append(f"{svc.cameras.resolve_id(name[:i])}/{name[i + 1 :]}")
     # ... and, for a removed camera's files, the prefix before "_<date>".
     m = _FLAT.match(name)

@@ -17,9 +17,9 @@ from pathlib import Path
 import aiofiles
 import aiohttp
 
+from camera_service.core.errors import NotFound, TimedOut
 from camera_service.mediamtx.client import MediaMTXClient
-from camera_service.mediamtx.errors import MediaMTXError
-from camera_service.rpc.errors import ErrorCode, RpcError
+from camera_service.mediamtx.errors import MediaMTXError, MediaMTXNotFound, MediaMTXUnavailable
 
 log = logging.getLogger("camera_service.recordings.export")
 
@@ -64,9 +64,8 @@ class Exporter:
         try:
             entries = await self._client().playback_list(camera)
         except MediaMTXError as exc:
-            raise RpcError(
-                ErrorCode.MEDIAMTX_UNAVAILABLE, f"playback server: {exc.message}", {"camera": camera}
-            ) from exc
+            log.info("playback list failed: %s", exc.message, extra={"camera": camera})
+            raise  # rpc/errors.py maps MediaMTX failures
         out = []
         for e in entries:
             s = _parse_rfc3339(e.start)
@@ -88,15 +87,13 @@ class Exporter:
             if time.time() > end + settle or (not self._is_recording(camera) and time.time() > end):
                 break  # nothing more will arrive: export what exists
             if time.monotonic() > deadline:
-                raise RpcError(
-                    ErrorCode.TIMEOUT,
+                raise TimedOut(
                     "the range was not recorded in time",
                     {"camera": camera, "timeout_s": timeout_s},
                 )
             await asyncio.sleep(0.5)
         if not ranges:
-            raise RpcError(
-                ErrorCode.NOT_FOUND,
+            raise NotFound(
                 "no recording covers the requested range",
                 {"resource": "recording", "id": camera, "start": start, "end": end},
             )
@@ -132,19 +129,15 @@ class Exporter:
             ):
                 if resp.status != 200:
                     body = (await resp.text())[:200]
-                    code = ErrorCode.NOT_FOUND if resp.status == 404 else ErrorCode.UPSTREAM_ERROR
-                    raise RpcError(
-                        code,
-                        f"playback server answered {resp.status}: {body}",
-                        {"upstream": "mediamtx-playback", "status": resp.status},
-                    )
+                    kind = MediaMTXNotFound if resp.status == 404 else MediaMTXError
+                    raise kind(f"playback server answered {resp.status}: {body}", resp.status)
                 async with aiofiles.open(tmp, "wb") as f:
                     async for chunk in resp.content.iter_chunked(CHUNK):
                         await f.write(chunk)
                         size += len(chunk)
             tmp.replace(dest)
         except aiohttp.ClientError as exc:
-            raise RpcError(ErrorCode.MEDIAMTX_UNAVAILABLE, f"playback server: {exc}", {}) from exc
+            raise MediaMTXUnavailable(f"playback server: {exc}") from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()

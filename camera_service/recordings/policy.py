@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from camera_service.core.errors import InvalidInput
 from camera_service.core.types import TimeZoneName
-from camera_service.rpc.errors import ErrorCode, RpcError
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -90,9 +90,7 @@ def parse_policy(raw: dict[str, Any] | None, *, field: str = "policy") -> Record
             {"field": ".".join([field, *(str(p) for p in e["loc"])]), "message": e["msg"], "type": e["type"]}
             for e in exc.errors(include_url=False, include_input=False)
         ]
-        raise RpcError(
-            ErrorCode.INVALID_PARAMS, f"invalid recording policy: {errors[0]['message']}", {"errors": errors}
-        ) from exc
+        raise InvalidInput(f"invalid recording policy: {errors[0]['message']}", {"errors": errors}) from exc
 
 
 def policy_or_off(raw: dict[str, Any] | None) -> RecordingPolicy:

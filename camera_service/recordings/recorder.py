@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from camera_service.core.errors import InvalidState, conflict
 from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.mediamtx.config_render import RECORD_PATH_PATTERN
 from camera_service.recordings.config import RecordingsConfig
@@ -25,7 +26,6 @@ from camera_service.recordings.deps import CameraRegistry
 from camera_service.recordings.models import RecordingSession, SegmentKind
 from camera_service.recordings.policy import RecordingPolicy, policy_or_off
 from camera_service.recordings.store import RecordingStore
-from camera_service.rpc.errors import ErrorCode, RpcError, conflict
 from camera_service.server.internal import InternalHttpServer
 
 log = logging.getLogger("camera_service.recordings.recorder")
@@ -183,8 +183,7 @@ class Recorder:
                 current=current.model_dump(),
             )
         if not camera.enabled:
-            raise RpcError(
-                ErrorCode.INVALID_STATE,
+            raise InvalidState(
                 f"camera '{camera.id}' is disabled",
                 {"camera": camera.id, "status": "DISABLED"},
             )
@@ -215,8 +214,7 @@ class Recorder:
     async def stop_session(self, camera: Any, reason: str = "requested") -> RecordingSession:
         session = self._sessions.get(camera.id)
         if session is None:
-            raise RpcError(
-                ErrorCode.INVALID_STATE,
+            raise InvalidState(
                 f"camera '{camera.id}' is not recording",
                 {"camera": camera.id, "reason": "not_recording"},
             )

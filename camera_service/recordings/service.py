@@ -22,10 +22,19 @@ from av.video.frame import VideoFrame
 
 from camera_service.auth.scopes import in_scope
 from camera_service.core.component import ComponentHealth
+from camera_service.core.errors import (
+    CameraUnavailable,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    StorageFailure,
+    TimedOut,
+)
 from camera_service.core.tasks import TaskSet
 from camera_service.events.bus import Event, EventBus, Severity
 from camera_service.media.imaging import ImageFormat, encode_frame, first_frame, probe_file
 from camera_service.media.snapshot import GrabbedFrame, SnapshotEngine, SnapshotError, SnapshotTimeout
+from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.deps import CameraRegistry
@@ -38,7 +47,6 @@ from camera_service.recordings.signing import UrlSigner, load_or_create_key
 from camera_service.recordings.storage import StorageManager
 from camera_service.recordings.store import MIGRATIONS, RecordingStore
 from camera_service.rpc.context import ConnectionContext
-from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.server.connections import ConnectionRegistry
 from camera_service.server.internal import InternalHttpServer
 from camera_service.storage.database import Database
@@ -151,7 +159,7 @@ class RecordingsService:
         await self.storage.start()
         try:
             await self.recorder.start()
-        except RpcError as exc:  # MediaMTX down: the cameras reconcile applies our state once it is back
+        except (DomainError, MediaMTXError) as exc:  # MediaMTX down: the cameras reconcile applies it later
             log.warning("recorder state not applied yet: %s", exc.message)
         self._unsubscribe = self.bus.subscribe(self._on_camera_event, topics=["camera.*"])
         self._started = True
@@ -299,17 +307,16 @@ class RecordingsService:
         camera = await self.cameras.get(camera_id)
         current = self.recorder.session(camera.id)
         if current is None and self.storage.check_disk() == "critical":
-            raise RpcError(
-                ErrorCode.STORAGE_ERROR,
+            raise StorageFailure(
                 "storage is almost full: new recordings are blocked",
                 {"camera": camera.id, "reason": "low_disk", "level": "critical"},
             )
         if current is None and not self.mediamtx.is_up:
-            raise RpcError(ErrorCode.MEDIAMTX_UNAVAILABLE, "MediaMTX is not reachable", {"camera": camera.id})
+            raise MediaMTXUnavailable("MediaMTX is not reachable")
         try:
             return await self.recorder.start_session(camera, duration_s, requested_by)
-        except RpcError as exc:
-            if exc.code != ErrorCode.CONFLICT:
+        except (DomainError, MediaMTXError) as exc:
+            if not isinstance(exc, Conflict):
                 self.bus.emit(
                     "recording.error", camera=camera.id, severity=Severity.HIGH, message=exc.message
                 )
@@ -335,8 +342,7 @@ class RecordingsService:
         camera = await self.cameras.get(camera_id)
         s, e = start.timestamp(), end.timestamp()
         if e <= s:
-            raise RpcError(
-                ErrorCode.INVALID_PARAMS,
+            raise InvalidInput(
                 "end must be after start",
                 {"errors": [{"field": "end", "message": "must be after start", "type": "value_error"}]},
             )
@@ -413,15 +419,13 @@ class RecordingsService:
             else:
                 grabbed = await self.snapshots.grab(camera.id, self._rtsp_url(camera.id), timeout)
         except SnapshotTimeout as exc:
-            raise RpcError(
-                ErrorCode.TIMEOUT,
+            raise TimedOut(
                 f"no frame from camera '{camera.id}' within {timeout:g}s",
                 {"camera": camera.id, "timeout_s": timeout},
             ) from exc
         except SnapshotError as exc:
             status = getattr(getattr(self.cameras.status(camera.id), "status", None), "value", None)
-            raise RpcError(
-                ErrorCode.CAMERA_UNAVAILABLE,
+            raise CameraUnavailable(
                 f"camera '{camera.id}' is not streaming: {exc}",
                 {"camera": camera.id, "status": status},
             ) from exc
@@ -449,9 +453,7 @@ class RecordingsService:
         try:
             await asyncio.to_thread(_write, self.roots["snapshots"] / rel, img.data)
         except OSError as exc:
-            raise RpcError(
-                ErrorCode.STORAGE_ERROR, f"cannot write the snapshot: {exc.strerror}", {"camera": camera.id}
-            ) from exc
+            raise StorageFailure(f"cannot write the snapshot: {exc.strerror}", {"camera": camera.id}) from exc
         snap = Snapshot(
             id=snap_id,
             camera=camera.id,

@@ -22,7 +22,7 @@ from camera_service.recordings.schemas import (
     snapshot_info,
 )
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode, RpcError
+from camera_service.rpc.errors import CALL_FAILURES, ErrorCode, to_rpc_error
 from camera_service.rpc.registry import MethodRegistry
 from camera_service.rpc.scope import CameraScope
 
@@ -57,9 +57,10 @@ async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> Snapsho
         snap = await svc_of(ctx).take_snapshot(
             camera.id, fmt, params.quality, params.max_width, name=params.filename
         )
-    except RpcError as exc:
+    except CALL_FAILURES as failure:
         if params.camera is not None or params.device is None:
             raise  # native shape: typed errors
+        exc = to_rpc_error(failure)
         return SnapshotFailed(
             device=params.device,
             camera=camera_id,

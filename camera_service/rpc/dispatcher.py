@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from camera_service.core.errors import DomainError
+from camera_service.mediamtx.errors import MediaMTXError
 from camera_service.observability.logging import request_id_var
 from camera_service.observability.rpc_metrics import MethodStats
 from camera_service.rpc.context import CallContext, ConnectionContext, ScopeResolver
-from camera_service.rpc.errors import ErrorCode, RpcError
+from camera_service.rpc.errors import ErrorCode, RpcError, to_rpc_error
 from camera_service.rpc.registry import MethodRegistry, MethodSpec, call
 
 if TYPE_CHECKING:
@@ -31,10 +33,11 @@ log = logging.getLogger("camera_service.rpc")
 _MISSING: Any = object()
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 
-# A guard runs before the handler (authentication, authorization, rate limits) and may raise RpcError.
+# A guard runs before the handler (authentication, authorization, rate limits) and may raise a
+# core.errors.DomainError (mapped by rpc/errors.py like any handler's).
 Guard = Callable[[CallContext, MethodSpec], Awaitable[None]]
 # A params hook runs first, before the guards and before params validation: it sees the raw params and
-# returns the params to validate (e.g. without a member it consumed); it may raise RpcError, and then the
+# returns the params to validate (e.g. without a member it consumed); it may raise a DomainError, and then the
 # call does not run. The auth component registers one that takes `auth_token`/`token` out of any call's
 # params and authenticates the connection with it (the established protocol's inline authentication).
 ParamsHook = Callable[[CallContext, MethodSpec, Any], Awaitable[Any]]
@@ -203,6 +206,8 @@ class Dispatcher:
             error = None
         except RpcError as exc:
             outcome = error = exc
+        except (DomainError, MediaMTXError) as exc:
+            outcome = error = to_rpc_error(exc)
         except Exception:
             log.exception("internal error in %s", method, extra={"method": method, "request_id": request_id})
             outcome = error = RpcError(ErrorCode.INTERNAL_ERROR, "Internal error", {"request_id": request_id})

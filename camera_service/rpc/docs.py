@@ -68,6 +68,12 @@ def render(api: MethodRegistry) -> str:
     doc = openrpc_document(api)
     out = [HEADER, "## Errors\n", "| code | name | meaning |", "|---|---|---|"]
     out += [f"| {int(c)} | `{c.name}` | {_cell(ERROR_DESCRIPTIONS[c])} |" for c in ErrorCode]
+    out.append(
+        "\nEach method lists the errors it can answer with. Any call may also get -32600, -32601, -32602 "
+        "(also for a malformed inline `auth_token`), -32603, -32001 (a missing, failed or expired "
+        "identity) and -32002; -32003 when the caller's role is below the method's "
+        "(tests/integration/test_declared_errors.py holds every method to this)."
+    )
     out.append("\n## Methods\n")
     out.append("| method | role | summary |\n|---|---|---|")
     for m in doc["methods"]:

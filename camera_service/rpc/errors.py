@@ -6,8 +6,13 @@ Every error carries a message a person can act on and machine-readable `data` na
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
+from types import MappingProxyType
 from typing import Any
+
+from camera_service.core import errors as _errors
+from camera_service.mediamtx.errors import MediaMTXError, MediaMTXNotFound, MediaMTXUnavailable
 
 
 class ErrorCode(IntEnum):
@@ -69,19 +74,69 @@ class RpcError(Exception):
         return err
 
 
-def not_found(resource: str, ident: str) -> RpcError:
+# Domain code raises core.errors kinds; these helpers stay importable from here for handlers.
+not_found = _errors.not_found
+conflict = _errors.conflict
+invalid_params = _errors.invalid_input
+
+_CODES: dict[type[_errors.DomainError], ErrorCode] = {
+    _errors.InvalidInput: ErrorCode.INVALID_PARAMS,
+    _errors.Unauthenticated: ErrorCode.AUTH_REQUIRED,
+    _errors.RateLimited: ErrorCode.RATE_LIMITED,
+    _errors.Forbidden: ErrorCode.PERMISSION_DENIED,
+    _errors.NotFound: ErrorCode.NOT_FOUND,
+    _errors.Conflict: ErrorCode.CONFLICT,
+    _errors.MediaServerUnavailable: ErrorCode.MEDIAMTX_UNAVAILABLE,
+    _errors.StorageFailure: ErrorCode.STORAGE_ERROR,
+    _errors.NotSupported: ErrorCode.NOT_SUPPORTED,
+    _errors.CameraUnavailable: ErrorCode.CAMERA_UNAVAILABLE,
+    _errors.TimedOut: ErrorCode.TIMEOUT,
+    _errors.QuotaExceeded: ErrorCode.QUOTA_EXCEEDED,
+    _errors.UpstreamFailure: ErrorCode.UPSTREAM_ERROR,
+    _errors.InvalidState: ErrorCode.INVALID_STATE,
+}
+
+# The codes a kind of failure is sent as; a method's declared errors are checked against these.
+CODE_OF_KIND: Mapping[type[_errors.DomainError], ErrorCode] = MappingProxyType(_CODES)
+
+
+def code_of(kind: type[_errors.DomainError]) -> ErrorCode:
+    for cls in kind.__mro__:
+        if cls in _CODES:
+            return _CODES[cls]
+    raise TypeError(f"{kind.__name__} has no JSON-RPC code: add it to rpc/errors.py")
+
+
+def mediamtx_error(exc: MediaMTXError) -> RpcError:
+    """The one mapping of a failed MediaMTX call onto the error table."""
+    if isinstance(exc, MediaMTXUnavailable):
+        return RpcError(
+            ErrorCode.MEDIAMTX_UNAVAILABLE,
+            "MediaMTX is not reachable right now; retry shortly",
+            {"upstream": "mediamtx"},
+        )
+    if isinstance(exc, MediaMTXNotFound):
+        return RpcError(
+            ErrorCode.NOT_FOUND,
+            f"not found in MediaMTX: {exc.message}",
+            {"upstream": "mediamtx", "detail": exc.message},
+        )
     return RpcError(
-        ErrorCode.NOT_FOUND, f"{resource} '{ident}' not found", {"resource": resource, "id": ident}
+        ErrorCode.UPSTREAM_ERROR,
+        f"MediaMTX refused the request: {exc.message}",
+        {"upstream": "mediamtx", "detail": exc.message},
     )
 
 
-def conflict(reason: str, message: str, **data: Any) -> RpcError:
-    return RpcError(ErrorCode.CONFLICT, message, {"reason": reason, **data})
+# Everything a call can fail with that has an error object: handlers that answer a failure as a
+# result (compat shapes) catch these and turn them into one with to_rpc_error.
+CALL_FAILURES = (RpcError, _errors.DomainError, MediaMTXError)
 
 
-def invalid_params(field: str, message: str, error_type: str = "value_error") -> RpcError:
-    return RpcError(
-        ErrorCode.INVALID_PARAMS,
-        f"invalid params: {field}: {message}",
-        {"errors": [{"field": field, "message": message, "type": error_type}]},
-    )
+def to_rpc_error(exc: RpcError | _errors.DomainError | MediaMTXError) -> RpcError:
+    """The JSON-RPC error a domain failure is answered with (the only place that decides)."""
+    if isinstance(exc, RpcError):
+        return exc
+    if isinstance(exc, MediaMTXError):
+        return mediamtx_error(exc)
+    return RpcError(code_of(type(exc)), exc.message, exc.data)

@@ -59,6 +59,14 @@ class NotificationSpec:
     compat: bool
 
 
+def _with_implied(errors: tuple[ErrorCode, ...], scope: CameraScope) -> tuple[ErrorCode, ...]:
+    """The declared errors plus those a declaration implies: the guard answers -32003 to a scoped
+    caller of an UNRESTRICTED method."""
+    if scope is CameraScope.UNRESTRICTED and ErrorCode.PERMISSION_DENIED not in errors:
+        return (*errors, ErrorCode.PERMISSION_DENIED)
+    return errors
+
+
 class MethodRegistry:
     """Methods and server-to-client notifications of one domain, or of the whole API once merged."""
 
@@ -108,7 +116,7 @@ class MethodRegistry:
                     scope=scope,
                     summary=summary or first.strip(),
                     description=rest.strip(),
-                    errors=errors,
+                    errors=_with_implied(errors, scope),
                     tags=tags or ((self.tag,) if self.tag else ()),
                     mutating=mutating,
                     compat=compat,

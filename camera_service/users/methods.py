@@ -46,7 +46,7 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat() if ts is not None else None
 
 
-def _rpc_error(exc: UserError) -> RpcError:
+def _rpc_error(exc: UserError) -> Exception:  # an RpcError or a DomainError (rpc/ maps it)
     if isinstance(exc, LoginThrottled):
         return rate_limited(exc.retry_after, "login_attempts")
     if isinstance(exc, LoginFailed):

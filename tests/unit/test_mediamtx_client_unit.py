@@ -19,9 +19,8 @@ from camera_service.mediamtx import (
     MediaMTXUnavailable,
     mask_url_credentials,
     render_mediamtx_config,
-    to_rpc_error,
 )
-from camera_service.rpc.errors import ErrorCode
+from camera_service.rpc.errors import ErrorCode, to_rpc_error
 
 REPO = Path(__file__).resolve().parents[2]
 

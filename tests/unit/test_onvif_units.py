@@ -10,12 +10,13 @@ import zeep.exceptions
 from lxml import etree
 from pydantic import ValidationError
 
+from camera_service.core.errors import DomainError
 from camera_service.onvif.client import map_error, parse_xaddr
 from camera_service.onvif.config import OnvifConfig
 from camera_service.onvif.discovery import NS, build_probe, expand_hosts, parse_probe_matches
 from camera_service.onvif.importer import slugify
 from camera_service.onvif.models import PtzRanges, Range, check_vector, ranges_from_options
-from camera_service.rpc.errors import RpcError
+from camera_service.rpc.errors import to_rpc_error
 from tests.harness.onvif_sim import OnvifSim, SimConfig
 
 
@@ -94,8 +95,8 @@ def _fault(subcode: str, message: str = "nope") -> zeep.exceptions.Fault:
     ],
 )
 def test_faults_map_to_documented_errors(exc: BaseException, code: int, reason: str | None) -> None:
-    err = map_error(exc, "GetStatus", 5.0)
-    assert isinstance(err, RpcError) and err.code == code
+    err = to_rpc_error(map_error(exc, "GetStatus", 5.0))
+    assert err.code == code
     if reason is not None:
         assert err.data is not None and err.data["reason"] == reason
 
@@ -107,7 +108,7 @@ def test_wrapped_causes_are_found() -> None:
         except TimeoutError as inner:
             raise RuntimeError("wrapped") from inner
     except RuntimeError as outer:
-        assert map_error(outer, "Stop", 2.0).code == -32010
+        assert to_rpc_error(map_error(outer, "Stop", 2.0)).code == -32010
 
 
 def test_ranges_from_options_and_checks() -> None:
@@ -124,15 +125,15 @@ def test_ranges_from_options_and_checks() -> None:
     assert ranges.pan_velocity == Range(min=-0.5, max=0.5) and ranges.tilt_velocity == Range(min=-1, max=1)
     assert ranges.zoom == Range(min=0, max=1) and ranges.pan is None and ranges.timeout_max_s == 60.0
     check_vector("velocity", ranges, 0.5, -1.0, None)
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(DomainError) as err:
         check_vector("velocity", ranges, 0.51, None, None)
-    assert err.value.code == -32602 and err.value.data["errors"][0]["field"] == "pan"  # type: ignore[index]
-    with pytest.raises(RpcError) as err:
+    assert to_rpc_error(err.value).code == -32602 and err.value.data["errors"][0]["field"] == "pan"  # type: ignore[index]
+    with pytest.raises(DomainError) as err:
         check_vector("position", ranges, 0.1, None, None)  # no absolute pan space
-    assert err.value.code == -32008
-    with pytest.raises(RpcError) as err:
+    assert to_rpc_error(err.value).code == -32008
+    with pytest.raises(DomainError) as err:
         check_vector("position", PtzRanges(), None, None, None)
-    assert err.value.code == -32602
+    assert to_rpc_error(err.value).code == -32602
 
 
 def test_slugify_and_config_bounds() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from camera_service.core.errors import DomainError
 from camera_service.recordings.archive import merge_ranges
 from camera_service.recordings.config import RetentionConfig, RetentionLimits
 from camera_service.recordings.downloads import content_disposition, resolve_inside, safe_relative
@@ -19,7 +20,7 @@ from camera_service.recordings.policy import RecordingPolicy, parse_policy
 from camera_service.recordings.retention import GB, Item, plan
 from camera_service.recordings.schemas import FileRef, ListRecordingsParams, StartRecordingParams
 from camera_service.recordings.signing import UrlSigner, load_or_create_key
-from camera_service.rpc.errors import RpcError
+from camera_service.rpc.errors import to_rpc_error
 
 # 2026-11-23 is a Monday.
 MON_0930_UTC = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -65,10 +66,10 @@ def test_overnight_window_wraps_to_the_next_day() -> None:
     ],
 )
 def test_bad_policies_are_invalid_params(bad: dict[str, object]) -> None:
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(DomainError) as err:
         parse_policy(bad)
     assert (
-        err.value.code == -32602
+        to_rpc_error(err.value).code == -32602
         and err.value.data
         and err.value.data["errors"][0]["field"].startswith("policy")
     )

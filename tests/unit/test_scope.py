@@ -9,8 +9,9 @@ import pytest
 from camera_service.auth.identity import Identity
 from camera_service.auth.roles import Role
 from camera_service.auth.scopes import Scope
+from camera_service.core.errors import DomainError
 from camera_service.rpc.catalog import build_registry
-from camera_service.rpc.errors import RpcError
+from camera_service.rpc.errors import to_rpc_error
 from camera_service.rpc.scope import CameraScope
 
 
@@ -37,9 +38,9 @@ def test_resolve() -> None:
     assert scope.camera_ids == {"a", "b", "gone"}
     assert scope.sees(CAMS[0]) and not scope.sees(CAMS[2]) and not scope.sees_id(None)
     scope.require_ids(["a", "gone"])
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(DomainError) as err:
         scope.require_ids(["a", "d"])
-    assert err.value.code == -32004 and err.value.data == {"resource": "camera", "id": "d"}
+    assert to_rpc_error(err.value).code == -32004 and err.value.data == {"resource": "camera", "id": "d"}
 
 
 def test_every_method_with_a_camera_param_declares_its_scope() -> None:
