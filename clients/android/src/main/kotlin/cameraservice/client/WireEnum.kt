@@ -1,0 +1,36 @@
+package cameraservice.client
+
+import kotlinx.serialization.KSerializer
+import kotlinx.serialization.descriptors.PrimitiveKind
+import kotlinx.serialization.descriptors.PrimitiveSerialDescriptor
+import kotlinx.serialization.descriptors.SerialDescriptor
+import kotlinx.serialization.encoding.Decoder
+import kotlinx.serialization.encoding.Encoder
+import kotlin.enums.EnumEntries
+
+/** A generated enum: its value on the wire. */
+public interface WireEnum {
+    public val wire: String
+}
+
+/**
+ * Enums decode values newer than this client to their UNKNOWN entry instead of failing the whole
+ * answer (the service may add values; an app built today must keep working). UNKNOWN is never sent.
+ */
+public abstract class WireEnumSerializer<E>(
+    name: String,
+    private val entries: EnumEntries<E>,
+    private val unknown: E,
+) : KSerializer<E> where E : Enum<E>, E : WireEnum {
+    override val descriptor: SerialDescriptor = PrimitiveSerialDescriptor("cameraservice.client.$name", PrimitiveKind.STRING)
+
+    override fun serialize(encoder: Encoder, value: E) {
+        require(value != unknown) { "${descriptor.serialName}.UNKNOWN cannot be sent" }
+        encoder.encodeString(value.wire)
+    }
+
+    override fun deserialize(decoder: Decoder): E {
+        val wire = decoder.decodeString()
+        return entries.firstOrNull { it.wire == wire && it != unknown } ?: unknown
+    }
+}
