@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent developer/CI setup. Safe to re-run; a second run only checks and prints a summary.
-#   1. Debian packages (ffmpeg; chromium too when SETUP_BROWSER=1), installed only when missing.
+#   1. Debian packages (ffmpeg; maven + JDK for clients/android; chromium when SETUP_BROWSER=1), only when missing.
 #   2. .venv (python3.11) with `pip install -e '.[dev]'`, redone only when pyproject.toml changed.
 #   3. MediaMTX built into .cache/ by scripts/install-mediamtx.sh.
 #   4. Analytics models into .cache/models/ by scripts/install-models.sh (checksums only when cached).
@@ -22,6 +22,8 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 APT_PACKAGES=(ffmpeg curl)  # curl: MediaMTX hook commands call back into the service
 APT_PACKAGES+=(iproute2)  # ip: the ONVIF tests run their test camera in a network namespace
 APT_PACKAGES+=(fonts-dejavu-core)  # the analytics tests draw a licence plate with ffmpeg drawtext
+# Kotlin client (clients/android): Maven and a JDK, installed only when `mvn` or `java` is missing.
+if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then APT_PACKAGES+=(maven default-jdk-headless); fi
 BROWSER_PACKAGES=(chromium)
 if [[ "${SETUP_BROWSER:-0}" == "1" ]]; then APT_PACKAGES+=("${BROWSER_PACKAGES[@]}"); fi
 

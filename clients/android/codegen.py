@@ -100,6 +100,7 @@ class Generator:
         self.enums: dict[str, list[str]] = {}  # class name -> wire values
         self.classes: dict[str, str] = {}  # class name -> Kotlin source
         self.notification_classes: dict[str, str] = {}  # notification method -> class name
+        self.unions: dict[str, list[str]] = {}  # sealed interface -> member schemas
 
     # ------------------------------------------------------------------ types
     def ktype(self, schema: dict[str, Any], hint: str) -> tuple[KType, bool]:
@@ -112,6 +113,9 @@ class Generator:
             if len(options) == 1:
                 inner, inner_null = self.ktype(options[0], hint)
                 return inner, nullable or inner_null
+            if len(options) > 1 and all("$ref" in s for s in options):
+                members = [s["$ref"].rsplit("/", 1)[-1] for s in options]
+                return KType("ref", self.union("Or".join(members), members)), nullable
             if options and all(s.get("type") in PRIMITIVES and "enum" not in s for s in options):
                 return KType("json", "JsonPrimitive"), nullable
             return JSON_ELEMENT, nullable
@@ -131,6 +135,28 @@ class Generator:
             return KType("json", "JsonObject"), False
         return JSON_ELEMENT, False
 
+    def union(self, name: str, members: list[str]) -> str:
+        """One of several object schemas: a sealed interface the members implement."""
+        if name in self.unions and self.unions[name] != members:
+            raise ValueError(f"two different unions would be named {name}")
+        self.unions[name] = members
+        return name
+
+    def union_interface(self, name: str, members: list[str]) -> str:
+        required = {
+            m: ", ".join(json.dumps(r) for r in sorted(self.schemas[m].get("required", []))) for m in members
+        }
+        alternatives = "".join(f"            setOf({required[m]}) to {m}.serializer(),\n" for m in members)
+        doc = (
+            f"One of {', '.join(f'[{m}]' for m in members)}: the first whose required fields are all present."
+        )
+        return (
+            f"{kdoc([doc])}@Serializable(with = {name}.Serializer::class)\n"
+            f"public sealed interface {name} {{\n"
+            f"    public object Serializer : UnionSerializer<{name}>(\n"
+            f"        {name}::class,\n        listOf(\n{alternatives}        ),\n    )\n}}\n"
+        )
+
     def enum(self, name: str, values: list[str]) -> str:
         if name in self.enums and self.enums[name] != values:
             raise ValueError(f"two different enums would be named {name}")
@@ -138,11 +164,11 @@ class Generator:
         return name
 
     # ------------------------------------------------------------------ models
-    def data_class(self, name: str, schema: dict[str, Any], implements: str = "") -> str:
+    def data_class(self, name: str, schema: dict[str, Any], implements: list[str]) -> str:
         props: dict[str, Any] = schema.get("properties", {})
         required = set(schema.get("required", []))
         head = kdoc(schema.get("description", "").splitlines())
-        supertype = f" : {implements}" if implements else ""
+        supertype = f" : {', '.join(implements)}" if implements else ""
         if not props:
             return f"{head}@Serializable\npublic class {name}{supertype}\n"
         fields = []
@@ -241,7 +267,18 @@ class Generator:
             if "enum" in schema:
                 self.enum(name, schema["enum"])
             else:
-                models.append(self.data_class(name, schema, "Notification" if name in implementers else ""))
+                models.append(self.data_class(name, schema, []))  # registers inline enums and unions
+        models = []
+        for name in sorted(self.schemas):
+            schema = self.schemas[name]
+            if "enum" not in schema:
+                supers = ["Notification"] if name in implementers else []
+                supers += sorted(u for u, members in self.unions.items() if name in members)
+                models.append(self.data_class(name, schema, supers))
+        for name in sorted(self.unions):
+            if name in self.schemas or name in self.enums:
+                raise ValueError(f"union {name} clashes with a schema of that name")
+        models += [self.union_interface(n, m) for n, m in sorted(self.unions.items())]
         for name in sorted(self.enums):
             if name in self.schemas and "enum" not in self.schemas[name]:
                 raise ValueError(f"enum {name} clashes with a schema of that name")

@@ -86,5 +86,10 @@ def test_schema_shapes_map_to_kotlin_types() -> None:
     assert g.ktype({"type": "object", "additionalProperties": True}, "X")[0].render() == "JsonObject"
     assert g.ktype({"anyOf": [{"type": "string"}, {"type": "integer"}]}, "X")[0].render() == "JsonPrimitive"
     assert g.ktype({"enum": ["a-b", "c"], "type": "string"}, "PtzAction")[0].render() == "PtzAction"
+    refs = [{"$ref": "#/components/schemas/Ok"}, {"$ref": "#/components/schemas/Failed"}]
+    assert g.ktype({"anyOf": refs}, "X")[0].render() == "OkOrFailed" and g.unions["OkOrFailed"] == [
+        "Ok",
+        "Failed",
+    ]
     assert gen.ident("interface") == "`interface`" and gen.ident("min_severity") == "minSeverity"
     assert "*/ early" not in gen.kdoc(["closes */ early", "two"])

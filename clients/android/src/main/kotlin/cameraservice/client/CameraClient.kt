@@ -41,7 +41,8 @@ import kotlin.time.Duration.Companion.milliseconds
 
 /**
  * A connection to camera-service that keeps itself up: it connects while active, authenticates with
- * a fresh token from [ClientConfig.tokenProvider] on every (re)connect, restores event subscriptions,
+ * a fresh token from [ClientConfig.tokenProvider] (or signs in with [ClientConfig.loginProvider]) on
+ * every (re)connect, restores event subscriptions,
  * and reconnects with [ClientConfig.backoff] after a drop. Typed methods for the whole API are
  * extension functions generated from the OpenRPC document (GeneratedMethods.kt), e.g. `listCameras()`.
  * Thread-safe; create one per service and [close] it when done.
@@ -224,12 +225,21 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
 
     /** Open, authenticate, re-subscribe; the connection is published only once all that is done. */
     private suspend fun connect(): Connection = withTimeout(config.connectTimeout) {
-        val token = config.tokenProvider()
+        val login = config.loginProvider?.invoke()
+        val token = if (login == null) config.tokenProvider() else null
         val connection = Connection(json, ::onNotification)
         try {
             connection.open(http, Request.Builder().url(config.url).build())
             connection.opened.await()
-            if (token != null) {
+            if (login != null) {
+                connection.request(
+                    "login",
+                    buildJsonObject {
+                        put("username", login.username)
+                        put("password", login.password)
+                    },
+                )
+            } else if (token != null) {
                 connection.request("authenticate", buildJsonObject { put("auth_token", token) })
             }
             streamsLock.withLock {

@@ -14,11 +14,14 @@ import kotlin.time.Duration.Companion.seconds
  * @property url the service's WebSocket endpoint, e.g. `wss://cams.example.org/ws`.
  * @property tokenProvider called before EVERY (re)connect; returns a JWT or API key (null: anonymous).
  *   Return a fresh token here rather than caching one: reconnects happen hours apart.
+ * @property loginProvider instead of a token: a user name and password, also asked on every
+ *   (re)connect; the connection signs in with `login`.
  */
 public data class ClientConfig(
     val url: String,
     val okHttpClient: OkHttpClient,
-    val tokenProvider: suspend () -> String?,
+    val tokenProvider: suspend () -> String? = { null },
+    val loginProvider: (suspend () -> Login?)? = null,
     /** Default timeout of one call, from the moment it is made (including waiting for a connection). */
     val callTimeout: Duration = 30.seconds,
     /** Timeout of one connection attempt: WebSocket handshake, authentication and re-subscribing. */
@@ -54,4 +57,9 @@ public data class CallOptions(
     public companion object {
         public val DEFAULT: CallOptions = CallOptions()
     }
+}
+
+/** A user name and password for `login`; never printed. */
+public class Login(public val username: String, public val password: String) {
+    override fun toString(): String = "Login($username, ***)"
 }

@@ -153,7 +153,10 @@ public suspend fun CameraClient.addWebhook(
 /**
  * Bind an identity (JWT or API key) to THIS connection only.
  *
- * Failure answers -32001 and is audited; repeated failures from one address are throttled (-32002).
+ * Failure answers -32001 "Authentication failed" with `data.reason`, and is audited; repeated failures
+ * from one address are throttled (-32002). With config `compat.failed_authenticate: result` (a
+ * deployment serving the old SDKs, which drop error frames) a failure is instead the result
+ * `{authenticated: false, error, reason}` (still audited and throttled).
  * Re-authenticating replaces the connection's identity.
  *
  * Method `authenticate` · role public · read-only, retried after a reconnect.
@@ -167,13 +170,35 @@ public suspend fun CameraClient.authenticate(
     token: String? = null,
     authType: AuthenticateAuthType? = null,
     options: CallOptions = CallOptions.DEFAULT,
-): AuthenticateResult =
+): AuthenticateResultOrAuthenticateFailed =
     call(
         "authenticate",
         AuthenticateParams(authToken = authToken, token = token, authType = authType),
         AuthenticateParams.serializer(),
-        AuthenticateResult.serializer(),
+        AuthenticateResultOrAuthenticateFailed.serializer(),
         idempotent = true,
+        options = options,
+    )
+
+/**
+ * Change the signed-in user's password; every other session of the user is revoked.
+ *
+ * Method `change_password` · role viewer · changes state.
+ * @param currentPassword Password now.
+ * @param newPassword New password (at least 8 characters).
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.changePassword(
+    currentPassword: String,
+    newPassword: String,
+    options: CallOptions = CallOptions.DEFAULT,
+): Done =
+    call(
+        "change_password",
+        ChangePasswordParams(currentPassword = currentPassword, newPassword = newPassword),
+        ChangePasswordParams.serializer(),
+        Done.serializer(),
+        idempotent = false,
         options = options,
     )
 
@@ -260,6 +285,38 @@ public suspend fun CameraClient.createStreamToken(
     )
 
 /**
+ * Create a console user (argon2id password hash; the password is never returned).
+ *
+ * Method `create_user` · role admin · changes state.
+ * @param username User name (letters, digits, _ . @ -).
+ * @param password At least 8 characters.
+ * @param role viewer, operator or admin.
+ * @param cameras Camera ids.
+ * @param groups Camera groups.
+ * @param tags Camera tags.
+ * @param agencies Camera agencies.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.createUser(
+    username: String,
+    password: String,
+    role: CreateUserRole,
+    cameras: List<String>? = null,
+    groups: List<String>? = null,
+    tags: List<String>? = null,
+    agencies: List<String>? = null,
+    options: CallOptions = CallOptions.DEFAULT,
+): UserInfo =
+    call(
+        "create_user",
+        CreateUserParams(username = username, password = password, role = role, cameras = cameras, groups = groups, tags = tags, agencies = agencies),
+        CreateUserParams.serializer(),
+        UserInfo.serializer(),
+        idempotent = false,
+        options = options,
+    )
+
+/**
  * Delete a clip and its thumbnail; a locked clip must be unlocked first (INVALID_STATE).
  *
  * Method `delete_clip` · role operator · changes state.
@@ -319,6 +376,26 @@ public suspend fun CameraClient.deleteSnapshot(
         DeleteSnapshotParams(id = id, filename = filename),
         DeleteSnapshotParams.serializer(),
         DeleteResult.serializer(),
+        idempotent = false,
+        options = options,
+    )
+
+/**
+ * Disable a user: sign-in refused and every refresh token revoked.
+ *
+ * Method `disable_user` · role admin · changes state.
+ * @param username The user.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.disableUser(
+    username: String,
+    options: CallOptions = CallOptions.DEFAULT,
+): UserInfo =
+    call(
+        "disable_user",
+        DisableUserParams(username = username),
+        DisableUserParams.serializer(),
+        UserInfo.serializer(),
         idempotent = false,
         options = options,
     )
@@ -405,9 +482,31 @@ public suspend fun CameraClient.getCamera(
     )
 
 /**
+ * Formats, resolutions and frame rates of a camera, as measured from its stream (compat).
+ *
+ * Role: viewer. Unknown device (or outside the caller's scope): NOT_FOUND.
+ *
+ * Method `get_camera_capabilities` · role viewer · read-only, retried after a reconnect.
+ * @param device Camera id, or the established names cameraN / /dev/videoN (N-th camera by creation order, from 0).
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.getCameraCapabilities(
+    device: String,
+    options: CallOptions = CallOptions.DEFAULT,
+): CameraCapabilities =
+    call(
+        "get_camera_capabilities",
+        GetCameraCapabilitiesParams(device = device),
+        GetCameraCapabilitiesParams.serializer(),
+        CameraCapabilities.serializer(),
+        idempotent = true,
+        options = options,
+    )
+
+/**
  * All cameras in the established protocol's shape (compatibility alias of list_cameras).
  *
- * Role: viewer.
+ * Role: viewer. Stream URLs carry a fresh stream token for the caller (security on).
  *
  * Method `get_camera_list` · role viewer · read-only, retried after a reconnect.
  * @param options timeout and retry of this call
@@ -420,8 +519,9 @@ public suspend fun CameraClient.getCameraList(
 /**
  * One camera's status and stream metrics (compatibility alias of get_camera).
  *
- * Role: viewer. `device` accepts our ids, cameraN and /dev/videoN. Unlike the old server, an unknown
- * device is a NOT_FOUND error, not a DISCONNECTED result.
+ * Role: viewer. `device` accepts our ids, cameraN and /dev/videoN and is echoed as given (`camera` is
+ * our id). As in the established protocol, an unknown device is a result with status DISCONNECTED
+ * (and `error`), not an error.
  *
  * Method `get_camera_status` · role viewer · read-only, retried after a reconnect.
  * @param device Camera id, or the established names cameraN / /dev/videoN (N-th camera by creation order, from 0).
@@ -430,12 +530,12 @@ public suspend fun CameraClient.getCameraList(
 public suspend fun CameraClient.getCameraStatus(
     device: String,
     options: CallOptions = CallOptions.DEFAULT,
-): CameraStatusResult =
+): CameraStatusResultOrUnknownDeviceStatus =
     call(
         "get_camera_status",
         GetCameraStatusParams(device = device),
         GetCameraStatusParams.serializer(),
-        CameraStatusResult.serializer(),
+        CameraStatusResultOrUnknownDeviceStatus.serializer(),
         idempotent = true,
         options = options,
     )
@@ -956,6 +1056,17 @@ public suspend fun CameraClient.listSnapshots(
     )
 
 /**
+ * Every console user (never a password or token).
+ *
+ * Method `list_users` · role admin · read-only, retried after a reconnect.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.listUsers(
+    options: CallOptions = CallOptions.DEFAULT,
+): UserList =
+    call("list_users", null as JsonElement?, UserList.serializer(), idempotent = true, options = options)
+
+/**
  * Outbox rows, newest first: pending (with the next attempt time), delivered, or dead letters.
  *
  * Method `list_webhook_deliveries` · role admin · read-only, retried after a reconnect.
@@ -1010,6 +1121,51 @@ public suspend fun CameraClient.lockClip(
         LockClipParams(id = id, locked = locked),
         LockClipParams.serializer(),
         ClipInfo.serializer(),
+        idempotent = false,
+        options = options,
+    )
+
+/**
+ * Sign in with a user name and password; the connection then acts as that user.
+ *
+ * A wrong name or password answers -32001 (the same message for both) and is audited; repeated
+ * failures for one user name or from one address are throttled (-32002, `data.retry_after_s`).
+ *
+ * Method `login` · role public · changes state.
+ * @param username User name.
+ * @param password Password.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.login(
+    username: String,
+    password: String,
+    options: CallOptions = CallOptions.DEFAULT,
+): Session =
+    call(
+        "login",
+        LoginParams(username = username, password = password),
+        LoginParams.serializer(),
+        Session.serializer(),
+        idempotent = false,
+        options = options,
+    )
+
+/**
+ * End this sign-in: the refresh token is revoked and the connection is unauthenticated again.
+ *
+ * Method `logout` · role viewer · changes state.
+ * @param refreshToken The session's refresh token.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.logout(
+    refreshToken: String? = null,
+    options: CallOptions = CallOptions.DEFAULT,
+): Done =
+    call(
+        "logout",
+        LogoutParams(refreshToken = refreshToken),
+        LogoutParams.serializer(),
+        Done.serializer(),
         idempotent = false,
         options = options,
     )
@@ -1115,6 +1271,28 @@ public suspend fun CameraClient.redriveWebhookDelivery(
         RedriveWebhookDeliveryParams.serializer(),
         Delivery.serializer(),
         idempotent = false,
+        options = options,
+    )
+
+/**
+ * Exchange a refresh token for a new access token and a new refresh token (the old one is spent).
+ *
+ * Reusing a spent refresh token ends the whole session (-32001): someone else holds a copy.
+ *
+ * Method `refresh` · role public · read-only, retried after a reconnect.
+ * @param refreshToken From login or the last refresh.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.refresh(
+    refreshToken: String,
+    options: CallOptions = CallOptions.DEFAULT,
+): Session =
+    call(
+        "refresh",
+        RefreshParams(refreshToken = refreshToken),
+        RefreshParams.serializer(),
+        Session.serializer(),
+        idempotent = true,
         options = options,
     )
 
@@ -1444,7 +1622,9 @@ public suspend fun CameraClient.subscribeEvents(
  *
  * Decoded in-process (PyAV): the first call waits for the next keyframe; following calls within the
  * warm period reuse the connected decoder. Offline camera: CAMERA_UNAVAILABLE; no frame within the
- * timeout: TIMEOUT. Compat `filename` is accepted, but the server names the file.
+ * timeout: TIMEOUT. `filename` names the file (sanitised, see the param). A call in the old shape
+ * (`device` without `camera`) that cannot take a picture answers the result `{status: "FAILED", error,
+ * error_code}` instead of an error, as the established protocol does.
  *
  * Method `take_snapshot` · role operator · changes state.
  * @param camera Camera id.
@@ -1452,7 +1632,7 @@ public suspend fun CameraClient.subscribeEvents(
  * @param format jpeg (jpg) or png.
  * @param quality JPEG quality 1-100.
  * @param maxWidth Scale down to at most this width.
- * @param filename Compat: accepted for compatibility; files are named by the server (<camera>/<UTC time>-<id>.<ext>).
+ * @param filename Compat: the file name to store the snapshot under, sanitised (directories dropped, unsafe characters replaced, the format's extension enforced, a suffix added if taken); stored as <camera>/<name>. Without it the server names the file <camera>/<UTC time>-<id>.<ext>.
  * @param options timeout and retry of this call
  */
 public suspend fun CameraClient.takeSnapshot(
@@ -1463,12 +1643,12 @@ public suspend fun CameraClient.takeSnapshot(
     maxWidth: Long? = null,
     filename: String? = null,
     options: CallOptions = CallOptions.DEFAULT,
-): SnapshotInfo =
+): SnapshotInfoOrSnapshotFailed =
     call(
         "take_snapshot",
         TakeSnapshotParams(camera = camera, device = device, format = format, quality = quality, maxWidth = maxWidth, filename = filename),
         TakeSnapshotParams.serializer(),
-        SnapshotInfo.serializer(),
+        SnapshotInfoOrSnapshotFailed.serializer(),
         idempotent = false,
         options = options,
     )
@@ -1617,6 +1797,40 @@ public suspend fun CameraClient.updateRule(
         UpdateRuleParams(id = id, name = name, enabled = enabled, description = description, trigger = trigger, actions = actions),
         UpdateRuleParams.serializer(),
         Rule.serializer(),
+        idempotent = false,
+        options = options,
+    )
+
+/**
+ * Change a user's role, camera scope (an empty list clears it) or disabled flag.
+ *
+ * The user's sessions are revoked; the change applies from the next sign-in.
+ *
+ * Method `update_user` · role admin · changes state.
+ * @param username The user.
+ * @param cameras Camera ids.
+ * @param groups Camera groups.
+ * @param tags Camera tags.
+ * @param agencies Camera agencies.
+ * @param role New role; empty: unchanged.
+ * @param disabled True disables sign-in and ends every session.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.updateUser(
+    username: String,
+    cameras: List<String>? = null,
+    groups: List<String>? = null,
+    tags: List<String>? = null,
+    agencies: List<String>? = null,
+    role: UpdateUserRole? = null,
+    disabled: Boolean? = null,
+    options: CallOptions = CallOptions.DEFAULT,
+): UserInfo =
+    call(
+        "update_user",
+        UpdateUserParams(username = username, cameras = cameras, groups = groups, tags = tags, agencies = agencies, role = role, disabled = disabled),
+        UpdateUserParams.serializer(),
+        UserInfo.serializer(),
         idempotent = false,
         options = options,
     )

@@ -84,6 +84,16 @@ public data class AuditPage(
 )
 
 @Serializable
+public data class AuthenticateFailed(
+    /** false: the token was not accepted. */
+    @SerialName("authenticated") val authenticated: Boolean,
+    /** "Authentication failed". */
+    @SerialName("error") val error: String,
+    /** Why (e.g. not a valid token, token expired). */
+    @SerialName("reason") val reason: String,
+) : AuthenticateResultOrAuthenticateFailed
+
+@Serializable
 public data class AuthenticateResult(
     /** Always true: failure is error -32001. */
     @SerialName("authenticated") val authenticated: Boolean,
@@ -99,6 +109,22 @@ public data class AuthenticateResult(
     @SerialName("subject") val subject: String,
     /** Camera scope (cameras/groups/tags/agencies); empty: all. */
     @SerialName("scopes") val scopes: Map<String, List<String>>,
+) : AuthenticateResultOrAuthenticateFailed
+
+@Serializable
+public data class CameraCapabilities(
+    /** The device as given. */
+    @SerialName("device") val device: String,
+    /** Camera id. */
+    @SerialName("camera") val camera: String,
+    /** Video codec(s) seen (e.g. H264). */
+    @SerialName("formats") val formats: List<String>,
+    /** Resolution(s) seen ('WIDTHxHEIGHT'). */
+    @SerialName("resolutions") val resolutions: List<String>,
+    /** Frame rate(s) measured. */
+    @SerialName("fps_options") val fpsOptions: List<Long>,
+    /** confirmed: measured from the live stream now; provisional: seen earlier (camera not streaming now); none: never seen. */
+    @SerialName("validation_status") val validationStatus: CameraCapabilitiesValidationStatus,
 )
 
 /** A camera as clients see it: no credentials, plus its live status. */
@@ -193,8 +219,10 @@ public data class CameraStatusInfo(
 
 @Serializable
 public data class CameraStatusResult(
-    /** Camera id (send it back as `device`). */
+    /** The device as given (get_camera_status), else the camera id. */
     @SerialName("device") val device: String,
+    /** Camera id (null for an unknown device). */
+    @SerialName("camera") val camera: String? = null,
     /** CONNECTED, DISCONNECTED or ERROR. */
     @SerialName("status") val status: String,
     /** ONLINE, OFFLINE, ERROR or DISABLED. */
@@ -207,7 +235,7 @@ public data class CameraStatusResult(
     @SerialName("streams") val streams: CompatStreams,
     @SerialName("metrics") val metrics: CompatMetrics,
     @SerialName("capabilities") val capabilities: CompatCapabilities,
-)
+) : CameraStatusResultOrUnknownDeviceStatus
 
 @Serializable
 public data class CameraStatusUpdate(
@@ -261,8 +289,10 @@ public data class ClipRequest(
 
 @Serializable
 public data class CompatCamera(
-    /** Camera id (send it back as `device`). */
+    /** The device as given (get_camera_status), else the camera id. */
     @SerialName("device") val device: String,
+    /** Camera id (null for an unknown device). */
+    @SerialName("camera") val camera: String? = null,
     /** CONNECTED, DISCONNECTED or ERROR. */
     @SerialName("status") val status: String,
     /** ONLINE, OFFLINE, ERROR or DISABLED. */
@@ -295,7 +325,7 @@ public data class CompatMetrics(
 
 @Serializable
 public data class CompatStreams(
-    /** RTSP URL. */
+    /** RTSP URL (with `?token=` when security is on). */
     @SerialName("rtsp") val rtsp: String,
     /** WebRTC page URL (null when WebRTC is off). */
     @SerialName("webrtc") val webrtc: String? = null,
@@ -409,6 +439,11 @@ public data class DiscoveredDevice(
     /** Id of the registered camera using this device, if any. */
     @SerialName("camera") val camera: String? = null,
 ) : Notification
+
+@Serializable
+public data class Done(
+    @SerialName("ok") val ok: Boolean,
+)
 
 @Serializable
 public data class Event(
@@ -871,6 +906,10 @@ public data class ServerInfo(
     @SerialName("supported_formats") val supportedFormats: List<String>,
     /** Number of JSON-RPC methods. */
     @SerialName("methods") val methods: Long,
+    /** Compat: the camera limit; null = no fixed limit. */
+    @SerialName("max_cameras") val maxCameras: Long? = null,
+    /** Compat: whole seconds since the service started. */
+    @SerialName("uptime") val uptime: Long? = null,
 )
 
 @Serializable
@@ -882,8 +921,29 @@ public data class ServerStatus(
     @SerialName("uptime_s") val uptimeS: Double,
     /** Open WebSocket connections. */
     @SerialName("connections") val connections: Long,
-    /** Health of each component by name. */
-    @SerialName("components") val components: Map<String, ComponentStatus>,
+    /** Health of each component by name; with config `compat.status_components: words` the old protocol's words (running / stopped / error, also under the old names websocket_server, camera_monitor, mediamtx_controller) and the objects move to `component_details`. */
+    @SerialName("components") val components: JsonElement,
+    /** Compat: whole seconds since the service started. */
+    @SerialName("uptime") val uptime: Long,
+    /** The component objects when `components` holds words (else null). */
+    @SerialName("component_details") val componentDetails: Map<String, ComponentStatus>? = null,
+)
+
+@Serializable
+public data class Session(
+    @SerialName("username") val username: String,
+    /** viewer, operator or admin. */
+    @SerialName("role") val role: String,
+    /** Camera scope (cameras/groups/tags/agencies); empty: all. */
+    @SerialName("scopes") val scopes: Map<String, List<String>>,
+    /** Short-lived JWT: `authenticate` with it on a new connection. */
+    @SerialName("access_token") val accessToken: String,
+    /** Expiry of the access token (ISO 8601); refresh before it. */
+    @SerialName("expires_at") val expiresAt: String,
+    /** Rotating, revocable refresh token (single use: each refresh returns a new one). Keep it in memory, never in localStorage. */
+    @SerialName("refresh_token") val refreshToken: String,
+    @SerialName("refresh_expires_at") val refreshExpiresAt: String,
+    @SerialName("session_id") val sessionId: String,
 )
 
 @Serializable
@@ -912,6 +972,31 @@ public data class SessionResult(
     @SerialName("session") val session: RecordingSession,
 )
 
+/**
+ * take_snapshot in the old shape (`device`) that could not take a picture: a result, as the old
+ * server answered (its clients drop error frames). Native calls (`camera`) get the typed error.
+ */
+@Serializable
+public data class SnapshotFailed(
+    /** The device as given. */
+    @SerialName("device") val device: String,
+    /** Camera id (null when the device is unknown). */
+    @SerialName("camera") val camera: String? = null,
+    /** The file name asked for, if any. */
+    @SerialName("filename") val filename: String? = null,
+    @SerialName("status") val status: String? = null,
+    /** ISO 8601 UTC time of the attempt. */
+    @SerialName("timestamp") val timestamp: String? = null,
+    @SerialName("file_size") val fileSize: Long? = null,
+    @SerialName("file_path") val filePath: String? = null,
+    /** Why, in words (the message of the native error). */
+    @SerialName("error") val error: String,
+    /** The native error code (e.g. -32009 camera unavailable). */
+    @SerialName("error_code") val errorCode: Long,
+    /** The native error's data. */
+    @SerialName("error_data") val errorData: JsonObject? = null,
+) : SnapshotInfoOrSnapshotFailed
+
 @Serializable
 public data class SnapshotInfo(
     @SerialName("id") val id: String,
@@ -933,7 +1018,7 @@ public data class SnapshotInfo(
     /** Compat: path relative to the snapshots root. */
     @SerialName("file_path") val filePath: String,
     @SerialName("download_url") val downloadUrl: String,
-)
+) : SnapshotInfoOrSnapshotFailed
 
 @Serializable
 public data class SnapshotList(
@@ -1105,10 +1190,49 @@ public data class Trigger(
     @SerialName("cooldown_s") val cooldownS: Double? = null,
 )
 
+/** get_camera_status of a device that does not exist (or is outside the caller's scope). */
+@Serializable
+public data class UnknownDeviceStatus(
+    /** The device as given. */
+    @SerialName("device") val device: String,
+    /** null: no such camera. */
+    @SerialName("camera") val camera: JsonElement? = null,
+    @SerialName("status") val status: String? = null,
+    /** Empty: no such camera. */
+    @SerialName("name") val name: String? = null,
+    @SerialName("resolution") val resolution: String? = null,
+    @SerialName("fps") val fps: Long? = null,
+    /** Empty: nothing to play. */
+    @SerialName("streams") val streams: Map<String, String>? = null,
+    @SerialName("metrics") val metrics: CompatMetrics,
+    @SerialName("capabilities") val capabilities: CompatCapabilities,
+    /** Why: 'camera not found'. */
+    @SerialName("error") val error: String,
+) : CameraStatusResultOrUnknownDeviceStatus
+
 @Serializable
 public data class Unsubscribed(
     @SerialName("subscription") val subscription: String,
     @SerialName("unsubscribed") val unsubscribed: Boolean,
+)
+
+@Serializable
+public data class UserInfo(
+    @SerialName("username") val username: String,
+    @SerialName("role") val role: String,
+    @SerialName("scopes") val scopes: Map<String, List<String>>,
+    @SerialName("disabled") val disabled: Boolean,
+    @SerialName("created_at") val createdAt: String,
+    @SerialName("created_by") val createdBy: String,
+    @SerialName("updated_at") val updatedAt: String,
+    @SerialName("password_changed_at") val passwordChangedAt: String,
+    @SerialName("last_login_at") val lastLoginAt: String? = null,
+    @SerialName("active_sessions") val activeSessions: Long,
+)
+
+@Serializable
+public data class UserList(
+    @SerialName("users") val users: List<UserInfo>,
 )
 
 @Serializable
@@ -1146,6 +1270,42 @@ public data class WhoAmI(
     @SerialName("connection_id") val connectionId: Long,
 )
 
+/** One of [AuthenticateResult], [AuthenticateFailed]: the first whose required fields are all present. */
+@Serializable(with = AuthenticateResultOrAuthenticateFailed.Serializer::class)
+public sealed interface AuthenticateResultOrAuthenticateFailed {
+    public object Serializer : UnionSerializer<AuthenticateResultOrAuthenticateFailed>(
+        AuthenticateResultOrAuthenticateFailed::class,
+        listOf(
+            setOf("authenticated", "expires_at", "permissions", "role", "scopes", "session_id", "subject") to AuthenticateResult.serializer(),
+            setOf("authenticated", "error", "reason") to AuthenticateFailed.serializer(),
+        ),
+    )
+}
+
+/** One of [CameraStatusResult], [UnknownDeviceStatus]: the first whose required fields are all present. */
+@Serializable(with = CameraStatusResultOrUnknownDeviceStatus.Serializer::class)
+public sealed interface CameraStatusResultOrUnknownDeviceStatus {
+    public object Serializer : UnionSerializer<CameraStatusResultOrUnknownDeviceStatus>(
+        CameraStatusResultOrUnknownDeviceStatus::class,
+        listOf(
+            setOf("capabilities", "device", "fps", "metrics", "name", "resolution", "state", "status", "streams") to CameraStatusResult.serializer(),
+            setOf("capabilities", "device", "error", "metrics") to UnknownDeviceStatus.serializer(),
+        ),
+    )
+}
+
+/** One of [SnapshotInfo], [SnapshotFailed]: the first whose required fields are all present. */
+@Serializable(with = SnapshotInfoOrSnapshotFailed.Serializer::class)
+public sealed interface SnapshotInfoOrSnapshotFailed {
+    public object Serializer : UnionSerializer<SnapshotInfoOrSnapshotFailed>(
+        SnapshotInfoOrSnapshotFailed::class,
+        listOf(
+            setOf("camera", "created_time", "device", "download_url", "file_path", "file_size", "filename", "format", "height", "id", "modified_time", "resolution", "timestamp", "width") to SnapshotInfo.serializer(),
+            setOf("camera", "device", "error", "error_code", "error_data", "filename", "timestamp") to SnapshotFailed.serializer(),
+        ),
+    )
+}
+
 @Serializable(with = AddCameraRtspTransport.Serializer::class)
 public enum class AddCameraRtspTransport(override val wire: String) : WireEnum {
     AUTOMATIC("automatic"),
@@ -1167,6 +1327,17 @@ public enum class AuthenticateAuthType(override val wire: String) : WireEnum {
     UNKNOWN("");
 
     public object Serializer : WireEnumSerializer<AuthenticateAuthType>("AuthenticateAuthType", entries, UNKNOWN)
+}
+
+@Serializable(with = CameraCapabilitiesValidationStatus.Serializer::class)
+public enum class CameraCapabilitiesValidationStatus(override val wire: String) : WireEnum {
+    CONFIRMED("confirmed"),
+    PROVISIONAL("provisional"),
+    NONE("none"),
+    /** A value this client version does not know yet. */
+    UNKNOWN("");
+
+    public object Serializer : WireEnumSerializer<CameraCapabilitiesValidationStatus>("CameraCapabilitiesValidationStatus", entries, UNKNOWN)
 }
 
 @Serializable(with = CameraInfoRtspTransport.Serializer::class)
@@ -1224,6 +1395,17 @@ public enum class CreateApiKeyRole(override val wire: String) : WireEnum {
     UNKNOWN("");
 
     public object Serializer : WireEnumSerializer<CreateApiKeyRole>("CreateApiKeyRole", entries, UNKNOWN)
+}
+
+@Serializable(with = CreateUserRole.Serializer::class)
+public enum class CreateUserRole(override val wire: String) : WireEnum {
+    VIEWER("viewer"),
+    OPERATOR("operator"),
+    ADMIN("admin"),
+    /** A value this client version does not know yet. */
+    UNKNOWN("");
+
+    public object Serializer : WireEnumSerializer<CreateUserRole>("CreateUserRole", entries, UNKNOWN)
 }
 
 @Serializable(with = DeliveryStatus.Serializer::class)
@@ -1364,6 +1546,17 @@ public enum class UpdateCameraRtspTransport(override val wire: String) : WireEnu
     public object Serializer : WireEnumSerializer<UpdateCameraRtspTransport>("UpdateCameraRtspTransport", entries, UNKNOWN)
 }
 
+@Serializable(with = UpdateUserRole.Serializer::class)
+public enum class UpdateUserRole(override val wire: String) : WireEnum {
+    VIEWER("viewer"),
+    OPERATOR("operator"),
+    ADMIN("admin"),
+    /** A value this client version does not know yet. */
+    UNKNOWN("");
+
+    public object Serializer : WireEnumSerializer<UpdateUserRole>("UpdateUserRole", entries, UNKNOWN)
+}
+
 @Serializable
 internal data class AcknowledgeEventParams(
     @SerialName("id") val id: String,
@@ -1417,6 +1610,12 @@ internal data class AuthenticateParams(
 )
 
 @Serializable
+internal data class ChangePasswordParams(
+    @SerialName("current_password") val currentPassword: String,
+    @SerialName("new_password") val newPassword: String,
+)
+
+@Serializable
 internal data class CreateApiKeyParams(
     @SerialName("name") val name: String,
     @SerialName("role") val role: CreateApiKeyRole,
@@ -1443,6 +1642,17 @@ internal data class CreateStreamTokenParams(
 )
 
 @Serializable
+internal data class CreateUserParams(
+    @SerialName("username") val username: String,
+    @SerialName("password") val password: String,
+    @SerialName("role") val role: CreateUserRole,
+    @SerialName("cameras") val cameras: List<String>? = null,
+    @SerialName("groups") val groups: List<String>? = null,
+    @SerialName("tags") val tags: List<String>? = null,
+    @SerialName("agencies") val agencies: List<String>? = null,
+)
+
+@Serializable
 internal data class DeleteClipParams(
     @SerialName("id") val id: String,
 )
@@ -1460,6 +1670,11 @@ internal data class DeleteSnapshotParams(
 )
 
 @Serializable
+internal data class DisableUserParams(
+    @SerialName("username") val username: String,
+)
+
+@Serializable
 internal data class DiscoverCamerasParams(
     @SerialName("timeout_s") val timeoutS: Double? = null,
     @SerialName("interface") val `interface`: String? = null,
@@ -1474,6 +1689,11 @@ internal data class ExportClipParams(
     @SerialName("device") val device: String? = null,
     @SerialName("name") val name: String? = null,
     @SerialName("lock") val lock: Boolean? = null,
+)
+
+@Serializable
+internal data class GetCameraCapabilitiesParams(
+    @SerialName("device") val device: String,
 )
 
 @Serializable
@@ -1628,6 +1848,17 @@ internal data class LockClipParams(
 )
 
 @Serializable
+internal data class LoginParams(
+    @SerialName("username") val username: String,
+    @SerialName("password") val password: String,
+)
+
+@Serializable
+internal data class LogoutParams(
+    @SerialName("refresh_token") val refreshToken: String? = null,
+)
+
+@Serializable
 internal data class ProbeCameraParams(
     @SerialName("camera") val camera: String? = null,
     @SerialName("source") val source: String? = null,
@@ -1652,6 +1883,11 @@ internal data class PtzParams(
 @Serializable
 internal data class RedriveWebhookDeliveryParams(
     @SerialName("id") val id: String,
+)
+
+@Serializable
+internal data class RefreshParams(
+    @SerialName("refresh_token") val refreshToken: String,
 )
 
 @Serializable
@@ -1790,6 +2026,17 @@ internal data class UpdateRuleParams(
     @SerialName("description") val description: String? = null,
     @SerialName("trigger") val trigger: Trigger? = null,
     @SerialName("actions") val actions: List<RuleAction>? = null,
+)
+
+@Serializable
+internal data class UpdateUserParams(
+    @SerialName("username") val username: String,
+    @SerialName("cameras") val cameras: List<String>? = null,
+    @SerialName("groups") val groups: List<String>? = null,
+    @SerialName("tags") val tags: List<String>? = null,
+    @SerialName("agencies") val agencies: List<String>? = null,
+    @SerialName("role") val role: UpdateUserRole? = null,
+    @SerialName("disabled") val disabled: Boolean? = null,
 )
 
 @Serializable

@@ -6,7 +6,12 @@ import kotlinx.serialization.descriptors.PrimitiveSerialDescriptor
 import kotlinx.serialization.descriptors.SerialDescriptor
 import kotlinx.serialization.encoding.Decoder
 import kotlinx.serialization.encoding.Encoder
+import kotlinx.serialization.DeserializationStrategy
+import kotlinx.serialization.json.JsonContentPolymorphicSerializer
+import kotlinx.serialization.json.JsonElement
+import kotlinx.serialization.json.JsonObject
 import kotlin.enums.EnumEntries
+import kotlin.reflect.KClass
 
 /** A generated enum: its value on the wire. */
 public interface WireEnum {
@@ -32,5 +37,21 @@ public abstract class WireEnumSerializer<E>(
     override fun deserialize(decoder: Decoder): E {
         val wire = decoder.decodeString()
         return entries.firstOrNull { it.wire == wire && it != unknown } ?: unknown
+    }
+}
+
+/**
+ * A result that is one of several object shapes (a generated sealed interface): decoded as the first
+ * alternative whose required fields are all present, else the first one (whose decoding then names
+ * what is missing).
+ */
+public abstract class UnionSerializer<T : Any>(
+    base: KClass<T>,
+    private val alternatives: List<Pair<Set<String>, DeserializationStrategy<T>>>,
+) : JsonContentPolymorphicSerializer<T>(base) {
+    override fun selectDeserializer(element: JsonElement): DeserializationStrategy<T> {
+        val keys = (element as? JsonObject)?.keys.orEmpty()
+        return alternatives.firstOrNull { (required, _) -> keys.containsAll(required) }?.second
+            ?: alternatives.first().second
     }
 }

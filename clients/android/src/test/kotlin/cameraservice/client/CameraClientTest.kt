@@ -227,6 +227,21 @@ class CameraClientTest {
     }
 
     @Test
+    fun `a login provider signs in with user name and password on every connect`() = runBlocking {
+        service.accept(2)
+        val asked = AtomicInteger()
+        val client = client(testConfig(service.url) { copy(loginProvider = { asked.incrementAndGet(); Login("ana", "s3cret") }) })
+        withTimeout(5.seconds) { client.state.first { it == ConnectionState.Ready } }
+        val login = service.awaitRequest()
+        assertEquals("login", login.method)
+        assertEquals(mapOf("username" to JsonPrimitive("ana"), "password" to JsonPrimitive("s3cret")), login.params)
+        service.sockets[0].close(1001, "restart")
+        assertEquals("login", service.awaitRequest().method)
+        assertEquals(2, asked.get())
+        assertFalse(Login("ana", "s3cret").toString().contains("s3cret"))
+    }
+
+    @Test
     fun `setActive(false) disconnects and refuses calls, setActive(true) reconnects`() = runBlocking {
         service.accept(2)
         val client = client()

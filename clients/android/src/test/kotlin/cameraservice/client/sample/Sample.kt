@@ -4,6 +4,7 @@ import cameraservice.client.CameraClient
 import cameraservice.client.CameraStatus
 import cameraservice.client.ClientConfig
 import cameraservice.client.EventFilter
+import cameraservice.client.SnapshotInfo
 import cameraservice.client.listCameras
 import cameraservice.client.takeSnapshot
 import cameraservice.client.whoami
@@ -59,7 +60,9 @@ suspend fun runSample(
     var bytes: ByteArray? = null
     val online = cameras.firstOrNull { it.status == CameraStatus.ONLINE }
     if (online != null) {
-        val snapshot = client.takeSnapshot(camera = online.id)
+        // Called with `camera` the answer is a SnapshotInfo (failures are RpcExceptions); the other
+        // shape, SnapshotFailed, is what old-protocol calls with `device` get instead of an error.
+        val snapshot = client.takeSnapshot(camera = online.id) as SnapshotInfo
         bytes = client.download(snapshot.downloadUrl)
         file = File(snapshotDir, "${online.id}-${snapshot.id}.${snapshot.format}").apply { writeBytes(bytes) }
         print("snapshot ${snapshot.width}x${snapshot.height}, ${bytes.size} bytes -> $file")
