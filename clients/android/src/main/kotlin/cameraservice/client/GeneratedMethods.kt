@@ -460,6 +460,26 @@ public suspend fun CameraClient.exportClip(
     )
 
 /**
+ * A camera's analytics settings (its own or the defaults) with live counters and tracks.
+ *
+ * Method `get_analytics` · role viewer · read-only, retried after a reconnect.
+ * @param camera Camera id.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.getAnalytics(
+    camera: String,
+    options: CallOptions = CallOptions.DEFAULT,
+): CameraAnalytics =
+    call(
+        "get_analytics",
+        GetAnalyticsParams(camera = camera),
+        GetAnalyticsParams.serializer(),
+        CameraAnalytics.serializer(),
+        idempotent = true,
+        options = options,
+    )
+
+/**
  * One camera with its live status (credentials are never returned: see `has_credentials`).
  *
  * Role: viewer.
@@ -805,6 +825,17 @@ public suspend fun CameraClient.importOnvifCamera(
         idempotent = false,
         options = options,
     )
+
+/**
+ * Built-in and third-party analytics plugins with their manifests and load errors.
+ *
+ * Method `list_analytics_plugins` · role viewer · read-only, retried after a reconnect.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.listAnalyticsPlugins(
+    options: CallOptions = CallOptions.DEFAULT,
+): PluginList =
+    call("list_analytics_plugins", null as JsonElement?, PluginList.serializer(), idempotent = true, options = options)
 
 /**
  * Every API key (never the key itself).
@@ -1429,6 +1460,89 @@ public suspend fun CameraClient.runRetention(
         RunRetentionParams(dryRun = dryRun),
         RunRetentionParams.serializer(),
         RetentionResult.serializer(),
+        idempotent = false,
+        options = options,
+    )
+
+/**
+ * Confirmed detections (objects), newest first, within the caller's cameras.
+ *
+ * Method `search_detections` · role viewer · read-only, retried after a reconnect.
+ * @param label Class (`class` is accepted too): person, car, truck, ...
+ * @param camera Only this camera.
+ * @param start From this time (ISO 8601 or unix seconds), inclusive.
+ * @param end Before this time (ISO 8601 or unix seconds).
+ * @param minScore At least this score.
+ * @param zone Only objects in this zone.
+ * @param cursor next_cursor of the previous page.
+ * @param limit Page size.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.searchDetections(
+    label: String? = null,
+    camera: String? = null,
+    start: String? = null,
+    end: String? = null,
+    minScore: Double? = null,
+    zone: String? = null,
+    cursor: String? = null,
+    limit: Long? = null,
+    options: CallOptions = CallOptions.DEFAULT,
+): DetectionPage =
+    call(
+        "search_detections",
+        SearchDetectionsParams(label = label, camera = camera, start = start, end = end, minScore = minScore, zone = zone, cursor = cursor, limit = limit),
+        SearchDetectionsParams.serializer(),
+        DetectionPage.serializer(),
+        idempotent = true,
+        options = options,
+    )
+
+/**
+ * Enable, disable or tune analytics of one camera (detectors, fps, zones, thresholds, motion, tamper).
+ *
+ * Unknown or broken plugin ids in `detectors` are INVALID_PARAMS. The change applies at once
+ * (the camera's sampler restarts; its tracks start afresh) and survives restarts.
+ *
+ * Method `set_analytics` · role operator · changes state.
+ * @param camera Camera id.
+ * @param enabled Analyse this camera.
+ * @param detectors Plugin ids to run.
+ * @param fps Frames sampled per second.
+ * @param keyframesOnly Decode keyframes only.
+ * @param stream MediaMTX path to analyse (substream).
+ * @param labels Object classes that become events.
+ * @param minScore Per-detection minimum score.
+ * @param threshold Confirmation threshold (median).
+ * @param classThresholds Per-class confirmation threshold.
+ * @param minDurationS Minimum time seen.
+ * @param zones Zones and motion masks.
+ * @param motion Motion gate settings.
+ * @param tamper Tamper detection settings.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.setAnalytics(
+    camera: String,
+    enabled: Boolean? = null,
+    detectors: List<String>? = null,
+    fps: Double? = null,
+    keyframesOnly: Boolean? = null,
+    stream: String? = null,
+    labels: List<String>? = null,
+    minScore: Double? = null,
+    threshold: Double? = null,
+    classThresholds: Map<String, Double>? = null,
+    minDurationS: Double? = null,
+    zones: List<Zone>? = null,
+    motion: MotionSettings? = null,
+    tamper: TamperSettings? = null,
+    options: CallOptions = CallOptions.DEFAULT,
+): CameraAnalytics =
+    call(
+        "set_analytics",
+        SetAnalyticsParams(camera = camera, enabled = enabled, detectors = detectors, fps = fps, keyframesOnly = keyframesOnly, stream = stream, labels = labels, minScore = minScore, threshold = threshold, classThresholds = classThresholds, minDurationS = minDurationS, zones = zones, motion = motion, tamper = tamper),
+        SetAnalyticsParams.serializer(),
+        CameraAnalytics.serializer(),
         idempotent = false,
         options = options,
     )

@@ -112,6 +112,59 @@ public data class AuthenticateResult(
 ) : AuthenticateResultOrAuthenticateFailed
 
 @Serializable
+public data class CameraAnalytics(
+    @SerialName("camera") val camera: String,
+    @SerialName("enabled") val enabled: Boolean,
+    @SerialName("settings") val settings: CameraAnalyticsSettings,
+    /** A sampler is attached to the camera's stream. */
+    @SerialName("running") val running: Boolean,
+    /** The sampler is reading the stream now. */
+    @SerialName("connected") val connected: Boolean,
+    /** Why the stream cannot be read, if it cannot. */
+    @SerialName("error") val error: String? = null,
+    /** sampled, gated, detected, dropped, motion. */
+    @SerialName("frames") val frames: Map<String, Long>,
+    /** Tracked objects now (and how many are stationary). */
+    @SerialName("tracks") val tracks: Map<String, Long>,
+    /** Tamper conditions in force. */
+    @SerialName("active_tamper") val activeTamper: List<String>,
+)
+
+@Serializable
+public data class CameraAnalyticsSettings(
+    /** Plugin ids to run (built-ins: objects, motion, tamper). */
+    @SerialName("detectors") val detectors: List<String>? = null,
+    /** Frames sampled per second. */
+    @SerialName("fps") val fps: Double? = null,
+    /** Decode keyframes only (cheapest; rate <= keyframe rate). */
+    @SerialName("keyframes_only") val keyframesOnly: Boolean? = null,
+    /** MediaMTX path to analyse (e.g. the camera's substream); default: the camera's own. */
+    @SerialName("stream") val stream: String? = null,
+    /** Object classes that become detection events. */
+    @SerialName("labels") val labels: List<String>? = null,
+    /** Detections below this score are dropped. */
+    @SerialName("min_score") val minScore: Double? = null,
+    /** Confirmed when the median of an object's last scores reaches this. */
+    @SerialName("threshold") val threshold: Double? = null,
+    /** Per-class confirmation threshold (overrides threshold). */
+    @SerialName("class_thresholds") val classThresholds: Map<String, Double>? = null,
+    /** An object must be seen this long. */
+    @SerialName("min_duration_s") val minDurationS: Double? = null,
+    /** Samples without moving = stationary. */
+    @SerialName("stationary_after") val stationaryAfter: Long? = null,
+    /** With only stationary objects, re-check every N samples. */
+    @SerialName("stationary_interval") val stationaryInterval: Long? = null,
+    /** Samples without an object before its track ends. */
+    @SerialName("max_misses") val maxMisses: Long? = null,
+    /** Named zones and motion masks. */
+    @SerialName("zones") val zones: List<Zone>? = null,
+    /** Motion gate. */
+    @SerialName("motion") val motion: MotionSettings? = null,
+    /** Tamper detection. */
+    @SerialName("tamper") val tamper: TamperSettings? = null,
+)
+
+@Serializable
 public data class CameraCapabilities(
     /** The device as given. */
     @SerialName("device") val device: String,
@@ -407,6 +460,37 @@ public data class Delivery(
 )
 
 @Serializable
+public data class DetectionPage(
+    /** Newest first. */
+    @SerialName("detections") val detections: List<DetectionRecord>,
+    /** Pass as `cursor` for the next page; null at the end. */
+    @SerialName("next_cursor") val nextCursor: String? = null,
+)
+
+@Serializable
+public data class DetectionRecord(
+    /** Id of the detection event (get_event). */
+    @SerialName("event_id") val eventId: String,
+    @SerialName("camera") val camera: String,
+    /** Unix time of the best frame. */
+    @SerialName("time") val time: Double,
+    /** Class: person, car, face, plate, ... */
+    @SerialName("label") val label: String,
+    /** Best score of the tracked object. */
+    @SerialName("score") val score: Double,
+    /** Track id (one per tracked object). */
+    @SerialName("track_id") val trackId: String? = null,
+    /** Zone the object stood in, if any. */
+    @SerialName("zone") val zone: String? = null,
+    /** x1, y1, x2, y2 normalised 0..1. */
+    @SerialName("box") val box: List<JsonElement>,
+    /** Plate text (plates). */
+    @SerialName("plate") val plate: String? = null,
+    /** Best-frame snapshot (get_snapshot). */
+    @SerialName("snapshot_id") val snapshotId: String? = null,
+)
+
+@Serializable
 public data class DiscoverResult(
     /** Every device that answered. */
     @SerialName("devices") val devices: List<DiscoveredDevice>,
@@ -499,6 +583,22 @@ public data class KindUsage(
     @SerialName("newest") val newest: String? = null,
 )
 
+@Serializable
+public data class MotionSettings(
+    /** Height of the grey frame motion works on. */
+    @SerialName("frame_height") val frameHeight: Long? = null,
+    /** Grey-level change that counts as changed. */
+    @SerialName("threshold") val threshold: Long? = null,
+    /** Changed pixels a region needs to count. */
+    @SerialName("contour_area") val contourArea: Long? = null,
+    /** Share of the frame changing at once that is lighting, not motion. */
+    @SerialName("lightning_threshold") val lightningThreshold: Double? = null,
+    /** Background update rate per sample. */
+    @SerialName("alpha") val alpha: Double? = null,
+    /** Quiet seconds before motion.stopped. */
+    @SerialName("cooldown_s") val cooldownS: Double? = null,
+)
+
 /** What the import learned about the device (stored in camera.metadata["onvif"]). */
 @Serializable
 public data class OnvifDeviceData(
@@ -573,6 +673,39 @@ public data class PatrolResult(
     @SerialName("replaced") val replaced: Boolean? = null,
     /** stop_patrol: a running patrol was stopped. */
     @SerialName("stopped") val stopped: Boolean? = null,
+)
+
+@Serializable
+public data class PluginInfo(
+    @SerialName("manifest") val manifest: PluginManifest,
+    /** Why it cannot run (import, model, load), if so. */
+    @SerialName("error") val error: String? = null,
+)
+
+@Serializable
+public data class PluginList(
+    @SerialName("plugins") val plugins: List<PluginInfo>,
+    /** Entry points that could not be loaded at all. */
+    @SerialName("errors") val errors: Map<String, String>,
+)
+
+@Serializable
+public data class PluginManifest(
+    /** Plugin id (used in `detectors`). */
+    @SerialName("id") val id: String,
+    /** Plugin version. */
+    @SerialName("version") val version: String,
+    /** What it finds (objects, motion, tamper, ...). */
+    @SerialName("capabilities") val capabilities: List<String>,
+    /** gate: sampler, small grey frame; detector: worker process, RGB frame. */
+    @SerialName("stage") val stage: PluginManifestStage? = null,
+    /** `module:factory` that builds the plugin. */
+    @SerialName("entrypoint") val entrypoint: String,
+    /** Plugins whose results it reads. */
+    @SerialName("requires") val requires: List<String>? = null,
+    /** JSON Schema of its options. */
+    @SerialName("config_schema") val configSchema: JsonObject? = null,
+    @SerialName("description") val description: String? = null,
 )
 
 @Serializable
@@ -1143,6 +1276,18 @@ public data class Subscription(
 )
 
 @Serializable
+public data class TamperSettings(
+    /** Mean grey level below which = black. */
+    @SerialName("blackout_luma") val blackoutLuma: Double? = null,
+    /** Sharpness falling below this share of the usual value = blurred. */
+    @SerialName("blur_ratio") val blurRatio: Double? = null,
+    /** Share of the frame differing from the reference = scene change. */
+    @SerialName("scene_change_fraction") val sceneChangeFraction: Double? = null,
+    /** Consecutive samples a condition must hold. */
+    @SerialName("samples") val samples: Long? = null,
+)
+
+@Serializable
 public data class TestResult(
     /** The receiver answered 2xx. */
     @SerialName("delivered") val delivered: Boolean,
@@ -1268,6 +1413,16 @@ public data class WhoAmI(
     @SerialName("expires_at") val expiresAt: String? = null,
     @SerialName("scopes") val scopes: Map<String, List<String>>,
     @SerialName("connection_id") val connectionId: Long,
+)
+
+@Serializable
+public data class Zone(
+    /** Zone name (reported in events). */
+    @SerialName("name") val name: String,
+    /** Polygon corners [x, y], normalised 0..1 (0,0 = top left). */
+    @SerialName("points") val points: List<List<JsonElement>>,
+    /** A motion mask: changes inside are ignored (e.g. a clock, trees). */
+    @SerialName("mask") val mask: Boolean? = null,
 )
 
 /** One of [AuthenticateResult], [AuthenticateFailed]: the first whose required fields are all present. */
@@ -1429,6 +1584,16 @@ public enum class EventStatus(override val wire: String) : WireEnum {
     UNKNOWN("");
 
     public object Serializer : WireEnumSerializer<EventStatus>("EventStatus", entries, UNKNOWN)
+}
+
+@Serializable(with = PluginManifestStage.Serializer::class)
+public enum class PluginManifestStage(override val wire: String) : WireEnum {
+    GATE("gate"),
+    DETECTOR("detector"),
+    /** A value this client version does not know yet. */
+    UNKNOWN("");
+
+    public object Serializer : WireEnumSerializer<PluginManifestStage>("PluginManifestStage", entries, UNKNOWN)
 }
 
 @Serializable(with = PtzAction.Serializer::class)
@@ -1692,6 +1857,11 @@ internal data class ExportClipParams(
 )
 
 @Serializable
+internal data class GetAnalyticsParams(
+    @SerialName("camera") val camera: String,
+)
+
+@Serializable
 internal data class GetCameraCapabilitiesParams(
     @SerialName("device") val device: String,
 )
@@ -1920,6 +2090,36 @@ internal data class RevokeApiKeyParams(
 @Serializable
 internal data class RunRetentionParams(
     @SerialName("dry_run") val dryRun: Boolean? = null,
+)
+
+@Serializable
+internal data class SearchDetectionsParams(
+    @SerialName("label") val label: String? = null,
+    @SerialName("camera") val camera: String? = null,
+    @SerialName("start") val start: String? = null,
+    @SerialName("end") val end: String? = null,
+    @SerialName("min_score") val minScore: Double? = null,
+    @SerialName("zone") val zone: String? = null,
+    @SerialName("cursor") val cursor: String? = null,
+    @SerialName("limit") val limit: Long? = null,
+)
+
+@Serializable
+internal data class SetAnalyticsParams(
+    @SerialName("camera") val camera: String,
+    @SerialName("enabled") val enabled: Boolean? = null,
+    @SerialName("detectors") val detectors: List<String>? = null,
+    @SerialName("fps") val fps: Double? = null,
+    @SerialName("keyframes_only") val keyframesOnly: Boolean? = null,
+    @SerialName("stream") val stream: String? = null,
+    @SerialName("labels") val labels: List<String>? = null,
+    @SerialName("min_score") val minScore: Double? = null,
+    @SerialName("threshold") val threshold: Double? = null,
+    @SerialName("class_thresholds") val classThresholds: Map<String, Double>? = null,
+    @SerialName("min_duration_s") val minDurationS: Double? = null,
+    @SerialName("zones") val zones: List<Zone>? = null,
+    @SerialName("motion") val motion: MotionSettings? = null,
+    @SerialName("tamper") val tamper: TamperSettings? = null,
 )
 
 @Serializable
