@@ -1465,15 +1465,16 @@ public suspend fun CameraClient.runRetention(
     )
 
 /**
- * Confirmed detections (objects), newest first, within the caller's cameras.
+ * Confirmed detections (objects, faces, plates), newest first, within the caller's cameras.
  *
  * Method `search_detections` · role viewer · read-only, retried after a reconnect.
- * @param label Class (`class` is accepted too): person, car, truck, ...
+ * @param label Class (`class` is accepted too): person, car, face, plate, ...
  * @param camera Only this camera.
  * @param start From this time (ISO 8601 or unix seconds), inclusive.
  * @param end Before this time (ISO 8601 or unix seconds).
  * @param minScore At least this score.
  * @param zone Only objects in this zone.
+ * @param plate Plate text contains this (case and spaces ignored).
  * @param cursor next_cursor of the previous page.
  * @param limit Page size.
  * @param options timeout and retry of this call
@@ -1485,13 +1486,14 @@ public suspend fun CameraClient.searchDetections(
     end: String? = null,
     minScore: Double? = null,
     zone: String? = null,
+    plate: String? = null,
     cursor: String? = null,
     limit: Long? = null,
     options: CallOptions = CallOptions.DEFAULT,
 ): DetectionPage =
     call(
         "search_detections",
-        SearchDetectionsParams(label = label, camera = camera, start = start, end = end, minScore = minScore, zone = zone, cursor = cursor, limit = limit),
+        SearchDetectionsParams(label = label, camera = camera, start = start, end = end, minScore = minScore, zone = zone, plate = plate, cursor = cursor, limit = limit),
         SearchDetectionsParams.serializer(),
         DetectionPage.serializer(),
         idempotent = true,
@@ -1516,6 +1518,7 @@ public suspend fun CameraClient.searchDetections(
  * @param threshold Confirmation threshold (median).
  * @param classThresholds Per-class confirmation threshold.
  * @param minDurationS Minimum time seen.
+ * @param platesFullFrame Plates: also read the whole frame.
  * @param zones Zones and motion masks.
  * @param motion Motion gate settings.
  * @param tamper Tamper detection settings.
@@ -1533,6 +1536,7 @@ public suspend fun CameraClient.setAnalytics(
     threshold: Double? = null,
     classThresholds: Map<String, Double>? = null,
     minDurationS: Double? = null,
+    platesFullFrame: Boolean? = null,
     zones: List<Zone>? = null,
     motion: MotionSettings? = null,
     tamper: TamperSettings? = null,
@@ -1540,7 +1544,7 @@ public suspend fun CameraClient.setAnalytics(
 ): CameraAnalytics =
     call(
         "set_analytics",
-        SetAnalyticsParams(camera = camera, enabled = enabled, detectors = detectors, fps = fps, keyframesOnly = keyframesOnly, stream = stream, labels = labels, minScore = minScore, threshold = threshold, classThresholds = classThresholds, minDurationS = minDurationS, zones = zones, motion = motion, tamper = tamper),
+        SetAnalyticsParams(camera = camera, enabled = enabled, detectors = detectors, fps = fps, keyframesOnly = keyframesOnly, stream = stream, labels = labels, minScore = minScore, threshold = threshold, classThresholds = classThresholds, minDurationS = minDurationS, platesFullFrame = platesFullFrame, zones = zones, motion = motion, tamper = tamper),
         SetAnalyticsParams.serializer(),
         CameraAnalytics.serializer(),
         idempotent = false,

@@ -132,7 +132,7 @@ public data class CameraAnalytics(
 
 @Serializable
 public data class CameraAnalyticsSettings(
-    /** Plugin ids to run (built-ins: objects, motion, tamper). */
+    /** Plugin ids to run (built-ins: objects, faces, plates, motion, tamper). */
     @SerialName("detectors") val detectors: List<String>? = null,
     /** Frames sampled per second. */
     @SerialName("fps") val fps: Double? = null,
@@ -156,6 +156,8 @@ public data class CameraAnalyticsSettings(
     @SerialName("stationary_interval") val stationaryInterval: Long? = null,
     /** Samples without an object before its track ends. */
     @SerialName("max_misses") val maxMisses: Long? = null,
+    /** Plates: read the whole frame too (a camera aimed at a lane), not only vehicles. */
+    @SerialName("plates_full_frame") val platesFullFrame: Boolean? = null,
     /** Named zones and motion masks. */
     @SerialName("zones") val zones: List<Zone>? = null,
     /** Motion gate. */
@@ -484,7 +486,7 @@ public data class DetectionRecord(
     @SerialName("zone") val zone: String? = null,
     /** x1, y1, x2, y2 normalised 0..1. */
     @SerialName("box") val box: List<JsonElement>,
-    /** Plate text (plates). */
+    /** Plate text, letters and digits only (AB123CD). */
     @SerialName("plate") val plate: String? = null,
     /** Best-frame snapshot (get_snapshot). */
     @SerialName("snapshot_id") val snapshotId: String? = null,
@@ -695,7 +697,7 @@ public data class PluginManifest(
     @SerialName("id") val id: String,
     /** Plugin version. */
     @SerialName("version") val version: String,
-    /** What it finds (objects, motion, tamper, ...). */
+    /** What it finds (objects, faces, plates, motion, tamper). */
     @SerialName("capabilities") val capabilities: List<String>,
     /** gate: sampler, small grey frame; detector: worker process, RGB frame. */
     @SerialName("stage") val stage: PluginManifestStage? = null,
@@ -2100,6 +2102,7 @@ internal data class SearchDetectionsParams(
     @SerialName("end") val end: String? = null,
     @SerialName("min_score") val minScore: Double? = null,
     @SerialName("zone") val zone: String? = null,
+    @SerialName("plate") val plate: String? = null,
     @SerialName("cursor") val cursor: String? = null,
     @SerialName("limit") val limit: Long? = null,
 )
@@ -2117,6 +2120,7 @@ internal data class SetAnalyticsParams(
     @SerialName("threshold") val threshold: Double? = null,
     @SerialName("class_thresholds") val classThresholds: Map<String, Double>? = null,
     @SerialName("min_duration_s") val minDurationS: Double? = null,
+    @SerialName("plates_full_frame") val platesFullFrame: Boolean? = null,
     @SerialName("zones") val zones: List<Zone>? = null,
     @SerialName("motion") val motion: MotionSettings? = null,
     @SerialName("tamper") val tamper: TamperSettings? = null,
