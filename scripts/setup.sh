@@ -4,6 +4,7 @@
 #   2. .venv (python3.11) with `pip install -e '.[dev]'`, redone only when pyproject.toml changed.
 #   3. MediaMTX built into .cache/ by scripts/install-mediamtx.sh.
 #   4. Analytics models into .cache/models/ by scripts/install-models.sh (checksums only when cached).
+#   5. The web console built into clients/web/dist (npm ci + vite build) when its sources changed.
 # Environment: SETUP_BROWSER=1 (also install a browser), SETUP_SKIP_APT=1 (never touch apt),
 #              PYTHON (interpreter for the venv, default python3.11).
 set -euo pipefail
@@ -96,7 +97,28 @@ if ! PYTHON="$PYTHON" nice -n 10 bash "$ROOT/scripts/install-models.sh" >/dev/nu
 fi
 rm -f "$models_log"
 
-# ---------------------------------------------------------------- 5. Summary
+# ---------------------------------------------------------------- 5. Web console (clients/web -> dist)
+# Node >= 20.19 (Vite 8); `npm ci` from the committed lockfile (cache: ~/.npm), rebuilt only when its
+# sources changed. Debian bookworm's nodejs is 18: too old (the error says so).
+WEB="$ROOT/clients/web"
+web_hash="$( { cat "$WEB/package-lock.json" "$WEB/index.html" "$WEB/vite.config.ts" "$WEB/tsconfig.json";
+               find "$WEB/src" -type f | sort | xargs cat; } | sha256sum | cut -d' ' -f1)"
+if [[ "$(cat "$WEB/dist/.build-hash" 2>/dev/null || true)" != "$web_hash" ]]; then
+  command -v node >/dev/null 2>&1 || die "the web console needs Node.js >= 20.19 (node not found)"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' \
+    || die "the web console needs Node.js >= 20.19 (found $(node --version))"
+  log "building the web console (npm ci + vite build)"
+  web_log="$(mktemp)"
+  if ! (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build) >"$web_log" 2>&1 </dev/null; then
+    tail -n 40 "$web_log" >&2
+    rm -f "$web_log"
+    die "building clients/web failed"
+  fi
+  rm -f "$web_log"
+  echo "$web_hash" >"$WEB/dist/.build-hash"
+fi
+
+# ---------------------------------------------------------------- 6. Summary
 log "ok: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())')" \
     "| ffmpeg $(ffmpeg -version 2>/dev/null | head -n1 | awk '{print $3}')" \
     "| mediamtx $("$MEDIAMTX_PATH" --version 2>/dev/null || echo '?') at $MEDIAMTX_PATH"

@@ -5,7 +5,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-bash scripts/setup.sh
+# The browser tests (tests/web) drive Debian's chromium: install it too.
+SETUP_BROWSER="${SETUP_BROWSER:-1}" bash scripts/setup.sh
 MEDIAMTX_BIN="$(bash scripts/install-mediamtx.sh 2>/dev/null | tail -n 1)"
 [[ -x "$MEDIAMTX_BIN" ]] || { echo "[test] ERROR: no MediaMTX binary ($MEDIAMTX_BIN)" >&2; exit 1; }
 export MEDIAMTX_BIN

@@ -1,0 +1,138 @@
+"""The web console in Debian's Chromium against the real service, MediaMTX and ffmpeg cameras.
+
+Asserts on what the browser really does: decoded frames of each tile's <video> (WebRTC), currentTime
+for HLS, the tile's state attribute, the CSP header, console errors, and where requests went.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.harness.ffmpeg import TestCamera
+from tests.web.browser import ConsolePage, WebEnv, poll, web_env
+
+pytestmark = pytest.mark.integration
+
+BASELINE = ["-profile:v", "baseline", "-bf", "0"]
+BFRAMES = ["-profile:v", "high", "-bf", "2"]
+
+
+async def _cameras(env: WebEnv, factory: Any, specs: list[tuple[str, list[str]]]) -> dict[str, TestCamera]:
+    admin = await env.service.client()
+    cams = {}
+    for cid, args in specs:
+        await admin.call("add_camera", {"id": cid, "name": cid.upper(), "source": "publisher"})
+        url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/{cid}"
+        cams[cid] = await factory(url, width=320, height=240, fps=15, gop=15, extra_args=args)
+    for cid in cams:
+
+        async def online(cid: str = cid) -> bool:
+            return (await admin.call("get_camera", {"camera": cid}))["status"] == "ONLINE"
+
+        await poll(online, 30, f"{cid} online")
+    return cams
+
+
+async def _playing(page: ConsolePage, cam: str, transport: str, timeout: float = 30) -> None:
+    async def live() -> bool:
+        return (
+            await page.tile(cam, "data-state") == "live"
+            and await page.tile(cam, "data-transport") == transport
+        )
+
+    await poll(live, timeout, f"{cam} live over {transport}")
+    frames0, t0 = await page.frames(cam)
+
+    async def advancing() -> bool:
+        frames, t = await page.frames(cam)
+        return frames > frames0 + 5 if transport == "webrtc" else t > t0 + 0.5
+
+    await poll(advancing, 15, f"{cam} decoding new frames ({transport})")
+
+
+async def test_login_grid_fallback_offline_and_back(tmp_path: Path, test_camera_factory: Any) -> None:
+    async with web_env(tmp_path) as env:
+        cams = await _cameras(
+            env, test_camera_factory, [(f"cam{i}", BASELINE) for i in range(1, 5)] + [("cam5", BFRAMES)]
+        )
+        page = await env.page()
+        async with aiohttp.ClientSession() as http, http.get(env.service.http_url + "/") as resp:
+            csp = resp.headers["Content-Security-Policy"]
+            assert resp.status == 200
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
+
+        await page.goto("/")
+        await page.shot("login")
+        assert await page.axe() == []
+        await page.login("admin", "not-the-password")
+        await page.page.get_by_test_id("login-error").wait_for()
+        assert "Wrong user name or password" in await page.page.get_by_test_id("login-error").inner_text()
+        admin = await env.service.client()
+        audit = await admin.call("list_audit", {"method": "login"})
+        assert any(
+            e["outcome"] == "auth_failed" and e["params"]["username"] == "admin" for e in audit["entries"]
+        )
+
+        await page.login("admin", env.admin_password)
+        await page.page.get_by_test_id("grid").wait_for()
+        await page.page.click('button[data-layout="2x2"]')
+        for i in range(1, 5):
+            await _playing(page, f"cam{i}", "webrtc")
+        await page.shot("live-2x2")
+        assert await page.axe() == []
+
+        # B-frames: WebRTC decodes nothing, the tile falls back to HLS and says why.
+        await page.page.click('button[data-layout="3x3"]')
+        await _playing(page, "cam5", "hls", timeout=60)
+        reason = await page.page.inner_text('.tile[data-camera="cam5"] [data-testid="tile-reason"]')
+        assert "B-frames" in reason
+        await page.shot("live-3x3-hls-fallback")
+
+        # A publisher stops: offline within 3 s; it comes back: live again without a reload.
+        await page.page.click('button[data-layout="2x2"]')
+        await _playing(page, "cam2", "webrtc")
+        stopped_at = time.monotonic()
+        await cams["cam2"].stop()
+
+        async def offline() -> bool:
+            return await page.tile("cam2", "data-state") == "offline"
+
+        await poll(offline, 10, "cam2 offline")
+        took = time.monotonic() - stopped_at
+        assert took < 3.0, f"offline shown after {took:.2f} s"
+        await page.shot("live-offline")
+        await cams["cam2"].start()
+        await _playing(page, "cam2", "webrtc", timeout=30)
+        page.check_clean()
+
+
+async def test_viewer_sees_no_admin_controls_and_arabic_is_rtl(
+    tmp_path: Path, test_camera_factory: Any
+) -> None:
+    async with web_env(tmp_path) as env:
+        await _cameras(env, test_camera_factory, [("cam1", BASELINE)])
+        admin = await env.service.client()
+        await admin.call("create_user", {"username": "vic", "password": "viewer-pass-1", "role": "viewer"})
+        page = await env.page()
+        await page.goto("/")
+        await page.login("vic", "viewer-pass-1")
+        await _playing(page, "cam1", "webrtc")
+        await page.page.click('.tile[data-camera="cam1"]')
+        assert await page.page.locator('[data-nav="admin"]').count() == 0
+        assert await page.page.locator('[data-testid="rec-toggle"]').count() == 0
+        assert await page.page.locator(".ptz").count() == 0
+        await page.page.goto(page.base + "/#/admin")  # typed by hand: still the live view, no admin page
+        assert await page.page.locator(".admin").count() == 0
+        await page.page.goto(page.base + "/#/events")
+        assert await page.page.get_by_role("button", name="Acknowledge").count() == 0
+        await page.page.select_option('[data-testid="lang"]', "ar")
+        assert await page.page.get_attribute("html", "dir") == "rtl"
+        assert await page.page.get_attribute("html", "lang") == "ar"
+        await page.shot("events-arabic-viewer")
+        assert await page.axe() == []
+        page.check_clean()
