@@ -127,6 +127,7 @@ export function LivePage() {
               name={c.name || c.id}
               recording={!!recording[c.id]}
               serverState={states[c.id] ?? c.status}
+              onDemand={c.on_demand}
               selected={selected === c.id}
               onSelect={() => setSelected(c.id)}
             />

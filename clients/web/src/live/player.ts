@@ -72,6 +72,7 @@ export class Player {
 
   /** The server says the camera is back: retry at once. */
   serverOnline() {
+    if (!this.serverDown) return;
     this.serverDown = false;
     if (this.active && this.status.state === "offline") {
       window.clearTimeout(this.retryTimer);

@@ -7,13 +7,14 @@ export interface TileProps {
   name: string;
   recording: boolean;
   serverState: string; // camera_status_update state (ONLINE/OFFLINE/...)
+  onDemand: boolean;
   selected: boolean;
   onSelect: () => void;
 }
 
 const STATE_LABEL = { connecting: "connecting", live: "liveState", stale: "stale", offline: "offline" } as const;
 
-export function Tile({ camera, name, recording, serverState, selected, onSelect }: TileProps) {
+export function Tile({ camera, name, recording, serverState, onDemand, selected, onSelect }: TileProps) {
   const box = useRef<HTMLDivElement>(null);
   const video = useRef<HTMLVideoElement>(null);
   const player = useRef<Player | null>(null);
@@ -35,9 +36,11 @@ export function Tile({ camera, name, recording, serverState, selected, onSelect 
   }, [camera]);
 
   useEffect(() => {
-    if (serverState === "OFFLINE" || serverState === "ERROR") player.current?.serverOffline(`camera ${serverState.toLowerCase()} (server)`);
-    else if (serverState === "ONLINE") player.current?.serverOnline();
-  }, [serverState]);
+    // The service's camera status (hook-driven, milliseconds): no stream request while it is not ONLINE,
+    // except for on-demand sources, which only come online when someone reads them.
+    if (serverState === "ONLINE" || onDemand) player.current?.serverOnline();
+    else player.current?.serverOffline(`camera ${serverState.toLowerCase()} (server)`);
+  }, [serverState, onDemand]);
 
   const snapshot = () => {
     const v = video.current!;

@@ -111,15 +111,18 @@ export class WhepSession {
     return frames;
   }
 
-  /** Close; `release` also DELETEs the server session (only for a live one: a dead one answers 404). */
+  /** Close; `release` also DELETEs the server session first (closing the peer connection first would end
+   * the session on the server, and the DELETE would then answer 404). */
   close(release: boolean): void {
     this.closed = true;
-    const up = this.pc?.connectionState === "connected";
-    this.pc?.close();
+    const pc = this.pc;
     this.pc = null;
-    if (release && up && this.sessionUrl) {
-      void fetch(this.sessionUrl, { method: "DELETE", headers: this.headers() }).catch(() => undefined);
-      this.sessionUrl = null;
-    }
+    const url = this.sessionUrl;
+    this.sessionUrl = null;
+    if (release && url && pc?.connectionState === "connected") {
+      void fetch(url, { method: "DELETE", headers: this.headers() })
+        .catch(() => undefined)
+        .finally(() => pc.close());
+    } else pc?.close();
   }
 }

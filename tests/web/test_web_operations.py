@@ -1,0 +1,185 @@
+"""Operator work in the console (real browser, real service): recording + timeline + export, the live
+events feed with acknowledge, the admin pages, and PTZ press-and-hold against the ONVIF simulator."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from tests.harness.onvif_net import onvif_network, start_sim
+from tests.web.browser import ConsolePage, poll, web_env
+
+pytestmark = pytest.mark.integration
+
+BASELINE = ["-profile:v", "baseline", "-bf", "0"]
+
+
+async def _signed_in(env: Any) -> ConsolePage:
+    page = await env.page()
+    await page.goto("/")
+    await page.login("admin", env.admin_password)
+    await page.page.locator('[data-nav="live"]').wait_for()
+    return page
+
+
+def _local(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+async def test_record_timeline_export(tmp_path: Path, test_camera_factory: Any) -> None:
+    async with web_env(tmp_path) as env:
+        admin = await env.service.client()
+        await admin.call("add_camera", {"id": "cam1", "name": "Gate", "source": "publisher"})
+        url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/cam1"
+        await test_camera_factory(url, width=320, height=240, fps=15, gop=15, extra_args=BASELINE)
+        page = await _signed_in(env)
+        await page.page.click('button[data-layout="1"]')
+        await page.page.click('.tile[data-camera="cam1"]')
+        await page.page.get_by_test_id("rec-toggle").click()
+        await page.page.get_by_test_id("rec-badge").wait_for()
+
+        async def recorded_enough() -> bool:
+            now = datetime.now(UTC)
+            tl = await admin.call(
+                "get_timeline",
+                {"camera": "cam1", "start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()},
+            )
+            return tl["recorded_s"] >= 16
+
+        await poll(recorded_enough, 90, "16 s recorded", step=0.5)
+        await page.page.get_by_test_id("rec-toggle").click()
+        await page.page.get_by_test_id("rec-badge").wait_for(state="detached")
+
+        await page.goto("/#/recordings/cam1")
+        await page.page.get_by_test_id("range").first.wait_for()
+        now = datetime.now(UTC)
+        tl = await admin.call(
+            "get_timeline",
+            {"camera": "cam1", "start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()},
+        )
+        start = datetime.fromisoformat(tl["ranges"][0]["start"]) + timedelta(seconds=3)
+        await page.page.get_by_test_id("sel-from").fill(_local(start))
+        await page.page.get_by_test_id("sel-to").fill(_local(start + timedelta(seconds=10)))
+        await page.shot("recordings-timeline")
+        assert await page.axe() == []
+        async with page.page.expect_download(timeout=120_000) as download_info:
+            await page.page.get_by_test_id("export").click()
+        download = await download_info.value
+        target = tmp_path / "export.mp4"
+        await download.save_as(target)
+        with av.open(str(target)) as container:
+            stream = container.streams.video[0]
+            frames = sum(1 for _ in container.decode(stream))
+            duration = float(container.duration or 0) / av.time_base
+        assert frames > 0
+        assert abs(duration - 10.0) <= 1.0, duration
+        page.check_clean()
+
+
+async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
+    async with web_env(tmp_path) as env:
+        admin = await env.service.client()
+        page = await _signed_in(env)
+        await page.page.click('[data-nav="events"]')
+        await page.page.locator("section.events table").wait_for()
+        await page.page.wait_for_timeout(300)  # the feed subscribes after the page mounts
+        sent = time.monotonic()
+        event = await admin.call("create_event", {"type": "door.forced", "severity": "high"})
+        row = page.page.locator(f'tr[data-event="{event["id"]}"]')
+        await row.wait_for(timeout=5000)
+        took = time.monotonic() - sent
+        assert took < 1.0, f"event shown after {took:.2f} s"
+        await row.get_by_role("button", name="Acknowledge").click()
+
+        async def acked() -> bool:
+            return (await admin.call("get_event", {"id": event["id"]}))["status"] == "acknowledged"
+
+        await poll(acked, 10, "acknowledged through the API")
+        # Bulk: two more, both selected, one click.
+        ids = [
+            (await admin.call("create_event", {"type": "motion.detected", "severity": "low"}))["id"] for _ in range(2)
+        ]
+        for eid in ids:
+            await page.page.locator(f'tr[data-event="{eid}"] input[type="checkbox"]').check()
+        await page.page.get_by_test_id("ack-selected").click()
+
+        async def all_acked() -> bool:
+            events = [await admin.call("get_event", {"id": eid}) for eid in ids]
+            return all(e["status"] == "acknowledged" for e in events)
+
+        await poll(all_acked, 10, "bulk acknowledge")
+        await page.shot("events")
+        assert await page.axe() == []
+
+        await page.page.click('[data-nav="admin"]')
+        for tab in ("cameras", "users", "apiKeys", "health", "audit"):
+            await page.page.click(f'button[data-tab="{tab}"]')
+            await page.page.wait_for_timeout(200)
+            assert await page.axe() == [], tab
+            await page.shot(f"admin-{tab}")
+        await page.page.click('button[data-tab="users"]')
+        await page.page.get_by_label("User name").fill("otto")
+        await page.page.get_by_label("Password").fill("operator-pass-1")
+        await page.page.get_by_role("button", name="Create").click()
+
+        async def created() -> bool:
+            users = (await admin.call("list_users"))["users"]
+            return any(u["username"] == "otto" and u["role"] == "viewer" for u in users)
+
+        await poll(created, 10, "user created from the admin page")
+        page.check_clean()
+
+
+async def test_ptz_press_and_hold_and_preset(tmp_path: Path) -> None:
+    async with onvif_network() as netns:
+        sim = await start_sim(
+            netns, discovery=False, velocity_range=[-0.8, 0.8], main_uri="rtsp://127.0.0.1:9/unused"
+        )
+        try:
+            async with web_env(tmp_path, {"onvif": {"call_timeout_s": 3.0}}) as env:
+                admin = await env.service.client()
+                await admin.call(
+                    "import_onvif_camera",
+                    {"xaddr": sim.xaddr, "user": "admin", "password": "secret", "id": "ptzcam"},
+                )
+                await admin.call("update_camera", {"camera": "ptzcam", "enabled": False})  # no video needed
+                saved = await admin.call("ptz", {"camera": "ptzcam", "action": "set_preset", "name": "door"})
+                await sim.reset()
+                page = await _signed_in(env)
+                await page.page.click('.tile[data-camera="ptzcam"]')
+                right = page.page.locator('[data-ptz="Right"]')
+                await right.wait_for()
+                await right.hover()
+                await page.page.mouse.down()
+
+                async def moving() -> bool:
+                    return "ContinuousMove" in await sim.ops()
+
+                await poll(moving, 10, "ContinuousMove at the camera")
+                move = next(c for c in await sim.calls("ptz_service") if c["op"] == "ContinuousMove")
+                assert float(move["args"]["Velocity"]["PanTilt"]["x"]) > 0
+                assert float(move["args"]["Velocity"]["PanTilt"]["y"]) == 0
+                assert "Stop" not in await sim.ops()  # still held: continuous
+                await page.page.mouse.up()
+
+                async def stopped() -> bool:
+                    return (await sim.ops())[-1:] == ["Stop"]
+
+                await poll(stopped, 10, "Stop at the camera on release")
+                await page.page.get_by_label("Presets").select_option(saved["result"]["preset"])
+                await page.page.get_by_role("button", name="Go to preset").click()
+
+                async def went() -> bool:
+                    return "GotoPreset" in await sim.ops()
+
+                await poll(went, 10, "GotoPreset at the camera")
+                await page.shot("live-ptz")
+                assert await page.axe() == []
+                page.check_clean()
+        finally:
+            await sim.close()
