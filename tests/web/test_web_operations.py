@@ -101,9 +101,8 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
 
         await poll(acked, 10, "acknowledged through the API")
         # Bulk: two more, both selected, one click.
-        ids = [
-            (await admin.call("create_event", {"type": "motion.detected", "severity": "low"}))["id"] for _ in range(2)
-        ]
+        low = {"type": "motion.detected", "severity": "low"}
+        ids = [(await admin.call("create_event", low))["id"] for _ in range(2)]
         for eid in ids:
             await page.page.locator(f'tr[data-event="{eid}"] input[type="checkbox"]').check()
         await page.page.get_by_test_id("ack-selected").click()
