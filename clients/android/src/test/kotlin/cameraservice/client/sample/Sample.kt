@@ -45,6 +45,7 @@ suspend fun runSample(
     snapshotDir: File,
     print: (String) -> Unit,
     maxEvents: Int = Int.MAX_VALUE,
+    topics: List<String> = listOf("*"),
     whileFollowing: suspend () -> Unit = {},
 ): SampleRun {
     // 1. Sign in: the client authenticates with the token provider's token on connect.
@@ -71,7 +72,7 @@ suspend fun runSample(
     // 4. Follow events: collecting subscribes, leaving unsubscribes, reconnects re-subscribe.
     print("following events for $followFor")
     val events = mutableListOf<String>()
-    val flow = client.events(EventFilter(topics = listOf("*")))
+    val flow = client.events(EventFilter(topics = topics))
     withTimeoutOrNull(followFor) {
         coroutineScope {
             launch {
