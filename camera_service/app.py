@@ -23,6 +23,7 @@ from camera_service.cameras.service import CameraService
 from camera_service.compat.files import CompatFiles
 from camera_service.compat.http import CompatHttp
 from camera_service.config import Settings
+from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import Component, ComponentHealth
 from camera_service.events.bus import EventBus
 from camera_service.events.service import EventService
@@ -76,8 +77,10 @@ class Services:
 
 
 class Application:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
+        # One clock for every component that waits or reads the time (tests pass a simulated one).
+        self.clock: Clock = clock or SystemClock()
         data_dir = settings.storage.data_dir
         runtime_dir = data_dir / "run"
         metrics = Metrics()
@@ -112,7 +115,7 @@ class Application:
             internal=internal,
         )
         # Security is built first: the dispatcher guard and audit observer, handshake hooks, MediaMTX auth.
-        auth = self.services.auth = AuthService(settings, db, internal, mediamtx, metrics)
+        auth = self.services.auth = AuthService(settings, db, internal, mediamtx, metrics, clock=self.clock)
         auth.bind(self.services)
         transport = TransportSecurity(
             auth, self.services.connections, tls=settings.security.tls_cert is not None
@@ -180,6 +183,7 @@ class Application:
             public_base_url=lambda: (
                 f"{settings.server.public_scheme}://{settings.server.public_host}:{self.http.port}"
             ),
+            clock=self.clock,
         )
         self.http.add_routes(self.services.recordings.downloads.routes())
         self.http.add_routes(Console(settings.server, settings.mediamtx).routes())  # the web console at /
@@ -202,11 +206,14 @@ class Application:
             self.services.bus,
             metrics,
             secret_box=lazy_box(settings.cameras.secret_key, data_dir),
+            clock=self.clock,
         )  # same at-rest key as cameras
         self.services.events.bind(self.services)
         self.endpoint.on_disconnect.append(self.services.events.subscriptions.drop_connection)
         components.append(self.services.events)
-        self.services.onvif = OnvifService(settings.onvif, self.services.cameras, self.services.bus)
+        self.services.onvif = OnvifService(
+            settings.onvif, self.services.cameras, self.services.bus, clock=self.clock
+        )
         self.endpoint.on_disconnect.append(self.services.onvif.on_disconnect)  # PTZ safety stop
         components.append(self.services.onvif)
         analytics = self.services.analytics = AnalyticsService(

@@ -112,16 +112,21 @@ ServiceFactory = Callable[..., Any]
 
 @pytest.fixture
 async def service_factory(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
-    """``async with service_factory(demo=True, overrides={...}) as svc:`` for custom instances."""
+    """``async with service_factory(demo=True, overrides={...}, clock=...) as svc:`` for custom instances."""
     counter = 0
 
     def factory(
-        *, demo: bool = False, overrides: dict[str, Any] | None = None, data_dir: Path | None = None
+        *,
+        demo: bool = False,
+        overrides: dict[str, Any] | None = None,
+        data_dir: Path | None = None,
+        clock: Any = None,
     ) -> Any:
         nonlocal counter
         counter += 1
         return run_service(
-            service_config(data_dir or tmp_path / f"svc{counter}", demo=demo, overrides=overrides)
+            service_config(data_dir or tmp_path / f"svc{counter}", demo=demo, overrides=overrides),
+            clock=clock,
         )
 
     yield factory

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import secrets
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -28,6 +27,7 @@ from camera_service.auth.roles import Role
 from camera_service.auth.scopes import in_scope
 from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuthStore
 from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, TokenVerifier, identity_from_claims
+from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import cancel_and_wait
 
@@ -84,7 +84,10 @@ class AuthService:
         internal: InternalHttpServer,
         mediamtx: MediaMTXSupervisor,
         metrics: Metrics,
+        *,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock: Clock = clock or SystemClock()
         self.settings = settings
         self.cfg: SecurityConfig = settings.security
         self.enabled = self.cfg.enabled
@@ -92,7 +95,7 @@ class AuthService:
         self._mediamtx = mediamtx
         self.metrics = metrics
         self._services: Services | None = None
-        self.verifier = TokenVerifier(self.cfg, load_or_create_jwt_secret(settings))
+        self.verifier = TokenVerifier(self.cfg, load_or_create_jwt_secret(settings), self.clock)
         db.register("auth", MIGRATIONS)
         self.store = AuthStore(db)
         self.audit = AuditLog(
@@ -114,6 +117,7 @@ class AuthService:
             identity_buckets=self.identity_buckets,
             is_revoked=self.is_revoked,
             on_limited=lambda scope: metrics.auth_events.labels(f"rate_limited_{scope}").inc(),
+            clock=self.clock.time,
         )
         # Dispatcher params hook: `auth_token`/`token` in any call's params authenticates the connection.
         self.inline_token = InlineToken(self)
@@ -149,7 +153,7 @@ class AuthService:
 
     async def _refresh_loop(self) -> None:
         while True:
-            await asyncio.sleep(KEY_REFRESH_S)
+            await self.clock.sleep(KEY_REFRESH_S)
             try:
                 await self._reload_keys()
             except Exception:
@@ -221,9 +225,9 @@ class AuthService:
             raise TokenError("unknown API key")
         if rec.revoked_at is not None or rec.key_id in self._revoked:
             raise TokenError("API key revoked")
-        if rec.expires_at is not None and time.time() >= rec.expires_at:
+        if rec.expires_at is not None and self.clock.time() >= rec.expires_at:
             raise TokenError("API key expired")
-        rec.last_used_at = time.time()
+        rec.last_used_at = self.clock.time()
         return Identity(
             subject=f"apikey:{rec.name}",
             role=rec.role,
@@ -254,9 +258,9 @@ class AuthService:
             name=name,
             role=role,
             scopes={k: sorted(v) for k, v in scopes.items() if v},
-            created_at=time.time(),
+            created_at=self.clock.time(),
             created_by=created_by,
-            expires_at=time.time() + ttl_s if ttl_s else None,
+            expires_at=self.clock.time() + ttl_s if ttl_s else None,
         )
         await self.store.add_key(rec)
         self._keys[key_id] = rec
@@ -269,7 +273,7 @@ class AuthService:
         rec = self._keys.get(key_id)
         if rec is None:
             return False
-        now = time.time()
+        now = self.clock.time()
         await self.store.revoke_key(key_id, now)
         rec.revoked_at = rec.revoked_at or now
         self._revoked.add(key_id)
@@ -293,11 +297,11 @@ class AuthService:
         identity = identity or ANONYMOUS
         ttl = self.cfg.stream_token_ttl_s
         if identity.expires_at is not None:
-            ttl = max(1, min(ttl, int(identity.expires_at - time.time())))
+            ttl = max(1, min(ttl, int(identity.expires_at - self.clock.time())))
         token = self.verifier.mint(
             {"sub": identity.subject, "role": "viewer", "typ": STREAM_TOKEN_TYPE, "cameras": [camera_id]}, ttl
         )
-        return token, time.time() + ttl
+        return token, self.clock.time() + ttl
 
     def check_live_quota(self, camera: Any) -> None:
         """QUOTA_EXCEEDED when the camera's agency has no live view left (get_stream_urls calls this)."""

@@ -23,6 +23,7 @@ from jwt import PyJWK, PyJWKSet
 from camera_service.auth.config import SecurityConfig
 from camera_service.auth.identity import Identity
 from camera_service.auth.roles import Role
+from camera_service.core.clock import Clock, SystemClock
 
 log = logging.getLogger("camera_service.auth")
 
@@ -76,8 +77,9 @@ def identity_from_claims(claims: dict[str, Any], kind: str = "jwt") -> Identity:
 class TokenVerifier:
     """Verifies JWTs against the configured keys. Holds the HMAC secret; never logs it."""
 
-    def __init__(self, cfg: SecurityConfig, hmac_secret: bytes) -> None:
+    def __init__(self, cfg: SecurityConfig, hmac_secret: bytes, clock: Clock | None = None) -> None:
         self.cfg = cfg
+        self.clock: Clock = clock or SystemClock()
         self._secret = hmac_secret
         self._algorithms = [a for a in cfg.algorithms if a.lower() != "none"]
         self._public_key: Any = None
@@ -100,7 +102,7 @@ class TokenVerifier:
     async def _refresh_jwks(self, force: bool) -> None:
         if not self.cfg.jwks_url:
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         fresh = now - self._jwks_fetched_at < self.cfg.jwks_cache_s
         if (fresh and not force) or (now - self._jwks_tried_at < JWKS_MIN_REFRESH_S and self._jwks):
             return
@@ -130,7 +132,14 @@ class TokenVerifier:
             key = self._secret
         else:
             key = await self._asymmetric_key(header.get("kid"), alg)
-        options: dict[str, Any] = {"require": ["exp"], "verify_aud": self.cfg.audience is not None}
+        # exp/nbf are checked against the injected clock below, not PyJWT's wall clock.
+        options: dict[str, Any] = {
+            "require": ["exp"],
+            "verify_aud": self.cfg.audience is not None,
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+        }
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -151,7 +160,19 @@ class TokenVerifier:
             raise TokenError("token issuer or audience not accepted") from None
         except jwt.PyJWTError:
             raise TokenError("token signature or format invalid") from None
+        self._check_times(claims)
         return claims
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        now, leeway = self.clock.time(), self.cfg.leeway_s
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        for value in (exp, nbf):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise TokenError("token signature or format invalid")
+        if exp is not None and exp <= now - leeway:
+            raise TokenError("token expired")
+        if nbf is not None and nbf > now + leeway:
+            raise TokenError("token not yet valid")
 
     async def _asymmetric_key(self, kid: Any, alg: str) -> Any:
         if self.cfg.jwks_url or self._jwks:
@@ -170,7 +191,7 @@ class TokenVerifier:
 
     def mint(self, claims: dict[str, Any], ttl_s: float) -> str:
         """An HS256 token signed with the service secret (CLI tokens and stream tokens)."""
-        now = int(time.time())
+        now = int(self.clock.time())
         body = {"iat": now, "exp": now + int(ttl_s), "jti": uuid.uuid4().hex, **claims}
         if self.cfg.issuer and "iss" not in body:
             body["iss"] = self.cfg.issuer

@@ -255,4 +255,4 @@ class EventService:
                 await self.run_retention()
             except Exception:
                 log.exception("events retention failed")
-            await asyncio.sleep(self.cfg.retention_interval_s)
+            await self.clock.sleep(self.cfg.retention_interval_s)

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from camera_service.cameras.models import Camera
+from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.errors import CameraUnavailable, DomainError, TimedOut, invalid_input, not_found
 from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.events.bus import EventBus
@@ -82,8 +83,9 @@ class ClientPool:
 
 
 class PtzController:
-    def __init__(self, cfg: OnvifConfig, bus: EventBus, pool: ClientPool) -> None:
+    def __init__(self, cfg: OnvifConfig, bus: EventBus, pool: ClientPool, clock: Clock | None = None) -> None:
         self.cfg = cfg
+        self.clock: Clock = clock or SystemClock()
         self.bus = bus
         self.pool = pool
         self._locks: dict[str, asyncio.Lock] = {}
@@ -189,7 +191,7 @@ class PtzController:
             move.timer.cancel()
 
     async def _stop_after(self, camera: Camera, after_s: float) -> None:
-        await asyncio.sleep(after_s)
+        await self.clock.sleep(after_s)
         try:
             await self.stop(camera, reason="timeout")
         except DomainError as exc:
@@ -359,7 +361,7 @@ class PtzController:
             while loops is None or done < loops:
                 for token in tokens:
                     await self.goto_preset(camera, token, from_patrol=True)
-                    await asyncio.sleep(dwell_s)
+                    await self.clock.sleep(dwell_s)
                 done += 1
             self._emit("ptz.patrol_finished", camera.id, loops=done)
         except DomainError as exc:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from camera_service.core.clock import Clock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import invalid_input
 from camera_service.core.tasks import TaskSet
@@ -28,12 +29,14 @@ log = logging.getLogger("camera_service.onvif")
 class OnvifService:
     name = "onvif"
 
-    def __init__(self, cfg: OnvifConfig, cameras: CameraService, bus: EventBus) -> None:
+    def __init__(
+        self, cfg: OnvifConfig, cameras: CameraService, bus: EventBus, *, clock: Clock | None = None
+    ) -> None:
         self.cfg = cfg
         self.cameras = cameras
         self.bus = bus
         self.pool = ClientPool(cfg)
-        self.ptz = PtzController(cfg, bus, self.pool)
+        self.ptz = PtzController(cfg, bus, self.pool, clock)
         self._unsubscribe: Callable[[], None] | None = None
         self._running = False
         self._tasks = TaskSet("onvif")

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from camera_service.core.clock import Clock, SystemClock, utcnow
 from camera_service.core.errors import InvalidState, conflict
 from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.mediamtx.config_render import RECORD_PATH_PATTERN
@@ -45,8 +44,11 @@ class Recorder:
         cameras: CameraRegistry,
         internal: InternalHttpServer,
         recordings_root: Path,
+        *,
+        clock: Clock | None = None,
     ) -> None:
         self.cfg = cfg
+        self.clock: Clock = clock or SystemClock()
         self.store = store
         self.cameras = cameras
         self.internal = internal
@@ -104,7 +106,7 @@ class Recorder:
         self._listeners.append(listener)
 
     async def start(self) -> None:
-        now = time.time()
+        now = self.clock.time()
         for s in await self.store.active_sessions():
             if s.stop_at is not None and s.stop_at <= now:
                 await self.store.finish_session(s.id, s.stop_at, "timer")  # ran out while we were down
@@ -123,7 +125,7 @@ class Recorder:
 
     async def _policy_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.cfg.policy_interval_s)
+            await self.clock.sleep(self.cfg.policy_interval_s)
             try:
                 await self.refresh_all()
             except Exception:
@@ -148,7 +150,7 @@ class Recorder:
             self._policies[camera.id] = policy
             want = camera.enabled and (
                 camera.id in self._sessions
-                or policy.wants_recording(datetime.now(UTC), self.cfg.schedule_timezone)
+                or policy.wants_recording(utcnow(self.clock), self.cfg.schedule_timezone)
             )
             if want == (camera.id in self._recording):
                 return want
@@ -187,7 +189,7 @@ class Recorder:
                 f"camera '{camera.id}' is disabled",
                 {"camera": camera.id, "status": "DISABLED"},
             )
-        now = time.time()
+        now = self.clock.time()
         session = RecordingSession(
             id=uuid.uuid4().hex,
             camera=camera.id,
@@ -202,7 +204,7 @@ class Recorder:
             await self.refresh(camera)
         except Exception:
             self._sessions.pop(camera.id, None)
-            await self.store.finish_session(session.id, time.time(), "error")
+            await self.store.finish_session(session.id, self.clock.time(), "error")
             with contextlib.suppress(Exception):
                 await self.refresh(camera)
             raise
@@ -227,8 +229,8 @@ class Recorder:
         timer = self._timers.pop(camera.id, None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
-        stopped = session.model_copy(update={"stopped_at": time.time(), "stop_reason": reason})
-        await self.store.finish_session(session.id, stopped.stopped_at or time.time(), reason)
+        stopped = session.model_copy(update={"stopped_at": self.clock.time(), "stop_reason": reason})
+        await self.store.finish_session(session.id, stopped.stopped_at or self.clock.time(), reason)
         try:
             await self.refresh(camera)
         finally:
@@ -246,8 +248,8 @@ class Recorder:
         await cancel_and_wait(timer)
         if session is None:
             return None
-        stopped = session.model_copy(update={"stopped_at": time.time(), "stop_reason": reason})
-        await self.store.finish_session(session.id, stopped.stopped_at or time.time(), reason)
+        stopped = session.model_copy(update={"stopped_at": self.clock.time(), "stop_reason": reason})
+        await self.store.finish_session(session.id, stopped.stopped_at or self.clock.time(), reason)
         await self._tell("stopped", stopped)
         return stopped
 
@@ -261,7 +263,7 @@ class Recorder:
 
     def _arm_timer(self, session: RecordingSession) -> None:
         async def timer() -> None:
-            await asyncio.sleep(max(0.0, (session.stop_at or 0) - time.time()))
+            await self.clock.sleep(max(0.0, (session.stop_at or 0) - self.clock.time()))
             try:
                 camera = await self.cameras.get(session.camera)
                 await self._finish(camera, session, "timer")

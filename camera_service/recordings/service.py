@@ -21,6 +21,7 @@ from typing import Any
 from av.video.frame import VideoFrame
 
 from camera_service.auth.scopes import in_scope
+from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import (
     CameraUnavailable,
@@ -102,8 +103,10 @@ class RecordingsService:
         cameras: CameraRegistry,
         public_base_url: Callable[[], str],
         rtsp_url: Callable[[str], str] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.cfg = cfg
+        self.clock: Clock = clock or SystemClock()
         self.bus = bus
         self.connections = connections
         self.mediamtx = mediamtx
@@ -118,7 +121,9 @@ class RecordingsService:
         db.register("recordings", MIGRATIONS)
         self.store = RecordingStore(db)
         self.signer = UrlSigner(load_or_create_key(cfg.download_key, data_dir), cfg.download_url_ttl_s)
-        self.recorder = Recorder(cfg, self.store, cameras, internal, self.roots["recordings"])
+        self.recorder = Recorder(
+            cfg, self.store, cameras, internal, self.roots["recordings"], clock=self.clock
+        )
         self.index = SegmentIndex(self.store, self.roots["recordings"], self.recorder.segment_kind)
         self.exporter = Exporter(
             lambda: mediamtx.client,
@@ -137,6 +142,7 @@ class RecordingsService:
             buffers=self.recorder.event_buffers,
             recording_now=self.recorder.recording_cameras,
             on_warning=self._storage_notice,
+            clock=self.clock,
         )
         self.downloads = DownloadRoutes(self.roots, self.signer, self._is_known_file)
         cameras.add_path_contributor(self.recorder.contribute)

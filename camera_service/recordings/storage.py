@@ -11,13 +11,13 @@ import contextlib
 import logging
 import os
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.tasks import cancel_and_wait
 from camera_service.events.bus import EventBus, Severity
 from camera_service.recordings.config import RetentionConfig
@@ -48,7 +48,9 @@ class StorageManager:
         buffers: Callable[[], dict[str, float]],
         recording_now: Callable[[], set[str]],
         on_warning: Callable[[dict[str, Any]], None],
+        clock: Clock | None = None,
     ) -> None:
+        self.clock: Clock = clock or SystemClock()
         self.store = store
         self.bus = bus
         self.roots = roots
@@ -83,13 +85,13 @@ class StorageManager:
         return settings
 
     async def _loop(self) -> None:
-        last = time.monotonic()
+        last = self.clock.monotonic()
         while True:
-            await asyncio.sleep(min(5.0, self.settings.interval_s))
+            await self.clock.sleep(min(5.0, self.settings.interval_s))
             try:
                 self.check_disk()
-                if self.settings.enabled and time.monotonic() - last >= self.settings.interval_s:
-                    last = time.monotonic()
+                if self.settings.enabled and self.clock.monotonic() - last >= self.settings.interval_s:
+                    last = self.clock.monotonic()
                     await self.run(dry_run=False)
             except Exception:
                 log.exception("retention run failed")
@@ -173,12 +175,12 @@ class StorageManager:
     async def run(self, dry_run: bool) -> tuple[Plan, dict[str, Any]]:
         async with self._run_lock:
             items = await self._items()
-            result = plan(items, self.settings, self._buffers())
+            result = plan(items, self.settings, self._buffers(), now=self.clock.time())
             if not dry_run:
                 await self._apply(result)
             summary = {
                 "dry_run": dry_run,
-                "at": time.time(),
+                "at": self.clock.time(),
                 "deleted": len(result.deletions),
                 "freed_bytes": result.freed_bytes,
                 "protected_kept": result.protected_kept,

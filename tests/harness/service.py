@@ -16,6 +16,7 @@ import yaml
 
 from camera_service.app import Application
 from camera_service.config.settings import Settings
+from camera_service.core.clock import Clock
 from camera_service.core.dicts import deep_merge
 from tests.harness.mediamtx import REPO_ROOT, mediamtx_binary
 from tests.harness.ports import free_ports
@@ -134,10 +135,11 @@ class RunningService:
 
 
 @contextlib.asynccontextmanager
-async def run_service(config: dict[str, Any]) -> AsyncIterator[RunningService]:
-    """Start the Application in this event loop; stop it (and its MediaMTX) afterwards."""
+async def run_service(config: dict[str, Any], *, clock: Clock | None = None) -> AsyncIterator[RunningService]:
+    """Start the Application in this event loop (on `clock`, default the real one); stop it (and its
+    MediaMTX) afterwards."""
     settings = Settings(**config)
-    app = Application(settings)
+    app = Application(settings, clock=clock)
     await app.start()
     running = RunningService(app=app, settings=settings)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness.clock import JumpClock
 from tests.harness.rpc_client import RpcCallError, RpcClient
 from tests.harness.webhook_receiver import webhook_receiver
 
@@ -47,7 +48,8 @@ async def _wait_runs(client: RpcClient, rule: str, n: int, timeout: float = 15.0
 async def test_offline_rule_webhook_and_snapshot_once_per_cooldown(
     service_factory: Any, test_camera_factory: Any
 ) -> None:
-    async with webhook_receiver() as rx, service_factory(overrides=OVERRIDES) as svc:
+    clock = JumpClock()  # the cooldown's end is a jump of the service's clock, not an 8 s wait
+    async with webhook_receiver() as rx, service_factory(overrides=OVERRIDES, clock=clock) as svc:
         admin = await svc.client()
         for cid in ("cam1", "cam2"):
             await admin.call("add_camera", {"id": cid, "name": cid, "source": "publisher"})
@@ -72,7 +74,7 @@ async def test_offline_rule_webhook_and_snapshot_once_per_cooldown(
         assert rule["source"] == "api" and rule["id"].startswith("rule_")
 
         await cam1.stop()
-        first_at = time.monotonic()
+        first_at = clock.monotonic()
         runs = await _wait_runs(admin, rule["id"], 1)
         run = runs[0]
         assert run["outcome"] == "ok", run
@@ -89,7 +91,7 @@ async def test_offline_rule_webhook_and_snapshot_once_per_cooldown(
         await _status(admin, "cam1", "ONLINE")
         await cam1.stop()
         await _status(admin, "cam1", "OFFLINE")
-        second_seen = time.monotonic()
+        second_seen = clock.monotonic()
         assert second_seen - first_at < COOLDOWN_S  # otherwise this step proves nothing
         await asyncio.sleep(1.0)
         assert len(await _runs(admin, rule["id"])) == 1
@@ -98,7 +100,7 @@ async def test_offline_rule_webhook_and_snapshot_once_per_cooldown(
         assert len(offline_events["events"]) == 2  # both events happened; the rule ran once
 
         # After the cooldown it fires again.
-        await asyncio.sleep(max(0.0, COOLDOWN_S - (time.monotonic() - first_at)) + 0.2)
+        clock.jump(max(0.0, COOLDOWN_S - (clock.monotonic() - first_at)) + 0.2)
         await cam1.start()
         await _status(admin, "cam1", "ONLINE")
         await cam1.stop()

@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from camera_service.media.imaging import decode_all, probe_file
+from tests.harness.clock import JumpClock
 from tests.harness.ffmpeg import TestCamera
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcClient
@@ -130,58 +131,61 @@ async def test_continuous_policy_records_without_a_session_until_turned_off(
         assert on_disk(svc, "cont") == {f["filename"] for f in files}
 
 
-def _window_around_now(zone: ZoneInfo) -> tuple[dict[str, Any], float]:
-    """A window from an hour ago to the next minute boundary at least 10 s away (local time in `zone`),
+def _window_around_now(zone: ZoneInfo, now: datetime) -> tuple[dict[str, Any], float]:
+    """A window from an hour before `now` to the second-next minute boundary (local time in `zone`),
     and the unix time it ends."""
-    now = datetime.now(zone)
-    end = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-    if (end - now).total_seconds() < 10:
-        end += timedelta(minutes=1)
+    end = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
     start = now - timedelta(hours=1)
     window = {"days": ALL_DAYS, "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
     return window, end.timestamp()
 
 
-def _window_later(zone: ZoneInfo) -> dict[str, Any]:
-    now = datetime.now(zone)
+def _window_later(zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     start, end = now + timedelta(hours=2), now + timedelta(hours=3)
     return {"days": ALL_DAYS, "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
 
 
-async def test_scheduled_policy_follows_its_weekly_window(svc: RunningService, client: RpcClient) -> None:
+async def test_scheduled_policy_follows_its_weekly_window(tmp_path: Path) -> None:
+    """Its own service on a JumpClock: the window's end (a minute boundary) is a jump of the service's
+    clock, not a wait of up to a minute; MediaMTX still really stops recording."""
     zone_name = "Asia/Kolkata"  # +05:30: the windows are read in the policy's zone, not UTC
     zone = ZoneInfo(zone_name)
-    inside, ends_at = _window_around_now(zone)
-    async with publishing(svc, client, "sin", "sout"):
-        await client.call(
-            "set_recording_policy",
-            {"camera": "sin", "policy": {"mode": "scheduled", "timezone": zone_name, "schedule": [inside]}},
-        )
-        await client.call(
-            "set_recording_policy",
-            {
-                "camera": "sout",
-                "policy": {"mode": "scheduled", "timezone": zone_name, "schedule": [_window_later(zone)]},
-            },
-        )
-        st_in, st_out = await status(client, "sin"), await status(client, "sout")
-        assert st_in["recording"] is True and st_in["reason"] == "policy"
-        assert st_out["recording"] is False and st_out["reason"] is None
-        await at_least(client, "sin", 2)
-        assert await segments(client, "sout") == [] and on_disk(svc, "sout") == set()
+    clock = JumpClock()
+    overrides = {"recordings": {"segment_duration_s": SEGMENT_S, "policy_interval_s": 0.5}}
+    async with run_service(service_config(tmp_path / "svc", overrides=overrides), clock=clock) as svc:
+        client = await svc.client()
+        now = datetime.fromtimestamp(clock.time(), zone)
+        inside, ends_at = _window_around_now(zone, now)
+        async with publishing(svc, client, "sin", "sout"):
+            await client.call(
+                "set_recording_policy",
+                {
+                    "camera": "sin",
+                    "policy": {"mode": "scheduled", "timezone": zone_name, "schedule": [inside]},
+                },
+            )
+            later = {"mode": "scheduled", "timezone": zone_name, "schedule": [_window_later(zone, now)]}
+            await client.call("set_recording_policy", {"camera": "sout", "policy": later})
+            st_in, st_out = await status(client, "sin"), await status(client, "sout")
+            assert st_in["recording"] is True and st_in["reason"] == "policy"
+            assert st_out["recording"] is False and st_out["reason"] is None
+            await at_least(client, "sin", 2)
+            assert await segments(client, "sout") == [] and on_disk(svc, "sout") == set()
+            assert (await status(client, "sin"))["recording"] is True  # still inside the window
 
-        # The window closes at a minute boundary: the policy loop stops the recording by itself.
-        await asyncio.sleep(max(0.0, ends_at - time.time()))
+            # The window closes at a minute boundary: jump there; the policy loop stops the recording.
+            clock.jump(ends_at - clock.time() + 0.05)
+            jumped_at = time.time()
 
-        async def stopped() -> bool:
-            return (await status(client, "sin"))["recording"] is False
+            async def stopped() -> bool:
+                return (await status(client, "sin"))["recording"] is False
 
-        await wait_for(stopped, 10, 0.2, message="scheduled recording did not stop at the window's end")
-        files = await settled(client, "sin")
-        assert ts(files[-1]["start"]) < ends_at + 2
-        await asyncio.sleep(2 * SEGMENT_S + 1)
-        assert len(await segments(client, "sin")) == len(files)
-        assert await segments(client, "sout") == []
+            await wait_for(stopped, 10, 0.2, message="scheduled recording did not stop at the window's end")
+            files = await settled(client, "sin")
+            assert ts(files[-1]["start"]) < jumped_at + 2  # segment times are MediaMTX's (real) clock
+            await asyncio.sleep(2 * SEGMENT_S + 1)  # still publishing: no new segment may appear
+            assert len(await segments(client, "sin")) == len(files)
+            assert await segments(client, "sout") == []
 
 
 async def test_events_policy_keeps_a_rolling_buffer_and_a_locked_clip_keeps_its_seconds(

@@ -9,12 +9,11 @@ the receiver through the Idempotency-Key header.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
 
-from camera_service.core.clock import Clock
+from camera_service.core.clock import Clock, wait_event
 from camera_service.core.tasks import TaskSet
 from camera_service.events.config import WebhookDeliveryConfig
 from camera_service.events.metrics import EventMetrics
@@ -102,14 +101,13 @@ class OutboxWorker:
                 if due_at is not None:
                     wait = min(wait, max(0.0, due_at - self.clock.time()))
                 if wait > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), wait)
+                    await wait_event(self.clock, self._wake, wait)
                 self._wake.clear()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox pass failed")
-                await asyncio.sleep(self.cfg.poll_interval_s)
+                await self.clock.sleep(self.cfg.poll_interval_s)
 
     async def _pass(self) -> None:
         free = self.cfg.concurrency - len(self._inflight)
