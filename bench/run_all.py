@@ -5,7 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.rpc", "bench.cameras", "bench.snapshots", "bench.events", "bench.ptz", "bench.client"]
+BENCHMARKS = [
+    "bench.rpc",
+    "bench.cameras",
+    "bench.snapshots",
+    "bench.events",
+    "bench.ptz",
+    "bench.client",
+    "bench.kotlin_client",
+]
 
 
 def main() -> int:
