@@ -226,6 +226,7 @@ class Application:
 
         analytics.save_snapshot = save_detection_frame  # best-frame snapshots of detections
         self.services.recordings.frame_cache = analytics.latest_frame  # take_snapshot answers from it
+        self.services.recordings.activity_source = analytics.timeline_activity  # get_timeline marks
         components.append(analytics)
         if settings.demo.enabled:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))

@@ -23,7 +23,7 @@ from camera_service.analytics.models import CameraAnalyticsSettings, Detection
 from camera_service.analytics.motion import zone_of
 from camera_service.analytics.pipeline import CameraPipeline, SampleOutcome
 from camera_service.analytics.plugins import Discovery, discover
-from camera_service.analytics.store import MIGRATIONS, AnalyticsStore, DetectionRecord
+from camera_service.analytics.store import MIGRATIONS, Activity, AnalyticsStore, DetectionRecord
 from camera_service.analytics.tracker import Track
 from camera_service.analytics.worker import BatchStats, InferenceQueue, Job
 from camera_service.core.component import ComponentHealth
@@ -182,6 +182,14 @@ class AnalyticsService:
         await self._stop_pipeline(camera)
         await self.store.delete_camera(camera)
 
+    async def timeline_activity(self, camera: str, start: float, end: float) -> list[Activity]:
+        """Motion periods (the current one too) and confirmed objects' presence within [start, end)."""
+        found = await self.store.activity(camera, start, end)
+        p = self.pipelines.get(camera)
+        if p is not None and p.in_motion and p.motion_since < end:
+            found.append(Activity("motion", p.motion_since, max(p.last_motion, p.motion_since)))
+        return found
+
     def latest_frame(self, camera: str) -> tuple[VideoFrame, float] | None:
         """The camera's last sampled frame if fresh enough (take_snapshot answers from it)."""
         pipeline = self.pipelines.get(camera)
@@ -250,6 +258,9 @@ class AnalyticsService:
         kept = [d for d in detections if d.plugin != "objects" or d.label in labels]
         for track in pipeline.tracker.update(job.time, kept, job.context):
             self._spawn(self._announce(pipeline, track, job.time))
+        for track in pipeline.tracker.ended:
+            if track.event_id is not None:
+                self._spawn(self.store.extend_activity(track.event_id, track.last_seen))
 
     async def _announce(self, pipeline: CameraPipeline, track: Track, frame_time: float) -> None:
         camera = pipeline.camera
@@ -274,6 +285,7 @@ class AnalyticsService:
             "zone": zone,
             "snapshot_id": snapshot_id,
             "first_seen": track.first_seen,
+            "frame_time": frame_time,  # the frame that confirmed the object
         }
         if track.text:
             data["plate"] = track.text
@@ -281,6 +293,7 @@ class AnalyticsService:
         event = Event(
             type=event_type(track.label), camera=camera, time=track.best_time, severity=severity, data=data
         )
+        track.event_id = event.id
         self.bus.publish(event)
         self.metrics.detection_latency.observe(max(0.0, time.time() - frame_time))
         await self.store.insert(
@@ -296,6 +309,10 @@ class AnalyticsService:
                 plate=track.text,
                 snapshot_id=snapshot_id,
             )
+        )
+        end = max(track.last_seen, frame_time)
+        await self.store.add_activity(
+            camera, Activity("object", track.first_seen, end, track.label, event.id)
         )
 
     def _handle_outcome(self, o: SampleOutcome) -> None:
@@ -319,6 +336,8 @@ class AnalyticsService:
             pipeline.in_motion = False
             duration = round(pipeline.last_motion - pipeline.motion_since, 3)
             self.bus.emit("motion.stopped", camera=o.camera, duration_s=duration)
+            period = Activity("motion", pipeline.motion_since, pipeline.last_motion)
+            self._spawn(self.store.add_activity(o.camera, period))
 
     # --- housekeeping ---
     def _spawn(self, coro: Any) -> None:

@@ -37,7 +37,29 @@ CREATE TABLE analytics_cameras (
 )
 """
 
-MIGRATIONS = [Migration(1, ANALYTICS_DDL)]
+ACTIVITY_DDL = """
+CREATE TABLE analytics_activity (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    camera TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    label TEXT,
+    start REAL NOT NULL,
+    "end" REAL NOT NULL,
+    event_id TEXT
+);
+CREATE INDEX analytics_activity_camera_start ON analytics_activity(camera, start)
+"""
+
+MIGRATIONS = [Migration(1, ANALYTICS_DDL), Migration(2, ACTIVITY_DDL)]
+
+
+@dataclass(frozen=True)
+class Activity:
+    kind: str  # motion | object
+    start: float
+    end: float
+    label: str | None = None
+    event_id: str | None = None
 
 
 class DetectionRecord(BaseModel):
@@ -158,16 +180,30 @@ class AnalyticsStore:
         nxt = _cursor(page[-1]["time"], page[-1]["seq"]) if len(rows) > q.limit else None
         return [_record(r) for r in page], nxt
 
-    async def activity(self, camera: str, start: float, end: float) -> list[tuple[float, str]]:
-        rows = await self.db.fetch_all(
-            "SELECT time, label FROM analytics_detections WHERE camera=? AND time>=? AND time<? "
-            "ORDER BY time LIMIT 10000",
-            (camera, start, end),
+    async def add_activity(self, camera: str, a: Activity) -> None:
+        await self.db.execute(
+            'INSERT INTO analytics_activity(camera, kind, label, start, "end", event_id) '
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (camera, a.kind, a.label, a.start, a.end, a.event_id),
         )
-        return [(r["time"], r["label"]) for r in rows]
+
+    async def extend_activity(self, event_id: str, end: float) -> None:
+        await self.db.execute(
+            'UPDATE analytics_activity SET "end"=MAX("end", ?) WHERE event_id=?', (end, event_id)
+        )
+
+    async def activity(self, camera: str, start: float, end: float, limit: int = 10_000) -> list[Activity]:
+        """Motion periods and object presence of a camera overlapping [start, end), oldest first."""
+        rows = await self.db.fetch_all(
+            'SELECT kind, label, start, "end", event_id FROM analytics_activity '
+            'WHERE camera=? AND start<? AND "end">=? ORDER BY start LIMIT ?',
+            (camera, end, start, limit),
+        )
+        return [Activity(r["kind"], r["start"], r["end"], r["label"], r["event_id"]) for r in rows]
 
     async def prune(self, older_than: float) -> int:
-        return await self.db.execute("DELETE FROM analytics_detections WHERE time<?", (older_than,))
+        n = await self.db.execute('DELETE FROM analytics_activity WHERE "end"<?', (older_than,))
+        return n + await self.db.execute("DELETE FROM analytics_detections WHERE time<?", (older_than,))
 
     # --- per-camera settings ---
     async def camera_settings(self) -> dict[str, tuple[bool, dict[str, Any]]]:

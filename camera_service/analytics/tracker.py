@@ -40,6 +40,7 @@ class Track:
     anchor: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     announced: bool = False
     stationary: bool = False
+    event_id: str | None = None  # of its detection event, once announced
 
     def median(self) -> float:
         vals = list(self.scores)
@@ -52,6 +53,7 @@ class Tracker:
     def __init__(self, settings: CameraAnalyticsSettings) -> None:
         self.settings = settings
         self.tracks: list[Track] = []
+        self.ended: list[Track] = []  # announced tracks that ended in the last update
 
     def update(self, time: float, detections: list[Detection], context: Any = None) -> list[Track]:
         """Feed one sample's detections; returns tracks confirmed by this sample (to announce)."""
@@ -77,6 +79,7 @@ class Tracker:
         for ti, t in enumerate(self.tracks):
             if ti not in used_t:
                 t.misses += 1
+        self.ended = [t for t in self.tracks if t.misses >= s.max_misses and t.announced]
         self.tracks = [t for t in self.tracks if t.misses < s.max_misses]
         for di, d in enumerate(dets):
             if di not in used_d:

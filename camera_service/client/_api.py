@@ -1346,7 +1346,9 @@ class RecordingsApi:
         device: str | None = UNSET,
         timeout: float | None = None,
     ) -> Timeline:
-        """Recorded ranges and gaps of a camera within [start, end] (from the segment index).
+        """Recorded ranges and gaps of a camera within [start, end] (from the segment index), with the
+
+        analytics activity (motion periods, confirmed objects) of the window.
 
         JSON-RPC method `get_timeline` (role: viewer).
 

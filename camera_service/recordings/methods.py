@@ -30,6 +30,7 @@ from camera_service.recordings.schemas import (
     SetPolicyParams,
     StartRecordingParams,
     Timeline,
+    TimelineActivity,
     TimelineParams,
     TimeRange,
     as_utc,
@@ -251,12 +252,15 @@ async def delete_recording(ctx: CallContext, params: FileRef) -> DeleteResult:
     scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS)
 )
 async def get_timeline(ctx: CallContext, params: TimelineParams) -> Timeline:
-    """Recorded ranges and gaps of a camera within [start, end] (from the segment index)."""
+    """Recorded ranges and gaps of a camera within [start, end] (from the segment index), with the
+    analytics activity (motion periods, confirmed objects) of the window."""
     camera = await camera_of(ctx, params.ref or "")
     start, end = as_utc(params.start).timestamp(), as_utc(params.end).timestamp()
     if end <= start:
         raise invalid_params("end", "must be after start")
     ranges, gaps, segs = await archive.timeline(svc_of(ctx), camera.id, start, end)
+    source = svc_of(ctx).activity_source
+    activity = await source(camera.id, start, end) if source is not None else []
 
     def tr(a: float, b: float) -> TimeRange:
         return TimeRange(start=iso(a), end=iso(b), duration_s=round(b - a, 3))
@@ -269,6 +273,12 @@ async def get_timeline(ctx: CallContext, params: TimelineParams) -> Timeline:
         gaps=[tr(a, b) for a, b in gaps],
         recorded_s=round(sum(b - a for a, b in ranges), 3),
         segments=len(segs),
+        activity=[
+            TimelineActivity(
+                kind=a.kind, start=iso(a.start), end=iso(a.end), label=a.label, event_id=a.event_id
+            )
+            for a in activity
+        ],
     )
 
 

@@ -228,6 +228,16 @@ class TimeRange(BaseModel):
     duration_s: float
 
 
+class TimelineActivity(BaseModel):
+    kind: Literal["motion", "object"] = Field(
+        description="A motion period, or a confirmed object's presence."
+    )
+    start: str | None
+    end: str | None
+    label: str | None = Field(None, description="Objects: the class (person, car, ...).")
+    event_id: str | None = Field(None, description="Objects: the detection event.")
+
+
 class Timeline(BaseModel):
     camera: str
     start: str | None
@@ -236,6 +246,9 @@ class Timeline(BaseModel):
     gaps: list[TimeRange] = Field(description="Unrecorded parts of the window.")
     recorded_s: float
     segments: int
+    activity: list[TimelineActivity] = Field(
+        default_factory=list, description="Analytics activity in the window (cameras with analytics)."
+    )
 
 
 # ---- clips ------------------------------------------------------------------------------------------

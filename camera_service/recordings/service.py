@@ -13,7 +13,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,8 @@ class RecordingsService:
         self.snapshots = SnapshotEngine(cfg.snapshot_warm_s, cfg.snapshot_max_age_s)
         # A fresh decoded frame of a camera another component already reads (analytics), if any.
         self.frame_cache: Callable[[str], tuple[VideoFrame, float] | None] | None = None
+        # Activity marks of a camera's timeline (analytics): (camera, start, end) -> [.kind/.start/...].
+        self.activity_source: Callable[[str, float, float], Awaitable[list[Any]]] | None = None
         self.storage = StorageManager(
             self.store,
             bus,

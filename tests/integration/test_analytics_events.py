@@ -4,6 +4,7 @@ black frames makes `tamper.blackout`, and a rule on `detection.person` cuts a cl
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -65,6 +66,16 @@ async def test_still_scene_is_gated_moving_pattern_makes_motion_and_black_frames
         moving = await admin.call("get_analytics", {"camera": "moving"})
         assert moving["active_tamper"] == [] and moving["frames"]["motion"] >= 1, moving
 
+        # The black camera's motion period ended; get_timeline marks it (the moving one: still going).
+        async def motion_marks(cam: str) -> list[dict[str, Any]]:
+            window = {"camera": cam, "start": time.time() - 600, "end": time.time() + 60}
+            timeline = await admin.call("get_timeline", window)
+            return [a for a in timeline["activity"] if a["kind"] == "motion"]
+
+        black_marks = await wait_for(lambda: motion_marks("black"), what="a motion period on the timeline")
+        assert black_marks[0]["start"] <= black_marks[0]["end"], black_marks
+        assert await motion_marks("moving"), "the ongoing motion period is marked too"
+
 
 async def test_a_rule_on_detection_person_makes_a_clip(
     service_factory: Any, test_camera_factory: Any
@@ -115,3 +126,10 @@ async def test_a_rule_on_detection_person_makes_a_clip(
 
         found = await admin.call("search_detections", {"class": "person", "camera": "astro"})
         assert [d["event_id"] for d in found["detections"]] == [detection["id"]]
+
+        # get_timeline shows the recording and marks the person's presence.
+        window = {"camera": "astro", "start": detection["time"] - 60, "end": time.time() + 5}
+        timeline = await admin.call("get_timeline", window)
+        assert timeline["ranges"], timeline
+        objects = [a for a in timeline["activity"] if a["kind"] == "object"]
+        assert [(a["label"], a["event_id"]) for a in objects] == [("person", detection["id"])], timeline

@@ -117,3 +117,32 @@ async def test_killed_worker_is_restarted_and_analytics_resumes(
         await wait_for(two_detections, timeout=90, what="a detection from the restarted worker")
         metrics = svc.app.services.metrics.render().decode()
         assert "camera_service_analytics_worker_restarts_total 1.0" in metrics
+
+
+async def test_a_plugin_that_cannot_load_is_reported_and_the_service_runs_on(
+    service_factory: Any, test_camera_factory: Any, tmp_path: Any
+) -> None:
+    cfg = overrides()
+    cfg["analytics"]["models_dir"] = str(tmp_path / "no-models")  # the objects model is missing here
+    async with service_factory(overrides=cfg) as svc:
+        admin = await svc.client()
+        await admin.call("add_camera", {"id": "cat", "name": "cat", "source": "publisher"})
+        await photo_camera(test_camera_factory, svc.public_rtsp_url("cat"), "chelsea")
+        await admin.call("set_analytics", {"camera": "cat", "enabled": True})
+
+        async def reported() -> dict[str, Any] | None:
+            analytics = (await admin.call("get_status"))["components"]["analytics"]
+            return analytics if "objects" in analytics["details"]["plugin_errors"] else None
+
+        analytics = await wait_for(reported, what="the objects plugin's load error in get_status")
+        assert "install-models.sh" in analytics["details"]["plugin_errors"]["objects"], analytics
+        assert analytics["details"]["worker"]["ready"] is True, analytics
+        plugins = await admin.call("list_analytics_plugins")
+        objects = next(p for p in plugins["plugins"] if p["manifest"]["id"] == "objects")
+        assert "FileNotFoundError" in objects["error"], plugins
+
+        async def sampling() -> bool:
+            return (await admin.call("get_analytics", {"camera": "cat"}))["frames"]["sampled"] >= 3
+
+        await wait_for(sampling, what="sampling to go on")  # the rest of analytics keeps working
+        assert await admin.call("ping") == "pong"

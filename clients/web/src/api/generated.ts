@@ -859,6 +859,15 @@ export type Timeline = {
   gaps: Array<TimeRange>;
   recorded_s: number;
   segments: number;
+  activity?: Array<TimelineActivity>;
+};
+
+export type TimelineActivity = {
+  kind: "motion" | "object";
+  start: string | null;
+  end: string | null;
+  label?: string | null;
+  event_id?: string | null;
 };
 
 export type Trigger = {
