@@ -767,7 +767,9 @@ public suspend fun CameraClient.getStreamUrls(
     )
 
 /**
- * Recorded ranges and gaps of a camera within [start, end] (from the segment index).
+ * Recorded ranges and gaps of a camera within [start, end] (from the segment index), with the
+ *
+ * analytics activity (motion periods, confirmed objects) of the window.
  *
  * Method `get_timeline` · role viewer · read-only, retried after a reconnect.
  * @param start Window start.

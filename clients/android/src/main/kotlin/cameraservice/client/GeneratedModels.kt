@@ -1321,6 +1321,20 @@ public data class Timeline(
     @SerialName("gaps") val gaps: List<TimeRange>,
     @SerialName("recorded_s") val recordedS: Double,
     @SerialName("segments") val segments: Long,
+    /** Analytics activity in the window (cameras with analytics). */
+    @SerialName("activity") val activity: List<TimelineActivity>? = null,
+)
+
+@Serializable
+public data class TimelineActivity(
+    /** A motion period, or a confirmed object's presence. */
+    @SerialName("kind") val kind: TimelineActivityKind,
+    @SerialName("start") val start: String? = null,
+    @SerialName("end") val end: String? = null,
+    /** Objects: the class (person, car, ...). */
+    @SerialName("label") val label: String? = null,
+    /** Objects: the detection event. */
+    @SerialName("event_id") val eventId: String? = null,
 )
 
 @Serializable
@@ -1699,6 +1713,16 @@ public enum class TakeSnapshotFormat(override val wire: String) : WireEnum {
     UNKNOWN("");
 
     public object Serializer : WireEnumSerializer<TakeSnapshotFormat>("TakeSnapshotFormat", entries, UNKNOWN)
+}
+
+@Serializable(with = TimelineActivityKind.Serializer::class)
+public enum class TimelineActivityKind(override val wire: String) : WireEnum {
+    MOTION("motion"),
+    OBJECT("object"),
+    /** A value this client version does not know yet. */
+    UNKNOWN("");
+
+    public object Serializer : WireEnumSerializer<TimelineActivityKind>("TimelineActivityKind", entries, UNKNOWN)
 }
 
 @Serializable(with = UpdateCameraRtspTransport.Serializer::class)
