@@ -217,7 +217,12 @@ class Application:
         self.endpoint.on_disconnect.append(self.services.onvif.on_disconnect)  # PTZ safety stop
         components.append(self.services.onvif)
         analytics = self.services.analytics = AnalyticsService(
-            settings.analytics, db, self.services.bus, metrics, rtsp_url=auth.internal_rtsp_url
+            settings.analytics,
+            db,
+            self.services.bus,
+            metrics,
+            rtsp_url=auth.internal_rtsp_url,
+            clock=self.clock,
         )
         recordings = self.services.recordings
 

@@ -26,6 +26,7 @@ from camera_service.analytics.plugins import Discovery, discover
 from camera_service.analytics.store import MIGRATIONS, Activity, AnalyticsStore, DetectionRecord
 from camera_service.analytics.tracker import Track
 from camera_service.analytics.worker import BatchStats, InferenceQueue, Job
+from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.events.bus import Event, EventBus, Severity
 from camera_service.storage.database import Database
@@ -51,8 +52,10 @@ class AnalyticsService:
         metrics: Any,
         *,
         rtsp_url: Callable[[str], str],
+        clock: Clock | None = None,
     ) -> None:
         self.cfg = cfg
+        self.clock: Clock = clock or SystemClock()  # retention and settings times (frames carry wall time)
         self.bus = bus
         self.metrics = AnalyticsMetrics(metrics.registry)
         self.store = AnalyticsStore(db)
@@ -139,7 +142,7 @@ class AnalyticsService:
         return self.settings.get(camera, (False, self.cfg.defaults))
 
     async def configure(self, camera: str, enabled: bool, settings: CameraAnalyticsSettings) -> None:
-        await self.store.save_camera(camera, enabled, settings.model_dump(mode="json"), time.time())
+        await self.store.save_camera(camera, enabled, settings.model_dump(mode="json"), self.clock.time())
         self.settings[camera] = (enabled, settings)
         await self._stop_pipeline(camera)
         if enabled and self.cfg.enabled and self._running:
@@ -354,7 +357,7 @@ class AnalyticsService:
         while True:
             if self.cfg.retention_days > 0:
                 try:
-                    await self.store.prune(time.time() - self.cfg.retention_days * 86400)
+                    await self.store.prune(self.clock.time() - self.cfg.retention_days * 86400)
                 except Exception:
                     log.exception("analytics retention failed")
-            await asyncio.sleep(3600)
+            await self.clock.sleep(3600)
