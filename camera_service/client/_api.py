@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         RemoveResult,
     )
     from camera_service.cameras.streams import StreamUrls
+    from camera_service.compat.methods import CleanupResult, MetricsResult, RetentionPolicyResult, StreamEntry
     from camera_service.events.bus import Severity
     from camera_service.events.methods import ClipRequest, EventPage, Subscription, Unsubscribed
     from camera_service.events.models import EventStatus, StoredEvent
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
         RecordingFile,
         RecordingList,
         RecordingStatus,
+        SessionFile,
         SessionResult,
         SnapshotFailed,
         SnapshotInfo,
@@ -880,6 +882,94 @@ class ClipsApi:
         return cast("ClipInfo", result)
 
 
+class CompatApi:
+    """Methods of the `compat` group."""
+
+    def __init__(self, client: Invoker) -> None:
+        self._client = client
+
+    async def cleanup_old_files(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> CleanupResult:
+        """Apply the retention limits now (the old protocol's name of run_retention; locked items
+        kept).
+
+        Role: admin (unrestricted).
+
+        JSON-RPC method `cleanup_old_files` (role: admin).
+        """
+        result = await self._client.invoke("cleanup_old_files", {}, timeout)
+        return cast("CleanupResult", result)
+
+    async def get_metrics(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> MetricsResult:
+        """Server metrics in the old protocol's shape (Prometheus has the full set at /metrics).
+
+        Role: admin. Counts and latencies come from the RPC metrics the dispatcher records.
+
+        JSON-RPC method `get_metrics` (role: admin).
+        """
+        result = await self._client.invoke("get_metrics", {}, timeout)
+        return cast("MetricsResult", result)
+
+    async def get_streams(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> builtins.list[StreamEntry]:
+        """The caller's cameras' MediaMTX streams, as the old `get_streams` listed them (an array).
+
+        Role: viewer. From the live status the service keeps from MediaMTX's path list.
+
+        JSON-RPC method `get_streams` (role: viewer).
+        """
+        result = await self._client.invoke("get_streams", {}, timeout)
+        return cast("builtins.list[StreamEntry]", result)
+
+    async def set_retention_policy(
+        self,
+        policy_type: Literal["age", "size", "manual"],
+        enabled: bool,
+        *,
+        max_age_days: float | None = UNSET,
+        max_size_gb: float | None = UNSET,
+        timeout: float | None = None,
+    ) -> RetentionPolicyResult:
+        """The old protocol's retention policy, applied to the global retention limits and persisted.
+
+        Role: admin (unrestricted). age sets `global_limits.max_age_days` (size cap off), size sets
+        `global_limits.max_size_gb` (age limit off), manual keeps the limits; `enabled` switches the
+        periodic
+        runs. Unlike the old server the policy is real and survives restarts (see
+        get_retention_settings).
+
+        JSON-RPC method `set_retention_policy` (role: admin).
+
+        Args:
+            policy_type: age: delete older than max_age_days; size: keep under max_size_gb (oldest
+            first); manual: no periodic runs (cleanup_old_files applies the limits).
+            enabled: false: no periodic retention runs.
+            max_age_days: Required for policy_type age.
+            max_size_gb: Required for policy_type size.
+        """
+        result = await self._client.invoke(
+            "set_retention_policy",
+            {
+                "policy_type": policy_type,
+                "enabled": enabled,
+                "max_age_days": max_age_days,
+                "max_size_gb": max_size_gb,
+            },
+            timeout,
+        )
+        return cast("RetentionPolicyResult", result)
+
+
 class EventsApi:
     """Methods of the `events` group."""
 
@@ -1304,9 +1394,16 @@ class RecordingsApi:
         id: str | int | None = UNSET,
         filename: str | None = UNSET,
         timeout: float | None = None,
-    ) -> RecordingFile:
+    ) -> RecordingFile | SessionFile:
         """One segment by `id` or compat `filename`: times, duration, size, codec, resolution, download
         URL.
+
+        A compat `filename` also resolves a recording session's name as start/stop_recording
+        returned it
+        (the result then describes the whole session), and the old flat form `<camera>_<file>`.
+        Compat
+        `filename` answers download_url `/files/recordings/<name>` (relative; the route needs a
+        token).
 
         JSON-RPC method `get_recording_info` (role: viewer).
 
@@ -1315,7 +1412,7 @@ class RecordingsApi:
             filename: Compat file name.
         """
         result = await self._client.invoke("get_recording_info", {"id": id, "filename": filename}, timeout)
-        return cast("RecordingFile", result)
+        return cast("RecordingFile | SessionFile", result)
 
     async def get_status(
         self,
@@ -1439,6 +1536,7 @@ class RecordingsApi:
         duration_minutes: int | None = UNSET,
         duration_hours: int | None = UNSET,
         format: Literal["mp4", "fmp4"] | None = UNSET,
+        filename: str | None = UNSET,
         timeout: float | None = None,
     ) -> SessionResult:
         """Start an on-demand recording of a camera (timed with a duration, else until stop_recording).
@@ -1467,6 +1565,10 @@ class RecordingsApi:
             duration_minutes: Compat: minutes (1-1440).
             duration_hours: Compat: hours (1-24).
             format: Compat: accepted; recordings are fMP4 (.mp4).
+            filename: Compat: a name for the recording, sanitised like take_snapshot's and stored as
+            <camera>/<name>.mp4 (a suffix is added if taken); returned as `filename`, it resolves in
+            get_recording_info and /files/recordings/. Without it `filename` is the label
+            <camera>/<UTC start>.
         """
         result = await self._client.invoke(
             "start_recording",
@@ -1479,6 +1581,7 @@ class RecordingsApi:
                 "duration_minutes": duration_minutes,
                 "duration_hours": duration_hours,
                 "format": format,
+                "filename": filename,
             },
             timeout,
         )
@@ -1699,7 +1802,11 @@ class SnapshotsApi:
         filename: str | None = UNSET,
         timeout: float | None = None,
     ) -> SnapshotInfo:
-        """Compat: one snapshot by `filename` (or `id`); same result as get_snapshot.
+        """Compat: one snapshot by `filename` (or `id`, or the old flat name `<camera>_<file>`); the
+        result of
+
+        get_snapshot with download_url `/files/snapshots/<name>` (relative; the route needs a
+        token).
 
         JSON-RPC method `get_snapshot_info` (role: viewer).
 
@@ -1719,8 +1826,10 @@ class SnapshotsApi:
         offset: int = UNSET,
         timeout: float | None = None,
     ) -> SnapshotList:
-        """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download
-        URL.
+        """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download URL
+
+        (compat `device`: the relative `/files/snapshots/<name>`, see config
+        `compat.download_urls`).
 
         JSON-RPC method `list_snapshots` (role: viewer).
 
@@ -2295,6 +2404,7 @@ class Groups:
         self.auth = AuthApi(client)
         self.cameras = CamerasApi(client)
         self.clips = ClipsApi(client)
+        self.compat = CompatApi(client)
         self.events = EventsApi(client)
         self.onvif = OnvifApi(client)
         self.ptz = PtzApi(client)
@@ -2315,6 +2425,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "add_webhook": ("webhooks", "add"),
     "authenticate": ("auth", "authenticate"),
     "change_password": ("users", "change_password"),
+    "cleanup_old_files": ("compat", "cleanup_old_files"),
     "create_api_key": ("auth", "create_api_key"),
     "create_event": ("events", "create"),
     "create_stream_token": ("auth", "create_stream_token"),
@@ -2332,6 +2443,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "get_camera_status": ("cameras", "get_status"),
     "get_clip": ("clips", "get"),
     "get_event": ("events", "get"),
+    "get_metrics": ("compat", "get_metrics"),
     "get_quota_status": ("auth", "get_quota_status"),
     "get_recording_info": ("recordings", "get_info"),
     "get_recording_status": ("recordings", "get_status"),
@@ -2342,6 +2454,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "get_status": ("system", "get_status"),
     "get_storage_info": ("storage", "get_info"),
     "get_stream_urls": ("cameras", "get_stream_urls"),
+    "get_streams": ("compat", "get_streams"),
     "get_timeline": ("recordings", "get_timeline"),
     "import_onvif_camera": ("onvif", "import_camera"),
     "list_analytics_plugins": ("analytics", "list_analytics_plugins"),
@@ -2376,6 +2489,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "search_detections": ("analytics", "search_detections"),
     "set_analytics": ("analytics", "set_analytics"),
     "set_recording_policy": ("recordings", "set_policy"),
+    "set_retention_policy": ("compat", "set_retention_policy"),
     "set_retention_settings": ("storage", "set_retention_settings"),
     "start_patrol": ("ptz", "start_patrol"),
     "start_recording": ("recordings", "start"),

@@ -32,3 +32,14 @@ class CompatConfig(ConfigModel):
             "`component_details`)."
         ),
     )
+    download_urls: Literal["by_shape", "files"] = Field(
+        "by_shape",
+        title="download_url form",
+        description=(
+            "`by_shape`: results of calls in the old shape (`device`, `filename`, list_recordings `offset`, "
+            "get_snapshot_info) carry download_url `/files/<kind>/<name>` (relative: the old clients prefix "
+            "their base URL; the route needs a token), other results the signed absolute `/downloads/` URL. "
+            "`files`: every recording/snapshot list and info result carries the `/files/` form (for "
+            "deployments whose clients call list_snapshots {limit, offset} the old way)."
+        ),
+    )

@@ -11,6 +11,7 @@ the file must lie inside its storage root (no traversal, no symlink out; downloa
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,9 @@ from aiohttp import web
 from camera_service.auth.service import ANONYMOUS
 from camera_service.auth.tokens import TokenError
 from camera_service.auth.transport import bearer_token
-from camera_service.recordings import compat_names
+from camera_service.recordings import compat_names, compat_sessions
 from camera_service.recordings.downloads import content_disposition, resolve_inside, safe_relative
+from camera_service.rpc.errors import CALL_FAILURES, to_rpc_error
 
 if TYPE_CHECKING:
     from camera_service.auth.identity import Identity
@@ -63,6 +65,18 @@ async def request_identity(auth: AuthService, request: web.Request) -> Identity:
     return identity
 
 
+def _file(path: Path, download_name: str) -> web.FileResponse:
+    return web.FileResponse(
+        path,
+        chunk_size=256 * 1024,
+        headers={
+            "Content-Disposition": content_disposition("file", download_name),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 class CompatFiles:
     def __init__(self, auth: AuthService, recordings: RecordingsService, cameras: CameraService) -> None:
         self.auth = auth
@@ -82,20 +96,47 @@ class CompatFiles:
             log.warning("compat file refused: unsafe name", extra={"kind": kind, "path": name[:200]})
             raise web.HTTPBadRequest(text="invalid file name")
         found = await self._find(kind, name)
+        if found is None and kind == "recordings":
+            return await self._session(request, name, identity)
         if found is None:
             raise web.HTTPNotFound(text="no such file")
         camera_id, path = found
         if not self._visible(camera_id, identity):
             raise web.HTTPNotFound(text="no such file")  # outside the caller's scope looks the same
-        return web.FileResponse(
-            path,
-            chunk_size=256 * 1024,
-            headers={
-                "Content-Disposition": content_disposition(kind, path.name),
-                "Cache-Control": "private, no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+        return _file(path, path.name)
+
+    async def _session(self, request: web.Request, name: str, identity: Identity) -> web.StreamResponse:
+        """A recording session's compat filename: its one segment, or its segments stitched into one MP4
+        by MediaMTX's playback server (written to a temporary file, deleted after sending)."""
+        svc = self.recordings
+        session = await compat_sessions.find_session(svc, name)
+        if session is None or not self._visible(session.camera, identity):
+            raise web.HTTPNotFound(text="no such file")
+        segs = await compat_sessions.segments(svc, session)
+        download_name = name.rsplit("/", 1)[-1]
+        if not download_name.endswith(".mp4"):
+            download_name += ".mp4"
+        if len(segs) == 1:
+            found = await self._find("recordings", segs[0].path)
+            if found is None:
+                raise web.HTTPNotFound(text="no such file")
+            return _file(found[1], download_name)
+        if not segs:
+            raise web.HTTPNotFound(text="nothing recorded yet")
+        with tempfile.TemporaryDirectory(prefix="compat-session-") as tmp:
+            dest = Path(tmp) / "session.mp4"
+            try:
+                await svc.exporter.export(
+                    session.camera, segs[0].start, segs[-1].end, dest, svc.cfg.export_timeout_s
+                )
+            except CALL_FAILURES as failure:
+                exc = to_rpc_error(failure)
+                log.warning("session download failed: %s", exc.message, extra={"session": session.id})
+                raise web.HTTPBadGateway(text="the recording could not be assembled; retry") from exc
+            response = _file(dest, download_name)
+            await response.prepare(request)  # sends the file now, before the directory goes
+            await response.write_eof()
+            return response
 
     async def _find(self, kind: str, name: str) -> tuple[str, Path] | None:
         svc = self.recordings

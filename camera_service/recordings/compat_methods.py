@@ -54,5 +54,6 @@ router.notification(
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
 async def get_snapshot_info(ctx: CallContext, params: FileRef) -> SnapshotInfo:
-    """Compat: one snapshot by `filename` (or `id`); same result as get_snapshot."""
-    return info(ctx, await find(ctx, params))
+    """Compat: one snapshot by `filename` (or `id`, or the old flat name `<camera>_<file>`); the result of
+    get_snapshot with download_url `/files/snapshots/<name>` (relative; the route needs a token)."""
+    return info(ctx, await find(ctx, params), old_shape=True)

@@ -23,6 +23,21 @@ _FLAT = re.compile(r"^(?P<cam>[A-Za-z0-9][A-Za-z0-9_.:-]*?)_(?P<rest>\d{4}-\d{2}
 _LIKE_ESCAPE = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\"})
 
 
+def client_file_name(raw: str, ext: str, suffix: str, *, unique: bool = False) -> str:
+    """A client-chosen file name made safe: its last path part only, characters outside [A-Za-z0-9._-]
+    replaced by '_', no leading dot, at most 120 characters, ending in `.ext` (`-suffix` added before the
+    extension when `unique`). Always a single plain name that downloads.safe_relative accepts."""
+    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".-") or "snapshot"
+    stem, dot, given_ext = base.rpartition(".")
+    if dot and given_ext.lower() in (ext, "jpeg" if ext == "jpg" else ext):
+        base = stem or "snapshot"
+    base = base[:100].rstrip(".") or "snapshot"
+    if unique:
+        base = f"{base}-{suffix}"
+    return f"{base}.{ext}"
+
+
 def candidates(svc: RecordingsService, name: str) -> list[str]:
     """Stored relative paths `name` may stand for, most specific first."""
     out = [name]

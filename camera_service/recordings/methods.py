@@ -10,7 +10,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from camera_service.auth.roles import Role
-from camera_service.recordings import archive
+from camera_service.recordings import archive, compat_sessions
 from camera_service.recordings.policy import parse_policy
 from camera_service.recordings.schemas import (
     ClipInfo,
@@ -26,6 +26,7 @@ from camera_service.recordings.schemas import (
     RecordingList,
     RecordingStatus,
     RequiredCameraRef,
+    SessionFile,
     SessionResult,
     SetPolicyParams,
     StartRecordingParams,
@@ -35,11 +36,19 @@ from camera_service.recordings.schemas import (
     TimeRange,
     as_utc,
     clip_info,
+    files_url,
     iso,
     recording_file,
 )
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
+from camera_service.rpc.errors import (
+    CALL_FAILURES,
+    ErrorCode,
+    RpcError,
+    invalid_params,
+    not_found,
+    to_rpc_error,
+)
 from camera_service.rpc.registry import MethodRegistry
 from camera_service.rpc.scope import CameraScope
 
@@ -48,6 +57,7 @@ if TYPE_CHECKING:
     from camera_service.recordings.service import RecordingsService
 
 router = MethodRegistry(tag="recordings")
+_STOP_SIZE_WAIT_S = 3.0  # stop_recording waits this long at most for MediaMTX to close the last segment
 
 
 def svc_of(ctx: CallContext) -> RecordingsService:
@@ -64,21 +74,27 @@ async def camera_of(ctx: CallContext, ref: str) -> Any:
     return camera
 
 
+def file_url(ctx: CallContext, kind: str, rel: str, old_shape: bool) -> str:
+    """download_url: `/files/<kind>/<name>` for old-shape calls (docs/adr/0012), else the signed URL."""
+    if old_shape or ctx.services.settings.compat.download_urls == "files":
+        return files_url(kind, rel)
+    return svc_of(ctx).download_url(kind, rel)
+
+
 async def _session_result(
     ctx: CallContext, s: RecordingSession, device: str | None, status: str
 ) -> SessionResult:
     svc = svc_of(ctx)
     size = None
     if s.stopped_at is not None:
-        segs = await svc.store.list_segments(s.camera, s.started_at, s.stopped_at + 1, limit=100_000)
-        size = sum(x.size for x in segs)
+        size = await compat_sessions.recorded_bytes(svc, s, wait_s=_STOP_SIZE_WAIT_S)
     end = s.stopped_at
     return SessionResult(
         camera=s.camera,
         device=device or s.camera,
         session_id=s.id,
         status=status,
-        filename=svc.session_label(s),
+        filename=await compat_sessions.session_name(svc, s),
         start_time=iso(s.started_at),
         end_time=iso(end),
         duration=round(end - s.started_at, 3) if end is not None else s.duration_s,
@@ -117,7 +133,7 @@ async def start_recording(ctx: CallContext, params: StartRecordingParams) -> Ses
     if seconds is not None and seconds > svc.cfg.max_session_s:
         raise invalid_params("duration_s", f"at most {svc.cfg.max_session_s:g} seconds")
     who = ctx.connection.identity.subject if ctx.connection.identity else None
-    session = await svc.start_recording(camera.id, seconds, who)
+    session = await svc.start_recording(camera.id, seconds, who, filename=params.filename)
     return await _session_result(ctx, session, params.device, "STARTED")
 
 
@@ -200,6 +216,7 @@ async def list_recordings(ctx: CallContext, params: ListRecordingsParams) -> Rec
     end = as_utc(params.end).timestamp() if params.end else None
     before = _decode_cursor(params.cursor) if params.cursor else None
     offset = params.offset or 0
+    old_shape = params.device is not None or "offset" in params.model_fields_set
     segs = await svc.store.list_segments(
         camera_id, start, end, limit=params.limit + 1, offset=offset, before=before, cameras=cameras
     )
@@ -207,7 +224,7 @@ async def list_recordings(ctx: CallContext, params: ListRecordingsParams) -> Rec
     segs = segs[: params.limit]
     total = await svc.store.count_segments(camera_id, start, end, cameras=cameras)
     return RecordingList(
-        files=[recording_file(s, svc.download_url("recordings", s.path)) for s in segs],
+        files=[recording_file(s, file_url(ctx, "recordings", s.path, old_shape)) for s in segs],
         total=total,
         limit=params.limit,
         offset=offset,
@@ -228,10 +245,25 @@ async def _segment(ctx: CallContext, params: FileRef) -> Any:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
-async def get_recording_info(ctx: CallContext, params: FileRef) -> RecordingFile:
-    """One segment by `id` or compat `filename`: times, duration, size, codec, resolution, download URL."""
-    seg = await _segment(ctx, params)
-    return recording_file(seg, svc_of(ctx).download_url("recordings", seg.path))
+async def get_recording_info(ctx: CallContext, params: FileRef) -> RecordingFile | SessionFile:
+    """One segment by `id` or compat `filename`: times, duration, size, codec, resolution, download URL.
+
+    A compat `filename` also resolves a recording session's name as start/stop_recording returned it
+    (the result then describes the whole session), and the old flat form `<camera>_<file>`. Compat
+    `filename` answers download_url `/files/recordings/<name>` (relative; the route needs a token).
+    """
+    svc = svc_of(ctx)
+    try:
+        seg = await _segment(ctx, params)
+    except CALL_FAILURES as failure:
+        session = None
+        if to_rpc_error(failure).code == ErrorCode.NOT_FOUND and params.filename is not None:
+            session = await compat_sessions.find_session(svc, params.filename)
+        if session is None:
+            raise
+        await camera_of(ctx, session.camera)
+        return await compat_sessions.session_file(svc, session)
+    return recording_file(seg, file_url(ctx, "recordings", seg.path, params.filename is not None))
 
 
 @router.method(

@@ -79,6 +79,13 @@ class StartRecordingParams(RequiredCameraRef):
     format: Literal["mp4", "fmp4"] | None = Field(
         None, description="Compat: accepted; recordings are fMP4 (.mp4)."
     )
+    filename: str | None = Field(
+        None,
+        max_length=255,
+        description="Compat: a name for the recording, sanitised like take_snapshot's and stored as "
+        "<camera>/<name>.mp4 (a suffix is added if taken); returned as `filename`, it resolves in "
+        "get_recording_info and /files/recordings/. Without it `filename` is the label <camera>/<UTC start>.",
+    )
 
     @model_validator(mode="after")
     def _one_duration(self) -> Self:
@@ -104,13 +111,19 @@ class SessionResult(BaseModel):
     session_id: str = Field(description="Session id.")
     status: Literal["STARTED", "STOPPED", "RECORDING"] = Field(description="Compat status word.")
     filename: str = Field(
-        description="Compat: session label <camera>/<UTC start>; segments are listed by list_recordings."
+        description="Compat: the session's name: the client's `filename` (<camera>/<name>.mp4) or the label "
+        "<camera>/<UTC start>; get_recording_info and /files/recordings/ resolve it. Its segments are "
+        "listed by list_recordings."
     )
     format: str = Field("mp4", description="Container of the segments (fragmented MP4).")
     start_time: str | None = Field(description="ISO 8601 UTC.")
     end_time: str | None = Field(None, description="ISO 8601 UTC when stopped.")
     duration: float | None = Field(description="Requested duration (start) or recorded seconds (stop).")
-    file_size: int | None = Field(None, description="Bytes of the session's segments indexed so far (stop).")
+    file_size: int | None = Field(
+        None,
+        description="Bytes the session recorded (stop; waits up to a few seconds for MediaMTX to close the "
+        "last segment, so a session shorter than one segment counts too).",
+    )
     session: RecordingSession = Field(description="The session record.")
 
 
@@ -187,6 +200,23 @@ def recording_file(seg: Segment, url: str) -> RecordingFile:
         modified_time=iso(seg.end),
         download_url=url,
     )
+
+
+class SessionFile(BaseModel):
+    """get_recording_info of a recording session's compat `filename` (start_recording's answer)."""
+
+    filename: str = Field(description="The session's name, as given back by start/stop_recording.")
+    camera: str
+    session_id: str
+    recording: bool = Field(description="Still recording.")
+    start_time: str | None
+    end_time: str | None
+    duration: float = Field(description="Recorded seconds (from the segments).")
+    file_size: int = Field(description="Bytes of the session's segments.")
+    created_time: str | None
+    modified_time: str | None
+    segments: list[str] = Field(description="Filenames of its segments, oldest first.")
+    download_url: str = Field(description="/files/recordings/<filename>: one MP4 of the whole session.")
 
 
 class RecordingList(BaseModel):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -37,6 +36,8 @@ from camera_service.media.imaging import ImageFormat, encode_frame, first_frame,
 from camera_service.media.snapshot import GrabbedFrame, SnapshotEngine, SnapshotError, SnapshotTimeout
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
+from camera_service.recordings import compat_sessions
+from camera_service.recordings.compat_names import client_file_name
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.deps import CameraRegistry
 from camera_service.recordings.downloads import DownloadRoutes
@@ -60,21 +61,6 @@ _STOP_GRACE_S = 2.0  # how long stop() waits for in-flight index writes before c
 
 def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d_%H-%M-%S-%f")
-
-
-def client_file_name(raw: str, ext: str, suffix: str, *, unique: bool = False) -> str:
-    """A client-chosen file name made safe: its last path part only, characters outside [A-Za-z0-9._-]
-    replaced by '_', no leading dot, at most 120 characters, ending in `.ext` (`-suffix` added before the
-    extension when `unique`). Always a single plain name that downloads.safe_relative accepts."""
-    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".-") or "snapshot"
-    stem, dot, given_ext = base.rpartition(".")
-    if dot and given_ext.lower() in (ext, "jpeg" if ext == "jpg" else ext):
-        base = stem or "snapshot"
-    base = base[:100].rstrip(".") or "snapshot"
-    if unique:
-        base = f"{base}-{suffix}"
-    return f"{base}.{ext}"
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -154,6 +140,7 @@ class RecordingsService:
         self._tasks = TaskSet("recordings")
         self._unsubscribe: Callable[[], None] | None = None
         self._started = False
+        self._names: dict[str, str | None] = {}  # camera -> compat filename of the session being started
         self._closed = False  # set by stop(): no new background work (hooks, refreshes) from then on
 
     # ---- lifecycle ---------------------------------------------------------------------------------
@@ -255,6 +242,10 @@ class RecordingsService:
         else:
             self.bus.emit("recording.stopped", camera=session.camera, **data)
         end = session.stopped_at or time.time()
+        if what == "started":  # named before anyone hears of it, so the push carries the name that resolves
+            name = await compat_sessions.name_session(self, session, self._names.get(session.camera))
+        else:
+            name = await compat_sessions.session_name(self, session)
         try:
             camera: Any = await self.cameras.get(session.camera)
         except Exception:
@@ -273,7 +264,7 @@ class RecordingsService:
                 "camera": session.camera,
                 "session_id": session.id,
                 "status": "STARTED" if what == "started" else "STOPPED",
-                "filename": self.session_label(session),
+                "filename": name,
                 "duration": round(end - session.started_at, 3) if what == "stopped" else session.duration_s,
                 "reason": session.stop_reason,
             },
@@ -310,8 +301,14 @@ class RecordingsService:
     # ---- recording control ---------------------------------------------------------------------------
 
     async def start_recording(
-        self, camera_id: str, duration_s: float | None = None, requested_by: str | None = None
+        self,
+        camera_id: str,
+        duration_s: float | None = None,
+        requested_by: str | None = None,
+        *,
+        filename: str | None = None,
     ) -> RecordingSession:
+        """Start an on-demand session; `filename` (compat) names it (compat_sessions.name_session)."""
         camera = await self.cameras.get(camera_id)
         current = self.recorder.session(camera.id)
         if current is None and self.storage.check_disk() == "critical":
@@ -321,6 +318,7 @@ class RecordingsService:
             )
         if current is None and not self.mediamtx.is_up:
             raise MediaMTXUnavailable("MediaMTX is not reachable")
+        self._names[camera.id] = filename  # read by _session_changed("started")
         try:
             return await self.recorder.start_session(camera, duration_s, requested_by)
         except (DomainError, MediaMTXError) as exc:
@@ -329,6 +327,8 @@ class RecordingsService:
                     "recording.error", camera=camera.id, severity=Severity.HIGH, message=exc.message
                 )
             raise
+        finally:
+            self._names.pop(camera.id, None)
 
     async def stop_recording(self, camera_id: str) -> RecordingSession:
         camera = await self.cameras.get(camera_id)

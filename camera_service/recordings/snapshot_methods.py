@@ -7,7 +7,7 @@ import time
 from camera_service.auth.roles import Role
 from camera_service.media.imaging import ImageFormat
 from camera_service.recordings import archive
-from camera_service.recordings.methods import camera_of, svc_of
+from camera_service.recordings.methods import camera_of, file_url, svc_of
 from camera_service.recordings.models import Snapshot
 from camera_service.recordings.schemas import (
     DeleteResult,
@@ -17,7 +17,6 @@ from camera_service.recordings.schemas import (
     SnapshotInfo,
     SnapshotList,
     TakeSnapshotParams,
-    files_url,
     iso,
     snapshot_info,
 )
@@ -29,8 +28,10 @@ from camera_service.rpc.scope import CameraScope
 router = MethodRegistry(tag="recordings")
 
 
-def info(ctx: CallContext, snap: Snapshot, device: str | None = None) -> SnapshotInfo:
-    return snapshot_info(snap, svc_of(ctx).download_url("snapshots", snap.path), device)
+def info(
+    ctx: CallContext, snap: Snapshot, device: str | None = None, old_shape: bool = False
+) -> SnapshotInfo:
+    return snapshot_info(snap, file_url(ctx, "snapshots", snap.path, old_shape), device)
 
 
 @router.method(
@@ -70,15 +71,13 @@ async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> Snapsho
             error_code=exc.code,
             error_data=exc.data,
         )
-    result = info(ctx, snap, params.device)
-    if params.device is not None and params.camera is None:
-        return result.model_copy(update={"download_url": files_url("snapshots", snap.path)})
-    return result
+    return info(ctx, snap, params.device, old_shape=params.device is not None and params.camera is None)
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
 async def list_snapshots(ctx: CallContext, params: ListSnapshotsParams) -> SnapshotList:
-    """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download URL."""
+    """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download URL
+    (compat `device`: the relative `/files/snapshots/<name>`, see config `compat.download_urls`)."""
     svc = svc_of(ctx)
     camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
     cameras = ctx.scope.camera_ids  # security: page AND total count only the caller's cameras
@@ -87,7 +86,10 @@ async def list_snapshots(ctx: CallContext, params: ListSnapshotsParams) -> Snaps
     )
     total = await svc.store.count_snapshots(camera_id, cameras=cameras)
     return SnapshotList(
-        files=[info(ctx, s) for s in snaps], total=total, limit=params.limit, offset=params.offset
+        files=[info(ctx, s, old_shape=params.device is not None) for s in snaps],
+        total=total,
+        limit=params.limit,
+        offset=params.offset,
     )
 
 

@@ -41,7 +41,14 @@ CREATE TABLE rec_sessions (
 CREATE INDEX rec_sessions_active ON rec_sessions(camera, stopped_at);
 CREATE TABLE rec_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 """,
-    )
+    ),
+    # Compat (issue 17): a client-chosen `filename` of a recording session (start_recording {filename}).
+    Migration(
+        2,
+        """
+CREATE TABLE rec_session_names (name TEXT PRIMARY KEY, session_id TEXT NOT NULL UNIQUE);
+""",
+    ),
 ]
 
 _SEG_COLS = "id, camera, path, start, duration_s, size, codec, width, height, kind"
@@ -291,6 +298,36 @@ class RecordingStore:
             (camera,),
         )
         return RecordingSession(**dict(row)) if row else None
+
+    async def get_session(self, session_id: str) -> RecordingSession | None:
+        row = await self.db.fetch_one(f"SELECT {_SESS_COLS} FROM rec_sessions WHERE id=?", (session_id,))
+        return RecordingSession(**dict(row)) if row else None
+
+    async def session_started_in(self, camera: str, start: float, end: float) -> RecordingSession | None:
+        row = await self.db.fetch_one(
+            f"SELECT {_SESS_COLS} FROM rec_sessions WHERE camera=? AND started_at>=? AND started_at<? "
+            "ORDER BY started_at LIMIT 1",
+            (camera, start, end),
+        )
+        return RecordingSession(**dict(row)) if row else None
+
+    async def add_session_name(self, name: str, session_id: str) -> bool:
+        """False when the name is taken."""
+        try:
+            await self.db.execute(
+                "INSERT INTO rec_session_names(name, session_id) VALUES (?,?)", (name, session_id)
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    async def session_id_by_name(self, name: str) -> str | None:
+        row = await self.db.fetch_one("SELECT session_id FROM rec_session_names WHERE name=?", (name,))
+        return str(row[0]) if row else None
+
+    async def session_name(self, session_id: str) -> str | None:
+        row = await self.db.fetch_one("SELECT name FROM rec_session_names WHERE session_id=?", (session_id,))
+        return str(row[0]) if row else None
 
     # ---- settings ----------------------------------------------------------------------------------
 

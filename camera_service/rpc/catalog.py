@@ -10,6 +10,7 @@ def build_registry() -> MethodRegistry:
     from camera_service.auth import methods as auth_methods
     from camera_service.cameras import compat_methods as camera_compat_methods
     from camera_service.cameras import methods as camera_methods
+    from camera_service.compat import methods as compat_only_methods
     from camera_service.events import methods as event_methods
     from camera_service.events.rules import methods as rule_methods
     from camera_service.events.webhooks import methods as webhook_methods
@@ -34,6 +35,7 @@ def build_registry() -> MethodRegistry:
     ]
     routers += [event_methods.router, webhook_methods.router, rule_methods.router]
     routers += [onvif_methods.router]
+    routers += [compat_only_methods.router]  # the established protocol's methods without a native twin
     from camera_service.users import methods as user_methods
 
     routers += [user_methods.router]

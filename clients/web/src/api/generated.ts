@@ -195,6 +195,13 @@ export type CameraStatusUpdate = {
   streams: CompatStreams;
 };
 
+export type CleanupResult = {
+  cleanup_executed: boolean;
+  files_deleted: number;
+  space_freed: number;
+  message: string;
+};
+
 export type ClipInfo = {
   id: string;
   camera: string;
@@ -383,6 +390,15 @@ export type KindUsage = {
   bytes: number;
   oldest: string | null;
   newest: string | null;
+};
+
+export type MetricsResult = {
+  active_connections: number;
+  total_requests: number;
+  average_response_time: number;
+  error_rate: number;
+  memory_usage: number;
+  cpu_usage: number;
 };
 
 export type MotionSettings = {
@@ -614,6 +630,15 @@ export type RetentionLimits = {
   max_size_gb?: number;
 };
 
+export type RetentionPolicyResult = {
+  policy_type: string;
+  enabled: boolean;
+  max_age_days: number | null;
+  max_size_gb: number | null;
+  message: string;
+  settings: RetentionConfig;
+};
+
 export type RetentionResult = {
   dry_run: boolean;
   deleted_count: number;
@@ -702,6 +727,21 @@ export type Session = {
   refresh_token: string;
   refresh_expires_at: string;
   session_id: string;
+};
+
+export type SessionFile = {
+  filename: string;
+  camera: string;
+  session_id: string;
+  recording: boolean;
+  start_time: string | null;
+  end_time: string | null;
+  duration: number;
+  file_size: number;
+  created_time: string | null;
+  modified_time: string | null;
+  segments: Array<string>;
+  download_url: string;
 };
 
 export type SessionResult = {
@@ -803,6 +843,14 @@ export type StoredEvent = {
   acknowledged_at?: number | null;
   updated_at?: number | null;
   source?: string;
+};
+
+export type StreamEntry = {
+  name: string;
+  source: string | null;
+  ready: boolean;
+  readers: number;
+  bytes_sent: number;
 };
 
 export type StreamToken = {
@@ -1012,6 +1060,11 @@ export interface Methods {
     result: Done;
     role: "viewer";
   };
+  "cleanup_old_files": {
+    params: Record<string, never>;
+    result: CleanupResult;
+    role: "admin";
+  };
   "create_api_key": {
     params: {
       cameras?: Array<string>;
@@ -1155,6 +1208,11 @@ export interface Methods {
     result: StoredEvent;
     role: "viewer";
   };
+  "get_metrics": {
+    params: Record<string, never>;
+    result: MetricsResult;
+    role: "admin";
+  };
   "get_quota_status": {
     params: Record<string, never>;
     result: QuotaStatus;
@@ -1165,7 +1223,7 @@ export interface Methods {
       id?: string | number | null;
       filename?: string | null;
     };
-    result: RecordingFile;
+    result: RecordingFile | SessionFile;
     role: "viewer";
   };
   "get_recording_status": {
@@ -1217,6 +1275,11 @@ export interface Methods {
       camera: string;
     };
     result: StreamUrls;
+    role: "viewer";
+  };
+  "get_streams": {
+    params: Record<string, never>;
+    result: Array<StreamEntry>;
     role: "viewer";
   };
   "get_timeline": {
@@ -1526,6 +1589,16 @@ export interface Methods {
     result: RecordingStatus;
     role: "operator";
   };
+  "set_retention_policy": {
+    params: {
+      policy_type: "age" | "size" | "manual";
+      enabled: boolean;
+      max_age_days?: number | null;
+      max_size_gb?: number | null;
+    };
+    result: RetentionPolicyResult;
+    role: "admin";
+  };
   "set_retention_settings": {
     params: {
       settings: Record<string, unknown>;
@@ -1553,6 +1626,7 @@ export interface Methods {
       duration_minutes?: number | null;
       duration_hours?: number | null;
       format?: "mp4" | "fmp4" | null;
+      filename?: string | null;
     };
     result: SessionResult;
     role: "operator";
@@ -1738,6 +1812,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "add_webhook": "admin",
   "authenticate": "public",
   "change_password": "viewer",
+  "cleanup_old_files": "admin",
   "create_api_key": "admin",
   "create_event": "operator",
   "create_stream_token": "viewer",
@@ -1755,6 +1830,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "get_camera_status": "viewer",
   "get_clip": "viewer",
   "get_event": "viewer",
+  "get_metrics": "admin",
   "get_quota_status": "viewer",
   "get_recording_info": "viewer",
   "get_recording_status": "viewer",
@@ -1765,6 +1841,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "get_status": "viewer",
   "get_storage_info": "viewer",
   "get_stream_urls": "viewer",
+  "get_streams": "viewer",
   "get_timeline": "viewer",
   "import_onvif_camera": "admin",
   "list_analytics_plugins": "viewer",
@@ -1799,6 +1876,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "search_detections": "viewer",
   "set_analytics": "operator",
   "set_recording_policy": "operator",
+  "set_retention_policy": "admin",
   "set_retention_settings": "admin",
   "start_patrol": "operator",
   "start_recording": "operator",

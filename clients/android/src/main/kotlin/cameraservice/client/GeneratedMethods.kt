@@ -203,6 +203,19 @@ public suspend fun CameraClient.changePassword(
     )
 
 /**
+ * Apply the retention limits now (the old protocol's name of run_retention; locked items kept).
+ *
+ * Role: admin (unrestricted).
+ *
+ * Method `cleanup_old_files` · role admin · changes state.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.cleanupOldFiles(
+    options: CallOptions = CallOptions.DEFAULT,
+): CleanupResult =
+    call("cleanup_old_files", null as JsonElement?, CleanupResult.serializer(), idempotent = false, options = options)
+
+/**
  * Create an API key for automation; the key is in the result once and never again.
  *
  * Method `create_api_key` · role admin · changes state.
@@ -601,6 +614,19 @@ public suspend fun CameraClient.getEvent(
     )
 
 /**
+ * Server metrics in the old protocol's shape (Prometheus has the full set at /metrics).
+ *
+ * Role: admin. Counts and latencies come from the RPC metrics the dispatcher records.
+ *
+ * Method `get_metrics` · role admin · read-only, retried after a reconnect.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.getMetrics(
+    options: CallOptions = CallOptions.DEFAULT,
+): MetricsResult =
+    call("get_metrics", null as JsonElement?, MetricsResult.serializer(), idempotent = true, options = options)
+
+/**
  * Live-view quota use per agency (only agencies in the caller's scope).
  *
  * Method `get_quota_status` · role viewer · read-only, retried after a reconnect.
@@ -614,6 +640,10 @@ public suspend fun CameraClient.getQuotaStatus(
 /**
  * One segment by `id` or compat `filename`: times, duration, size, codec, resolution, download URL.
  *
+ * A compat `filename` also resolves a recording session's name as start/stop_recording returned it
+ * (the result then describes the whole session), and the old flat form `<camera>_<file>`. Compat
+ * `filename` answers download_url `/files/recordings/<name>` (relative; the route needs a token).
+ *
  * Method `get_recording_info` · role viewer · read-only, retried after a reconnect.
  * @param id Id.
  * @param filename Compat file name.
@@ -623,12 +653,12 @@ public suspend fun CameraClient.getRecordingInfo(
     id: JsonPrimitive? = null,
     filename: String? = null,
     options: CallOptions = CallOptions.DEFAULT,
-): RecordingFile =
+): RecordingFileOrSessionFile =
     call(
         "get_recording_info",
         GetRecordingInfoParams(id = id, filename = filename),
         GetRecordingInfoParams.serializer(),
-        RecordingFile.serializer(),
+        RecordingFileOrSessionFile.serializer(),
         idempotent = true,
         options = options,
     )
@@ -700,7 +730,9 @@ public suspend fun CameraClient.getSnapshot(
     )
 
 /**
- * Compat: one snapshot by `filename` (or `id`); same result as get_snapshot.
+ * Compat: one snapshot by `filename` (or `id`, or the old flat name `<camera>_<file>`); the result of
+ *
+ * get_snapshot with download_url `/files/snapshots/<name>` (relative; the route needs a token).
  *
  * Method `get_snapshot_info` · role viewer · read-only, retried after a reconnect.
  * @param id Id.
@@ -765,6 +797,19 @@ public suspend fun CameraClient.getStreamUrls(
         idempotent = true,
         options = options,
     )
+
+/**
+ * The caller's cameras' MediaMTX streams, as the old `get_streams` listed them (an array).
+ *
+ * Role: viewer. From the live status the service keeps from MediaMTX's path list.
+ *
+ * Method `get_streams` · role viewer · read-only, retried after a reconnect.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.getStreams(
+    options: CallOptions = CallOptions.DEFAULT,
+): List<StreamEntry> =
+    call("get_streams", null as JsonElement?, ListSerializer(StreamEntry.serializer()), idempotent = true, options = options)
 
 /**
  * Recorded ranges and gaps of a camera within [start, end] (from the segment index), with the
@@ -1063,7 +1108,9 @@ public suspend fun CameraClient.listRules(
     call("list_rules", null as JsonElement?, ListSerializer(Rule.serializer()), idempotent = true, options = options)
 
 /**
- * Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download URL.
+ * Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download URL
+ *
+ * (compat `device`: the relative `/files/snapshots/<name>`, see config `compat.download_urls`).
  *
  * Method `list_snapshots` · role viewer · read-only, retried after a reconnect.
  * @param camera Camera id.
@@ -1576,6 +1623,36 @@ public suspend fun CameraClient.setRecordingPolicy(
     )
 
 /**
+ * The old protocol's retention policy, applied to the global retention limits and persisted.
+ *
+ * Role: admin (unrestricted). age sets `global_limits.max_age_days` (size cap off), size sets
+ * `global_limits.max_size_gb` (age limit off), manual keeps the limits; `enabled` switches the periodic
+ * runs. Unlike the old server the policy is real and survives restarts (see get_retention_settings).
+ *
+ * Method `set_retention_policy` · role admin · changes state.
+ * @param policyType age: delete older than max_age_days; size: keep under max_size_gb (oldest first); manual: no periodic runs (cleanup_old_files applies the limits).
+ * @param enabled false: no periodic retention runs.
+ * @param maxAgeDays Required for policy_type age.
+ * @param maxSizeGb Required for policy_type size.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.setRetentionPolicy(
+    policyType: SetRetentionPolicyPolicyType,
+    enabled: Boolean,
+    maxAgeDays: Double? = null,
+    maxSizeGb: Double? = null,
+    options: CallOptions = CallOptions.DEFAULT,
+): RetentionPolicyResult =
+    call(
+        "set_retention_policy",
+        SetRetentionPolicyParams(policyType = policyType, enabled = enabled, maxAgeDays = maxAgeDays, maxSizeGb = maxSizeGb),
+        SetRetentionPolicyParams.serializer(),
+        RetentionPolicyResult.serializer(),
+        idempotent = false,
+        options = options,
+    )
+
+/**
  * Change retention settings at runtime; persisted (they win over the config file on the next start).
  *
  * Method `set_retention_settings` · role admin · changes state.
@@ -1643,6 +1720,7 @@ public suspend fun CameraClient.startPatrol(
  * @param durationMinutes Compat: minutes (1-1440).
  * @param durationHours Compat: hours (1-24).
  * @param format Compat: accepted; recordings are fMP4 (.mp4).
+ * @param filename Compat: a name for the recording, sanitised like take_snapshot's and stored as <camera>/<name>.mp4 (a suffix is added if taken); returned as `filename`, it resolves in get_recording_info and /files/recordings/. Without it `filename` is the label <camera>/<UTC start>.
  * @param options timeout and retry of this call
  */
 public suspend fun CameraClient.startRecording(
@@ -1654,11 +1732,12 @@ public suspend fun CameraClient.startRecording(
     durationMinutes: Long? = null,
     durationHours: Long? = null,
     format: StartRecordingFormat? = null,
+    filename: String? = null,
     options: CallOptions = CallOptions.DEFAULT,
 ): SessionResult =
     call(
         "start_recording",
-        StartRecordingParams(camera = camera, device = device, durationS = durationS, duration = duration, durationSeconds = durationSeconds, durationMinutes = durationMinutes, durationHours = durationHours, format = format),
+        StartRecordingParams(camera = camera, device = device, durationS = durationS, duration = duration, durationSeconds = durationSeconds, durationMinutes = durationMinutes, durationHours = durationHours, format = format, filename = filename),
         StartRecordingParams.serializer(),
         SessionResult.serializer(),
         idempotent = false,

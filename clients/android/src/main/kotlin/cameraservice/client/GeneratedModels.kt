@@ -306,6 +306,16 @@ public data class CameraStatusUpdate(
 ) : Notification
 
 @Serializable
+public data class CleanupResult(
+    /** true: retention ran now. */
+    @SerialName("cleanup_executed") val cleanupExecuted: Boolean,
+    @SerialName("files_deleted") val filesDeleted: Long,
+    /** Bytes freed. */
+    @SerialName("space_freed") val spaceFreed: Long,
+    @SerialName("message") val message: String,
+)
+
+@Serializable
 public data class ClipInfo(
     @SerialName("id") val id: String,
     @SerialName("camera") val camera: String,
@@ -586,6 +596,22 @@ public data class KindUsage(
 )
 
 @Serializable
+public data class MetricsResult(
+    /** Open WebSocket connections. */
+    @SerialName("active_connections") val activeConnections: Long,
+    /** JSON-RPC calls answered since start. */
+    @SerialName("total_requests") val totalRequests: Long,
+    /** Mean call latency in milliseconds. */
+    @SerialName("average_response_time") val averageResponseTime: Double,
+    /** Share of calls answered with an error (0..1). */
+    @SerialName("error_rate") val errorRate: Double,
+    /** Resident memory of the service process in MB. */
+    @SerialName("memory_usage") val memoryUsage: Double,
+    /** CPU percent of the service process since the previous call. */
+    @SerialName("cpu_usage") val cpuUsage: Double,
+)
+
+@Serializable
 public data class MotionSettings(
     /** Height of the grey frame motion works on. */
     @SerialName("frame_height") val frameHeight: Long? = null,
@@ -810,7 +836,7 @@ public data class RecordingFile(
     @SerialName("modified_time") val modifiedTime: String? = null,
     /** Signed, short-lived download URL. */
     @SerialName("download_url") val downloadUrl: String,
-)
+) : RecordingFileOrSessionFile
 
 @Serializable
 public data class RecordingList(
@@ -937,6 +963,17 @@ public data class RetentionLimits(
     @SerialName("max_age_days") val maxAgeDays: Double? = null,
     /** Delete oldest files while the scope is larger than this (0 = no cap). */
     @SerialName("max_size_gb") val maxSizeGb: Double? = null,
+)
+
+@Serializable
+public data class RetentionPolicyResult(
+    @SerialName("policy_type") val policyType: String,
+    @SerialName("enabled") val enabled: Boolean,
+    @SerialName("max_age_days") val maxAgeDays: Double? = null,
+    @SerialName("max_size_gb") val maxSizeGb: Double? = null,
+    @SerialName("message") val message: String,
+    /** The retention settings now in force (persisted). */
+    @SerialName("settings") val settings: RetentionConfig,
 )
 
 @Serializable
@@ -1081,6 +1118,29 @@ public data class Session(
     @SerialName("session_id") val sessionId: String,
 )
 
+/** get_recording_info of a recording session's compat `filename` (start_recording's answer). */
+@Serializable
+public data class SessionFile(
+    /** The session's name, as given back by start/stop_recording. */
+    @SerialName("filename") val filename: String,
+    @SerialName("camera") val camera: String,
+    @SerialName("session_id") val sessionId: String,
+    /** Still recording. */
+    @SerialName("recording") val recording: Boolean,
+    @SerialName("start_time") val startTime: String? = null,
+    @SerialName("end_time") val endTime: String? = null,
+    /** Recorded seconds (from the segments). */
+    @SerialName("duration") val duration: Double,
+    /** Bytes of the session's segments. */
+    @SerialName("file_size") val fileSize: Long,
+    @SerialName("created_time") val createdTime: String? = null,
+    @SerialName("modified_time") val modifiedTime: String? = null,
+    /** Filenames of its segments, oldest first. */
+    @SerialName("segments") val segments: List<String>,
+    /** /files/recordings/<filename>: one MP4 of the whole session. */
+    @SerialName("download_url") val downloadUrl: String,
+) : RecordingFileOrSessionFile
+
 @Serializable
 public data class SessionResult(
     /** Camera id. */
@@ -1091,7 +1151,7 @@ public data class SessionResult(
     @SerialName("session_id") val sessionId: String,
     /** Compat status word. */
     @SerialName("status") val status: SessionResultStatus,
-    /** Compat: session label <camera>/<UTC start>; segments are listed by list_recordings. */
+    /** Compat: the session's name: the client's `filename` (<camera>/<name>.mp4) or the label <camera>/<UTC start>; get_recording_info and /files/recordings/ resolve it. Its segments are listed by list_recordings. */
     @SerialName("filename") val filename: String,
     /** Container of the segments (fragmented MP4). */
     @SerialName("format") val format: String? = null,
@@ -1101,7 +1161,7 @@ public data class SessionResult(
     @SerialName("end_time") val endTime: String? = null,
     /** Requested duration (start) or recorded seconds (stop). */
     @SerialName("duration") val duration: Double? = null,
-    /** Bytes of the session's segments indexed so far (stop). */
+    /** Bytes the session recorded (stop; waits up to a few seconds for MediaMTX to close the last segment, so a session shorter than one segment counts too). */
     @SerialName("file_size") val fileSize: Long? = null,
     /** The session record. */
     @SerialName("session") val session: RecordingSession,
@@ -1236,6 +1296,20 @@ public data class StoredEvent(
     @SerialName("updated_at") val updatedAt: Double? = null,
     /** service (published internally) or api (create_event). */
     @SerialName("source") val source: String? = null,
+)
+
+@Serializable
+public data class StreamEntry(
+    /** MediaMTX path = camera id. */
+    @SerialName("name") val name: String,
+    /** MediaMTX source type (rtspSource, rtspSession, ...); null if none. */
+    @SerialName("source") val source: String? = null,
+    /** MediaMTX has the source now. */
+    @SerialName("ready") val ready: Boolean,
+    /** Current readers. */
+    @SerialName("readers") val readers: Long,
+    /** Bytes sent to readers (current session). */
+    @SerialName("bytes_sent") val bytesSent: Long,
 )
 
 @Serializable
@@ -1465,6 +1539,18 @@ public sealed interface CameraStatusResultOrUnknownDeviceStatus {
     )
 }
 
+/** One of [RecordingFile], [SessionFile]: the first whose required fields are all present. */
+@Serializable(with = RecordingFileOrSessionFile.Serializer::class)
+public sealed interface RecordingFileOrSessionFile {
+    public object Serializer : UnionSerializer<RecordingFileOrSessionFile>(
+        RecordingFileOrSessionFile::class,
+        listOf(
+            setOf("camera", "codec", "created_time", "download_url", "duration", "duration_s", "end", "file_size", "filename", "height", "id", "kind", "modified_time", "resolution", "start", "width") to RecordingFile.serializer(),
+            setOf("camera", "created_time", "download_url", "duration", "end_time", "file_size", "filename", "modified_time", "recording", "segments", "session_id", "start_time") to SessionFile.serializer(),
+        ),
+    )
+}
+
 /** One of [SnapshotInfo], [SnapshotFailed]: the first whose required fields are all present. */
 @Serializable(with = SnapshotInfoOrSnapshotFailed.Serializer::class)
 public sealed interface SnapshotInfoOrSnapshotFailed {
@@ -1680,6 +1766,17 @@ public enum class SessionResultStatus(override val wire: String) : WireEnum {
     UNKNOWN("");
 
     public object Serializer : WireEnumSerializer<SessionResultStatus>("SessionResultStatus", entries, UNKNOWN)
+}
+
+@Serializable(with = SetRetentionPolicyPolicyType.Serializer::class)
+public enum class SetRetentionPolicyPolicyType(override val wire: String) : WireEnum {
+    AGE("age"),
+    SIZE("size"),
+    MANUAL("manual"),
+    /** A value this client version does not know yet. */
+    UNKNOWN("");
+
+    public object Serializer : WireEnumSerializer<SetRetentionPolicyPolicyType>("SetRetentionPolicyPolicyType", entries, UNKNOWN)
 }
 
 @Serializable(with = Severity.Serializer::class)
@@ -2157,6 +2254,14 @@ internal data class SetRecordingPolicyParams(
 )
 
 @Serializable
+internal data class SetRetentionPolicyParams(
+    @SerialName("policy_type") val policyType: SetRetentionPolicyPolicyType,
+    @SerialName("enabled") val enabled: Boolean,
+    @SerialName("max_age_days") val maxAgeDays: Double? = null,
+    @SerialName("max_size_gb") val maxSizeGb: Double? = null,
+)
+
+@Serializable
 internal data class SetRetentionSettingsParams(
     @SerialName("settings") val settings: JsonObject,
 )
@@ -2179,6 +2284,7 @@ internal data class StartRecordingParams(
     @SerialName("duration_minutes") val durationMinutes: Long? = null,
     @SerialName("duration_hours") val durationHours: Long? = null,
     @SerialName("format") val format: StartRecordingFormat? = null,
+    @SerialName("filename") val filename: String? = null,
 )
 
 @Serializable
