@@ -77,8 +77,11 @@ async def test_range_requests_return_exactly_the_asked_bytes(svc: RunningService
     assert headers["Content-Range"] == f"bytes 100-1123/{len(data)}"
     status, body, _ = await get(seg["download_url"], {"Range": "bytes=-77"})
     assert status == 206 and body == data[-77:]
-    info = await client.call("get_recording_info", {"filename": seg["filename"]})
+    info = await client.call("get_recording_info", {"id": seg["id"]})
     assert info["download_url"].split("?")[0] == seg["download_url"].split("?")[0]
+    # The compat `filename` shape answers the old clients' relative /files path (issue 17, ADR 0012).
+    info = await client.call("get_recording_info", {"filename": seg["filename"]})
+    assert info["download_url"] == "/files/recordings/" + seg["filename"]
 
 
 async def test_expired_forged_or_missing_signatures_get_403(svc: RunningService, client: RpcClient) -> None:

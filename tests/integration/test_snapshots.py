@@ -90,9 +90,10 @@ async def test_png_scaled_and_compat_shapes(svc: RunningService, client: RpcClie
     assert compat["status"] == "completed" and compat["device"] == "camera0" and compat["camera"] == "cam1"
     assert compat["file_path"] == compat["filename"] and compat["timestamp"]
     info = await client.call("get_snapshot_info", {"filename": compat["filename"]})
-    assert info["id"] == compat["id"] and info["download_url"].startswith(
-        svc.http_url + "/downloads/snapshots/"
-    )
+    # The compat method answers the old clients' relative /files path (issue 17, ADR 0012) ...
+    assert info["id"] == compat["id"] and info["download_url"] == "/files/snapshots/" + compat["filename"]
+    native = await client.call("get_snapshot", {"id": compat["id"]})  # ... the native one the signed URL
+    assert native["download_url"].startswith(svc.http_url + "/downloads/snapshots/")
     listed = await client.call("list_snapshots", {"limit": 100, "offset": 0})
     assert compat["id"] in {f["id"] for f in listed["files"]} and listed["total"] >= 2
     deleted = await client.call("delete_snapshot", {"filename": compat["filename"]})
