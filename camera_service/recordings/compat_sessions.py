@@ -74,7 +74,7 @@ async def find_session(svc: RecordingsService, name: str) -> RecordingSession | 
 
 async def segments(svc: RecordingsService, session: RecordingSession) -> list[Segment]:
     """The segments recorded during the session, oldest first."""
-    end = session.stopped_at if session.stopped_at is not None else time.time()
+    end = session.stopped_at if session.stopped_at is not None else svc.clock.time()
     segs = await svc.store.list_segments(
         session.camera, session.started_at, end, limit=100_000, ascending=True
     )
@@ -88,7 +88,7 @@ async def recorded_bytes(svc: RecordingsService, session: RecordingSession, wait
     index (its size on disk: a camera that stopped sending never reaches the stop)."""
     deadline = time.monotonic() + wait_s
     # The last frame MediaMTX writes is a moment before the stop (its own latency, under a second).
-    reach = (session.stopped_at or time.time()) - 1.0
+    reach = (session.stopped_at or svc.clock.time()) - 1.0
     while True:
         files = await asyncio.to_thread(_files_started_in, svc, session)
         missing = [(rel, size) for rel, size in files if await svc.store.get_segment(path=rel) is None]
@@ -103,7 +103,7 @@ async def recorded_bytes(svc: RecordingsService, session: RecordingSession, wait
 def _files_started_in(svc: RecordingsService, session: RecordingSession) -> list[tuple[str, int]]:
     """(path, size) of the camera's segment files whose name (UTC start) lies within the session."""
     folder = svc.roots["recordings"] / session.camera
-    stop = session.stopped_at or time.time()
+    stop = session.stopped_at or svc.clock.time()
     out = []
     try:
         files = list(folder.iterdir())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from camera_service.auth.roles import Role
 from camera_service.media.imaging import ImageFormat
 from camera_service.recordings import archive
@@ -66,7 +64,7 @@ async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> Snapsho
             device=params.device,
             camera=camera_id,
             filename=params.filename,
-            timestamp=iso(time.time()),
+            timestamp=iso(svc_of(ctx).clock.time()),
             error=exc.message,
             error_code=exc.code,
             error_data=exc.data,
