@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import re
 import subprocess
 import sys
 
@@ -59,3 +60,12 @@ def test_directly_imported_notification_models_are_the_registered_ones() -> None
     registered = {n.name: n.params_model for n in build_registry().notifications}
     for name, (module, attr) in DIRECT_NOTIFICATION_MODELS.items():
         assert getattr(importlib.import_module(module), attr) is registered[name]
+
+
+def test_docs_name_every_group() -> None:
+    groups_line = next(
+        para
+        for para in (codegen.HERE.parents[1] / "docs" / "client.md").read_text().split("\n- ")
+        if para.startswith("**Groups**")
+    )
+    assert {g for g, _ in METHODS.values()} <= set(re.findall(r"`(\w+)`", groups_line.split(".")[0]))
