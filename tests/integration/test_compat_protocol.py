@@ -184,6 +184,17 @@ async def test_camera_status_update_push_carries_the_receivers_token(
             await other.next_notification(
                 "camera_status_update", timeout=1, where=lambda p: p["device"] == "push1"
             )
+        # The next push to this connection reuses its token (first half of its lifetime): still valid.
+        await cam.stop()
+        offline = await viewer.next_notification(
+            "camera_status_update",
+            timeout=30,
+            where=lambda p: p["device"] == "push1" and p["state"] == "OFFLINE",
+        )
+        assert token_of(offline["params"]["streams"]["rtsp"]) == token_of(url)
+        # An RPC call renews it.
+        status = await viewer.call("get_camera_status", {"device": "push1"})
+        assert token_of(status["streams"]["rtsp"]) != token_of(url)
     finally:
         await cam.stop()
         await admin.call("remove_camera", {"camera": "push1"})
