@@ -13,6 +13,7 @@ BENCHMARKS = [
     "bench.ptz",
     "bench.client",
     "bench.kotlin_client",
+    "bench.compat_push",
 ]
 
 
