@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench.client",
     "bench.kotlin_client",
     "bench.compat_push",
+    "bench.analytics",
 ]
 
 

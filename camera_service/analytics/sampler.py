@@ -10,6 +10,7 @@ on a daemon thread; callbacks must be thread-safe.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,18 @@ import av
 from av.video.frame import VideoFrame
 
 log = logging.getLogger("camera_service.analytics.sampler")
+
+_CREDENTIALS = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+
+
+def describe(exc: BaseException) -> str:
+    """Why a stream cannot be read, for people: never with the reader's credentials (PyAV puts the URL
+    into its messages, and this text is shown by get_analytics)."""
+    if isinstance(exc, av.error.HTTPNotFoundError):
+        return "the stream is not available (camera offline or not publishing)"
+    if isinstance(exc, TimeoutError | av.error.ExitError):
+        return "the stream did not answer in time"
+    return _CREDENTIALS.sub(r"\1***@", f"{type(exc).__name__}: {exc}")
 
 
 @dataclass
@@ -83,7 +96,7 @@ class CameraSampler:
                 self._read()
                 self.error = "the stream ended"
             except Exception as exc:
-                self.error = f"{type(exc).__name__}: {exc}"
+                self.error = describe(exc)
                 log.debug("analytics reader %s: %s", self.camera, self.error)
             self.connected = False
             if self._stop.wait(self.reconnect_s):

@@ -110,8 +110,9 @@ class AnalyticsService:
         if self.queue is not None:
             await asyncio.to_thread(self.queue.stop)
             self.queue = None
+        deadline = time.monotonic() + 3.0  # readers blocked in a connect attempt are daemon threads
         for p in pipelines:
-            await asyncio.to_thread(p.sampler.join, 2.0)
+            await asyncio.to_thread(p.sampler.join, max(0.0, deadline - time.monotonic()))
         for task in list(self._tasks):
             task.cancel()
 

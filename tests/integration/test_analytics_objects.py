@@ -5,6 +5,7 @@ none; take_snapshot of an analysed camera answers from the sampled frame; a kill
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from typing import Any
@@ -146,3 +147,14 @@ async def test_a_plugin_that_cannot_load_is_reported_and_the_service_runs_on(
 
         await wait_for(sampling, what="sampling to go on")  # the rest of analytics keeps working
         assert await admin.call("ping") == "pong"
+
+        # A camera that is not streaming: the reader's error is shown, without the reader's credentials.
+        await admin.call("add_camera", {"id": "dark", "name": "dark", "source": "publisher"})
+        await admin.call("set_analytics", {"camera": "dark", "enabled": True, "detectors": ["motion"]})
+
+        async def error() -> str | None:
+            info = await admin.call("get_analytics", {"camera": "dark"})
+            return info["error"] if not info["connected"] and info["error"] else None
+
+        text = await wait_for(error, what="the reader's error")
+        assert re.search(r"://[^/@*\s]+@", text) is None, text

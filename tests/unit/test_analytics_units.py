@@ -190,3 +190,11 @@ def test_queue_keeps_the_newest_frame_per_camera_and_counts_drops() -> None:
     assert q.depth() == 2
     batch = q._take_batch()
     assert batch is not None and [(j.camera, j.time) for j in batch] == [("b", 2.0), ("c", 3.0)]
+
+
+def test_stream_errors_never_carry_the_readers_credentials() -> None:
+    from camera_service.analytics.sampler import describe
+
+    err = OSError("Server returned 401 Unauthorized: 'rtsp://_internal:s3cr3t@127.0.0.1:8554/cam1'")
+    text = describe(err)
+    assert "s3cr3t" not in text and "_internal" not in text and "rtsp://***@127.0.0.1:8554/cam1" in text
