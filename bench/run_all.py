@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench.kotlin_client",
     "bench.compat_push",
     "bench.analytics",
+    "bench.web",
 ]
 
 

@@ -103,13 +103,16 @@ rm -f "$models_log"
 WEB="$ROOT/clients/web"
 web_hash="$( { cat "$WEB/package-lock.json" "$WEB/index.html" "$WEB/vite.config.ts" "$WEB/tsconfig.json";
                find "$WEB/src" -type f | sort | xargs cat; } | sha256sum | cut -d' ' -f1)"
-if [[ "$(cat "$WEB/dist/.build-hash" 2>/dev/null || true)" != "$web_hash" ]]; then
+if [[ "$(cat "$WEB/dist/.build-hash" 2>/dev/null || true)" != "$web_hash" \
+      || ! -f "$WEB/node_modules/axe-core/axe.min.js" ]]; then  # axe-core: used by tests/web
   command -v node >/dev/null 2>&1 || die "the web console needs Node.js >= 20.19 (node not found)"
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' \
     || die "the web console needs Node.js >= 20.19 (found $(node --version))"
   log "building the web console (npm ci + vite build)"
   web_log="$(mktemp)"
-  if ! (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build) >"$web_log" 2>&1 </dev/null; then
+  # *.gz next to each asset: the service (aiohttp FileResponse) sends it to browsers that accept gzip.
+  if ! (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build \
+        && gzip -k -9 -f dist/assets/*.js dist/assets/*.css) >"$web_log" 2>&1 </dev/null; then
     tail -n 40 "$web_log" >&2
     rm -f "$web_log"
     die "building clients/web failed"

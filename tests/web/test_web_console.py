@@ -136,3 +136,16 @@ async def test_viewer_sees_no_admin_controls_and_arabic_is_rtl(
         await page.shot("events-arabic-viewer")
         assert await page.axe() == []
         page.check_clean()
+
+        # A phone: one column, the tile still plays.
+        phone = await env.page(width=390, height=844)
+        await phone.goto("/")
+        await phone.login("vic", "viewer-pass-1")
+        await _playing(phone, "cam1", "webrtc")
+        columns = await phone.page.evaluate(
+            "() => getComputedStyle(document.querySelector('[data-testid=grid]')).gridTemplateColumns"
+        )
+        assert len(columns.split()) == 1, columns
+        await phone.shot("live-phone")
+        assert await phone.axe() == []
+        phone.check_clean()

@@ -116,7 +116,7 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
         assert await page.axe() == []
 
         await page.page.click('[data-nav="admin"]')
-        for tab in ("cameras", "users", "apiKeys", "health", "audit"):
+        for tab in ("cameras", "users", "apiKeys", "webhooks", "rules", "retention", "health", "audit"):
             await page.page.click(f'button[data-tab="{tab}"]')
             await page.page.wait_for_timeout(200)
             assert await page.axe() == [], tab

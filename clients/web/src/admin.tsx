@@ -5,9 +5,10 @@ import { useEffect, useState } from "preact/hooks";
 import type { Methods } from "./api/generated";
 import { t } from "./i18n";
 import { rpc } from "./session";
+import { OnvifImport, Retention, Rules, Webhooks } from "./admin_more";
 import { fmt } from "./time";
 
-type Tab = "cameras" | "users" | "apiKeys" | "health" | "audit";
+type Tab = "cameras" | "users" | "apiKeys" | "webhooks" | "rules" | "retention" | "health" | "audit";
 
 function useLoad<T>(f: () => Promise<T>, deps: unknown[] = []): [T | null, () => void, string] {
   const [data, setData] = useState<T | null>(null);
@@ -37,17 +38,35 @@ function useAction(): [(f: () => Promise<unknown>) => Promise<void>, string, str
 
 export function AdminPage() {
   const [tab, setTab] = useState<Tab>("cameras");
-  const tabs: Tab[] = ["cameras", "users", "apiKeys", "health", "audit"];
+  const tabs: Tab[] = ["cameras", "users", "apiKeys", "webhooks", "rules", "retention", "health", "audit"];
+  const label: Record<Tab, string> = {
+    cameras: t("cameras"),
+    users: t("users"),
+    apiKeys: t("apiKeys"),
+    webhooks: "Webhooks",
+    rules: "Rules",
+    retention: "Retention",
+    health: t("health"),
+    audit: t("audit"),
+  };
   return (
     <section class="admin" aria-label={t("admin")}>
       <div class="toolbar" role="tablist">
         {tabs.map((x) => (
           <button type="button" role="tab" aria-selected={tab === x} data-tab={x} onClick={() => setTab(x)}>
-            {t(x)}
+            {label[x]}
           </button>
         ))}
       </div>
-      {tab === "cameras" && <Cameras />}
+      {tab === "cameras" && (
+        <>
+          <Cameras />
+          <OnvifImport />
+        </>
+      )}
+      {tab === "webhooks" && <Webhooks />}
+      {tab === "rules" && <Rules />}
+      {tab === "retention" && <Retention />}
       {tab === "users" && <Users />}
       {tab === "apiKeys" && <ApiKeys />}
       {tab === "health" && <Health />}

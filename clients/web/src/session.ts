@@ -72,8 +72,11 @@ rpc.authenticate = async () => {
 };
 
 export async function login(username: string, password: string): Promise<void> {
+  performance.mark("login-start");
   await rpc.connect();
-  setUser(await rpc.raw("login", { username, password }));
+  const u = await rpc.raw("login", { username, password });
+  performance.mark("login-done");
+  setUser(u);
 }
 
 export async function logout(): Promise<void> {

@@ -22,6 +22,7 @@ export function useCameras() {
     let alive = true;
     const load = async () => {
       const page = await rpc.call("list_cameras", { limit: 500 });
+      performance.mark("cameras-listed");
       if (!alive) return;
       setCameras(page.cameras);
       setStates(Object.fromEntries(page.cameras.map((c) => [c.id, c.status])));

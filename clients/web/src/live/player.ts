@@ -38,6 +38,7 @@ export class Player {
   private generation = 0;
   private token = "";
   private serverDown = false; // the service says the camera is not publishing: no stream request until it is
+  private serverReason = "";
 
   constructor(
     private camera: string,
@@ -66,6 +67,7 @@ export class Player {
   /** The server says the camera went offline: show it now, keep retrying. */
   serverOffline(reason: string) {
     this.serverDown = true;
+    this.serverReason = reason;
     if (!this.active || this.status.state === "offline") return;
     this.fail(reason);
   }
@@ -121,7 +123,7 @@ export class Player {
     if (!this.active) return;
     const gen = ++this.generation;
     this.cleanup();
-    if (this.serverDown) return this.fail("camera offline (server): not publishing");
+    if (this.serverDown) return this.fail(this.serverReason || "camera offline (server)");
     if (this.status.state !== "offline") this.set({ state: "connecting", reason: "" });
     try {
       const urls = await rpc.call("get_stream_urls", { camera: this.camera });

@@ -67,6 +67,7 @@ export class WhepSession {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     this.offer = parseOffer(offer.sdp ?? "");
+    performance.mark("whep-offer");
     const res = await fetch(this.url, {
       method: "POST",
       headers: this.headers({ "Content-Type": "application/sdp" }),
@@ -78,6 +79,7 @@ export class WhepSession {
     const location = res.headers.get("Location");
     this.sessionUrl = location ? new URL(location, this.url).toString() : null;
     const answer = await res.text();
+    performance.mark("whep-answer");
     if (this.closed) return;
     await pc.setRemoteDescription({ type: "answer", sdp: answer });
     if (this.queued.length) await this.sendCandidates();
