@@ -95,3 +95,20 @@ def test_bash_completes_groups_commands_and_flags_in_a_real_shell() -> None:
     assert set(_complete(["cameras", "li"])) == {"list"}
     assert "--max-width" in _complete(["snapshots", "take", "--max"])
     assert _complete(["recordings", "ex"]) == ["export"]
+
+
+def test_tables_put_key_columns_first_and_show_times_readably() -> None:
+    from camera_service.client.camctl.output import show
+
+    out = io.StringIO()
+    rows = [
+        {"source": "publisher", "status": "ONLINE", "created_at": 1_800_000_000.5, "id": "demo", "x": [1]}
+    ]
+    show({"cameras": rows, "total": 1}, as_json=False, out=out)
+    header, row, footer = out.getvalue().splitlines()
+    assert header.split() == ["ID", "STATUS", "SOURCE", "CREATED_AT"]  # lists are left to --json
+    assert row.split()[0] == "demo" and row.split()[3].startswith("2027-01-1")  # 2027-01-15T08:00Z, any zone
+    assert footer == "total: 1"
+    out = io.StringIO()
+    show({"cameras": rows}, as_json=True, out=out)
+    assert '"created_at": 1800000000.5' in out.getvalue()

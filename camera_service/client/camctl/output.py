@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from datetime import datetime
 from typing import Any, TextIO
 
 MAX_COLUMNS = 8
@@ -31,6 +32,14 @@ def to_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
+def _readable(key: str, value: Any) -> Any:
+    """Unix times (`time`, `*_at`, `last_seen`, ...) as local ISO 8601 for people; --json keeps numbers."""
+    timeish = key in ("time", "last_seen", "online_since") or key.endswith("_at")
+    if timeish and isinstance(value, (int, float)) and not isinstance(value, bool) and value > 1e9:
+        return datetime.fromtimestamp(value).astimezone().isoformat(timespec="seconds")
+    return value
+
+
 def _cell(value: Any, limit: int = MAX_CELL) -> str:
     text = "" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
     text = str(text).replace("\n", " ")
@@ -53,7 +62,7 @@ def table(rows: list[dict[str, Any]], out: TextIO) -> None:
         out.write("(none)\n")
         return
     cols = _columns(rows)
-    cells = [[_cell(r.get(c)) for c in cols] for r in rows]
+    cells = [[_cell(_readable(c, r.get(c))) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     out.write("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip() + "\n")
     for row in cells:
@@ -83,7 +92,7 @@ def show(result: Any, *, as_json: bool, out: TextIO | None = None) -> None:
             return
         width = max((len(k) for k in result), default=0)
         for key, value in result.items():
-            out.write(f"{key.ljust(width)}  {_cell(value, MAX_VALUE)}\n")  # --json shows it all
+            out.write(f"{key.ljust(width)}  {_cell(_readable(key, value), MAX_VALUE)}\n")  # --json: all
         return
     out.write(f"{result}\n")
 
