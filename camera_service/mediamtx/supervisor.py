@@ -106,6 +106,7 @@ class MediaMTXSupervisor:
         self._state: State = "starting"
         self._version: str | None = None
         self._started: str | None = None
+        self._verified_started: str | None = None  # `started` of the MediaMTX last checked to be ours
         self._restarts = 0
         self._ever_up = False
         self._last_error: str | None = None
@@ -297,15 +298,42 @@ class MediaMTXSupervisor:
             self._wake.clear()
             try:
                 info = await self._client.info()
+                ours = await self._answers_for_us(info.started)
             except MediaMTXError as exc:
                 self._last_error = exc.message
                 await self._mark_down()
             else:
-                await self._mark_up(info.version, info.started)
+                if ours:
+                    await self._mark_up(info.version, info.started)
+                else:
+                    await self._mark_down()
             # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancel that races the wake-up.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.cfg.health_interval_s):
                     await self._wake.wait()
+
+    async def _answers_for_us(self, started: str | None) -> bool:
+        """Whether the MediaMTX answering at the API address is the one we manage.
+
+        The API port is chosen before MediaMTX binds it, so another MediaMTX (another instance's, a
+        test's on the same machine) can hold it: ours then fails to start while the other answers
+        every request. Its answers must never count as ours (they once made a deleted path config
+        reappear: the other instance was running the same test). The config behind the API names the
+        log file, unique to our runtime directory: check it once per MediaMTX start."""
+        if not self.managed:
+            return True  # attach mode: whatever answers at the configured address is the one
+        if started is not None and started == self._verified_started:
+            return True
+        conf = await self._client.get_global_config()
+        mine = str(self.log_file.resolve())
+        if conf.get("logFile") != mine:
+            self._last_error = (
+                f"another MediaMTX answers at {self.cfg.api_url} (its log file is "
+                f"{conf.get('logFile')!r}, ours {mine!r}): is the API port taken?"
+            )
+            return False
+        self._verified_started = started
+        return True
 
     async def _mark_up(self, version: str, started: str | None) -> None:
         restarted = self._ever_up and (self._state != "up" or started != self._started)

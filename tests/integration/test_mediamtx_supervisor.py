@@ -25,6 +25,7 @@ from camera_service.mediamtx import (
     find_mediamtx_binary,
 )
 from camera_service.observability.metrics import Metrics
+from tests.harness.ports import free_ports
 
 pytestmark = pytest.mark.integration
 
@@ -43,20 +44,19 @@ def free_port() -> int:
 
 
 def light_config(**over: object) -> MediaMTXConfig:
-    ports = {
-        k: free_port()
-        for k in (
-            "api_port",
-            "playback_port",
-            "metrics_port",
-            "rtsp_port",
-            "rtmp_port",
-            "hls_port",
-            "webrtc_port",
-            "webrtc_ice_udp_port",
-            "srt_port",
-        )
-    }
+    names = (
+        "api_port",
+        "playback_port",
+        "metrics_port",
+        "rtsp_port",
+        "rtmp_port",
+        "hls_port",
+        "webrtc_port",
+        "webrtc_ice_udp_port",
+        "srt_port",
+    )
+    ports = dict(zip(names, free_ports(len(names)), strict=True))  # distinct (one free_port() at a
+    # time could hand out the same port twice)
     return MediaMTXConfig(
         **{
             **ports,
@@ -153,6 +153,40 @@ async def test_path_config_crud(sup: MediaMTXSupervisor) -> None:
     await c.patch_path_defaults({"recordSegmentDuration": "10s"})
     assert await c.list_recordings() == []
     assert await c.playback_list("cam1") == []
+
+
+@needs_mtx
+async def test_a_foreign_mediamtx_on_our_api_port_is_never_taken_for_ours(
+    make_sup: SupFactory, tmp_path: Path
+) -> None:
+    """The race behind a flake of test_path_config_crud: between our MediaMTX letting go of its API port
+    (a restart here; at start, after the pre-flight check) and binding it again, another MediaMTX on the
+    machine (another run of the same test) took it. Ours could not bind; the supervisor took the other's
+    answers for its own, and a path config deleted here "came back" there."""
+    ours = await make_sup(light_config(restart_backoff_initial_s=30.0))  # a wide window before the restart
+    pid = ours.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await wait_for(lambda: not ours.is_up)
+    foreign = MediaMTXSupervisor(
+        light_config(api_port=ours.cfg.api_port),
+        StorageConfig(data_dir=tmp_path / "foreign-data"),
+        tmp_path / "foreign-run",
+        Metrics(),
+        binary=MTX_BIN,
+    )
+    await foreign.start()
+    try:
+        await foreign.client.add_path_config("theirs", {"source": "publisher"})
+
+        def refused() -> bool:
+            return "another MediaMTX answers" in str(ours.health().details["last_error"])
+
+        await wait_for(refused)  # ours polled the port, got the other's answer, and refused it
+        assert not ours.is_up and ours.state == "down"
+        assert (await foreign.client.get_path_config("theirs"))["name"] == "theirs"
+    finally:
+        await foreign.stop()
 
 
 @needs_mtx
