@@ -32,6 +32,7 @@ bench: setup
 docs: setup
 	$(PY) -m camera_service.rpc.docs --write
 	$(PY) -m camera_service.config.docs --write
+	$(PY) -m camera_service.core.topic_docs --write
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info bench/results

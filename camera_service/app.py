@@ -23,9 +23,9 @@ from camera_service.cameras.service import CameraService
 from camera_service.compat.files import CompatFiles
 from camera_service.compat.http import CompatHttp
 from camera_service.config import Settings
+from camera_service.core.bus import EventBus
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import Component, ComponentHealth
-from camera_service.events.bus import EventBus
 from camera_service.events.service import EventService
 from camera_service.media.demo import DemoPublisher
 from camera_service.media.snapshot import GrabbedFrame

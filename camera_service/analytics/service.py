@@ -26,9 +26,9 @@ from camera_service.analytics.plugins import Discovery, discover
 from camera_service.analytics.store import MIGRATIONS, Activity, AnalyticsStore, DetectionRecord
 from camera_service.analytics.tracker import Track
 from camera_service.analytics.worker import BatchStats, InferenceQueue, Job
+from camera_service.core.bus import Event, EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
-from camera_service.events.bus import Event, EventBus, Severity
 from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.analytics")

@@ -20,8 +20,8 @@ from camera_service.cameras.probe import ProbeFailed, probe_stream
 from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.streams import StreamUrls
 from camera_service.cameras.urls import redact
+from camera_service.core.bus import EventBus, Severity
 from camera_service.core.tasks import TaskSet
-from camera_service.events.bus import EventBus, Severity
 from camera_service.rpc.context import ConnectionContext
 from camera_service.server.connections import ConnectionRegistry
 

@@ -38,10 +38,10 @@ from camera_service.cameras.store import MIGRATIONS, CameraStore
 from camera_service.cameras.streams import StreamUrls, build_stream_urls, with_stream_token
 from camera_service.cameras.urls import redact
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
+from camera_service.core.bus import EventBus
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import DomainError, conflict, invalid_input, not_found
 from camera_service.core.tasks import TaskSet
-from camera_service.events.bus import EventBus
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     )
     from camera_service.cameras.streams import StreamUrls
     from camera_service.compat.methods import CleanupResult, MetricsResult, RetentionPolicyResult, StreamEntry
-    from camera_service.events.bus import Severity
+    from camera_service.core.bus import Severity
     from camera_service.events.methods import ClipRequest, EventPage, Subscription, Unsubscribed
     from camera_service.events.models import EventStatus, StoredEvent
     from camera_service.events.rules.methods import ActionTypeInfo, RuleRemoved

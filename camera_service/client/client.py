@@ -16,7 +16,7 @@ from camera_service.client.streams import EventStream, NotificationStream
 from camera_service.client.typed import build_params, parse_result
 
 if TYPE_CHECKING:
-    from camera_service.events.bus import Severity
+    from camera_service.core.bus import Severity
     from camera_service.events.models import EventNotification
 
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from camera_service.core.bus import Event, EventBus
 from camera_service.core.clock import Clock
 from camera_service.core.tasks import TaskSet
-from camera_service.events.bus import Event, EventBus
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.models import ClipState

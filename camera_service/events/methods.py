@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from camera_service.auth.roles import Role
-from camera_service.events.bus import Event, Severity
+from camera_service.core.bus import Event, Severity
 from camera_service.events.models import EventNotification, EventStatus, StoredEvent, SubscriptionFilter
 from camera_service.events.service import EventService
 from camera_service.events.store import EventQuery, decode_cursor

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from camera_service.events.bus import Event, Severity
+from camera_service.core.bus import Event, Severity
 
 
 class EventStatus(StrEnum):
@@ -45,7 +45,7 @@ class SubscriptionFilter(BaseModel):
     min_severity: Severity | None = None
 
     def matches(self, event: Event) -> bool:
-        from camera_service.events.bus import topic_matches
+        from camera_service.core.bus import topic_matches
 
         if self.cameras is not None and event.camera not in self.cameras:
             return False

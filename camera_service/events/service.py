@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from camera_service.core.bus import Event, EventBus, topic_matches
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import TaskSet
-from camera_service.events.bus import Event, EventBus, topic_matches
 from camera_service.events.clips import EventClipper
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics

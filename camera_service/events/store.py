@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from camera_service.events.bus import Event
+from camera_service.core.bus import Event
 from camera_service.events.models import ClipState, EventStatus, StoredEvent
 from camera_service.storage.database import Database, Migration
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import orjson
 
-from camera_service.events.bus import Event
+from camera_service.core.bus import Event
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.models import SubscriptionFilter
 from camera_service.rpc.context import ConnectionContext

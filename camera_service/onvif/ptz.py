@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from camera_service.cameras.models import Camera
+from camera_service.core.bus import EventBus
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.errors import CameraUnavailable, DomainError, TimedOut, invalid_input, not_found
 from camera_service.core.tasks import TaskSet, cancel_and_wait
-from camera_service.events.bus import EventBus
 from camera_service.onvif.client import OnvifClient, not_supported, to_plain
 from camera_service.onvif.config import OnvifConfig
 from camera_service.onvif.importer import read_ptz_info

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from camera_service.core.bus import Event, EventBus
 from camera_service.core.clock import Clock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import invalid_input
 from camera_service.core.tasks import TaskSet
-from camera_service.events.bus import Event, EventBus
 from camera_service.onvif import discovery
 from camera_service.onvif.client import OnvifClient
 from camera_service.onvif.config import OnvifConfig

@@ -20,6 +20,7 @@ from typing import Any
 from av.video.frame import VideoFrame
 
 from camera_service.auth.scopes import in_scope
+from camera_service.core.bus import Event, EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import (
@@ -31,7 +32,6 @@ from camera_service.core.errors import (
     TimedOut,
 )
 from camera_service.core.tasks import TaskSet
-from camera_service.events.bus import Event, EventBus, Severity
 from camera_service.media.imaging import ImageFormat, encode_frame, first_frame, probe_file
 from camera_service.media.snapshot import GrabbedFrame, SnapshotEngine, SnapshotError, SnapshotTimeout
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from camera_service.core.bus import EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.tasks import cancel_and_wait
-from camera_service.events.bus import EventBus, Severity
 from camera_service.recordings.config import RetentionConfig
 from camera_service.recordings.retention import GB, Item, Plan, overlaps, plan
 from camera_service.recordings.store import RecordingStore, UsageRow, usage

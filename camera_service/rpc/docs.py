@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from camera_service.core.topic_docs import render_catalog
 from camera_service.rpc.errors import ERROR_DESCRIPTIONS, ErrorCode
 from camera_service.rpc.openrpc import openrpc_document
 from camera_service.rpc.registry import MethodRegistry
@@ -113,6 +114,8 @@ def render(api: MethodRegistry) -> str:
                 for name, prop in props.items():
                     out.append(f"| `{name}` | {_type(prop)} | {_cell(prop.get('description', ''))} |")
             out.append("")
+        out.append("### Event topics (`data` of `event` notifications)\n")
+        out.append(render_catalog("####"))
     out.append("\n## Schemas\n")
     for name, schema in doc["components"]["schemas"].items():
         out.append(f"### {name}\n")

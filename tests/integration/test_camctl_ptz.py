@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from camera_service.client import CameraServiceClient
-from camera_service.events.bus import Event
+from camera_service.core.bus import Event
 from tests.harness.camctl import camctl
 from tests.harness.onvif_net import onvif_network, start_sim
 from tests.harness.procs import wait_for

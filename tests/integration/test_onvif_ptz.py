@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from camera_service.events.bus import Event
+from camera_service.core.bus import Event
 from tests.harness.onvif_net import SimHandle, TestNetns, onvif_network, start_sim
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcCallError, RpcClient

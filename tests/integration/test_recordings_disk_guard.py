@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from camera_service.events.bus import Event
+from camera_service.core.bus import Event
 from tests.conftest import ServiceFactory, TestCameraFactory
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcCallError, RpcClient

@@ -9,7 +9,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from camera_service.events.bus import Event, EventBus, Severity
+from camera_service.core.bus import Event, EventBus, Severity
 from camera_service.events.clips import EventClipper
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from camera_service.events.bus import EventBus
+from camera_service.core.bus import EventBus
 from camera_service.events.config import EventsConfig
 from camera_service.events.rules.store import RULES_DDL
 from camera_service.events.service import EventService

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from camera_service.events.bus import EventBus, Severity
+from camera_service.core.bus import EventBus, Severity
 from camera_service.events.config import EventsConfig
 from camera_service.events.service import EventService
 from camera_service.events.webhooks.models import DeliveryStatus
@@ -84,7 +84,14 @@ async def test_failed_deliveries_back_off_on_the_clock_then_deliver(
         description="",
     )
     t0 = clock.time()
-    bus.emit("camera.offline", camera="cam1", severity=Severity.MEDIUM)
+    bus.emit(
+        "camera.offline",
+        camera="cam1",
+        severity=Severity.MEDIUM,
+        status="OFFLINE",
+        previous="ONLINE",
+        error=None,
+    )
     await until(lambda: len(sender.posts) == 1, "first attempt")
     assert sender.posts == [t0]
 

@@ -8,7 +8,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from camera_service.events.bus import Event, EventBus
+from camera_service.core.bus import Event, EventBus
 from camera_service.onvif.config import OnvifConfig
 from camera_service.onvif.ptz import PtzController
 from tests.harness.clock import FakeClock

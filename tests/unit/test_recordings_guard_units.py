@@ -10,7 +10,7 @@ from typing import Any
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.models import Camera
 from camera_service.cameras.provisioning import PathConfigBuilder
-from camera_service.events.bus import Event, EventBus
+from camera_service.core.bus import Event, EventBus
 from camera_service.recordings.config import RetentionConfig
 from camera_service.recordings.retention import GB
 from camera_service.recordings.storage import StorageManager

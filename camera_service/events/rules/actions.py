@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from camera_service.events.bus import Event, Severity
+from camera_service.core.bus import Event, Severity
 
 if TYPE_CHECKING:
     from camera_service.app import Services

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from camera_service.core.bus import Event
 from camera_service.core.clock import Clock
 from camera_service.core.tasks import TaskSet
-from camera_service.events.bus import Event
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.rules.actions import ActionContext, action_types, params_error, validate_action
 from camera_service.events.rules.models import (

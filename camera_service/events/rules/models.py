@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from camera_service.core.bus import Event, Severity, topic_matches
 from camera_service.core.types import TimeZoneName
-from camera_service.events.bus import Event, Severity, topic_matches
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

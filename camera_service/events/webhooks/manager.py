@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
+from camera_service.core.bus import Event, Severity, topic_matches
 from camera_service.core.clock import Clock
-from camera_service.events.bus import Event, Severity, topic_matches
 from camera_service.events.webhooks.models import Webhook, safe_url, validate_webhook_url
 from camera_service.events.webhooks.store import WebhookRow, WebhookStore
 

@@ -9,7 +9,7 @@ import uuid
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from camera_service.auth.roles import Role
-from camera_service.events.bus import Event, Severity
+from camera_service.core.bus import Event, Severity
 from camera_service.events.service import EventService
 from camera_service.events.webhooks.manager import delivery_body
 from camera_service.events.webhooks.models import (

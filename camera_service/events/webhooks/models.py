@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
-from camera_service.events.bus import Severity
+from camera_service.core.bus import Severity
 
 
 class DeliveryStatus(StrEnum):

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiosqlite
 
-from camera_service.events.bus import Severity
+from camera_service.core.bus import Severity
 from camera_service.events.webhooks.models import Delivery, DeliveryStatus, Webhook
 from camera_service.storage.crypto import DecryptError, SecretBox
 
