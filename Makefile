@@ -21,6 +21,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy camera_service
+	$(BIN)/hadolint Dockerfile
 
 format: setup
 	$(BIN)/ruff check --fix .

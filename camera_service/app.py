@@ -19,6 +19,7 @@ from camera_service.analytics.service import AnalyticsService
 from camera_service.auth.scopes import Scope
 from camera_service.auth.service import AuthService
 from camera_service.auth.transport import TransportSecurity, build_ssl_context
+from camera_service.cameras.models import CameraStatus
 from camera_service.cameras.service import CameraService
 from camera_service.compat.files import CompatFiles
 from camera_service.compat.http import CompatHttp
@@ -32,6 +33,7 @@ from camera_service.media.snapshot import GrabbedFrame
 from camera_service.mediamtx.adoption import previous_callback_endpoint
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
+from camera_service.observability.ops_metrics import CameraState, OpsCollector
 from camera_service.onvif.service import OnvifService
 from camera_service.recordings.service import RecordingsService
 from camera_service.rpc.catalog import build_registry
@@ -237,6 +239,12 @@ class Application:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))
         components.append(self.http)  # last: clients arrive only once everything else is up
         self.services.components = components
+        metrics.registry.register(
+            OpsCollector(
+                self._camera_states,
+                {"data": data_dir, "recordings": settings.storage.recordings_path},
+            )
+        )
         self._started: list[Component] = []
         self._prepare_dirs(
             [
@@ -252,6 +260,13 @@ class Application:
     def _prepare_dirs(dirs: list[Path]) -> None:
         for d in dirs:
             d.mkdir(parents=True, exist_ok=True)
+
+    def _camera_states(self) -> list[CameraState]:
+        cameras, recorder = self.services.cameras, self.services.recordings.recorder
+        return [
+            CameraState(c.id, cameras.status(c.id).status == CameraStatus.ONLINE, recorder.is_recording(c.id))
+            for c in cameras.cameras()
+        ]
 
     def ready(self) -> bool:
         return self.services.mediamtx.is_up and self.services.db.health().healthy

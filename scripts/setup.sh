@@ -7,12 +7,17 @@
 #   5. The web console built into clients/web/dist (npm ci + vite build) when its sources changed.
 # Environment: SETUP_BROWSER=1 (also install a browser), SETUP_SKIP_APT=1 (never touch apt),
 #              PYTHON (interpreter for the venv, default python3.11).
+#              SETUP_PROFILE=image: what the container image runs (Dockerfile): runtime packages plus Debian's
+#              python3, no test tools, `pip install -e .` without dev extras, apt lists removed afterwards.
+#              SETUP_VENV: where the venv goes (default .venv).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 PYTHON="${PYTHON:-python3.11}"
-VENV="$ROOT/.venv"
+PROFILE="${SETUP_PROFILE:-dev}"
+[[ "$PROFILE" == "dev" || "$PROFILE" == "image" ]] || { echo "SETUP_PROFILE must be dev or image" >&2; exit 1; }
+VENV="${SETUP_VENV:-$ROOT/.venv}"
 HASH_FILE="$VENV/.installed-hash"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -21,11 +26,20 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------- 1. Debian packages
 # Extend these lists to add system dependencies.
 APT_PACKAGES=(ffmpeg curl)  # curl: MediaMTX hook commands call back into the service
-APT_PACKAGES+=(iproute2)  # ip: the ONVIF tests run their test camera in a network namespace
-APT_PACKAGES+=(fonts-dejavu-core)  # the analytics tests draw a licence plate with ffmpeg drawtext
+TEST_PACKAGES=(iproute2)  # ip: the ONVIF tests run their test camera in a network namespace
+TEST_PACKAGES+=(fonts-dejavu-core)  # the analytics tests draw a licence plate with ffmpeg drawtext
 # Kotlin client (clients/android): Maven and a JDK, installed only when `mvn` or `java` is missing.
-if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then APT_PACKAGES+=(maven default-jdk-headless); fi
+if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then TEST_PACKAGES+=(maven default-jdk-headless); fi
+# The container image test (tests/image/): debootstrap builds the base, buildah builds and runs the image.
+TEST_PACKAGES+=(debootstrap buildah)
+TEST_PACKAGES+=(prometheus)  # promtool checks deploy/prometheus/alerts.yml; a test scrapes the service
+IMAGE_PACKAGES=(python3 python3-venv)  # the image's interpreter (dev machines bring their own python3.11)
 BROWSER_PACKAGES=(chromium)
+if [[ "$PROFILE" == "image" ]]; then
+  APT_PACKAGES+=("${IMAGE_PACKAGES[@]}")
+else
+  APT_PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
 if [[ "${SETUP_BROWSER:-0}" == "1" ]]; then APT_PACKAGES+=("${BROWSER_PACKAGES[@]}"); fi
 
 missing=()
@@ -53,6 +67,7 @@ if ((${#missing[@]})); then
     die "apt-get install failed for: ${missing[*]}"
   fi
   rm -f "$apt_log"
+  if [[ "$PROFILE" == "image" ]]; then "${SUDO[@]}" apt-get clean && "${SUDO[@]}" rm -rf /var/lib/apt/lists/*; fi
 fi
 
 # ---------------------------------------------------------------- 2. Python venv
@@ -61,17 +76,19 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   log "creating $VENV with $PYTHON"
   "$PYTHON" -m venv "$VENV" || die "could not create the venv (Debian: apt-get install python3.11-venv)"
 fi
-want_hash="$( { cat pyproject.toml; "$VENV/bin/python" -VV; } | sha256sum | cut -d' ' -f1)"
+PIP_TARGET_SPEC='.[dev]'
+[[ "$PROFILE" == "image" ]] && PIP_TARGET_SPEC='.'
+want_hash="$( { cat pyproject.toml; "$VENV/bin/python" -VV; echo "$PIP_TARGET_SPEC"; } | sha256sum | cut -d' ' -f1)"
 have_hash="$(cat "$HASH_FILE" 2>/dev/null || true)"
 if [[ "$want_hash" != "$have_hash" || ! -x "$VENV/bin/camera-service" ]]; then
-  log "installing Python dependencies (pip install -e '.[dev]')"
+  log "installing Python dependencies (pip install -e '$PIP_TARGET_SPEC')"
   pip_log="$(mktemp)"
-  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' \
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$PIP_TARGET_SPEC" \
         >"$pip_log" 2>&1 </dev/null; then
     tail -n 40 "$pip_log" >&2
     rm -f "$pip_log"
     rm -f "$HASH_FILE"
-    die "pip install -e '.[dev]' failed"
+    die "pip install -e '$PIP_TARGET_SPEC' failed"
   fi
   rm -f "$pip_log"
   echo "$want_hash" >"$HASH_FILE"

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the container image from the real Dockerfile with buildah: no Docker daemon, runs as root.
+#   bash scripts/build-image.sh [TAG]        (default TAG: localhost/camera-service:dev)
+# The build context is staged from git's view of the tree (tracked + untracked-not-ignored files), plus the
+# web console build (clients/web/dist) when there is one, plus the MediaMTX binary scripts/install-mediamtx.sh
+# resolves (MEDIAMTX_BIN wins), so a worktree whose MediaMTX lives elsewhere builds the same image.
+# Environment:
+#   IMAGE_BASE     FROM this image (e.g. debian:bookworm-slim where a registry is reachable). Unset: a debootstrapped
+#                  bookworm minbase (scripts/image-base.sh, cached in .cache/image/), imported as localhost/bookworm-minbase.
+#   BUILDAH_ROOT, BUILDAH_RUNROOT   private buildah storage (default: buildah's own); driver: vfs.
+# Prints "build_seconds=N" and "image_bytes=N" on stderr, the image name on stdout.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+TAG="${1:-localhost/camera-service:dev}"
+MTX_VERSION="$(sed -n 's/^ARG MEDIAMTX_VERSION=//p' Dockerfile)"
+BUILDAH=(buildah --storage-driver vfs)
+[[ -n "${BUILDAH_ROOT:-}" ]] && BUILDAH+=(--root "$BUILDAH_ROOT")
+[[ -n "${BUILDAH_RUNROOT:-}" ]] && BUILDAH+=(--runroot "$BUILDAH_RUNROOT")
+log() { printf '[build-image] %s\n' "$*" >&2; }
+
+command -v buildah >/dev/null || { log "buildah is required (bash scripts/setup.sh installs it)"; exit 1; }
+MEDIAMTX="$(bash scripts/install-mediamtx.sh | tail -n 1)"
+[[ -x "$MEDIAMTX" ]] || { log "no MediaMTX binary ($MEDIAMTX)"; exit 1; }
+
+CTX="$(mktemp -d "${TMPDIR:-/tmp}/camera-service-context.XXXXXX")"
+trap 'rm -rf "$CTX"' EXIT
+git ls-files -z --cached --others --exclude-standard \
+  | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C "$CTX" -xf -
+if [[ -d clients/web/dist ]]; then mkdir -p "$CTX/clients/web" && cp -a clients/web/dist "$CTX/clients/web/"; fi
+mkdir -p "$CTX/.cache/mediamtx/$MTX_VERSION"
+cp "$MEDIAMTX" "$CTX/.cache/mediamtx/$MTX_VERSION/mediamtx"
+
+BASE="${IMAGE_BASE:-}"
+if [[ -z "$BASE" ]]; then
+  BASE=localhost/bookworm-minbase
+  if ! "${BUILDAH[@]}" inspect --type image "$BASE" >/dev/null 2>&1; then
+    TARBALL="$(bash scripts/image-base.sh | tail -n 1)"
+    log "importing $TARBALL as $BASE"
+    ctr="$("${BUILDAH[@]}" from scratch)"
+    mnt="$("${BUILDAH[@]}" mount "$ctr")"
+    tar -C "$mnt" --numeric-owner -xf "$TARBALL"
+    "${BUILDAH[@]}" umount "$ctr" >/dev/null
+    "${BUILDAH[@]}" config --cmd /bin/bash "$ctr"
+    "${BUILDAH[@]}" commit --rm -q "$ctr" "$BASE" >/dev/null
+  fi
+fi
+
+# RUN steps trust what this host trusts (a TLS-intercepting proxy's CA in front of PyPI); build-time only,
+# the image keeps the bundle of its own ca-certificates package.
+MOUNTS=()
+HOST_CA=/etc/ssl/certs/ca-certificates.crt
+[[ -s "$HOST_CA" ]] && MOUNTS+=(--volume "$HOST_CA:$HOST_CA:ro")
+
+log "building $TAG from the Dockerfile (FROM $BASE)"
+start=$SECONDS
+# docker format: OCI image configs have no HEALTHCHECK. chroot isolation: no user namespaces needed.
+"${BUILDAH[@]}" bud --isolation chroot --network host --format docker "${MOUNTS[@]}" \
+  --build-arg "BASE=$BASE" -t "$TAG" -f "$CTX/Dockerfile" "$CTX" >&2
+log "build_seconds=$((SECONDS - start))"
+# Uncompressed size: the sum of the image's layers (what `docker images` shows).
+log "image_bytes=$("${BUILDAH[@]}" inspect --type image "$TAG" | python3 -c \
+  'import json, sys; print(sum(x["size"] for x in json.loads(json.load(sys.stdin)["Manifest"])["layers"]))')"
+echo "$TAG"
