@@ -9,6 +9,7 @@ import asyncio
 import gc
 import logging
 import signal
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,3 +312,12 @@ class Application:
         finally:
             log.info("shutting down")
             await self.stop()
+
+
+def supported_schema(settings: Settings) -> dict[str, int]:
+    """The schema version per domain this build reads. Domains register their migrations when they are built,
+    so build them (on a throwaway data dir: nothing starts, nothing touches the real one)."""
+    with tempfile.TemporaryDirectory(prefix="cs-schema-") as tmp:
+        roots = {"data_dir": Path(tmp), "recordings_dir": None, "snapshots_dir": None, "clips_dir": None}
+        scratch = settings.model_copy(update={"storage": settings.storage.model_copy(update=roots)})
+        return Application(scratch).services.db.schema_versions()

@@ -1,4 +1,5 @@
-"""`camera-service` command line: serve, check-config, openrpc (token/apikey come with auth)."""
+"""`camera-service` command line: serve, check-config, openrpc (token/apikey come with auth, backup with
+storage)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Comma
 
 def _register_domain_commands() -> None:
     from camera_service.auth import cli as auth_cli
+    from camera_service.storage import cli as storage_cli
 
     EXTRA_COMMANDS["token"] = (auth_cli.configure_token, auth_cli.run_token)
     EXTRA_COMMANDS["apikey"] = (auth_cli.configure_apikey, auth_cli.run_apikey)
     from camera_service.users import cli as user_cli
 
     EXTRA_COMMANDS["user"] = (user_cli.configure, user_cli.run)
+    EXTRA_COMMANDS["backup"] = (storage_cli.configure_backup, storage_cli.run_backup)
 
 
 _register_domain_commands()

@@ -52,6 +52,10 @@ class Database:
             raise ValueError(f"migrations for {domain} registered twice")
         self._migrations[domain] = migrations
 
+    def schema_versions(self) -> dict[str, int]:
+        """The newest migration version of every registered domain: the schema this code reads."""
+        return {d: max((m.version for m in migs), default=0) for d, migs in self._migrations.items()}
+
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
