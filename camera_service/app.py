@@ -212,6 +212,10 @@ class Application:
             clock=self.clock,
         )  # same at-rest key as cameras
         self.services.events.bind(self.services)
+        # An external viewer's session started (runOnRead after our auth): an event get_statistics counts.
+        auth.mediamtx_auth.on_live_view = lambda camera, reader_type: self.services.bus.emit(
+            "liveview.started", camera=camera, reader_type=reader_type
+        )
         self.endpoint.on_disconnect.append(self.services.events.subscriptions.drop_connection)
         components.append(self.services.events)
         self.services.onvif = OnvifService(

@@ -15,6 +15,7 @@ import hmac
 import ipaddress
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from camera_service.auth.store import AuditEntry
 log = logging.getLogger("camera_service.auth.mediamtx")
 
 AUTH_ROUTE = "/auth/mediamtx"
+MAX_PENDING_READS = 10_000
 Authenticator = Callable[[str], Awaitable[Identity]]  # raises on a bad token
 CameraLookup = Callable[[str], Awaitable[Any | None]]
 Auditor = Callable[[AuditEntry], None]
@@ -80,6 +82,11 @@ class MediaMTXAuth:
         self.quotas = quotas
         self._audit = audit
         self._on_decision = on_decision
+        # Authorised external reads by MediaMTX session id, until runOnRead confirms the session started:
+        # then `on_live_view(camera, reader type)` is told (get_statistics counts live views).
+        # Bounded: ids MediaMTX never confirms (a client that gave up) fall out oldest first.
+        self._external_reads: OrderedDict[str, str] = OrderedDict()
+        self.on_live_view: Callable[[str, str], object] | None = None
 
     def route(self) -> web.RouteDef:
         return web.post(AUTH_ROUTE, self.handle)
@@ -166,11 +173,18 @@ class MediaMTXAuth:
             str(body.get("id") or ""), camera.id, agency, fingerprint
         ):
             return Decision(False, "quota_exceeded", identity)
+        if action == "read" and body.get("id"):
+            self._external_reads[str(body["id"])] = camera.id
+            while len(self._external_reads) > MAX_PENDING_READS:
+                self._external_reads.popitem(last=False)
         return Decision(True, action, identity)
 
     # runOnRead / runOnUnread hooks (services.internal), params: reader, path
     async def on_read(self, params: dict[str, str]) -> None:
         self.quotas.confirm(params.get("reader", ""))
+        camera = self._external_reads.pop(params.get("reader", ""), None)
+        if camera is not None and self.on_live_view is not None:
+            self.on_live_view(camera, params.get("type", ""))
 
     async def on_unread(self, params: dict[str, str]) -> None:
         self.quotas.release(params.get("reader", ""))

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     )
     from camera_service.recordings.storage_methods import RetentionResult, StorageInfo
     from camera_service.rpc.system_methods import ServerInfo, ServerStatus
+    from camera_service.statistics.methods import Statistics
     from camera_service.users.methods import Done, Session, UserInfo, UserList
 
 __all__ = ["METHODS", "UNSET", "Groups", "Invoker", "Literal", "builtins", "datetime"]
@@ -1896,6 +1897,41 @@ class SnapshotsApi:
         return cast("SnapshotInfo | SnapshotFailed", result)
 
 
+class StatisticsApi:
+    """Methods of the `statistics` group."""
+
+    def __init__(self, client: Invoker) -> None:
+        self._client = client
+
+    async def get_statistics(
+        self,
+        *,
+        start: datetime.datetime | str | None = UNSET,
+        end: datetime.datetime | str | None = UNSET,
+        camera: str | None = UNSET,
+        group: str | None = UNSET,
+        timeout: float | None = None,
+    ) -> Statistics:
+        """Per camera over [start, end] (default: the last 24 hours): uptime %, recorded hours and
+        bytes, events
+
+        by type and severity, snapshots and live-view sessions, plus totals. Only the caller's
+        cameras.
+
+        JSON-RPC method `get_statistics` (role: viewer).
+
+        Args:
+            start: Window start (ISO 8601 or unix seconds); default end - 24 h.
+            end: Window end; default now (a future end is cut to now).
+            camera: Only this camera.
+            group: Only the cameras of this group.
+        """
+        result = await self._client.invoke(
+            "get_statistics", {"start": start, "end": end, "camera": camera, "group": group}, timeout
+        )
+        return cast("Statistics", result)
+
+
 class StorageApi:
     """Methods of the `storage` group."""
 
@@ -2411,6 +2447,7 @@ class Groups:
         self.recordings = RecordingsApi(client)
         self.rules = RulesApi(client)
         self.snapshots = SnapshotsApi(client)
+        self.statistics = StatisticsApi(client)
         self.storage = StorageApi(client)
         self.system = SystemApi(client)
         self.users = UsersApi(client)
@@ -2451,6 +2488,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "get_server_info": ("system", "get_server_info"),
     "get_snapshot": ("snapshots", "get"),
     "get_snapshot_info": ("snapshots", "get_info"),
+    "get_statistics": ("statistics", "get_statistics"),
     "get_status": ("system", "get_status"),
     "get_storage_info": ("storage", "get_info"),
     "get_stream_urls": ("cameras", "get_stream_urls"),

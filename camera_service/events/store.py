@@ -229,6 +229,35 @@ class EventStore:
         )
         return deleted
 
+    # ---- statistics (get_statistics) ---------------------------------------------------------------
+
+    async def counts_by_type(
+        self, start: float, end: float, cameras: list[str]
+    ) -> list[tuple[str, str, str, int]]:
+        """(camera, type, severity, count) of the events in [start, end) of these cameras."""
+        marks = ",".join("?" * len(cameras))
+        rows = await self.db.fetch_all(
+            "SELECT camera, type, severity, COUNT(*) FROM events "  # noqa: S608 - only placeholders
+            f"WHERE time>=? AND time<? AND camera IN ({marks}) GROUP BY camera, type, severity",
+            (start, end, *cameras),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    async def status_changes(self, start: float, end: float, camera: str) -> list[tuple[float, str]]:
+        """(time, camera.online|offline|error) in [start, end), preceded by the last one before start."""
+        topics = ("camera.online", "camera.offline", "camera.error")
+        before = await self.db.fetch_all(
+            "SELECT time, type FROM events WHERE camera=? AND time<? AND type IN (?,?,?) "
+            "ORDER BY time DESC, seq DESC LIMIT 1",
+            (camera, start, *topics),
+        )
+        rows = await self.db.fetch_all(
+            "SELECT time, type FROM events WHERE camera=? AND time>=? AND time<? AND type IN (?,?,?) "
+            "ORDER BY time, seq",
+            (camera, start, end, *topics),
+        )
+        return [(float(r[0]), str(r[1])) for r in [*before, *rows]]
+
     async def count(self) -> int:
         row = await self.db.fetch_one("SELECT COUNT(*) FROM events")
         return int(row[0]) if row else 0

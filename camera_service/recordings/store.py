@@ -74,6 +74,29 @@ class RecordingStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    # ---- statistics (get_statistics) ---------------------------------------------------------------
+
+    async def recorded_totals(
+        self, start: float, end: float, cameras: list[str]
+    ) -> dict[str, tuple[float, int]]:
+        """camera -> (recorded seconds clipped to [start, end), bytes of the segments overlapping it)."""
+        marks = ",".join("?" * len(cameras))
+        rows = await self.db.fetch_all(
+            "SELECT camera, SUM(MIN(start + duration_s, ?) - MAX(start, ?)), SUM(size) FROM rec_segments "
+            f"WHERE start < ? AND start + duration_s > ? AND camera IN ({marks}) GROUP BY camera",
+            (end, start, end, start, *cameras),
+        )
+        return {str(r[0]): (float(r[1] or 0.0), int(r[2] or 0)) for r in rows}
+
+    async def snapshot_counts(self, start: float, end: float, cameras: list[str]) -> dict[str, int]:
+        marks = ",".join("?" * len(cameras))
+        rows = await self.db.fetch_all(
+            "SELECT camera, COUNT(*) FROM rec_snapshots "
+            f"WHERE created_at>=? AND created_at<? AND camera IN ({marks}) GROUP BY camera",
+            (start, end, *cameras),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
     # ---- segments ----------------------------------------------------------------------------------
 
     async def upsert_segment(self, seg: Segment) -> Segment:

@@ -40,6 +40,9 @@ def build_registry() -> MethodRegistry:
 
     routers += [user_methods.router]
     routers += [analytics_methods.router]
+    from camera_service.statistics import methods as statistics_methods
+
+    routers += [statistics_methods.router]
     api = MethodRegistry()
     for router in routers:
         api.include(router)

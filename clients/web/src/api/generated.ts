@@ -150,6 +150,19 @@ export type CameraPage = {
   next_cursor: string | null;
 };
 
+export type CameraStatistics = {
+  camera: string;
+  group: string | null;
+  uptime_percent: number;
+  online_seconds: number;
+  recorded_hours: number;
+  recorded_bytes: number;
+  events_by_type: Record<string, number>;
+  events_by_severity: Record<string, number>;
+  snapshots: number;
+  live_view_sessions: number;
+};
+
 export type CameraStatus = "ONLINE" | "OFFLINE" | "ERROR" | "DISABLED";
 
 export type CameraStatusInfo = {
@@ -798,6 +811,14 @@ export type SnapshotList = {
   offset: number;
 };
 
+export type Statistics = {
+  start: string;
+  end: string;
+  window_seconds: number;
+  cameras: Array<CameraStatistics>;
+  totals: CameraStatistics;
+};
+
 export type StorageInfo = {
   total_bytes: number;
   used_bytes: number;
@@ -1258,6 +1279,16 @@ export interface Methods {
       filename?: string | null;
     };
     result: SnapshotInfo;
+    role: "viewer";
+  };
+  "get_statistics": {
+    params: {
+      start?: string | null;
+      end?: string | null;
+      camera?: string | null;
+      group?: string | null;
+    };
+    result: Statistics;
     role: "viewer";
   };
   "get_status": {
@@ -1838,6 +1869,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "get_server_info": "viewer",
   "get_snapshot": "viewer",
   "get_snapshot_info": "viewer",
+  "get_statistics": "viewer",
   "get_status": "viewer",
   "get_storage_info": "viewer",
   "get_stream_urls": "viewer",

@@ -1,0 +1,1 @@
+"""Statistics for reports (get_statistics): uptime, recordings, events, snapshots, live views."""
