@@ -1,6 +1,6 @@
 # camera-service container image: the service, its supervised MediaMTX and ffmpeg, configured by environment.
 #
-#   bash scripts/setup.sh                  # builds MediaMTX into .cache/ (copied below, not built twice)
+#   bash scripts/setup.sh                  # MediaMTX and the analytics models into .cache/ (copied, not redone)
 #   docker build -t camera-service .       # or: bash scripts/build-image.sh (buildah, no daemon)
 #   docker run -p 8002:8002 -p 8554:8554 -v cs-data:/data camera-service
 #
@@ -27,7 +27,8 @@ ENV LANG=C.UTF-8 \
 # MediaMTX: the binary scripts/install-mediamtx.sh built from the Go module proxy (one recipe, not two).
 COPY .cache/mediamtx/${MEDIAMTX_VERSION}/mediamtx /usr/local/bin/mediamtx
 
-# The whole project (see .dockerignore): code, config, and whatever web console build exists (clients/web/dist).
+# The whole project (see .dockerignore): code, config, the prepared analytics models (.cache/models: setup only
+# verifies their checksums) and whatever web console build exists (clients/web/dist).
 WORKDIR /opt/camera-service
 COPY . /opt/camera-service
 

@@ -3,7 +3,8 @@
 #   bash scripts/build-image.sh [TAG]        (default TAG: localhost/camera-service:dev)
 # The build context is staged from git's view of the tree (tracked + untracked-not-ignored files), plus the
 # web console build (clients/web/dist) when there is one, plus the MediaMTX binary scripts/install-mediamtx.sh
-# resolves (MEDIAMTX_BIN wins), so a worktree whose MediaMTX lives elsewhere builds the same image.
+# resolves (MEDIAMTX_BIN wins) and the analytics models (scripts/install-models.sh), so a worktree whose
+# MediaMTX lives elsewhere builds the same image.
 # Environment:
 #   IMAGE_BASE     FROM this image (e.g. debian:bookworm-slim where a registry is reachable). Unset: a debootstrapped
 #                  bookworm minbase (scripts/image-base.sh, cached in .cache/image/), imported as localhost/bookworm-minbase.
@@ -30,6 +31,11 @@ git ls-files -z --cached --others --exclude-standard \
 if [[ -d clients/web/dist ]]; then mkdir -p "$CTX/clients/web" && cp -a clients/web/dist "$CTX/clients/web/"; fi
 mkdir -p "$CTX/.cache/mediamtx/$MTX_VERSION"
 cp "$MEDIAMTX" "$CTX/.cache/mediamtx/$MTX_VERSION/mediamtx"
+# Analytics models, prepared here (cached, checksummed): the image's setup run then only verifies them instead
+# of converting one inside the build (tensorflow, ~1 GB of downloads).
+MODELS="$(nice -n 10 bash scripts/install-models.sh | tail -n 1)"
+[[ -d "$MODELS" ]] || { log "no models folder ($MODELS)"; exit 1; }
+mkdir -p "$CTX/.cache" && cp -a "$MODELS" "$CTX/.cache/models"
 
 BASE="${IMAGE_BASE:-}"
 if [[ -z "$BASE" ]]; then

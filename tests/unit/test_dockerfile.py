@@ -63,6 +63,7 @@ def test_dockerignore_keeps_the_mediamtx_binary_and_drops_local_state() -> None:
     version = re.search(r"^ARG MEDIAMTX_VERSION=(\S+)$", DOCKERFILE.read_text(), re.M)
     assert version is not None
     assert f"!.cache/mediamtx/{version.group(1)}" in lines
+    assert "!.cache/models" in lines  # prepared models: the image build only verifies them
 
 
 def test_image_copies_the_mediamtx_version_the_service_expects() -> None:
