@@ -754,6 +754,34 @@ public suspend fun CameraClient.getSnapshotInfo(
     )
 
 /**
+ * Per camera over [start, end] (default: the last 24 hours): uptime %, recorded hours and bytes, events
+ *
+ * by type and severity, snapshots and live-view sessions, plus totals. Only the caller's cameras.
+ *
+ * Method `get_statistics` · role viewer · read-only, retried after a reconnect.
+ * @param start Window start (ISO 8601 or unix seconds); default end - 24 h.
+ * @param end Window end; default now (a future end is cut to now).
+ * @param camera Only this camera.
+ * @param group Only the cameras of this group.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.getStatistics(
+    start: String? = null,
+    end: String? = null,
+    camera: String? = null,
+    group: String? = null,
+    options: CallOptions = CallOptions.DEFAULT,
+): Statistics =
+    call(
+        "get_statistics",
+        GetStatisticsParams(start = start, end = end, camera = camera, group = group),
+        GetStatisticsParams.serializer(),
+        Statistics.serializer(),
+        idempotent = true,
+        options = options,
+    )
+
+/**
  * Health of every component: WebSocket server, MediaMTX (reachable, managed, restarts), storage.
  *
  * Method `get_status` · role viewer · read-only, retried after a reconnect.

@@ -233,6 +233,25 @@ public data class CameraPage(
     @SerialName("next_cursor") val nextCursor: String? = null,
 )
 
+@Serializable
+public data class CameraStatistics(
+    @SerialName("camera") val camera: String,
+    @SerialName("group") val group: String? = null,
+    /** Share of the window the camera was ONLINE (0-100). */
+    @SerialName("uptime_percent") val uptimePercent: Double,
+    @SerialName("online_seconds") val onlineSeconds: Double,
+    /** Recorded time within the window (segment index). */
+    @SerialName("recorded_hours") val recordedHours: Double,
+    /** Size of the segments overlapping the window. */
+    @SerialName("recorded_bytes") val recordedBytes: Long,
+    @SerialName("events_by_type") val eventsByType: Map<String, Long>,
+    @SerialName("events_by_severity") val eventsBySeverity: Map<String, Long>,
+    /** Snapshots taken within the window. */
+    @SerialName("snapshots") val snapshots: Long,
+    /** External viewer sessions started (RTSP, WebRTC, HLS). */
+    @SerialName("live_view_sessions") val liveViewSessions: Long,
+)
+
 /** Live state of a camera as last seen in MediaMTX. */
 @Serializable
 public data class CameraStatusInfo(
@@ -1225,6 +1244,18 @@ public data class SnapshotList(
 )
 
 @Serializable
+public data class Statistics(
+    /** Window start (ISO 8601, UTC). */
+    @SerialName("start") val start: String,
+    @SerialName("end") val end: String,
+    @SerialName("window_seconds") val windowSeconds: Double,
+    /** By camera id. */
+    @SerialName("cameras") val cameras: List<CameraStatistics>,
+    /** Sums over the cameras (uptime: the mean), camera='*'. */
+    @SerialName("totals") val totals: CameraStatistics,
+)
+
+@Serializable
 public data class StorageInfo(
     @SerialName("total_bytes") val totalBytes: Long,
     @SerialName("used_bytes") val usedBytes: Long,
@@ -2031,6 +2062,14 @@ internal data class GetSnapshotInfoParams(
 internal data class GetSnapshotParams(
     @SerialName("id") val id: JsonPrimitive? = null,
     @SerialName("filename") val filename: String? = null,
+)
+
+@Serializable
+internal data class GetStatisticsParams(
+    @SerialName("start") val start: String? = null,
+    @SerialName("end") val end: String? = null,
+    @SerialName("camera") val camera: String? = null,
+    @SerialName("group") val group: String? = null,
 )
 
 @Serializable
