@@ -7,6 +7,7 @@ composition root wires in, so this module knows no domain.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -59,3 +60,8 @@ class OpsCollector(Collector):
             size.add_metric([name], float(usage.total))
         yield free
         yield size
+        try:  # scraped from the event loop (the /metrics handler): its live tasks (soak runs watch the trend)
+            tasks = len(asyncio.all_tasks())
+        except RuntimeError:
+            return
+        yield GaugeMetricFamily("camera_service_asyncio_tasks", "Live asyncio tasks", value=tasks)

@@ -62,6 +62,7 @@ async def test_dashboard_and_alerts_name_only_exported_metrics(service: RunningS
     assert used <= exported, f"not exported by /metrics: {sorted(used - exported)}"
     # The ops gauges carry real values: the disk of the data root, sized like the host's.
     assert "camera_service_storage_free_bytes" in exported
+    assert "camera_service_asyncio_tasks" in exported  # scraped inside the event loop: a live count
 
 
 async def test_prometheus_scrapes_the_service_and_evaluates_a_rule(
