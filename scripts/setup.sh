@@ -120,8 +120,12 @@ rm -f "$models_log"
 WEB="$ROOT/clients/web"
 web_hash="$( { cat "$WEB/package-lock.json" "$WEB/index.html" "$WEB/vite.config.ts" "$WEB/tsconfig.json";
                find "$WEB/src" -type f | sort | xargs cat; } | sha256sum | cut -d' ' -f1)"
-if [[ "$(cat "$WEB/dist/.build-hash" 2>/dev/null || true)" != "$web_hash" \
-      || ! -f "$WEB/node_modules/axe-core/axe.min.js" ]]; then  # axe-core: used by tests/web
+web_stale=0
+[[ "$(cat "$WEB/dist/.build-hash" 2>/dev/null || true)" != "$web_hash" ]] && web_stale=1
+# axe-core: used by tests/web (not in the image, which gets the built dist/ only)
+[[ "$PROFILE" == "dev" && ! -f "$WEB/node_modules/axe-core/axe.min.js" ]] && web_stale=1
+if [[ "$web_stale" == "1" ]]; then
+  [[ "$PROFILE" == "image" ]] && die "clients/web/dist is missing or stale: run scripts/setup.sh before building the image"
   command -v node >/dev/null 2>&1 || die "the web console needs Node.js >= 20.19 (node not found)"
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' \
     || die "the web console needs Node.js >= 20.19 (found $(node --version))"
