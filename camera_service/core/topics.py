@@ -90,6 +90,13 @@ class CameraStatusChanged(
     error: str | None = _f("Why, for OFFLINE/ERROR (credentials masked).")
 
 
+class LiveViewStarted(EventData, topics=("liveview.started",), domain="auth"):
+    """An external viewer's stream session started (MediaMTX confirmed a read our auth allowed; the service's
+    own readers do not count). `get_statistics` counts these per camera."""
+
+    reader_type: str = _f("MediaMTX reader type: rtspSession, webRTCSession, hlsMuxer, ...")
+
+
 # ---- recordings ----------------------------------------------------------------------------------------
 
 
