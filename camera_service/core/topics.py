@@ -312,7 +312,7 @@ class TamperData(
 class MotionStarted(EventData, topics=("motion.started",), domain="analytics"):
     """The motion gate saw motion start."""
 
-    regions: list[list[float]] = _f("Changed regions [x, y, w, h] as fractions of the frame (up to 16).")
+    regions: list[list[float]] = _f("Changed regions [x1, y1, x2, y2] as fractions of the frame (up to 16).")
     changed: float = _f("Fraction of the frame that changed.")
 
 
@@ -322,9 +322,7 @@ class MotionStopped(EventData, topics=("motion.stopped",), domain="analytics"):
     duration_s: float = _f("Seconds from the first to the last motion.")
 
 
-class Detection(
-    EventData, topics=("detection.*",), severity="medium (people, vehicles), low", domain="analytics"
-):
+class Detection(EventData, topics=("detection.*",), severity="medium (person), low", domain="analytics"):
     """An object detector confirmed a track: `detection.<label>`, e.g. detection.person."""
 
     label: str = _f("Detected class.")
@@ -335,4 +333,5 @@ class Detection(
     zone: str | None = _f("Zone the box is in, if zones are set.")
     snapshot_id: str | None = _f("Snapshot of the best frame (`get_snapshot`), if taken.")
     first_seen: float = _f("Unix seconds the track began.")
+    frame_time: float = _f("Unix seconds the frame that confirmed the track was decoded (latency origin).")
     plate: str | None = _f("Plate text, for plate readers.", None)
