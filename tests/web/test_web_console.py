@@ -123,6 +123,16 @@ async def test_viewer_sees_no_admin_controls_and_arabic_is_rtl(
         await page.login("vic", "viewer-pass-1")
         await _playing(page, "cam1", "webrtc")
         await page.page.click('.tile[data-camera="cam1"]')
+        # Per-tile snapshot: a PNG of the frame on screen, made in the browser.
+        async with page.page.expect_download() as info:
+            await page.page.click('.tile[data-camera="cam1"] [data-testid="snapshot"]')
+        png = Path(await (await info.value).path()).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+        # Double-click: the tile goes fullscreen.
+        await page.page.dblclick('.tile[data-camera="cam1"] video')
+        fs = await page.page.evaluate("() => document.fullscreenElement?.dataset.camera ?? null")
+        assert fs == "cam1"
+        await page.page.evaluate("() => document.exitFullscreen()")
         assert await page.page.locator('[data-nav="admin"]').count() == 0
         assert await page.page.locator('[data-testid="rec-toggle"]').count() == 0
         assert await page.page.locator(".ptz").count() == 0

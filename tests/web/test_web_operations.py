@@ -78,6 +78,21 @@ async def test_record_timeline_export(tmp_path: Path, test_camera_factory: Any) 
             duration = float(container.duration or 0) / av.time_base
         assert frames > 0
         assert abs(duration - 10.0) <= 1.0, duration
+
+        # Recording policy editor (live view side panel).
+        await page.goto("/#/live")
+        await page.page.click('.tile[data-camera="cam1"]')
+        await page.page.get_by_test_id("policy-mode").select_option("scheduled")
+        await page.page.get_by_label("Schedule (JSON)").fill(
+            '[{"days": ["sun"], "start": "00:00", "end": "00:01"}]'
+        )
+        await page.page.get_by_test_id("policy-save").click()
+
+        async def scheduled() -> bool:
+            policy = (await admin.call("get_recording_status", {"camera": "cam1"}))["policy"]
+            return policy.get("mode") == "scheduled" and policy["schedule"][0]["days"] == ["sun"]
+
+        await poll(scheduled, 10, "policy saved from the console")
         page.check_clean()
 
 

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import type { CameraInfo } from "../api/generated";
 import { t } from "../i18n";
 import { can, currentUser, rpc } from "../session";
+import { PolicyEditor } from "./policy";
 import { PtzPanel } from "./ptz";
 import { Tile } from "./tile";
 
@@ -144,6 +145,7 @@ export function LivePage() {
             </button>
           )}
           <a href={`#/recordings/${encodeURIComponent(sel.id)}`}>{t("recordings")}</a>
+          {can("set_recording_policy") && <PolicyEditor camera={sel.id} />}
           {can("ptz") && sel.onvif && <PtzPanel camera={sel.id} />}
           {error && <p class="error" role="alert">{error}</p>}
         </aside>

@@ -1,0 +1,69 @@
+// Recording policy of one camera: off / continuous / scheduled (weekly windows) / events (pre-buffer).
+import { useEffect, useState } from "preact/hooks";
+import { t } from "../i18n";
+import { rpc } from "../session";
+
+const MODES = ["off", "continuous", "scheduled", "events"];
+
+export function PolicyEditor({ camera }: { camera: string }) {
+  const [mode, setMode] = useState("off");
+  const [schedule, setSchedule] = useState('[{"days": ["mon","tue","wed","thu","fri"], "start": "08:00", "end": "18:00"}]');
+  const [buffer, setBuffer] = useState("10");
+  const [msg, setMsg] = useState("");
+  const [error, setError] = useState("");
+  useEffect(() => {
+    void rpc.call("get_recording_status", { camera }).then((s) => {
+      const p = s.policy as { mode?: string; schedule?: unknown[]; buffer_s?: number };
+      setMode(p.mode ?? "off");
+      if (p.schedule?.length) setSchedule(JSON.stringify(p.schedule));
+      if (p.buffer_s) setBuffer(String(p.buffer_s));
+    });
+  }, [camera]);
+  const save = async () => {
+    setError("");
+    setMsg("");
+    try {
+      const policy: Record<string, unknown> = { mode };
+      if (mode === "scheduled") policy.schedule = JSON.parse(schedule);
+      if (mode === "events") policy.buffer_s = Number(buffer);
+      await rpc.call("set_recording_policy", { camera, policy });
+      setMsg(t("save") + " ✓");
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return (
+    <section class="policy" aria-label="Recording policy">
+      <h3>Recording policy</h3>
+      <label>
+        Mode
+        <select value={mode} data-testid="policy-mode" onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
+          {MODES.map((m) => (
+            <option value={m}>{m}</option>
+          ))}
+        </select>
+      </label>
+      {mode === "scheduled" && (
+        <label>
+          Schedule (JSON)
+          <input type="text" value={schedule} onInput={(e) => setSchedule((e.target as HTMLInputElement).value)} />
+        </label>
+      )}
+      {mode === "events" && (
+        <label>
+          Pre-buffer (s)
+          <input type="number" min={0} value={buffer} onInput={(e) => setBuffer((e.target as HTMLInputElement).value)} />
+        </label>
+      )}
+      <button type="button" data-testid="policy-save" onClick={() => void save()}>
+        {t("save")}
+      </button>
+      {msg && <p role="status">{msg}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
