@@ -1536,7 +1536,7 @@ class RecordingsApi:
         duration_seconds: int | None = UNSET,
         duration_minutes: int | None = UNSET,
         duration_hours: int | None = UNSET,
-        format: Literal["mp4", "fmp4"] | None = UNSET,
+        format: Literal["mp4", "fmp4", "mkv"] | None = UNSET,
         filename: str | None = UNSET,
         timeout: float | None = None,
     ) -> SessionResult:
@@ -1565,7 +1565,8 @@ class RecordingsApi:
             duration_seconds: Compat: seconds (1-3600).
             duration_minutes: Compat: minutes (1-1440).
             duration_hours: Compat: hours (1-24).
-            format: Compat: accepted; recordings are fMP4 (.mp4).
+            format: Compat: accepted; recordings are fMP4 (.mp4) whatever is asked (the old server
+            coerced every format, including the mkv its get_server_info listed, to mp4).
             filename: Compat: a name for the recording, sanitised like take_snapshot's and stored as
             <camera>/<name>.mp4 (a suffix is added if taken); returned as `filename`, it resolves in
             get_recording_info and /files/recordings/. Without it `filename` is the label

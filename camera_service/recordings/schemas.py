@@ -76,8 +76,10 @@ class StartRecordingParams(RequiredCameraRef):
     duration_seconds: int | None = Field(None, ge=1, le=3600, description="Compat: seconds (1-3600).")
     duration_minutes: int | None = Field(None, ge=1, le=1440, description="Compat: minutes (1-1440).")
     duration_hours: int | None = Field(None, ge=1, le=24, description="Compat: hours (1-24).")
-    format: Literal["mp4", "fmp4"] | None = Field(
-        None, description="Compat: accepted; recordings are fMP4 (.mp4)."
+    format: Literal["mp4", "fmp4", "mkv"] | None = Field(
+        None,
+        description="Compat: accepted; recordings are fMP4 (.mp4) whatever is asked (the old server "
+        "coerced every format, including the mkv its get_server_info listed, to mp4).",
     )
     filename: str | None = Field(
         None,

@@ -93,11 +93,13 @@ async def test_multi_segment_session_label_downloads_as_one_mp4(
     svc: RunningService, admin: RpcClient, tmp_path: Path
 ) -> None:
     await streaming(admin)
-    res = (await old_call(admin, "start_recording", {"device": "/dev/video0", "duration_seconds": 60}))[
-        "result"
-    ]
+    res = (
+        await old_call(
+            admin, "start_recording", {"device": "/dev/video0", "duration_seconds": 60, "format": "mkv"}
+        )
+    )["result"]
     label = res["filename"]
-    assert res["device"] == "/dev/video0" and label.startswith("cam1/")
+    assert res["device"] == "/dev/video0" and label.startswith("cam1/") and res["format"] == "mp4"
     # Recording across segment boundaries: two 2 s segments closed, then some of a third.
     await wait_for(lambda: _session_info(admin, label, min_segments=2), 30, 0.2, message="no 2 segments")
     await asyncio.sleep(0.5)

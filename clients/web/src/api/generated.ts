@@ -1656,7 +1656,7 @@ export interface Methods {
       duration_seconds?: number | null;
       duration_minutes?: number | null;
       duration_hours?: number | null;
-      format?: "mp4" | "fmp4" | null;
+      format?: "mp4" | "fmp4" | "mkv" | null;
       filename?: string | null;
     };
     result: SessionResult;

@@ -1747,7 +1747,7 @@ public suspend fun CameraClient.startPatrol(
  * @param durationSeconds Compat: seconds (1-3600).
  * @param durationMinutes Compat: minutes (1-1440).
  * @param durationHours Compat: hours (1-24).
- * @param format Compat: accepted; recordings are fMP4 (.mp4).
+ * @param format Compat: accepted; recordings are fMP4 (.mp4) whatever is asked (the old server coerced every format, including the mkv its get_server_info listed, to mp4).
  * @param filename Compat: a name for the recording, sanitised like take_snapshot's and stored as <camera>/<name>.mp4 (a suffix is added if taken); returned as `filename`, it resolves in get_recording_info and /files/recordings/. Without it `filename` is the label <camera>/<UTC start>.
  * @param options timeout and retry of this call
  */

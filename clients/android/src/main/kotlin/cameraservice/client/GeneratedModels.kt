@@ -1826,6 +1826,7 @@ public enum class Severity(override val wire: String) : WireEnum {
 public enum class StartRecordingFormat(override val wire: String) : WireEnum {
     MP4("mp4"),
     FMP4("fmp4"),
+    MKV("mkv"),
     /** A value this client version does not know yet. */
     UNKNOWN("");
 
