@@ -7,23 +7,29 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.harness.rpc_client import RpcClient
-from tests.harness.service import RunningService
+from tests.harness.service import RunningService, run_service, service_config
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningService]:
+    """One service for the module: these tests check message parsing and envelopes and change no state
+    (one boot instead of 38)."""
+    async with run_service(service_config(tmp_path_factory.mktemp("conformance"))) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module")
 async def client(service: RunningService) -> AsyncIterator[RpcClient]:
-    yield await service.client()
+    c = await service.client()
+    yield c
+    await c.close()
 
 
 async def raw(client: RpcClient, payload: Any) -> Any:
@@ -161,13 +167,16 @@ async def test_batch_size_cap(client: RpcClient, service: RunningService) -> Non
 
 
 async def test_internal_error_hides_exception_text(
-    service: RunningService, client: RpcClient, caplog: pytest.LogCaptureFixture
+    service: RunningService,
+    client: RpcClient,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Make a real handler fail unexpectedly: component health raising inside get_status.
     def boom() -> Any:
         raise RuntimeError("secret internal detail")
 
-    service.app.services.component_health = boom  # type: ignore[method-assign]
+    monkeypatch.setattr(service.app.services, "component_health", boom)  # undone after this test
     reply = await raw(client, {"jsonrpc": "2.0", "method": "get_status", "id": 9})
     assert reply["error"]["code"] == -32603
     assert "secret internal detail" not in json.dumps(reply)
