@@ -10,6 +10,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.exceptions import InvalidStatus
 
+from tests.harness.clock import JumpClock
 from tests.harness.rpc_client import RpcCallError, RpcClient
 from tests.harness.service import TEST_JWT_SECRET, RunningService
 
@@ -108,7 +110,15 @@ async def test_bad_tokens_refused_and_audited(
         assert handshake["total"] == 1 and handshake["entries"][0]["outcome"] == "auth_failed"
 
 
-async def test_identity_is_per_connection_and_rechecked(service: RunningService) -> None:
+@pytest.fixture
+async def clocked(service_factory: Any) -> AsyncIterator[tuple[RunningService, JumpClock]]:
+    clock = JumpClock()  # token expiry is a jump of the service's clock, not a wait
+    async with service_factory(clock=clock) as svc:
+        yield svc, clock
+
+
+async def test_identity_is_per_connection_and_rechecked(clocked: tuple[RunningService, JumpClock]) -> None:
+    service, clock = clocked
     a = await service.client(None)
     b = await service.client(None)
     with pytest.raises(RpcCallError) as err:
@@ -131,7 +141,7 @@ async def test_identity_is_per_connection_and_rechecked(service: RunningService)
     short = await service.client(None)
     await short.call("authenticate", {"auth_token": service.token("viewer", ttl_s=2)})
     assert (await short.call("whoami"))["role"] == "viewer"
-    await asyncio.sleep(2.5)
+    clock.jump(2.5)
     with pytest.raises(RpcCallError) as err:
         await short.call("whoami")
     assert err.value.code == -32001

@@ -3,7 +3,6 @@ written meanwhile are indexed (reconciliation with the disk) and the session is 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -68,7 +67,14 @@ async def test_segments_written_while_the_service_was_down_are_indexed(tmp_path:
         await svc.wait_exit()
         killed_at = time.time()
         assert _alive(mtx_pid)
-        await asyncio.sleep(7)  # MediaMTX keeps recording into 2 s segments; no hook reaches anyone
+
+        # MediaMTX keeps recording into 2 s segments; no hook reaches anyone. Two segments begun since
+        # the kill (the second is closed by the SIGINT below) are what the restart must index.
+        def begun_while_down() -> bool:
+            names = (p.relative_to(root).as_posix() for p in (root / "cam1").glob("*.mp4"))
+            return sum((parse_segment_name(n) or ("", 0.0))[1] > killed_at for n in names) >= 2
+
+        await wait_for(begun_while_down, 20, 0.2)
         _kill_group(mtx_pid, signal.SIGINT)  # let it close the current segment, as a real stop would
         await wait_for(lambda: not _alive(mtx_pid), 10, 0.1)
         await cam.stop()
