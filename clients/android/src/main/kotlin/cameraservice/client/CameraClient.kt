@@ -18,6 +18,7 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.channelFlow
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.shareIn
+import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
@@ -102,12 +103,19 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
         val answer = try {
             withTimeout(timeout) {
                 var retries = 0
+                var reauthenticated = false
                 while (true) {
                     val connection = awaitConnection()
                     try {
                         return@withTimeout connection.request(method, params)
                     } catch (e: ConnectionLostException) {
                         if (!retry || retries++ >= config.maxRetries) throw e
+                    } catch (e: RpcException) {
+                        // The session expired under a live connection: the call did not run, so sign in
+                        // again with fresh credentials and send it once more.
+                        if (e.code != RpcException.AUTH_REQUIRED || reauthenticated || method in AUTH_METHODS) throw e
+                        reauthenticated = true
+                        if (!signIn(connection)) throw e
                     }
                 }
                 @Suppress("UNREACHABLE_CODE")
@@ -168,7 +176,11 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
         active.value = false
         current.value?.close(1000, "client closed")
         scope.cancel()
-        _state.value = ConnectionState.Closed
+        _state.value = ConnectionState.Closed // terminal: setState never overwrites it
+    }
+
+    private fun setState(next: ConnectionState) {
+        _state.update { if (it == ConnectionState.Closed) it else next }
     }
 
     private suspend fun awaitConnection(): Connection {
@@ -195,16 +207,16 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
         var failures = 0
         while (true) {
             if (!active.value) {
-                _state.value = ConnectionState.Inactive
+                setState(ConnectionState.Inactive)
                 active.first { it }
                 failures = 0
             }
-            _state.value = ConnectionState.Connecting(failures + 1)
+            setState(ConnectionState.Connecting(failures + 1))
             var cause: Throwable?
             try {
                 val connection = connect()
                 failures = 0
-                _state.value = ConnectionState.Ready
+                setState(ConnectionState.Ready)
                 cause = ConnectionLostException(awaitEnd(connection))
             } catch (e: TimeoutCancellationException) {
                 cause = IOException("connecting timed out after ${config.connectTimeout}")
@@ -218,30 +230,18 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
             if (!active.value) continue
             val delay = config.backoff.delayMillis(failures)
             failures++
-            _state.value = ConnectionState.Reconnecting(failures, delay, cause)
+            setState(ConnectionState.Reconnecting(failures, delay, cause))
             withTimeoutOrNull(delay.milliseconds) { active.first { !it } }
         }
     }
 
     /** Open, authenticate, re-subscribe; the connection is published only once all that is done. */
     private suspend fun connect(): Connection = withTimeout(config.connectTimeout) {
-        val login = config.loginProvider?.invoke()
-        val token = if (login == null) config.tokenProvider() else null
         val connection = Connection(json, ::onNotification)
         try {
             connection.open(http, Request.Builder().url(config.url).build())
             connection.opened.await()
-            if (login != null) {
-                connection.request(
-                    "login",
-                    buildJsonObject {
-                        put("username", login.username)
-                        put("password", login.password)
-                    },
-                )
-            } else if (token != null) {
-                connection.request("authenticate", buildJsonObject { put("auth_token", token) })
-            }
+            signIn(connection)
             streamsLock.withLock {
                 for (stream in streams) subscribe(stream, connection)
                 current.value = connection
@@ -251,6 +251,22 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
             connection.close(1000, "connect failed")
             throw e
         }
+    }
+
+    /** Authenticate [connection] with fresh credentials from the providers; false: none (anonymous). */
+    private suspend fun signIn(connection: Connection): Boolean {
+        val login = config.loginProvider?.invoke()
+        if (login != null) {
+            val params = buildJsonObject {
+                put("username", login.username)
+                put("password", login.password)
+            }
+            connection.request("login", params)
+            return true
+        }
+        val token = config.tokenProvider() ?: return false
+        connection.request("authenticate", buildJsonObject { put("auth_token", token) })
+        return true
     }
 
     /** Suspends until [connection] goes (returns why) or the app deactivates the client. */
@@ -330,3 +346,4 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
     }
 }
 
+private val AUTH_METHODS = setOf("authenticate", "login", "refresh", "logout")

@@ -227,6 +227,26 @@ class CameraClientTest {
     }
 
     @Test
+    fun `a result that is one of two shapes decodes to the member whose required fields are present`() = runBlocking {
+        service.accept()
+        service.handler = { r ->
+            if (r.method == "take_snapshot") {
+                service.result(r, buildJsonObject {
+                    put("device", "camera7"); put("camera", null as String?); put("filename", null as String?)
+                    put("status", "FAILED"); put("timestamp", "2026-11-30T12:00:00Z"); put("error", "no such camera")
+                    put("error_code", -32004); put("error_data", null as String?)
+                })
+            } else service.defaultAnswer(r)
+        }
+        val answer = client().takeSnapshot(device = "camera7")
+        answer as SnapshotFailed
+        assertEquals(-32004, answer.errorCode.toInt())
+        assertEquals("no such camera", answer.error)
+        assertThrows<IllegalArgumentException> { CameraStatus.Serializer.serialize(NoEncoder, CameraStatus.UNKNOWN) }
+        Unit
+    }
+
+    @Test
     fun `a login provider signs in with user name and password on every connect`() = runBlocking {
         service.accept(2)
         val asked = AtomicInteger()
@@ -239,6 +259,26 @@ class CameraClientTest {
         assertEquals("login", service.awaitRequest().method)
         assertEquals(2, asked.get())
         assertFalse(Login("ana", "s3cret").toString().contains("s3cret"))
+    }
+
+    @Test
+    fun `an expired session is signed in again with a fresh token and the call sent once more`() = runBlocking {
+        service.accept()
+        val tokens = AtomicInteger()
+        val expired = java.util.concurrent.atomic.AtomicBoolean(true)
+        service.handler = { r ->
+            if (r.method == "get_status" && expired.getAndSet(false)) service.error(r, -32001, "token expired")
+            else service.defaultAnswer(r)
+        }
+        val client = client(testConfig(service.url, tokens = { "token-${tokens.incrementAndGet()}" }))
+        assertEquals(
+            buildJsonObject { put("ok", true) },
+            client.call("get_status", null, JsonObject.serializer()),
+        )
+        assertEquals("token-1", service.awaitRequest("authenticate").params!!.str("auth_token"))
+        service.awaitRequest("get_status")
+        assertEquals("token-2", service.awaitRequest("authenticate").params!!.str("auth_token"))
+        assertEquals(0, service.awaitRequest("get_status").connection, "same connection, no reconnect")
     }
 
     @Test
@@ -273,4 +313,9 @@ class CameraClientTest {
         assertEquals("JPEGDATA", String(client.download("/downloads/snapshots/a.jpg?sig=1")))
         assertEquals("/downloads/snapshots/a.jpg?sig=1", service.server.takeRequest().path)
     }
+}
+
+/** Fails on any use: the enum serializer must refuse UNKNOWN before encoding anything. */
+private object NoEncoder : kotlinx.serialization.encoding.AbstractEncoder() {
+    override val serializersModule = kotlinx.serialization.modules.EmptySerializersModule()
 }
