@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness.rpc_client import RpcCallError
 from tests.integration.analytics_helpers import overrides, photo_camera, wait_for
 
 pytestmark = pytest.mark.integration
@@ -29,9 +30,29 @@ async def test_astronaut_is_a_person_and_the_cat_is_not(
         viewer = await svc.client("viewer")
         await viewer.call("subscribe_events", {"topics": ["detection.*"]})
 
+        # Bad input: a clear JSON-RPC error and nothing changes.
+        bad = [
+            ({"camera": "astro", "enabled": True, "detectors": ["objects", "xray"]}, -32602, "detectors"),
+            (
+                {"camera": "astro", "zones": [{"name": "z", "points": [[0, 0], [2, 0], [0, 1]]}]},
+                -32602,
+                "zones",
+            ),
+            ({"camera": "astro", "fps": 0}, -32602, "fps"),
+            ({"camera": "nope", "enabled": True}, -32004, None),
+        ]
+        for params, code, field in bad:
+            with pytest.raises(RpcCallError) as err:
+                await admin.call("set_analytics", params)
+            assert err.value.code == code, (params, err.value)
+            if field:
+                assert field in str(err.value.data), err.value.data
+        assert (await admin.call("get_analytics", {"camera": "astro"}))["enabled"] is False
+
         started = time.time()
+        zone = {"name": "left", "points": [[0, 0], [0.8, 0], [0.8, 1], [0, 1]]}
         for cam in ("astro", "cat"):
-            result = await admin.call("set_analytics", {"camera": cam, "enabled": True})
+            result = await admin.call("set_analytics", {"camera": cam, "enabled": True, "zones": [zone]})
             assert result["enabled"] is True and result["running"] is True
             assert result["settings"]["detectors"] == ["objects", "motion", "tamper"]
 
@@ -47,6 +68,7 @@ async def test_astronaut_is_a_person_and_the_cat_is_not(
         # The astronaut fills the left two-thirds of the photo, head near the top, cut off at the bottom.
         assert x1 < 0.2 and 0.55 < x2 < 0.95 and y1 < 0.2 and y2 > 0.9, data["box"]
         assert data["track_id"] and data["snapshot_id"], data
+        assert data["zone"] == "left", data  # her feet (bottom centre of the box) are in the zone
 
         stored = await admin.call("get_event", {"id": event["id"]})
         assert stored["type"] == "detection.person" and stored["data"]["track_id"] == data["track_id"]
@@ -59,6 +81,17 @@ async def test_astronaut_is_a_person_and_the_cat_is_not(
         )
         assert [d["event_id"] for d in found["detections"]] == [event["id"]], found
         assert found["detections"][0]["score"] >= 0.8
+        assert (await admin.call("search_detections", {"zone": "left"}))["detections"][0][
+            "event_id"
+        ] == event["id"]
+        assert (await admin.call("search_detections", {"zone": "right"}))["detections"] == []
+
+        # Camera scope: a viewer of the cat camera sees none of the astronaut's detections.
+        cat_viewer = await svc.client("viewer", scopes={"cameras": ["cat"]})
+        assert (await cat_viewer.call("search_detections", {"class": "person"}))["detections"] == []
+        with pytest.raises(RpcCallError) as err:
+            await cat_viewer.call("search_detections", {"camera": "astro"})
+        assert err.value.code == -32004
 
         # The cat camera's first frame went through the detector (later ones are gated: a still photo
         # has no motion and no moving object) and no person was found.

@@ -198,3 +198,15 @@ def test_stream_errors_never_carry_the_readers_credentials() -> None:
     err = OSError("Server returned 401 Unauthorized: 'rtsp://_internal:s3cr3t@127.0.0.1:8554/cam1'")
     text = describe(err)
     assert "s3cr3t" not in text and "_internal" not in text and "rtsp://***@127.0.0.1:8554/cam1" in text
+
+
+def test_class_thresholds_and_minimum_duration_hold_back_confirmation() -> None:
+    strict = Tracker(CameraAnalyticsSettings(class_thresholds={"car": 0.95}))
+    car = Detection("car", 0.9, (0.1, 0.1, 0.3, 0.3), "objects")
+    for t in range(4):
+        assert strict.update(float(t), [car]) == []  # 0.9 never reaches the car's own 0.95
+    slow = Tracker(CameraAnalyticsSettings(min_duration_s=3.0))
+    person = Detection("person", 0.9, (0.1, 0.1, 0.4, 0.9), "objects")
+    assert slow.update(0.0, [person]) == [] and slow.update(1.0, [person]) == []  # seen 1 s only
+    assert slow.update(2.0, [person]) == []
+    assert [t.label for t in slow.update(3.0, [person])] == ["person"]
