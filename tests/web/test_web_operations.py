@@ -127,6 +127,18 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
             return all(e["status"] == "acknowledged" for e in events)
 
         await poll(all_acked, 10, "bulk acknowledge")
+
+        # The service drops the tab's WebSocket: it reconnects, signs in again and re-subscribes by itself.
+        browser_conns = [
+            c for c in env.service.app.services.connections if c.identity and c.identity.subject == "admin"
+        ]
+        assert browser_conns  # the API client here is "test-admin"
+        for conn in browser_conns:
+            await conn.close(4000, "test: dropped")
+        await page.page.locator(".conn-closed, .conn-connecting").first.wait_for(timeout=5000)
+        await page.page.locator(".conn-open").wait_for(timeout=20_000)
+        again = await admin.call("create_event", {"type": "door.forced", "severity": "critical"})
+        await page.page.locator(f'tr[data-event="{again["id"]}"]').wait_for(timeout=10_000)
         await page.shot("events")
         assert await page.axe() == []
 

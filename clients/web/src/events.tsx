@@ -48,7 +48,7 @@ export function EventsPage() {
     });
     let subscription = "";
     const offReady = rpc.onReady(async () => {
-      subscription = (await rpc.raw("subscribe_events", { topics: ["*"] })).subscription;
+      subscription = (await rpc.call("subscribe_events", { topics: ["*"] })).subscription;
       await load();
     });
     return () => {

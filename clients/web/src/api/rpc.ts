@@ -1,5 +1,5 @@
 // One JSON-RPC WebSocket per tab: reconnects with backoff, re-authenticates (refresh token kept in
-// memory only), then re-runs every registered "on ready" step (subscriptions) before releasing calls.
+// memory only) before releasing calls, then re-runs every registered "on ready" step (subscriptions).
 import type { MethodName, Methods, Notifications } from "./generated";
 
 export class RpcError extends Error {
@@ -53,9 +53,10 @@ export class Rpc {
         try {
           this.backoff = 500;
           if (this.authenticate) await this.authenticate();
-          for (const step of this.readySteps) await step();
           this.setState("open");
           resolve();
+          // Re-subscribe etc. once calls are released (a step may itself call()).
+          for (const step of this.readySteps) step().catch(() => undefined);
         } catch (e) {
           reject(e);
           ws.close();
