@@ -159,3 +159,15 @@ async def test_viewer_sees_no_admin_controls_and_arabic_is_rtl(
         await phone.shot("live-phone")
         assert await phone.axe() == []
         phone.check_clean()
+
+
+async def test_demo_camera_plays_after_first_start(tmp_path: Path) -> None:
+    """The README's path: first start with the demo camera, sign in as admin with the generated password."""
+    async with web_env(tmp_path, {"demo": {"enabled": True}}) as env:
+        demo = env.service.settings.demo.camera_id
+        page = await env.page()
+        await page.goto("/")
+        await page.login("admin", env.admin_password)
+        await _playing(page, demo, "webrtc", timeout=60)
+        await page.shot("demo-first-start")
+        page.check_clean()
