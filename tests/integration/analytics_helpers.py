@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,7 @@ from tests.harness.ffmpeg import even_size_filter, image_loop_args
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+@functools.cache
 def models_dir() -> Path:
     """The models folder made by scripts/install-models.sh (run it when missing: fast when cached)."""
     out = subprocess.run(
