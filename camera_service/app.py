@@ -1,6 +1,10 @@
-"""The composition root: builds every component, starts them in order, stops them in reverse.
+"""The composition root: builds every component in dependency order, binds the API, starts them in
+order and stops them in reverse.
 
-Nothing else constructs components or wires them together; handlers reach them through `Services`.
+Each component gets what it needs at construction (typed: the other domains' ports, see
+docs/architecture.md); nothing is filled in later. Method handlers get their dependencies through their
+domain's methods object, bound here (`build_registry().bind(...)`). `Components` is a read-only record of
+what was built, for the process (health) and for tests; no component or handler receives it.
 """
 
 from __future__ import annotations
@@ -11,23 +15,32 @@ import logging
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from av.video.frame import VideoFrame
 
+from camera_service.analytics.methods import AnalyticsApi
 from camera_service.analytics.service import AnalyticsService
+from camera_service.auth.internal import InternalReaders
+from camera_service.auth.methods import AuthApi
 from camera_service.auth.scopes import Scope
-from camera_service.auth.service import AuthService
+from camera_service.auth.service import AuthService, load_or_create_jwt_secret, mediamtx_auth_config
+from camera_service.auth.stream_tokens import StreamTokens
+from camera_service.auth.tokens import TokenVerifier
 from camera_service.auth.transport import TransportSecurity, build_ssl_context
+from camera_service.cameras.methods import CameraApi
 from camera_service.cameras.models import CameraStatus
 from camera_service.cameras.service import CameraService
 from camera_service.compat.files import CompatFiles
 from camera_service.compat.http import CompatHttp
+from camera_service.compat.methods import CompatApi
 from camera_service.config import Settings
 from camera_service.core.bus import EventBus
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import Component, ComponentHealth
+from camera_service.events.methods import EventsApi
+from camera_service.events.rules.actions import RuleDeps
 from camera_service.events.service import EventService
 from camera_service.media.demo import DemoPublisher
 from camera_service.media.snapshot import GrabbedFrame
@@ -35,45 +48,50 @@ from camera_service.mediamtx.adoption import previous_callback_endpoint
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
 from camera_service.observability.ops_metrics import CameraState, OpsCollector
+from camera_service.onvif.methods import OnvifApi
 from camera_service.onvif.service import OnvifService
+from camera_service.recordings.methods import RecordingsApi
 from camera_service.recordings.service import RecordingsService
 from camera_service.rpc.catalog import build_registry
 from camera_service.rpc.dispatcher import Dispatcher
 from camera_service.rpc.registry import MethodRegistry
+from camera_service.rpc.system_methods import SystemApi
 from camera_service.server.connections import ConnectionRegistry
 from camera_service.server.console import Console
 from camera_service.server.http import HttpServer
 from camera_service.server.internal import InternalHttpServer
 from camera_service.server.websocket import WebSocketEndpoint
+from camera_service.statistics.methods import StatisticsApi
 from camera_service.storage.crypto import lazy_box
 from camera_service.storage.database import Database
+from camera_service.users.methods import UsersApi
 from camera_service.users.service import UserService
 
 log = logging.getLogger("camera_service.app")
 
 
-@dataclass
-class Services:
-    """What method handlers may use. Components expose public methods only; no reaching into internals."""
+@dataclass(frozen=True)
+class Components:
+    """What the composition root built (read-only; for health, the harness and tests)."""
 
     settings: Settings
     metrics: Metrics
     bus: EventBus
     db: Database
+    internal: InternalHttpServer  # 127.0.0.1-only listener for MediaMTX hooks and auth callbacks
+    readers: InternalReaders  # the service's own MediaMTX credential
     mediamtx: MediaMTXSupervisor
     connections: ConnectionRegistry
-    api: MethodRegistry
-    internal: InternalHttpServer  # 127.0.0.1-only listener for MediaMTX hooks and auth callbacks
-    started_at: float = field(default_factory=time.time)
-    components: list[Component] = field(default_factory=list)
-    # Domain services: each domain adds one attribute here (and builds it in Application.__init__).
-    auth: AuthService = field(init=False)  # identities, API keys, audit, limits, live-view checks
-    cameras: CameraService = field(init=False)  # the camera registry (camera_service/cameras)
-    recordings: RecordingsService = field(init=False)  # recorder, archive, snapshots, downloads, retention
-    events: EventService = field(init=False)  # event store, subscriptions, webhooks, rules, event clips
-    onvif: OnvifService = field(init=False)  # ONVIF discovery, import, PTZ (camera_service/onvif)
-    users: UserService = field(init=False)  # console users, sign-in, refresh sessions (camera_service/users)
-    analytics: AnalyticsService = field(init=False)  # sampled frames -> detections -> events
+    cameras: CameraService  # the camera registry (camera_service/cameras)
+    auth: AuthService  # identities, API keys, audit, limits, live-view checks
+    recordings: RecordingsService  # recorder, archive, snapshots, downloads, retention
+    onvif: OnvifService  # ONVIF discovery, import, PTZ (camera_service/onvif)
+    events: EventService  # event store, subscriptions, webhooks, rules, event clips
+    users: UserService  # console users, sign-in, refresh sessions (camera_service/users)
+    analytics: AnalyticsService  # sampled frames -> detections -> events
+    api: MethodRegistry  # the bound API
+    components: tuple[Component, ...]  # start order
+    started_at: float
 
     def component_health(self) -> list[ComponentHealth]:
         return [c.health() for c in self.components]
@@ -84,9 +102,13 @@ class Application:
         self.settings = settings
         # One clock for every component that waits or reads the time (tests pass a simulated one).
         self.clock: Clock = clock or SystemClock()
+        clock = self.clock
         data_dir = settings.storage.data_dir
         runtime_dir = data_dir / "run"
+        started_at = time.time()
         metrics = Metrics()
+        bus = EventBus()
+        connections = ConnectionRegistry()
         db = Database(settings.storage.database_path)
         hook_secret = (
             settings.secrets.hook_secret.get_secret_value() if settings.secrets.hook_secret else None
@@ -98,6 +120,13 @@ class Application:
         if previous is not None:
             internal_port, hook_secret = internal_port or previous[0], hook_secret or previous[1]
         internal = InternalHttpServer(internal_port, hook_secret)
+        security = settings.security.enabled
+        readers = InternalReaders(settings.mediamtx, enabled=security)
+        stream_tokens = StreamTokens(
+            TokenVerifier(settings.security, load_or_create_jwt_secret(settings), clock),
+            settings.security,
+            clock,
+        )
         mediamtx = MediaMTXSupervisor(
             settings.mediamtx,
             settings.storage,
@@ -106,54 +135,11 @@ class Application:
             binary=settings.mediamtx.binary,
             forward_logs=settings.logging.forward_mediamtx,
             callbacks=internal,
+            # Security: MediaMTX asks us about every publish/read/playback, and admits our own readers.
+            config_contributors=[lambda: mediamtx_auth_config(internal)] if security else [],
+            api_credentials=readers.credentials,
         )
-        self.services = Services(
-            settings=settings,
-            metrics=metrics,
-            bus=EventBus(),
-            db=db,
-            mediamtx=mediamtx,
-            connections=ConnectionRegistry(),
-            api=build_registry(),
-            internal=internal,
-        )
-        # Security is built first: the dispatcher guard and audit observer, handshake hooks, MediaMTX auth.
-        auth = self.services.auth = AuthService(settings, db, internal, mediamtx, metrics, clock=self.clock)
-        auth.bind(self.services)
-        transport = TransportSecurity(
-            auth, self.services.connections, tls=settings.security.tls_cert is not None
-        )
-        self.dispatcher = Dispatcher(
-            self.services.api,
-            self.services,
-            max_batch_size=settings.server.max_batch_size,
-            metrics=metrics,
-            guards=[auth.guard],
-            observers=[auth.audit.observe],
-            params_hooks=[auth.inline_token],
-            # Resolved per call, lazily: the camera registry is built below (DI rework: issue 10).
-            scope_resolver=lambda identity: Scope.resolve(identity, self.services.cameras.cameras()),
-        )
-        self.endpoint = WebSocketEndpoint(
-            self.dispatcher, settings.server, metrics, self.services.connections
-        )
-        self.endpoint.on_connect.append(transport.on_connect)
-        self.endpoint.on_disconnect.append(transport.on_disconnect)
-        self.http = HttpServer(
-            settings.server,
-            self.endpoint,
-            metrics,
-            self.services.component_health,
-            self.ready,
-            middlewares=[transport.security_headers],
-            ssl_context=build_ssl_context(settings.security),
-        )
-        # The internal listener comes before MediaMTX: hooks fire as soon as MediaMTX starts.
-        # auth before MediaMTX: MediaMTX's config points authHTTPAddress at the internal listener.
-        self.services.users = UserService(settings, db, auth)
-        components: list[Component] = [db, internal, auth, self.services.users, mediamtx]
-        # Domain components are built here, in start order (after MediaMTX, before the demo and HTTP).
-        self.services.cameras = CameraService(
+        cameras = CameraService(
             settings.cameras,
             server=settings.server,
             mediamtx_cfg=settings.mediamtx,
@@ -162,93 +148,176 @@ class Application:
             db=db,
             mediamtx=mediamtx,
             internal=internal,
-            bus=self.services.bus,
-            connections=self.services.connections,
+            bus=bus,
+            connections=connections,
             metrics=metrics,
+            reader_url=readers.rtsp_url,
+            # Compat stream URLs and camera_status_update carry the caller's stream token.
+            stream_token=stream_tokens.mint if security else None,
         )
-        self.services.cameras.reader_url = auth.internal_rtsp_url  # the service's own readers (fps, probe)
-        if auth.enabled:  # compat stream URLs and camera_status_update carry the caller's stream token
-            self.services.cameras.stream_token = auth.stream_token
-        components.append(self.services.cameras)
-        self.services.recordings = RecordingsService(
+        auth = AuthService(
+            settings,
+            db,
+            internal,
+            metrics,
+            readers=readers,
+            stream_tokens=stream_tokens,
+            cameras=cameras,
+            # An external viewer's session started (runOnRead after our auth): get_statistics counts it.
+            on_live_view=lambda camera, reader_type: bus.emit(
+                "liveview.started", camera=camera, reader_type=reader_type
+            ),
+            clock=clock,
+        )
+        users = UserService(settings, db, auth)
+        recordings = RecordingsService(
             settings.recordings,
             data_dir=data_dir,
             recordings_root=settings.storage.recordings_path,
             clips_root=settings.storage.clips_path,
             snapshots_root=settings.storage.snapshots_path,
             db=db,
-            bus=self.services.bus,
-            connections=self.services.connections,
+            bus=bus,
+            connections=connections,
             mediamtx=mediamtx,
             internal=internal,
-            cameras=self.services.cameras,
-            rtsp_url=auth.internal_rtsp_url,
+            cameras=cameras,
+            rtsp_url=readers.rtsp_url,
+            # take_snapshot answers from analytics' fresh frame when it reads the camera anyway. The one
+            # cycle of the graph (analytics stores detection frames as snapshots): resolved at call time.
+            frame_cache=lambda camera: analytics.latest_frame(camera),  # noqa: PLW0108 (built below)
+            # get_timeline marks motion periods and objects (analytics, built below, like frame_cache).
+            activity_source=lambda cam, a, b: analytics.timeline_activity(cam, a, b),  # noqa: PLW0108
+            clock=clock,
             public_base_url=lambda: (
                 f"{settings.server.public_scheme}://{settings.server.public_host}:{self.http.port}"
             ),
-            clock=self.clock,
         )
-        self.http.add_routes(self.services.recordings.downloads.routes())
-        self.http.add_routes(Console(settings.server, settings.mediamtx).routes())  # the web console at /
-        # The established protocol's HTTP routes: old health/polling routes and token-gated /files.
-        self.http.add_routes(
-            CompatHttp(
-                status=self.services.component_health,
-                started_at=self.services.started_at,
-                auth=auth,
-                cameras=self.services.cameras,
-                mediamtx=mediamtx,
-            ).routes()
-        )
-        self.http.add_routes(CompatFiles(auth, self.services.recordings, self.services.cameras).routes())
-        components.append(self.services.recordings)
-        # events: after cameras/recordings (it subscribes to the bus at construction, so nothing is missed).
-        self.services.events = EventService(
-            settings.events,
-            db,
-            self.services.bus,
-            metrics,
-            secret_box=lazy_box(settings.cameras.secret_key, data_dir),
-            clock=self.clock,
-        )  # same at-rest key as cameras
-        self.services.events.bind(self.services)
-        # An external viewer's session started (runOnRead after our auth): an event get_statistics counts.
-        auth.mediamtx_auth.on_live_view = lambda camera, reader_type: self.services.bus.emit(
-            "liveview.started", camera=camera, reader_type=reader_type
-        )
-        self.endpoint.on_disconnect.append(self.services.events.subscriptions.drop_connection)
-        components.append(self.services.events)
-        self.services.onvif = OnvifService(
-            settings.onvif, self.services.cameras, self.services.bus, clock=self.clock
-        )
-        self.endpoint.on_disconnect.append(self.services.onvif.on_disconnect)  # PTZ safety stop
-        components.append(self.services.onvif)
-        analytics = self.services.analytics = AnalyticsService(
-            settings.analytics,
-            db,
-            self.services.bus,
-            metrics,
-            rtsp_url=auth.internal_rtsp_url,
-            clock=self.clock,
-        )
-        recordings = self.services.recordings
+        onvif = OnvifService(settings.onvif, cameras, bus, clock=clock)
 
         async def save_detection_frame(camera: str, frame: VideoFrame, at: float, quality: int) -> str:
             return (await recordings.store_frame(camera, GrabbedFrame(frame, at, True), "jpeg", quality)).id
 
-        analytics.save_snapshot = save_detection_frame  # best-frame snapshots of detections
-        self.services.recordings.frame_cache = analytics.latest_frame  # take_snapshot answers from it
-        self.services.recordings.activity_source = analytics.timeline_activity  # get_timeline marks
-        components.append(analytics)
+        analytics = AnalyticsService(
+            settings.analytics,
+            db,
+            bus,
+            metrics,
+            rtsp_url=readers.rtsp_url,
+            save_snapshot=save_detection_frame,  # best-frame snapshots of detections
+            clock=clock,
+        )
+        # events last among the domains: it subscribes to the bus at construction, so nothing is missed.
+        events = EventService(
+            settings.events,
+            db,
+            bus,
+            metrics,
+            secret_box=lazy_box(settings.cameras.secret_key, data_dir),  # same at-rest key as cameras
+            cameras=cameras,
+            recordings=recordings,
+            rule_deps=RuleDeps(cameras=cameras, recordings=recordings, ptz=onvif.ptz),
+            clock=clock,
+        )
+
+        contract = build_registry()
+        components: list[Component] = []
+        api = contract.bind(
+            SystemApi(
+                api=contract,
+                mediamtx_version=lambda: mediamtx.version,
+                component_health=lambda: [c.health() for c in components],
+                connections=connections,
+                started_at=started_at,
+                status_words=settings.compat.status_components == "words",
+            ),
+            AuthApi(auth=auth, contract=contract, failed_authenticate=settings.compat.failed_authenticate),
+            UsersApi(users=users),
+            CameraApi(cameras=cameras, streams=auth),
+            RecordingsApi(recordings=recordings, download_urls=settings.compat.download_urls),
+            EventsApi(events=events, cameras=cameras),
+            OnvifApi(onvif=onvif, cameras=cameras),
+            AnalyticsApi(analytics=analytics, cameras=cameras),
+            StatisticsApi(cameras=cameras, events=events, recordings=recordings),
+            CompatApi(cameras=cameras, recordings=recordings, metrics=metrics, connections=connections),
+        )
+        self.dispatcher = Dispatcher(
+            api,
+            max_batch_size=settings.server.max_batch_size,
+            metrics=metrics,
+            guards=[auth.guard],
+            observers=[auth.audit.observe],
+            params_hooks=[auth.inline_token],
+            scope_resolver=lambda identity: Scope.resolve(identity, cameras.cameras()),
+        )
+        transport = TransportSecurity(auth, connections, tls=settings.security.tls_cert is not None)
+        self.endpoint = WebSocketEndpoint(self.dispatcher, settings.server, metrics, connections)
+        self.endpoint.on_connect.append(transport.on_connect)
+        self.endpoint.on_disconnect.append(transport.on_disconnect)
+        self.endpoint.on_disconnect.append(events.subscriptions.drop_connection)
+        self.endpoint.on_disconnect.append(onvif.on_disconnect)  # PTZ safety stop
+        self.http = HttpServer(
+            settings.server,
+            self.endpoint,
+            metrics,
+            lambda: [c.health() for c in components],
+            self.ready,
+            middlewares=[transport.security_headers],
+            ssl_context=build_ssl_context(settings.security),
+        )
+        self.http.add_routes(recordings.downloads.routes())
+        self.http.add_routes(Console(settings.server, settings.mediamtx).routes())  # the web console at /
+        # The established protocol's HTTP routes: old health/polling routes and token-gated /files.
+        self.http.add_routes(
+            CompatHttp(
+                status=lambda: [c.health() for c in components],
+                started_at=started_at,
+                auth=auth,
+                cameras=cameras,
+                mediamtx=mediamtx,
+            ).routes()
+        )
+        self.http.add_routes(CompatFiles(auth, recordings, cameras).routes())
+
+        # Start order: the internal listener before MediaMTX (hooks fire as soon as it starts); auth
+        # before MediaMTX (its first auth callbacks need the API keys loaded); MediaMTX before the
+        # domains; HTTP last (clients arrive only once everything else is up).
+        components += [db, internal, auth, users, mediamtx, cameras, recordings, events, onvif, analytics]
         if settings.demo.enabled:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))
-        components.append(self.http)  # last: clients arrive only once everything else is up
-        self.services.components = components
+        components.append(self.http)
         metrics.registry.register(
             OpsCollector(
-                self._camera_states,
+                lambda: [
+                    CameraState(
+                        c.id,
+                        cameras.status(c.id).status == CameraStatus.ONLINE,
+                        recordings.recorder.is_recording(c.id),
+                    )
+                    for c in cameras.cameras()
+                ],
                 {"data": data_dir, "recordings": settings.storage.recordings_path},
             )
+        )
+        self.services = Components(
+            settings=settings,
+            metrics=metrics,
+            bus=bus,
+            db=db,
+            internal=internal,
+            readers=readers,
+            mediamtx=mediamtx,
+            connections=connections,
+            cameras=cameras,
+            auth=auth,
+            recordings=recordings,
+            onvif=onvif,
+            events=events,
+            users=users,
+            analytics=analytics,
+            api=api,
+            components=tuple(components),
+            started_at=started_at,
         )
         self._started: list[Component] = []
         self._prepare_dirs(
@@ -265,13 +334,6 @@ class Application:
     def _prepare_dirs(dirs: list[Path]) -> None:
         for d in dirs:
             d.mkdir(parents=True, exist_ok=True)
-
-    def _camera_states(self) -> list[CameraState]:
-        cameras, recorder = self.services.cameras, self.services.recordings.recorder
-        return [
-            CameraState(c.id, cameras.status(c.id).status == CameraStatus.ONLINE, recorder.is_recording(c.id))
-            for c in cameras.cameras()
-        ]
 
     def ready(self) -> bool:
         return self.services.mediamtx.is_up and self.services.db.health().healthy

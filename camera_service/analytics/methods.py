@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
@@ -12,6 +12,8 @@ from camera_service.analytics.plugins import PluginManifest
 from camera_service.analytics.service import AnalyticsService
 from camera_service.analytics.store import DetectionQuery, DetectionRecord, decode_cursor
 from camera_service.auth.roles import Role
+from camera_service.cameras.models import Camera
+from camera_service.cameras.ports import CameraDirectory
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
@@ -20,14 +22,17 @@ from camera_service.rpc.scope import CameraScope
 router = MethodRegistry(tag="analytics")
 
 
-def _svc(ctx: CallContext) -> AnalyticsService:
-    svc: AnalyticsService = ctx.services.analytics
-    return svc
+@dataclass(frozen=True)
+class AnalyticsApi:
+    """What the analytics methods need (bound in app.py)."""
+
+    analytics: AnalyticsService
+    cameras: CameraDirectory
 
 
-async def require_camera_access(ctx: CallContext, camera_id: str) -> Any:
+async def require_camera_access(api: AnalyticsApi, ctx: CallContext, camera_id: str) -> Camera:
     """The camera if the caller may see it; NOT_FOUND (same as an unknown id) otherwise."""
-    camera = await ctx.services.cameras.get(camera_id)
+    camera = await api.cameras.get(camera_id)
     if not ctx.scope.sees(camera):
         raise not_found("camera", camera_id)
     return camera
@@ -98,14 +103,14 @@ def _view(svc: AnalyticsService, camera: str) -> CameraAnalytics:
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS),
 )
-async def set_analytics(ctx: CallContext, params: SetAnalyticsParams) -> CameraAnalytics:
+async def set_analytics(api: AnalyticsApi, ctx: CallContext, params: SetAnalyticsParams) -> CameraAnalytics:
     """Enable, disable or tune analytics of one camera (detectors, fps, zones, thresholds, motion, tamper).
 
     Unknown or broken plugin ids in `detectors` are INVALID_PARAMS. The change applies at once
     (the camera's sampler restarts; its tracks start afresh) and survives restarts.
     """
-    camera = await require_camera_access(ctx, params.camera)
-    svc = _svc(ctx)
+    camera = await require_camera_access(api, ctx, params.camera)
+    svc = api.analytics
     enabled, current = svc.effective(camera.id)
     changes = params.model_dump(exclude={"camera", "enabled"}, exclude_unset=True)
     try:
@@ -125,10 +130,10 @@ async def set_analytics(ctx: CallContext, params: SetAnalyticsParams) -> CameraA
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def get_analytics(ctx: CallContext, params: CameraRef) -> CameraAnalytics:
+async def get_analytics(api: AnalyticsApi, ctx: CallContext, params: CameraRef) -> CameraAnalytics:
     """A camera's analytics settings (its own or the defaults) with live counters and tracks."""
-    camera = await require_camera_access(ctx, params.camera)
-    return _view(_svc(ctx), camera.id)
+    camera = await require_camera_access(api, ctx, params.camera)
+    return _view(api.analytics, camera.id)
 
 
 class PluginInfo(BaseModel):
@@ -142,9 +147,9 @@ class PluginList(BaseModel):
 
 
 @router.method(role=Role.VIEWER)
-async def list_analytics_plugins(ctx: CallContext) -> PluginList:
+async def list_analytics_plugins(api: AnalyticsApi, ctx: CallContext) -> PluginList:
     """Built-in and third-party analytics plugins with their manifests and load errors."""
-    svc = _svc(ctx)
+    svc = api.analytics
     worker_errors = svc.queue.plugin_errors if svc.queue is not None else {}
     return PluginList(
         plugins=[
@@ -182,10 +187,12 @@ class DetectionPage(BaseModel):
 @router.method(
     scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS)
 )
-async def search_detections(ctx: CallContext, params: SearchDetectionsParams) -> DetectionPage:
+async def search_detections(
+    api: AnalyticsApi, ctx: CallContext, params: SearchDetectionsParams
+) -> DetectionPage:
     """Confirmed detections (objects, faces, plates), newest first, within the caller's cameras."""
     if params.camera is not None:
-        await require_camera_access(ctx, params.camera)
+        await require_camera_access(api, ctx, params.camera)
     if params.cursor:
         try:
             decode_cursor(params.cursor)
@@ -205,5 +212,5 @@ async def search_detections(ctx: CallContext, params: SearchDetectionsParams) ->
         cursor=params.cursor,
         limit=params.limit,
     )
-    rows, cursor = await _svc(ctx).store.search(q)
+    rows, cursor = await api.analytics.store.search(q)
     return DetectionPage(detections=rows, next_cursor=cursor)

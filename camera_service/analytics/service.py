@@ -53,7 +53,9 @@ class AnalyticsService:
         *,
         rtsp_url: Callable[[str], str],
         clock: Clock | None = None,
+        save_snapshot: SaveSnapshot | None = None,
     ) -> None:
+        """`save_snapshot` stores a detection's best frame as a snapshot (the recordings domain)."""
         self.cfg = cfg
         self.clock: Clock = clock or SystemClock()  # retention and settings times (frames carry wall time)
         self.bus = bus
@@ -61,7 +63,7 @@ class AnalyticsService:
         self.store = AnalyticsStore(db)
         db.register("analytics", MIGRATIONS)
         self._rtsp_url = rtsp_url
-        self.save_snapshot: SaveSnapshot | None = None  # wired by the composition root (recordings)
+        self.save_snapshot = save_snapshot
         self.discovery = Discovery({}, {})
         self.queue: InferenceQueue | None = None
         self.pipelines: dict[str, CameraPipeline] = {}

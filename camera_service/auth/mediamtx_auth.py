@@ -73,6 +73,7 @@ class MediaMTXAuth:
         quotas: LiveViewQuotas,
         audit: Auditor,
         on_decision: Callable[[str, str], None] | None = None,
+        on_live_view: Callable[[str, str], object] | None = None,
     ) -> None:
         self.internal_user = internal_user
         self._internal_password = internal_password
@@ -86,7 +87,7 @@ class MediaMTXAuth:
         # then `on_live_view(camera, reader type)` is told (get_statistics counts live views).
         # Bounded: ids MediaMTX never confirms (a client that gave up) fall out oldest first.
         self._external_reads: OrderedDict[str, str] = OrderedDict()
-        self.on_live_view: Callable[[str, str], object] | None = None
+        self.on_live_view = on_live_view
 
     def route(self) -> web.RouteDef:
         return web.post(AUTH_ROUTE, self.handle)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -29,8 +30,13 @@ PERMISSIONS = {
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 
-def _auth(ctx: CallContext) -> AuthService:
-    return ctx.services.auth
+@dataclass(frozen=True)
+class AuthApi:
+    """What the security methods need (bound in app.py)."""
+
+    auth: AuthService
+    contract: MethodRegistry  # the API's method specs (a failed authenticate answered as a result is audited)
+    failed_authenticate: str  # settings.compat.failed_authenticate: "error" or "result"
 
 
 def _iso(ts: float | None) -> str | None:
@@ -75,7 +81,7 @@ class AuthenticateFailed(BaseModel):
 
 @router.method(role=Role.PUBLIC, errors=(ErrorCode.AUTH_REQUIRED, ErrorCode.RATE_LIMITED), compat=True)
 async def authenticate(
-    ctx: CallContext, params: AuthenticateParams
+    api: AuthApi, ctx: CallContext, params: AuthenticateParams
 ) -> AuthenticateResult | AuthenticateFailed:
     """Bind an identity (JWT or API key) to THIS connection only.
 
@@ -85,14 +91,14 @@ async def authenticate(
     `{authenticated: false, error, reason}` (still audited and throttled).
     Re-authenticating replaces the connection's identity.
     """
-    auth = _auth(ctx)
+    auth = api.auth
     try:
         identity = await login(auth, ctx.connection, params.auth_token or params.token or "")
     except Unauthenticated as exc:
-        as_result = ctx.services.settings.compat.failed_authenticate == "result"
+        as_result = api.failed_authenticate == "result"
         if not as_result:
             raise
-        spec = ctx.services.api.get(ctx.method)
+        spec = api.contract.get(ctx.method)
         if spec is not None:  # the dispatcher's observer sees a success
             auth.audit.observe(ctx, spec, params, to_rpc_error(exc))
         reason = str((exc.data or {}).get("reason", ""))
@@ -179,10 +185,10 @@ def _key_info(rec: object) -> dict[str, object]:
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True)
-async def create_api_key(ctx: CallContext, params: CreateApiKeyParams) -> CreatedApiKey:
+async def create_api_key(api: AuthApi, ctx: CallContext, params: CreateApiKeyParams) -> CreatedApiKey:
     """Create an API key for automation; the key is in the result once and never again."""
     ident = ctx.connection.identity
-    key, rec = await _auth(ctx).create_api_key(
+    key, rec = await api.auth.create_api_key(
         params.name,
         Role[params.role.upper()],
         {
@@ -202,9 +208,9 @@ class ApiKeyList(BaseModel):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
-async def list_api_keys(ctx: CallContext) -> ApiKeyList:
+async def list_api_keys(api: AuthApi, ctx: CallContext) -> ApiKeyList:
     """Every API key (never the key itself)."""
-    return ApiKeyList(keys=[ApiKeyInfo(**_key_info(r)) for r in _auth(ctx).list_api_keys()])
+    return ApiKeyList(keys=[ApiKeyInfo(**_key_info(r)) for r in api.auth.list_api_keys()])
 
 
 class RevokeParams(Params):
@@ -219,9 +225,9 @@ class Revoked(BaseModel):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def revoke_api_key(ctx: CallContext, params: RevokeParams) -> Revoked:
+async def revoke_api_key(api: AuthApi, ctx: CallContext, params: RevokeParams) -> Revoked:
     """Revoke an API key at once: connections using it get -32001 on their next call."""
-    if not await _auth(ctx).revoke_api_key(params.key_id):
+    if not await api.auth.revoke_api_key(params.key_id):
         raise not_found("api_key", params.key_id)
     return Revoked(key_id=params.key_id, revoked=True)
 
@@ -255,9 +261,9 @@ class AuditPage(BaseModel):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
-async def list_audit(ctx: CallContext, params: ListAuditParams) -> AuditPage:
+async def list_audit(api: AuthApi, ctx: CallContext, params: ListAuditParams) -> AuditPage:
     """The audit log, newest first: state-changing calls and authentication failures."""
-    auth = _auth(ctx)
+    auth = api.auth
     await auth.audit.flush()
     entries, total = await auth.store.list_audit(
         actor=params.actor,
@@ -298,11 +304,11 @@ class QuotaStatus(BaseModel):
 
 
 @router.method(role=Role.VIEWER)
-async def get_quota_status(ctx: CallContext) -> QuotaStatus:
+async def get_quota_status(api: AuthApi, ctx: CallContext) -> QuotaStatus:
     """Live-view quota use per agency (only agencies in the caller's scope)."""
     ident = ctx.connection.identity
     out = []
-    for agency, (limit, used) in _auth(ctx).quotas.status().items():
+    for agency, (limit, used) in api.auth.quotas.status().items():
         if ident is not None and (ident.unrestricted or agency in ident.agencies):
             out.append(AgencyQuota(agency=agency, limit=limit, in_use=used, available=max(0, limit - used)))
     return QuotaStatus(agencies=out)
@@ -324,9 +330,9 @@ class StreamToken(BaseModel):
 @router.method(
     scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.QUOTA_EXCEEDED)
 )
-async def create_stream_token(ctx: CallContext, params: StreamTokenParams) -> StreamToken:
+async def create_stream_token(api: AuthApi, ctx: CallContext, params: StreamTokenParams) -> StreamToken:
     """A short-lived token that opens this camera's live and playback streams in MediaMTX."""
-    auth = _auth(ctx)
+    auth = api.auth
     ident = ctx.connection.identity
     assert ident is not None
     camera = await auth.lookup_camera(params.camera)

@@ -1,7 +1,8 @@
-"""`services.auth`: the security component (identities, API keys, audit, limits, live-view checks).
+"""The security component (identities, API keys, audit, limits, live-view checks).
 
-Started after the internal listener and BEFORE MediaMTX, because MediaMTX's config must point its
-`authHTTPAddress` at the internal listener's (possibly random) port.
+Built after the camera registry (it looks cameras up for MediaMTX's auth callbacks), started BEFORE
+MediaMTX: MediaMTX's first publish/read decisions arrive as soon as it runs (app.py), and its config
+points `authHTTPAddress` at the internal listener (`mediamtx_auth_config`, a MediaMTX config contributor).
 """
 
 from __future__ import annotations
@@ -10,39 +11,38 @@ import asyncio
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from camera_service.auth import apikeys
 from camera_service.auth.audit import AuditLog
 from camera_service.auth.config import SecurityConfig
 from camera_service.auth.guards import AuthGuard
 from camera_service.auth.identity import Identity
+from camera_service.auth.internal import INTERNAL_USER, InternalReaders
 from camera_service.auth.login import InlineToken
 from camera_service.auth.mediamtx_auth import AUTH_ROUTE, MediaMTXAuth
 from camera_service.auth.quota import LiveViewQuotas
 from camera_service.auth.ratelimit import KeyedBuckets, TokenBucket
 from camera_service.auth.roles import Role
-from camera_service.auth.scopes import in_scope
+from camera_service.auth.scopes import ScopedCamera
 from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuthStore
-from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, TokenVerifier, identity_from_claims
+from camera_service.auth.stream_tokens import StreamTokens
+from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, identity_from_claims
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from camera_service.app import Services
+    from camera_service.cameras.ports import CameraDirectory
     from camera_service.config import Settings
-    from camera_service.mediamtx.supervisor import MediaMTXSupervisor
     from camera_service.observability.metrics import Metrics
     from camera_service.server.internal import InternalHttpServer
     from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.auth")
 
-INTERNAL_USER = "camera-service"
-ANONYMOUS = Identity(subject="anonymous", role=Role.ADMIN, kind="anonymous")  # security disabled only
 BOOTSTRAP_KEY_FILE = "admin-api-key"
 KEY_REFRESH_S = 5.0  # CLI-made changes to API keys reach a running service within this time
 
@@ -82,9 +82,12 @@ class AuthService:
         settings: Settings,
         db: Database,
         internal: InternalHttpServer,
-        mediamtx: MediaMTXSupervisor,
         metrics: Metrics,
         *,
+        readers: InternalReaders,
+        stream_tokens: StreamTokens,
+        cameras: CameraDirectory,
+        on_live_view: Callable[[str, str], object] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
@@ -92,10 +95,11 @@ class AuthService:
         self.cfg: SecurityConfig = settings.security
         self.enabled = self.cfg.enabled
         self._internal = internal
-        self._mediamtx = mediamtx
+        self._readers = readers
+        self._cameras = cameras
         self.metrics = metrics
-        self._services: Services | None = None
-        self.verifier = TokenVerifier(self.cfg, load_or_create_jwt_secret(settings), self.clock)
+        self._stream_tokens = stream_tokens
+        self.verifier = stream_tokens.verifier
         db.register("auth", MIGRATIONS)
         self.store = AuthStore(db)
         self.audit = AuditLog(
@@ -106,8 +110,6 @@ class AuthService:
         self._keys: dict[str, ApiKeyRecord] = {}
         self._revoked: set[str] = set()
         self._refresh_task: asyncio.Task[None] | None = None
-        # Per-run credential of the service's own RTSP/playback readers and publishers.
-        self._internal_password = secrets.token_urlsafe(24)
         self.identity_buckets = KeyedBuckets(self.cfg.rate_limit_identity)
         self.auth_attempts = KeyedBuckets(self.cfg.auth_attempts)
         self.guard = AuthGuard(
@@ -124,21 +126,19 @@ class AuthService:
         self.quotas = LiveViewQuotas(self.cfg.agency_limits)
         self.mediamtx_auth = MediaMTXAuth(
             internal_user=INTERNAL_USER,
-            internal_password=self._internal_password,
+            internal_password=readers.password,
             trusted_publish=self.cfg.trusted_publish_networks,
             authenticate=self.authenticate_token,
             lookup_camera=self.lookup_camera,
             quotas=self.quotas,
             audit=self.audit.record,
             on_decision=lambda action, result: metrics.mediamtx_auth.labels(action, result).inc(),
+            on_live_view=on_live_view,
         )
         if self.enabled:
             internal.add_routes([self.mediamtx_auth.route()])
             internal.on_hook("read", self.mediamtx_auth.on_read)
             internal.on_hook("unread", self.mediamtx_auth.on_unread)
-
-    def bind(self, services: Services) -> None:
-        self._services = services
 
     # ---- lifecycle -----------------------------------------------------------------------------------
     async def _reload_keys(self) -> None:
@@ -163,11 +163,8 @@ class AuthService:
         await self._reload_keys()
         self._refresh_task = asyncio.create_task(self._refresh_loop(), name="apikey-refresh")
         await self.audit.start()
-        if self.enabled:
-            self._mediamtx.config_extra = {**(self._mediamtx.config_extra or {}), **self.mediamtx_config()}
-            self._mediamtx.client.set_basic_auth(INTERNAL_USER, self._internal_password)
-            if self.cfg.bootstrap_admin_key and not self._keys:
-                await self._bootstrap_admin_key()
+        if self.enabled and self.cfg.bootstrap_admin_key and not self._keys:
+            await self._bootstrap_admin_key()
 
     async def stop(self) -> None:
         await cancel_and_wait(self._refresh_task)
@@ -180,19 +177,6 @@ class AuthService:
             status="enabled" if self.enabled else "disabled",
             details={"api_keys": len(self._keys) - len(self._revoked), "audit_dropped": self.audit.dropped},
         )
-
-    def mediamtx_config(self) -> dict[str, Any]:
-        """MediaMTX keys that route every publish/read/playback decision to us."""
-        hook = self._internal.hook_command
-        return {
-            "authMethod": "http",
-            "authHTTPAddress": self._internal.authenticated_url(AUTH_ROUTE),
-            "authHTTPExclude": [{"action": "api"}, {"action": "metrics"}, {"action": "pprof"}],
-            "pathDefaults": {
-                "runOnRead": hook("read", path="$MTX_PATH", reader="$MTX_READER_ID", type="$MTX_READER_TYPE"),
-                "runOnUnread": hook("unread", path="$MTX_PATH", reader="$MTX_READER_ID"),
-            },
-        }
 
     async def _bootstrap_admin_key(self) -> None:
         key, _ = await self.create_api_key("bootstrap-admin", Role.ADMIN, {}, created_by="bootstrap")
@@ -280,49 +264,22 @@ class AuthService:
         return True
 
     # ---- live view -----------------------------------------------------------------------------------
-    async def lookup_camera(self, path: str) -> Any | None:
-        cameras = getattr(self._services, "cameras", None) if self._services else None
+    async def lookup_camera(self, path: str) -> ScopedCamera | None:
+        camera = self._cameras.find(path)
+        if camera is not None:
+            return camera
         demo = self.settings.demo
-        if cameras is not None:
-            try:
-                return await cameras.get(path)
-            except Exception:  # noqa: S110 - unknown path: fall through to the demo check
-                pass
         if demo.enabled and path == demo.camera_id:
             return _DemoCamera(demo.camera_id)
         return None
 
     def stream_token(self, identity: Identity | None, camera_id: str) -> tuple[str, float]:
         """A short-lived viewer token that opens exactly this camera's live/playback streams."""
-        identity = identity or ANONYMOUS
-        ttl = self.cfg.stream_token_ttl_s
-        if identity.expires_at is not None:
-            ttl = max(1, min(ttl, int(identity.expires_at - self.clock.time())))
-        token = self.verifier.mint(
-            {"sub": identity.subject, "role": "viewer", "typ": STREAM_TOKEN_TYPE, "cameras": [camera_id]}, ttl
-        )
-        return token, self.clock.time() + ttl
+        return self._stream_tokens.mint(identity, camera_id)
 
-    def check_live_quota(self, camera: Any) -> None:
+    def check_live_quota(self, camera: ScopedCamera) -> None:
         """QUOTA_EXCEEDED when the camera's agency has no live view left (get_stream_urls calls this)."""
-        self.quotas.check(getattr(camera, "agency", None), getattr(camera, "id", None))
-
-    def internal_credentials(self) -> tuple[str, str]:
-        return INTERNAL_USER, self._internal_password
-
-    def internal_rtsp_url(self, path: str) -> str:
-        """rtsp://user:pass@127.0.0.1:PORT/path for the service's OWN readers (snapshots, probes,
-        recordings pulls). Never log it, never hand it to a client."""
-        mtx = self.settings.mediamtx
-        host = "127.0.0.1" if mtx.host in ("0.0.0.0", "") else mtx.host
-        if not self.enabled:
-            return f"rtsp://{host}:{mtx.rtsp_port}/{path}"
-        return (
-            f"rtsp://{INTERNAL_USER}:{quote(self._internal_password, safe='')}@{host}:{mtx.rtsp_port}/{path}"
-        )
-
-    def visible(self, camera: Any, identity: Identity | None) -> bool:
-        return in_scope(camera, identity)
+        self.quotas.check(camera.agency, camera.id)
 
 
 class _DemoCamera:
@@ -333,3 +290,18 @@ class _DemoCamera:
         self.group: str | None = None
         self.tags: list[str] = []
         self.agency: str | None = None
+
+
+def mediamtx_auth_config(internal: InternalHttpServer) -> dict[str, Any]:
+    """MediaMTX keys that route every publish/read/playback decision to us (a config contributor of the
+    MediaMTX supervisor when security is on; rendered at each spawn, after the internal listener bound)."""
+    hook = internal.hook_command
+    return {
+        "authMethod": "http",
+        "authHTTPAddress": internal.authenticated_url(AUTH_ROUTE),
+        "authHTTPExclude": [{"action": "api"}, {"action": "metrics"}, {"action": "pprof"}],
+        "pathDefaults": {
+            "runOnRead": hook("read", path="$MTX_PATH", reader="$MTX_READER_ID", type="$MTX_READER_TYPE"),
+            "runOnUnread": hook("unread", path="$MTX_PATH", reader="$MTX_READER_ID"),
+        },
+    }

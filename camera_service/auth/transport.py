@@ -60,7 +60,7 @@ class TransportSecurity:
 
     # ---- WebSocket hooks (app.endpoint.on_connect / on_disconnect) -----------------------------------
     async def on_connect(self, request: web.Request, conn: ConnectionContext) -> None:
-        from camera_service.auth.service import ANONYMOUS
+        from camera_service.auth.identity import ANONYMOUS
 
         self._check_origin(request)
         remote = conn.remote

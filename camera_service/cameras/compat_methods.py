@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from camera_service.auth.roles import Role
+from camera_service.cameras.methods import CameraApi
 from camera_service.cameras.models import Camera, CameraStatus
 from camera_service.core.errors import NotFound
 from camera_service.rpc.context import CallContext
@@ -90,17 +91,17 @@ class DeviceParams(Params):
     )
 
 
-def _compat(ctx: CallContext, camera: Camera, device: str | None = None) -> CompatCamera:
-    svc = ctx.services.cameras
+def _compat(api: CameraApi, ctx: CallContext, camera: Camera, device: str | None = None) -> CompatCamera:
+    svc = api.cameras
     payload = svc.compat_status_payload(camera, svc.status(camera.id), ctx.connection.identity)
     payload["device"] = device or camera.id
     payload["camera"] = camera.id
     return CompatCamera.model_validate(payload)
 
 
-def _lookup(ctx: CallContext, device: str) -> Camera | None:
+def _lookup(api: CameraApi, ctx: CallContext, device: str) -> Camera | None:
     """The camera `device` names, if it exists and the caller may see it."""
-    svc = ctx.services.cameras
+    svc = api.cameras
     try:
         camera = svc.get_cached(svc.resolve_id(device))
     except NotFound:
@@ -109,13 +110,13 @@ def _lookup(ctx: CallContext, device: str) -> Camera | None:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True)
-async def get_camera_list(ctx: CallContext) -> CameraListResult:
+async def get_camera_list(api: CameraApi, ctx: CallContext) -> CameraListResult:
     """All cameras in the established protocol's shape (compatibility alias of list_cameras).
 
     Role: viewer. Stream URLs carry a fresh stream token for the caller (security on).
     """
-    svc = ctx.services.cameras
-    cams = [_compat(ctx, c) for c in svc.cameras() if ctx.scope.sees(c)]
+    svc = api.cameras
+    cams = [_compat(api, ctx, c) for c in svc.cameras() if ctx.scope.sees(c)]
     return CameraListResult(
         cameras=cams, total=len(cams), connected=sum(1 for c in cams if c.state == CameraStatus.ONLINE)
     )
@@ -123,7 +124,7 @@ async def get_camera_list(ctx: CallContext) -> CameraListResult:
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.INVALID_PARAMS,))
 async def get_camera_status(
-    ctx: CallContext, params: DeviceParams
+    api: CameraApi, ctx: CallContext, params: DeviceParams
 ) -> CameraStatusResult | UnknownDeviceStatus:
     """One camera's status and stream metrics (compatibility alias of get_camera).
 
@@ -131,7 +132,7 @@ async def get_camera_status(
     our id). As in the established protocol, an unknown device is a result with status DISCONNECTED
     (and `error`), not an error.
     """
-    camera = _lookup(ctx, params.device)
+    camera = _lookup(api, ctx, params.device)
     if camera is None:
         return UnknownDeviceStatus(
             device=params.device,
@@ -139,8 +140,8 @@ async def get_camera_status(
             capabilities=CompatCapabilities(formats=[], resolutions=[]),
             error="camera not found",
         )
-    info = ctx.services.cameras.status(camera.id)
-    base = _compat(ctx, camera, params.device)
+    info = api.cameras.status(camera.id)
+    base = _compat(api, ctx, camera, params.device)
     uptime = int(time.time() - info.online_since) if info.online_since and info.streaming else 0
     return CameraStatusResult(
         **base.model_dump(),
@@ -165,15 +166,17 @@ class CameraCapabilities(BaseModel):
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
-async def get_camera_capabilities(ctx: CallContext, params: DeviceParams) -> CameraCapabilities:
+async def get_camera_capabilities(
+    api: CameraApi, ctx: CallContext, params: DeviceParams
+) -> CameraCapabilities:
     """Formats, resolutions and frame rates of a camera, as measured from its stream (compat).
 
     Role: viewer. Unknown device (or outside the caller's scope): NOT_FOUND.
     """
-    camera = _lookup(ctx, params.device)
+    camera = _lookup(api, ctx, params.device)
     if camera is None:
         raise not_found("camera", params.device)
-    info = ctx.services.cameras.status(camera.id)
+    info = api.cameras.status(camera.id)
     seen = bool(info.codec or info.resolution)
     state: Literal["confirmed", "provisional", "none"] = (
         "confirmed" if seen and info.streaming else "provisional" if seen else "none"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from camera_service.auth.roles import Role
@@ -35,6 +36,7 @@ from camera_service.rpc.registry import MethodRegistry
 from camera_service.rpc.scope import CameraScope
 
 if TYPE_CHECKING:
+    from camera_service.auth.ports import StreamAccess
     from camera_service.cameras.service import CameraService
 
 router = MethodRegistry(tag="cameras")
@@ -48,13 +50,17 @@ _WRITE_ERRORS = (
 )
 
 
-def _svc(ctx: CallContext) -> CameraService:
-    return ctx.services.cameras
+@dataclass(frozen=True)
+class CameraApi:
+    """What the camera methods (and their compat aliases) need, bound in app.py."""
+
+    cameras: CameraService
+    streams: StreamAccess  # live-view quota and stream tokens (security)
 
 
-def _visible(ctx: CallContext, camera_id: str) -> Camera:
+def _visible(api: CameraApi, ctx: CallContext, camera_id: str) -> Camera:
     """The camera, or NOT_FOUND when it does not exist or is outside the caller's scope."""
-    svc = _svc(ctx)
+    svc = api.cameras
     camera = svc.get_cached(camera_id)
     if not ctx.scope.sees(camera):
         raise not_found("camera", camera_id)
@@ -80,14 +86,14 @@ def _matches(camera: Camera, status: str, p: ListCamerasParams) -> bool:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.INVALID_PARAMS,))
-async def list_cameras(ctx: CallContext, params: ListCamerasParams) -> CameraPage:
+async def list_cameras(api: CameraApi, ctx: CallContext, params: ListCamerasParams) -> CameraPage:
     """Cameras with their live status, filtered and paginated in a stable order (by id).
 
     Role: viewer. Filters combine with AND. Use `cursor` (the previous page's `next_cursor`) for
     stable paging while cameras are added; `offset` works too. Cameras outside the caller's scope are
     not listed.
     """
-    svc = _svc(ctx)
+    svc = api.cameras
     matches = [c for c in svc.cameras() if ctx.scope.sees(c) and _matches(c, svc.status(c.id).status, params)]
     start = params.offset
     if params.cursor is not None:
@@ -104,13 +110,13 @@ async def list_cameras(ctx: CallContext, params: ListCamerasParams) -> CameraPag
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=_READ_ERRORS)
-async def get_camera(ctx: CallContext, params: CameraIdParams) -> CameraInfo:
+async def get_camera(api: CameraApi, ctx: CallContext, params: CameraIdParams) -> CameraInfo:
     """One camera with its live status (credentials are never returned: see `has_credentials`).
 
     Role: viewer.
     """
-    camera = _visible(ctx, params.camera)
-    return CameraInfo.of(camera, _svc(ctx).status(camera.id))
+    camera = _visible(api, ctx, params.camera)
+    return CameraInfo.of(camera, api.cameras.status(camera.id))
 
 
 def _derive_id(svc: CameraService, name: str) -> str:
@@ -127,7 +133,7 @@ def _derive_id(svc: CameraService, name: str) -> str:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
-async def add_camera(ctx: CallContext, params: AddCameraParams) -> CameraInfo:
+async def add_camera(api: CameraApi, ctx: CallContext, params: AddCameraParams) -> CameraInfo:
     """Register a camera and provision its MediaMTX path; persisted across restarts.
 
     Role: admin. Credentials go in the URL (rtsp://user:pass@host/...) or in `username`/`password`;
@@ -136,7 +142,7 @@ async def add_camera(ctx: CallContext, params: AddCameraParams) -> CameraInfo:
     refuses the configuration. If MediaMTX is down the camera is stored and provisioned when it is back.
     Bad input changes nothing.
     """
-    svc = _svc(ctx)
+    svc = api.cameras
     camera_id = params.id or _derive_id(svc, params.name or "camera")
     camera = camera_from_add(camera_id, params)
     added = await svc.add(camera)
@@ -144,38 +150,38 @@ async def add_camera(ctx: CallContext, params: AddCameraParams) -> CameraInfo:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
-async def update_camera(ctx: CallContext, params: UpdateCameraParams) -> CameraInfo:
+async def update_camera(api: CameraApi, ctx: CallContext, params: UpdateCameraParams) -> CameraInfo:
     """Change some fields of a camera (only the fields given change); a new source re-provisions it.
 
     Role: admin. Credentials: a URL with credentials or `username`/`password` replace the stored ones;
     a new URL without credentials keeps them; `username: null` (or "") clears them. A `recording` policy
     is changed through the recording methods. MediaMTX refusing the change rolls it back.
     """
-    svc = _svc(ctx)
-    old = _visible(ctx, params.camera)
+    svc = api.cameras
+    old = _visible(api, ctx, params.camera)
     new, keep_secrets = apply_update(old, params)
     updated = await svc.replace(new, keep_secrets=keep_secrets)
     return CameraInfo.of(updated, svc.status(updated.id))
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_READ_ERRORS)
-async def remove_camera(ctx: CallContext, params: CameraIdParams) -> RemoveResult:
+async def remove_camera(api: CameraApi, ctx: CallContext, params: CameraIdParams) -> RemoveResult:
     """Remove a camera and its MediaMTX path. Role: admin. Recordings already made are kept."""
-    camera = _visible(ctx, params.camera)
-    await _svc(ctx).remove(camera.id)
+    camera = _visible(api, ctx, params.camera)
+    await api.cameras.remove(camera.id)
     return RemoveResult(id=camera.id, removed=True)
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(*_READ_ERRORS, ErrorCode.QUOTA_EXCEEDED))
-async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrls:
+async def get_stream_urls(api: CameraApi, ctx: CallContext, params: CameraIdParams) -> StreamUrls:
     """Live-view URLs of a camera (RTSP, HLS, WebRTC page, WHEP, RTMP, SRT) for clients.
 
     Role: viewer. Built from `server.public_host` / `server.public_scheme` and MediaMTX's ports; a
     protocol that is switched off is null.
     """
-    camera = _visible(ctx, params.camera)
-    urls = _svc(ctx).stream_urls(camera.id)
-    auth = ctx.services.auth
+    camera = _visible(api, ctx, params.camera)
+    urls = api.cameras.stream_urls(camera.id)
+    auth = api.streams
     if not auth.enabled:
         return urls
     # Security: over the agency's live-view quota -> QUOTA_EXCEEDED; otherwise every URL carries a
@@ -190,7 +196,7 @@ async def get_stream_urls(ctx: CallContext, params: CameraIdParams) -> StreamUrl
     role=Role.OPERATOR,
     errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, ErrorCode.CAMERA_UNAVAILABLE, ErrorCode.TIMEOUT),
 )
-async def probe_camera(ctx: CallContext, params: ProbeCameraParams) -> ProbeCameraResult:
+async def probe_camera(api: CameraApi, ctx: CallContext, params: ProbeCameraParams) -> ProbeCameraResult:
     """Open a stream and report codec, profile, resolution, fps, bitrate and audio.
 
     Role: operator. Give `camera` (a registered camera: its pull source directly, or its MediaMTX
@@ -198,12 +204,12 @@ async def probe_camera(ctx: CallContext, params: ProbeCameraParams) -> ProbeCame
     before adding it. Errors: CAMERA_UNAVAILABLE (`data.reason`) when the stream cannot be opened or
     read; TIMEOUT (`data.timeout_s`) when nothing arrived in time.
     """
-    svc = _svc(ctx)
+    svc = api.cameras
     if (params.camera is None) == (params.source is None):
         raise invalid_params("camera", "give exactly one of camera or source")
     secrets: tuple[str | None, ...]
     if params.camera is not None:
-        camera = _visible(ctx, params.camera)
+        camera = _visible(api, ctx, params.camera)
         shown = camera.source
         url = (
             svc.local_rtsp_url(camera.id)

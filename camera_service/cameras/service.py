@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from camera_service.auth import scopes
 from camera_service.auth.identity import Identity
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.live import LivePush
@@ -71,8 +70,15 @@ class CameraService:
         bus: EventBus,
         connections: ConnectionRegistry,
         metrics: Metrics,
+        reader_url: Callable[[str], str] | None = None,
+        stream_token: Callable[[Identity | None, str], tuple[str, float]] | None = None,
     ) -> None:
+        """`reader_url`: id -> RTSP URL the service's own readers (fps sampling, probes) use; it carries
+        the internal credential when MediaMTX checks readers. `stream_token`: (identity, camera id) ->
+        (token, expiry) when security is on: compat stream URLs and camera_status_update carry it."""
         self.cfg = cfg
+        self.reader_url = reader_url
+        self.stream_token = stream_token
         self.server_cfg = server
         self.mtx_cfg = mediamtx_cfg
         self.storage = storage
@@ -107,10 +113,6 @@ class CameraService:
             reader_url=self.local_rtsp_url,
             lookup=self._cameras.get,
         )
-        # Set by the composition root when MediaMTX checks readers (security): id -> URL with credential.
-        self.reader_url: Callable[[str], str] | None = None
-        # Set by the composition root when security is on: (identity, camera id) -> (stream token, expiry).
-        self.stream_token: Callable[[Identity | None, str], tuple[str, float]] | None = None
         self.last_reconcile: ReconcileReport | None = None
         self._last_drift: set[str] = set()
         internal.on_hook(HOOK_ONLINE, self._on_hook)
@@ -197,6 +199,9 @@ class CameraService:
     async def get(self, camera_id: str) -> Camera:
         return self.get_cached(camera_id)
 
+    def find(self, camera_id: str) -> Camera | None:
+        return self._cameras.get(camera_id)
+
     def get_cached(self, camera_id: str) -> Camera:
         camera = self._cameras.get(camera_id)
         if camera is None:
@@ -256,11 +261,6 @@ class CameraService:
         if self.reader_url is not None:
             return self.reader_url(camera_id)
         return f"rtsp://{self.mtx_cfg.host}:{self.mtx_cfg.rtsp_port}/{camera_id}"
-
-    def in_scope(self, camera: Camera, identity: Identity | None) -> bool:
-        # Semantics owned by security (camera_service/auth/scopes.py): no identity sees nothing; with
-        # security disabled every connection carries an unrestricted anonymous identity.
-        return scopes.in_scope(camera, identity)
 
     def add_path_contributor(self, fn: PathContributor) -> None:
         self.builder.contributors.append(fn)

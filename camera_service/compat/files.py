@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from camera_service.auth.service import ANONYMOUS
+from camera_service.auth.identity import ANONYMOUS
+from camera_service.auth.scopes import in_scope
 from camera_service.auth.tokens import TokenError
 from camera_service.auth.transport import bearer_token
 from camera_service.recordings import compat_names, compat_sessions
@@ -158,4 +159,4 @@ class CompatFiles:
             camera = self.cameras.get_cached(camera_id)
         except Exception:
             return False  # a removed camera's files: unrestricted callers only
-        return self.cameras.in_scope(camera, identity)
+        return in_scope(camera, identity)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from camera_service import __version__
+from camera_service.auth.scopes import in_scope
 from camera_service.cameras.models import CameraStatus
 from camera_service.compat.files import request_identity
 from camera_service.compat.words import OLD_COMPONENTS, component_word
@@ -103,7 +104,7 @@ class CompatHttp:
         svc = self.cameras
         cams = []
         for camera in svc.cameras():
-            if svc.in_scope(camera, identity):
+            if in_scope(camera, identity):
                 payload = svc.compat_status_payload(camera, svc.status(camera.id), identity)
                 payload["camera"] = camera.id
                 cams.append(payload)

@@ -3,7 +3,9 @@ backed by the real implementations: camera status tracking (streams), the RPC me
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from collections.abc import Sized
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Self
 
 import psutil
 from pydantic import BaseModel, Field, model_validator
@@ -15,7 +17,24 @@ from camera_service.rpc.errors import ErrorCode
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
 
+if TYPE_CHECKING:
+    from camera_service.cameras.service import CameraService
+    from camera_service.observability.metrics import Metrics
+    from camera_service.recordings.service import RecordingsService
+
 router = MethodRegistry(tag="compat")
+
+
+@dataclass(frozen=True)
+class CompatApi:
+    """What the established protocol's own methods need (bound in app.py)."""
+
+    cameras: CameraService
+    recordings: RecordingsService
+    metrics: Metrics
+    connections: Sized
+
+
 _PROCESS = psutil.Process()  # cpu_percent() measures since its previous call on the same object
 
 
@@ -30,12 +49,12 @@ class StreamEntry(BaseModel):
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True)
-async def get_streams(ctx: CallContext) -> list[StreamEntry]:
+async def get_streams(api: CompatApi, ctx: CallContext) -> list[StreamEntry]:
     """The caller's cameras' MediaMTX streams, as the old `get_streams` listed them (an array).
 
     Role: viewer. From the live status the service keeps from MediaMTX's path list.
     """
-    svc = ctx.services.cameras
+    svc = api.cameras
     out = []
     for camera in svc.cameras():
         if ctx.scope.sees(camera):
@@ -62,18 +81,18 @@ class MetricsResult(BaseModel):
 
 
 @router.method(role=Role.ADMIN, compat=True)
-async def get_metrics(ctx: CallContext) -> MetricsResult:
+async def get_metrics(api: CompatApi, ctx: CallContext) -> MetricsResult:
     """Server metrics in the old protocol's shape (Prometheus has the full set at /metrics).
 
     Role: admin. Counts and latencies come from the RPC metrics the dispatcher records.
     """
-    stats = ctx.services.metrics.rpc.methods.values()
+    stats = api.metrics.rpc.methods.values()
     ok = sum(s.ok for s in stats)
     errors = sum(sum(s.errors.values()) for s in stats)
     total = ok + errors
     seconds = sum(s.sum for s in stats)
     return MetricsResult(
-        active_connections=len(ctx.services.connections),
+        active_connections=len(api.connections),
         total_requests=total,
         average_response_time=round(seconds / total * 1000, 3) if total else 0.0,
         error_rate=round(errors / total, 6) if total else 0.0,
@@ -116,14 +135,16 @@ class RetentionPolicyResult(BaseModel):
     compat=True,
     errors=(ErrorCode.INVALID_PARAMS,),
 )
-async def set_retention_policy(ctx: CallContext, params: RetentionPolicyParams) -> RetentionPolicyResult:
+async def set_retention_policy(
+    api: CompatApi, ctx: CallContext, params: RetentionPolicyParams
+) -> RetentionPolicyResult:
     """The old protocol's retention policy, applied to the global retention limits and persisted.
 
     Role: admin (unrestricted). age sets `global_limits.max_age_days` (size cap off), size sets
     `global_limits.max_size_gb` (age limit off), manual keeps the limits; `enabled` switches the periodic
     runs. Unlike the old server the policy is real and survives restarts (see get_retention_settings).
     """
-    storage = ctx.services.recordings.storage
+    storage = api.recordings.storage
     current = storage.settings
     limits = current.global_limits
     if params.policy_type == "age":
@@ -157,12 +178,12 @@ class CleanupResult(BaseModel):
     compat=True,
     errors=(ErrorCode.STORAGE_ERROR,),
 )
-async def cleanup_old_files(ctx: CallContext) -> CleanupResult:
+async def cleanup_old_files(api: CompatApi, ctx: CallContext) -> CleanupResult:
     """Apply the retention limits now (the old protocol's name of run_retention; locked items kept).
 
     Role: admin (unrestricted).
     """
-    result, _summary = await ctx.services.recordings.storage.run(False)
+    result, _summary = await api.recordings.storage.run(False)
     n = len(result.deletions)
     return CleanupResult(
         cleanup_executed=True,

@@ -1,5 +1,5 @@
 """Event clips: once an event's post-roll has passed, cut [time - pre, time + post] from the recordings
-(services.recordings.export_range, which publishes `clip.ready`), link the clip to the event and publish
+(the recordings port's export_range, which publishes `clip.ready`), link the clip to the event and publish
 `event.clip_ready {event_id, clip_id, ...}`; after CUT_ATTEMPTS failed cuts, `event.clip_failed
 {event_id, event_type, error}`. Both carry the event's camera and severity (documented in docs/webhooks.md).
 
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from camera_service.core.bus import Event, EventBus
 from camera_service.core.clock import Clock
@@ -21,6 +20,9 @@ from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.models import ClipState
 from camera_service.events.store import EventStore
+
+if TYPE_CHECKING:
+    from camera_service.recordings.ports import RecordingActions
 
 log = logging.getLogger("camera_service.events.clips")
 
@@ -37,7 +39,7 @@ class EventClipper:
         *,
         clock: Clock,
         cfg: EventsConfig,
-        recordings: Callable[[], Any],
+        recordings: RecordingActions,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -77,11 +79,8 @@ class EventClipper:
         end = datetime.fromtimestamp(event.time + post, UTC)
         error = "recordings are not available in this server"
         for attempt in range(1, CUT_ATTEMPTS + 1):
-            recordings = self._recordings()
-            if recordings is None:
-                break
             try:
-                clip = await recordings.export_range(
+                clip = await self._recordings.export_range(
                     event.camera,
                     start,
                     end,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from camera_service.auth.roles import Role
+from camera_service.cameras.ports import CameraDirectory
 from camera_service.core.bus import Event, Severity
 from camera_service.events.models import EventNotification, EventStatus, StoredEvent, SubscriptionFilter
 from camera_service.events.service import EventService
@@ -29,8 +31,12 @@ TOPIC_PATTERN = r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$"
 TYPE_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"
 
 
-def _events(ctx: CallContext) -> EventService:
-    return ctx.services.events
+@dataclass(frozen=True)
+class EventsApi:
+    """What the event, webhook and rule methods need (bound in app.py)."""
+
+    events: EventService
+    cameras: CameraDirectory
 
 
 class SubscribeParams(Params):
@@ -61,7 +67,7 @@ class Subscription(BaseModel):
 @router.method(
     scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.QUOTA_EXCEEDED)
 )
-async def subscribe_events(ctx: CallContext, params: SubscribeParams) -> Subscription:
+async def subscribe_events(api: EventsApi, ctx: CallContext, params: SubscribeParams) -> Subscription:
     """Subscribe this connection to events; matching events arrive as `event` notifications.
 
     A subscription lives until unsubscribe_events or until the connection closes. A slow client never
@@ -75,12 +81,12 @@ async def subscribe_events(ctx: CallContext, params: SubscribeParams) -> Subscri
         min_severity=params.min_severity,
     )
     try:
-        sid = _events(ctx).subscriptions.subscribe(ctx.connection, flt)
+        sid = api.events.subscriptions.subscribe(ctx.connection, flt)
     except SubscriptionLimitError as exc:
         raise RpcError(
             ErrorCode.QUOTA_EXCEEDED,
             str(exc),
-            {"limit": ctx.services.settings.events.max_subscriptions_per_connection},
+            {"limit": api.events.cfg.max_subscriptions_per_connection},
         ) from exc
     return Subscription(
         subscription=sid, topics=params.topics, cameras=params.cameras, min_severity=params.min_severity
@@ -97,9 +103,9 @@ class Unsubscribed(BaseModel):
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def unsubscribe_events(ctx: CallContext, params: UnsubscribeParams) -> Unsubscribed:
+async def unsubscribe_events(api: EventsApi, ctx: CallContext, params: UnsubscribeParams) -> Unsubscribed:
     """End one of this connection's subscriptions."""
-    if not _events(ctx).subscriptions.unsubscribe(ctx.connection, params.subscription):
+    if not api.events.subscriptions.unsubscribe(ctx.connection, params.subscription):
         raise not_found("subscription", params.subscription)
     return Unsubscribed(subscription=params.subscription, unsubscribed=True)
 
@@ -121,7 +127,7 @@ class EventPage(BaseModel):
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER)
-async def list_events(ctx: CallContext, params: ListEventsParams) -> EventPage:
+async def list_events(api: EventsApi, ctx: CallContext, params: ListEventsParams) -> EventPage:
     """Stored events, newest first, filtered and paged with a cursor."""
     if params.cursor:
         try:
@@ -141,7 +147,7 @@ async def list_events(ctx: CallContext, params: ListEventsParams) -> EventPage:
         cursor=params.cursor,
         limit=params.limit,
     )
-    events, cursor = await _events(ctx).store.query(q)
+    events, cursor = await api.events.store.query(q)
     return EventPage(events=events, next_cursor=cursor)
 
 
@@ -149,17 +155,17 @@ class EventIdParams(Params):
     id: str = Field(min_length=1, max_length=64, description="Event id.")
 
 
-async def _get(ctx: CallContext, event_id: str) -> StoredEvent:
-    event = await _events(ctx).store.get(event_id)
+async def _get(api: EventsApi, ctx: CallContext, event_id: str) -> StoredEvent:
+    event = await api.events.store.get(event_id)
     if event is None or not ctx.scope.sees_id(event.camera):
         raise not_found("event", event_id)
     return event
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def get_event(ctx: CallContext, params: EventIdParams) -> StoredEvent:
+async def get_event(api: EventsApi, ctx: CallContext, params: EventIdParams) -> StoredEvent:
     """One stored event with its status, tags, notes and clip/snapshot links."""
-    return await _get(ctx, params.id)
+    return await _get(api, ctx, params.id)
 
 
 class AcknowledgeParams(Params):
@@ -172,10 +178,10 @@ def _who(ctx: CallContext) -> str | None:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def acknowledge_event(ctx: CallContext, params: AcknowledgeParams) -> StoredEvent:
+async def acknowledge_event(api: EventsApi, ctx: CallContext, params: AcknowledgeParams) -> StoredEvent:
     """Mark an event acknowledged (records who and when)."""
-    await _get(ctx, params.id)
-    svc = _events(ctx)
+    await _get(api, ctx, params.id)
+    svc = api.events
     await svc.store.update(
         params.id,
         now=svc.clock.time(),
@@ -183,7 +189,7 @@ async def acknowledge_event(ctx: CallContext, params: AcknowledgeParams) -> Stor
         notes=params.notes,
         acknowledged_by=_who(ctx),
     )
-    updated = await _get(ctx, params.id)
+    updated = await _get(api, ctx, params.id)
     svc.bus.emit("event.acknowledged", camera=updated.camera, event_id=updated.id, by=_who(ctx))
     return updated
 
@@ -203,12 +209,12 @@ class UpdateEventParams(Params):
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def update_event(ctx: CallContext, params: UpdateEventParams) -> StoredEvent:
+async def update_event(api: EventsApi, ctx: CallContext, params: UpdateEventParams) -> StoredEvent:
     """Change an event's status, tags or notes."""
     if params.status is None and params.tags is None and params.notes is None:
         raise invalid_params("params", "give at least one of status, tags, notes")
-    await _get(ctx, params.id)
-    svc = _events(ctx)
+    await _get(api, ctx, params.id)
+    svc = api.events
     await svc.store.update(
         params.id,
         now=svc.clock.time(),
@@ -217,7 +223,7 @@ async def update_event(ctx: CallContext, params: UpdateEventParams) -> StoredEve
         notes=params.notes,
         acknowledged_by=_who(ctx),
     )
-    return await _get(ctx, params.id)
+    return await _get(api, ctx, params.id)
 
 
 class ClipRequest(Params):
@@ -239,16 +245,16 @@ class CreateEventParams(Params):
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def create_event(ctx: CallContext, params: CreateEventParams) -> StoredEvent:
+async def create_event(api: EventsApi, ctx: CallContext, params: CreateEventParams) -> StoredEvent:
     """Inject an external event (alarm panel, access control, script); stored, pushed, runs rules."""
     if params.camera is not None:
         ctx.scope.require_ids([params.camera])  # security: a hidden camera is an unknown camera
-        await ctx.services.cameras.get(params.camera)  # NOT_FOUND for an unknown camera
+        await api.cameras.get(params.camera)  # NOT_FOUND for an unknown camera
     if params.clip is not None and params.camera is None:
         raise invalid_params("clip", "a clip needs a camera")
     if len(repr(params.data)) > 65_536:
         raise invalid_params("data", "data is larger than 64 KiB")
-    svc = _events(ctx)
+    svc = api.events
     event = Event(
         type=params.type,
         camera=params.camera,
@@ -259,7 +265,7 @@ async def create_event(ctx: CallContext, params: CreateEventParams) -> StoredEve
     await svc.publish(event, source="api")
     if params.clip is not None:
         await svc.clips.request(event, params.clip.pre_s, params.clip.post_s)
-    return await _get(ctx, event.id)
+    return await _get(api, ctx, event.id)
 
 
 class EventClipParams(Params):
@@ -274,12 +280,12 @@ class EventClipParams(Params):
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
 )
-async def request_event_clip(ctx: CallContext, params: EventClipParams) -> StoredEvent:
+async def request_event_clip(api: EventsApi, ctx: CallContext, params: EventClipParams) -> StoredEvent:
     """Cut a clip around a stored event once its post-roll has passed; `event.clip_ready` follows.
 
     After three failed cuts (nothing recorded then) `event.clip_failed` follows instead (docs/webhooks.md).
     """
-    event = await _get(ctx, params.id)
+    event = await _get(api, ctx, params.id)
     if event.camera is None:
         raise invalid_params("id", "the event has no camera")
     if event.clip_state is not None and event.clip_state.value in ("pending", "ready"):
@@ -288,5 +294,5 @@ async def request_event_clip(ctx: CallContext, params: EventClipParams) -> Store
             f"event '{event.id}' already has a clip ({event.clip_state.value})",
             {"reason": "clip_exists", "current": event.clip_state.value},
         )
-    await _events(ctx).clips.request(event, params.pre_s, params.post_s)
-    return await _get(ctx, params.id)
+    await api.events.clips.request(event, params.pre_s, params.post_s)
+    return await _get(api, ctx, params.id)

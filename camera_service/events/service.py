@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from camera_service.auth.scopes import in_scope
 from camera_service.core.bus import Event, EventBus, topic_matches
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
@@ -21,6 +22,7 @@ from camera_service.core.tasks import TaskSet
 from camera_service.events.clips import EventClipper
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
+from camera_service.events.rules.actions import ActionContext, RuleDeps
 from camera_service.events.rules.engine import RuleEngine
 from camera_service.events.rules.store import RULES_DDL, RuleStore
 from camera_service.events.store import EventStore, insert_statement, migrations
@@ -40,7 +42,8 @@ from camera_service.storage.crypto import SecretBox
 from camera_service.storage.database import Database, Migration
 
 if TYPE_CHECKING:
-    from camera_service.app import Services
+    from camera_service.cameras.ports import CameraDirectory
+    from camera_service.recordings.ports import RecordingActions
 
 log = logging.getLogger("camera_service.events")
 
@@ -62,10 +65,14 @@ class EventService:
         metrics: Metrics,
         *,
         secret_box: Callable[[], SecretBox],
+        cameras: CameraDirectory,
+        recordings: RecordingActions,
+        rule_deps: RuleDeps,
         clock: Clock | None = None,
     ) -> None:
         """`secret_box` gives the at-rest cipher of webhook secrets (loaded lazily: the key may be
-        needed by the v4 migration, which runs when the database starts)."""
+        needed by the v4 migration, which runs when the database starts). `cameras` decides who may
+        see an event (scopes); `recordings` cuts event clips; `rule_deps` is what rule actions use."""
         self.cfg = cfg
         self.db = db
         self.bus = bus
@@ -98,26 +105,28 @@ class EventService:
             metrics=self.metrics,
             clock=self.clock,
         )
-        self.rules = RuleEngine(RuleStore(db), self.clock, self.metrics, cfg.rules)
+        self._cameras = cameras
+        self.rules = RuleEngine(
+            RuleStore(db),
+            self.clock,
+            self.metrics,
+            cfg.rules,
+            context=lambda rule, event: ActionContext(rule_deps, self, rule, event),
+        )
         self.clips = EventClipper(
             self.store,
             bus,
             self.metrics,
             clock=self.clock,
             cfg=cfg,
-            recordings=lambda: getattr(self._services, "recordings", None),
+            recordings=recordings,
         )
-        self._services: Services | None = None
         self._queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
         self._tasks = TaskSet("events")
         self._running = False
         self.queue_overflows = 0
         # Subscribed from construction on: events of components that start before us are queued.
         self._unsubscribe = bus.subscribe(self._on_bus, topics=("*",))
-
-    def bind(self, services: Services) -> None:
-        self._services = services
-        self.rules.bind(services, self)
 
     async def _encrypt_plain_secrets(self, conn: aiosqlite.Connection) -> None:
         self._plain_secrets_encrypted = await encrypt_plain_secrets(conn, self._secret_box())
@@ -227,14 +236,9 @@ class EventService:
             return True
         if event.camera in identity.cameras:
             return True
-        cameras: Any = getattr(self._services, "cameras", None)
-        if cameras is None:
-            return False
-        try:
-            camera = cameras.get_cached(event.camera)
-        except Exception:
-            return False  # removed camera: only identities scoped by its id see it
-        return bool(cameras.in_scope(camera, identity))
+        camera = self._cameras.find(event.camera)
+        # A removed camera's events: only identities scoped by its id see them.
+        return camera is not None and in_scope(camera, identity)
 
     # --- retention ---
     async def run_retention(self) -> dict[str, int]:

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,8 +76,12 @@ class MediaMTXSupervisor:
         forward_logs: bool = True,
         clock: Clock | None = None,
         config_extra: dict[str, Any] | None = None,
+        config_contributors: Sequence[Callable[[], dict[str, Any]]] = (),
+        api_credentials: tuple[str, str] | None = None,
         callbacks: CallbackEndpoint | None = None,
     ) -> None:
+        """`config_contributors` add top-level keys to every rendered config (security routes MediaMTX's
+        auth to us); `api_credentials` is the user MediaMTX's API accepts from this service."""
         self.cfg = cfg
         self.storage = storage
         self.runtime_dir = runtime_dir
@@ -86,7 +90,10 @@ class MediaMTXSupervisor:
         self._forward_logs = forward_logs
         self._clock: Clock = clock or SystemClock()
         self.config_extra = config_extra
+        self._config_contributors = list(config_contributors)
         self._client = MediaMTXClient(cfg.api_url, cfg.playback_url, cfg.request_timeout_s)
+        if api_credentials is not None:
+            self._client.set_basic_auth(*api_credentials)
         # callbacks: recorded in the pidfile, so that a restarted service listens there again.
         self._child = ManagedMediaMTX(
             cfg,
@@ -273,11 +280,14 @@ class MediaMTXSupervisor:
                 # Not fatal: the on_ready listeners apply the paths through the API.
                 log.exception("MediaMTX paths provider failed; starting without pre-rendered paths")
         template = resolve_template(self.cfg.config_template)
+        extra = dict(self.config_extra or {})
+        for contribute in self._config_contributors:
+            extra.update(contribute())
         return render_mediamtx_config(
             template,
             self.cfg,
             self.storage,
-            self.config_extra,
+            extra or None,
             log_file=self.log_file.resolve(),
             paths=paths,
         )

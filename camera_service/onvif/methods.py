@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from camera_service.auth.roles import Role
 from camera_service.cameras.models import Camera
+from camera_service.cameras.ports import CameraDirectory
 from camera_service.onvif import rule_action  # noqa: F401  (registers the ptz_preset rule action)
 from camera_service.onvif.discovery import DiscoveredDevice
 from camera_service.onvif.models import OnvifDeviceData
@@ -32,14 +34,17 @@ ONVIF_ERRORS = (
 )
 
 
-def _onvif(ctx: CallContext) -> OnvifService:
-    service: OnvifService = ctx.services.onvif
-    return service
+@dataclass(frozen=True)
+class OnvifApi:
+    """What the ONVIF methods need (bound in app.py)."""
+
+    onvif: OnvifService
+    cameras: CameraDirectory
 
 
-async def _camera(ctx: CallContext, ident: str) -> Camera:
+async def _camera(api: OnvifApi, ctx: CallContext, ident: str) -> Camera:
     """The camera, in the caller's scope, with an ONVIF endpoint (else NOT_FOUND / NOT_SUPPORTED)."""
-    cameras = ctx.services.cameras
+    cameras = api.cameras
     camera = await cameras.get(cameras.resolve_id(ident))
     if not ctx.scope.sees(camera):
         raise not_found("camera", ident)
@@ -82,7 +87,7 @@ class DiscoverResult(BaseModel):
 
 
 @router.method(role=Role.ADMIN, errors=(ErrorCode.INVALID_PARAMS,))
-async def discover_cameras(ctx: CallContext, params: DiscoverParams) -> DiscoverResult:
+async def discover_cameras(api: OnvifApi, ctx: CallContext, params: DiscoverParams) -> DiscoverResult:
     """Find ONVIF devices with WS-Discovery (multicast and/or unicast probes).
 
     Each device is also sent to the caller as a `discovery.found` notification as soon as it answers,
@@ -93,7 +98,7 @@ async def discover_cameras(ctx: CallContext, params: DiscoverParams) -> Discover
     def push(device: DiscoveredDevice) -> None:
         conn.notify("discovery.found", device.model_dump(mode="json"))
 
-    devices, multicast, targets = await _onvif(ctx).discover(
+    devices, multicast, targets = await api.onvif.discover(
         timeout_s=params.timeout_s, interface=params.interface, hosts=params.hosts, on_found=push
     )
     return DiscoverResult(devices=devices, multicast=multicast, unicast_targets=targets)
@@ -134,7 +139,7 @@ class ImportResult(BaseModel):
 @router.method(
     role=Role.ADMIN, mutating=True, errors=(ErrorCode.INVALID_PARAMS, ErrorCode.CONFLICT, *ONVIF_ERRORS)
 )
-async def import_onvif_camera(ctx: CallContext, params: ImportParams) -> ImportResult:
+async def import_onvif_camera(api: OnvifApi, ctx: CallContext, params: ImportParams) -> ImportResult:
     """Add (or update) a camera from its ONVIF device: profiles, stream/snapshot URIs, PTZ ranges.
 
     Wrong credentials give UPSTREAM_ERROR with `data.reason` "auth_failed"; an unreachable device
@@ -147,7 +152,7 @@ async def import_onvif_camera(ctx: CallContext, params: ImportParams) -> ImportR
         parse_xaddr(params.xaddr)
     except ValueError as exc:
         raise invalid_params("xaddr", str(exc)) from None
-    camera, created = await _onvif(ctx).import_camera(
+    camera, created = await api.onvif.import_camera(
         xaddr=params.xaddr,
         user=params.user,
         password=params.password,
@@ -231,15 +236,15 @@ class PtzResult(BaseModel):
     mutating=True,
     errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, *ONVIF_ERRORS),
 )
-async def ptz(ctx: CallContext, params: PtzParams) -> PtzResult:
+async def ptz(api: OnvifApi, ctx: CallContext, params: PtzParams) -> PtzResult:
     """Pan/tilt/zoom a camera: moves, stop, home, presets, status.
 
     Values outside the camera's reported ranges are refused (INVALID_PARAMS) before anything is sent.
     Commands to one camera run one at a time. A continuous move always ends: after `timeout_s`, or
     at once when the calling connection closes. Cameras without ONVIF/PTZ give NOT_SUPPORTED.
     """
-    camera = await _camera(ctx, params.camera)
-    ctl = _onvif(ctx).ptz
+    camera = await _camera(api, ctx, params.camera)
+    ctl = api.onvif.ptz
     p = params
     result: dict[str, Any] | list[dict[str, Any]]
     match p.action:
@@ -295,13 +300,13 @@ class PatrolResult(BaseModel):
     mutating=True,
     errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND, *ONVIF_ERRORS),
 )
-async def start_patrol(ctx: CallContext, params: StartPatrolParams) -> PatrolResult:
+async def start_patrol(api: OnvifApi, ctx: CallContext, params: StartPatrolParams) -> PatrolResult:
     """Visit presets in turn in the background, `dwell_s` at each, `loops` times or until stopped.
 
     Every preset must exist (NOT_FOUND otherwise). A manual PTZ move or stop_patrol ends it.
     """
-    camera = await _camera(ctx, params.camera)
-    svc = _onvif(ctx)
+    camera = await _camera(api, ctx, params.camera)
+    svc = api.onvif
     if len(params.presets) > svc.cfg.patrol_max_presets:
         raise invalid_params("presets", f"at most {svc.cfg.patrol_max_presets} presets")
     out = await svc.ptz.start_patrol(camera, params.presets, params.dwell_s, params.loops)
@@ -318,8 +323,8 @@ class CameraParams(Params):
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.NOT_SUPPORTED),
 )
-async def stop_patrol(ctx: CallContext, params: CameraParams) -> PatrolResult:
+async def stop_patrol(api: OnvifApi, ctx: CallContext, params: CameraParams) -> PatrolResult:
     """Stop the camera's patrol (`stopped` says whether one was running)."""
-    camera = await _camera(ctx, params.camera)
-    stopped = await _onvif(ctx).ptz.stop_patrol(camera.id)
+    camera = await _camera(api, ctx, params.camera)
+    stopped = await api.onvif.ptz.stop_patrol(camera.id)
     return PatrolResult(camera=camera.id, patrolling=False, stopped=stopped)

@@ -16,10 +16,10 @@ class PtzPresetParams(BaseModel):
 
 
 async def _ptz_preset(ctx: ActionContext, p: PtzPresetParams) -> dict[str, Any]:
-    camera = await ctx.services.cameras.get(ctx.camera(p.camera))
+    camera = await ctx.deps.cameras.get(ctx.camera(p.camera))
     if camera.onvif is None:
         raise ValueError(f"camera {camera.id} has no ONVIF endpoint")
-    result = await ctx.services.onvif.ptz.goto_preset(camera, p.preset)
+    result = await ctx.deps.ptz.goto_preset(camera, p.preset)
     return {"camera": camera.id, "preset": result["preset"]}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from camera_service.auth.roles import Role
+from camera_service.recordings.methods import RecordingsApi
 from camera_service.recordings.schemas import FileRef, SnapshotInfo
 from camera_service.recordings.snapshot_methods import find, info
 from camera_service.rpc.context import CallContext
@@ -53,7 +54,7 @@ router.notification(
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
-async def get_snapshot_info(ctx: CallContext, params: FileRef) -> SnapshotInfo:
+async def get_snapshot_info(api: RecordingsApi, ctx: CallContext, params: FileRef) -> SnapshotInfo:
     """Compat: one snapshot by `filename` (or `id`, or the old flat name `<camera>_<file>`); the result of
     get_snapshot with download_url `/files/snapshots/<name>` (relative; the route needs a token)."""
-    return info(ctx, await find(ctx, params), old_shape=True)
+    return info(api, ctx, await find(api, ctx, params), old_shape=True)

@@ -7,6 +7,7 @@ native-recorder-shared-compat-methods.md); results are supersets carrying the co
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from camera_service.auth.roles import Role
@@ -60,31 +61,34 @@ router = MethodRegistry(tag="recordings")
 _STOP_SIZE_WAIT_S = 3.0  # stop_recording waits this long at most for MediaMTX to close the last segment
 
 
-def svc_of(ctx: CallContext) -> RecordingsService:
-    svc: RecordingsService = ctx.services.recordings
-    return svc
+@dataclass(frozen=True)
+class RecordingsApi:
+    """What the recordings, snapshot and storage methods need (bound in app.py)."""
+
+    recordings: RecordingsService
+    download_urls: str  # settings.compat.download_urls: "by_shape" or "files"
 
 
-async def camera_of(ctx: CallContext, ref: str) -> Any:
+async def camera_of(api: RecordingsApi, ctx: CallContext, ref: str) -> Any:
     """Resolve an id / compat device and check the caller's camera scope (out of scope = NOT_FOUND)."""
-    cameras = svc_of(ctx).cameras
+    cameras = api.recordings.cameras
     camera = await cameras.get(cameras.resolve_id(ref))
     if not ctx.scope.sees(camera):
         raise not_found("camera", ref)
     return camera
 
 
-def file_url(ctx: CallContext, kind: str, rel: str, old_shape: bool) -> str:
+def file_url(api: RecordingsApi, ctx: CallContext, kind: str, rel: str, old_shape: bool) -> str:
     """download_url: `/files/<kind>/<name>` for old-shape calls (docs/adr/0012), else the signed URL."""
-    if old_shape or ctx.services.settings.compat.download_urls == "files":
+    if old_shape or api.download_urls == "files":
         return files_url(kind, rel)
-    return svc_of(ctx).download_url(kind, rel)
+    return api.recordings.download_url(kind, rel)
 
 
 async def _session_result(
-    ctx: CallContext, s: RecordingSession, device: str | None, status: str
+    api: RecordingsApi, ctx: CallContext, s: RecordingSession, device: str | None, status: str
 ) -> SessionResult:
-    svc = svc_of(ctx)
+    svc = api.recordings
     size = None
     if s.stopped_at is not None:
         size = await compat_sessions.recorded_bytes(svc, s, wait_s=_STOP_SIZE_WAIT_S)
@@ -116,7 +120,9 @@ async def _session_result(
         ErrorCode.INVALID_STATE,
     ),
 )
-async def start_recording(ctx: CallContext, params: StartRecordingParams) -> SessionResult:
+async def start_recording(
+    api: RecordingsApi, ctx: CallContext, params: StartRecordingParams
+) -> SessionResult:
     """Start an on-demand recording of a camera (timed with a duration, else until stop_recording).
 
     Native `{camera, duration_s?}` or compat `{device, duration|duration_seconds|duration_minutes|
@@ -127,14 +133,14 @@ async def start_recording(ctx: CallContext, params: StartRecordingParams) -> Ses
     No viewer is needed: while recording, an on-demand pull camera's source is kept pulled and a local
     device's publisher runs for the whole recording; both return to on-demand when it stops.
     """
-    svc = svc_of(ctx)
-    camera = await camera_of(ctx, params.ref or "")
+    svc = api.recordings
+    camera = await camera_of(api, ctx, params.ref or "")
     seconds = params.seconds
     if seconds is not None and seconds > svc.cfg.max_session_s:
         raise invalid_params("duration_s", f"at most {svc.cfg.max_session_s:g} seconds")
     who = ctx.connection.identity.subject if ctx.connection.identity else None
     session = await svc.start_recording(camera.id, seconds, who, filename=params.filename)
-    return await _session_result(ctx, session, params.device, "STARTED")
+    return await _session_result(api, ctx, session, params.device, "STARTED")
 
 
 @router.method(
@@ -144,21 +150,23 @@ async def start_recording(ctx: CallContext, params: StartRecordingParams) -> Ses
     compat=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE, ErrorCode.MEDIAMTX_UNAVAILABLE),
 )
-async def stop_recording(ctx: CallContext, params: RequiredCameraRef) -> SessionResult:
+async def stop_recording(api: RecordingsApi, ctx: CallContext, params: RequiredCameraRef) -> SessionResult:
     """Stop the camera's on-demand recording (`{camera}` or compat `{device}`); INVALID_STATE if none runs.
 
     A policy (continuous/scheduled/events) keeps recording by itself after the session stops.
     """
-    camera = await camera_of(ctx, params.ref or "")
-    session = await svc_of(ctx).stop_recording(camera.id)
-    return await _session_result(ctx, session, params.device, "STOPPED")
+    camera = await camera_of(api, ctx, params.ref or "")
+    session = await api.recordings.stop_recording(camera.id)
+    return await _session_result(api, ctx, session, params.device, "STOPPED")
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def get_recording_status(ctx: CallContext, params: RequiredCameraRef) -> RecordingStatus:
+async def get_recording_status(
+    api: RecordingsApi, ctx: CallContext, params: RequiredCameraRef
+) -> RecordingStatus:
     """Whether a camera is recording now, why (session or policy), its session and policy."""
-    svc = svc_of(ctx)
-    camera = await camera_of(ctx, params.ref or "")
+    svc = api.recordings
+    camera = await camera_of(api, ctx, params.ref or "")
     session = svc.recorder.session(camera.id)
     recording = svc.recorder.is_recording(camera.id)
     reason = "session" if session else ("policy" if recording else None)
@@ -178,16 +186,18 @@ async def get_recording_status(ctx: CallContext, params: RequiredCameraRef) -> R
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS),
 )
-async def set_recording_policy(ctx: CallContext, params: SetPolicyParams) -> RecordingStatus:
+async def set_recording_policy(
+    api: RecordingsApi, ctx: CallContext, params: SetPolicyParams
+) -> RecordingStatus:
     """Set a camera's recording policy: off, continuous, scheduled (weekly windows) or events (pre-buffer)."""
-    svc = svc_of(ctx)
-    camera = await camera_of(ctx, params.camera)
+    svc = api.recordings
+    camera = await camera_of(api, ctx, params.camera)
     policy = parse_policy(params.policy)
     updated = await svc.cameras.update_recording_policy(
         camera.id, policy.model_dump(mode="json", exclude_none=True)
     )
     await svc.recorder.refresh(updated)
-    status: RecordingStatus = await get_recording_status(ctx, RequiredCameraRef(camera=camera.id))
+    status: RecordingStatus = await get_recording_status(api, ctx, RequiredCameraRef(camera=camera.id))
     return status
 
 
@@ -204,13 +214,15 @@ def _decode_cursor(cursor: str) -> tuple[float, int]:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
-async def list_recordings(ctx: CallContext, params: ListRecordingsParams) -> RecordingList:
+async def list_recordings(
+    api: RecordingsApi, ctx: CallContext, params: ListRecordingsParams
+) -> RecordingList:
     """Recorded segments, newest first, filtered by camera and time; cursor or compat offset paging.
 
     Each file carries a signed short-lived `download_url`.
     """
-    svc = svc_of(ctx)
-    camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
+    svc = api.recordings
+    camera_id = (await camera_of(api, ctx, params.ref)).id if params.ref else None
     cameras = ctx.scope.camera_ids
     start = as_utc(params.start).timestamp() if params.start else None
     end = as_utc(params.end).timestamp() if params.end else None
@@ -224,7 +236,7 @@ async def list_recordings(ctx: CallContext, params: ListRecordingsParams) -> Rec
     segs = segs[: params.limit]
     total = await svc.store.count_segments(camera_id, start, end, cameras=cameras)
     return RecordingList(
-        files=[recording_file(s, file_url(ctx, "recordings", s.path, old_shape)) for s in segs],
+        files=[recording_file(s, file_url(api, ctx, "recordings", s.path, old_shape)) for s in segs],
         total=total,
         limit=params.limit,
         offset=offset,
@@ -232,38 +244,40 @@ async def list_recordings(ctx: CallContext, params: ListRecordingsParams) -> Rec
     )
 
 
-async def _segment(ctx: CallContext, params: FileRef) -> Any:
+async def _segment(api: RecordingsApi, ctx: CallContext, params: FileRef) -> Any:
     seg_id = None
     if params.id is not None:
         try:
             seg_id = int(params.id)
         except ValueError:
             raise not_found("recording", str(params.id)) from None
-    seg = await archive.find_segment(svc_of(ctx), seg_id=seg_id, filename=params.filename)
-    await camera_of(ctx, seg.camera)
+    seg = await archive.find_segment(api.recordings, seg_id=seg_id, filename=params.filename)
+    await camera_of(api, ctx, seg.camera)
     return seg
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
-async def get_recording_info(ctx: CallContext, params: FileRef) -> RecordingFile | SessionFile:
+async def get_recording_info(
+    api: RecordingsApi, ctx: CallContext, params: FileRef
+) -> RecordingFile | SessionFile:
     """One segment by `id` or compat `filename`: times, duration, size, codec, resolution, download URL.
 
     A compat `filename` also resolves a recording session's name as start/stop_recording returned it
     (the result then describes the whole session), and the old flat form `<camera>_<file>`. Compat
     `filename` answers download_url `/files/recordings/<name>` (relative; the route needs a token).
     """
-    svc = svc_of(ctx)
+    svc = api.recordings
     try:
-        seg = await _segment(ctx, params)
+        seg = await _segment(api, ctx, params)
     except CALL_FAILURES as failure:
         session = None
         if to_rpc_error(failure).code == ErrorCode.NOT_FOUND and params.filename is not None:
             session = await compat_sessions.find_session(svc, params.filename)
         if session is None:
             raise
-        await camera_of(ctx, session.camera)
+        await camera_of(api, ctx, session.camera)
         return await compat_sessions.session_file(svc, session)
-    return recording_file(seg, file_url(ctx, "recordings", seg.path, params.filename is not None))
+    return recording_file(seg, file_url(api, ctx, "recordings", seg.path, params.filename is not None))
 
 
 @router.method(
@@ -273,25 +287,25 @@ async def get_recording_info(ctx: CallContext, params: FileRef) -> RecordingFile
     compat=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE),
 )
-async def delete_recording(ctx: CallContext, params: FileRef) -> DeleteResult:
+async def delete_recording(api: RecordingsApi, ctx: CallContext, params: FileRef) -> DeleteResult:
     """Delete one segment (`id` or compat `filename`); INVALID_STATE inside a locked clip's range."""
-    seg = await _segment(ctx, params)
-    await archive.delete_segment(svc_of(ctx), seg)
+    seg = await _segment(api, ctx, params)
+    await archive.delete_segment(api.recordings, seg)
     return DeleteResult(id=seg.id, filename=seg.path, deleted=True, message="recording deleted")
 
 
 @router.method(
     scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS)
 )
-async def get_timeline(ctx: CallContext, params: TimelineParams) -> Timeline:
+async def get_timeline(api: RecordingsApi, ctx: CallContext, params: TimelineParams) -> Timeline:
     """Recorded ranges and gaps of a camera within [start, end] (from the segment index), with the
     analytics activity (motion periods, confirmed objects) of the window."""
-    camera = await camera_of(ctx, params.ref or "")
+    camera = await camera_of(api, ctx, params.ref or "")
     start, end = as_utc(params.start).timestamp(), as_utc(params.end).timestamp()
     if end <= start:
         raise invalid_params("end", "must be after start")
-    ranges, gaps, segs = await archive.timeline(svc_of(ctx), camera.id, start, end)
-    source = svc_of(ctx).activity_source
+    ranges, gaps, segs = await archive.timeline(api.recordings, camera.id, start, end)
+    source = api.recordings.activity_source
     activity = await source(camera.id, start, end) if source is not None else []
 
     def tr(a: float, b: float) -> TimeRange:
@@ -314,8 +328,8 @@ async def get_timeline(ctx: CallContext, params: TimelineParams) -> Timeline:
     )
 
 
-def _clip_info(ctx: CallContext, clip: Clip) -> ClipInfo:
-    svc = svc_of(ctx)
+def _clip_info(api: RecordingsApi, ctx: CallContext, clip: Clip) -> ClipInfo:
+    svc = api.recordings
     thumb = svc.download_url("clips", clip.thumbnail) if clip.thumbnail else None
     return clip_info(clip, svc.download_url("clips", clip.path), thumb)
 
@@ -332,47 +346,47 @@ def _clip_info(ctx: CallContext, clip: Clip) -> ClipInfo:
         ErrorCode.UPSTREAM_ERROR,
     ),
 )
-async def export_clip(ctx: CallContext, params: ExportClipParams) -> ClipInfo:
+async def export_clip(api: RecordingsApi, ctx: CallContext, params: ExportClipParams) -> ClipInfo:
     """Export [start, end] of a camera as one MP4 that plays across segment boundaries, with a thumbnail.
 
     Uses MediaMTX's playback server (format=mp4). A range ending in the future waits until recorded.
     """
-    svc = svc_of(ctx)
-    camera = await camera_of(ctx, params.ref or "")
+    svc = api.recordings
+    camera = await camera_of(api, ctx, params.ref or "")
     start, end = as_utc(params.start), as_utc(params.end)
     if end <= start:
         raise invalid_params("end", "must be after start")
     if (end - start).total_seconds() > 86_400:
         raise invalid_params("end", "a clip is at most 24 hours long")
     clip = await svc.export_range(camera.id, start, end, params.name, params.lock, kind="manual")
-    return _clip_info(ctx, clip)
+    return _clip_info(api, ctx, clip)
 
 
-async def _clip(ctx: CallContext, clip_id: str) -> Clip:
-    clip = await archive.find_clip(svc_of(ctx), clip_id)
-    await camera_of(ctx, clip.camera)
+async def _clip(api: RecordingsApi, ctx: CallContext, clip_id: str) -> Clip:
+    clip = await archive.find_clip(api.recordings, clip_id)
+    await camera_of(api, ctx, clip.camera)
     return clip
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def list_clips(ctx: CallContext, params: ListClipsParams) -> ClipList:
+async def list_clips(api: RecordingsApi, ctx: CallContext, params: ListClipsParams) -> ClipList:
     """Exported clips (manual and event), newest first."""
-    svc = svc_of(ctx)
-    camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
+    svc = api.recordings
+    camera_id = (await camera_of(api, ctx, params.ref)).id if params.ref else None
     cameras = ctx.scope.camera_ids  # security: page AND total count only the caller's cameras
     clips = await svc.store.list_clips(
         camera_id, limit=params.limit, offset=params.offset, locked=params.locked, cameras=cameras
     )
     total = await svc.store.count_clips(camera_id, locked=params.locked, cameras=cameras)
     return ClipList(
-        clips=[_clip_info(ctx, c) for c in clips], total=total, limit=params.limit, offset=params.offset
+        clips=[_clip_info(api, ctx, c) for c in clips], total=total, limit=params.limit, offset=params.offset
     )
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def get_clip(ctx: CallContext, params: ClipRef) -> ClipInfo:
+async def get_clip(api: RecordingsApi, ctx: CallContext, params: ClipRef) -> ClipInfo:
     """One clip with its download and thumbnail URLs."""
-    return _clip_info(ctx, await _clip(ctx, params.id))
+    return _clip_info(api, ctx, await _clip(api, ctx, params.id))
 
 
 @router.method(
@@ -381,20 +395,20 @@ async def get_clip(ctx: CallContext, params: ClipRef) -> ClipInfo:
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE),
 )
-async def delete_clip(ctx: CallContext, params: ClipRef) -> DeleteResult:
+async def delete_clip(api: RecordingsApi, ctx: CallContext, params: ClipRef) -> DeleteResult:
     """Delete a clip and its thumbnail; a locked clip must be unlocked first (INVALID_STATE)."""
-    clip = await _clip(ctx, params.id)
-    await archive.delete_clip(svc_of(ctx), clip)
+    clip = await _clip(api, ctx, params.id)
+    await archive.delete_clip(api.recordings, clip)
     return DeleteResult(id=clip.id, filename=clip.path, deleted=True, message="clip deleted")
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def lock_clip(ctx: CallContext, params: LockClipParams) -> ClipInfo:
+async def lock_clip(api: RecordingsApi, ctx: CallContext, params: LockClipParams) -> ClipInfo:
     """Lock (evidence: retention never deletes it or the segments it covers) or unlock a clip."""
-    svc = svc_of(ctx)
-    clip = await _clip(ctx, params.id)
+    svc = api.recordings
+    clip = await _clip(api, ctx, params.id)
     await svc.store.set_clip_locked(clip.id, params.locked)
-    return _clip_info(ctx, clip.model_copy(update={"locked": params.locked}))
+    return _clip_info(api, ctx, clip.model_copy(update={"locked": params.locked}))
 
 
 __all__ = ["RpcError", "router"]

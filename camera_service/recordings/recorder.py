@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from camera_service.cameras.ports import CameraRegistry
 from camera_service.core.clock import Clock, SystemClock, utcnow
 from camera_service.core.errors import InvalidState, conflict
 from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.mediamtx.config_render import RECORD_PATH_PATTERN
 from camera_service.recordings.config import RecordingsConfig
-from camera_service.recordings.deps import CameraRegistry
 from camera_service.recordings.models import RecordingSession, SegmentKind
 from camera_service.recordings.policy import RecordingPolicy, policy_or_off
 from camera_service.recordings.store import RecordingStore

@@ -20,6 +20,7 @@ from typing import Any
 from av.video.frame import VideoFrame
 
 from camera_service.auth.scopes import in_scope
+from camera_service.cameras.ports import CameraRegistry
 from camera_service.core.bus import Event, EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
@@ -39,7 +40,6 @@ from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.recordings import compat_sessions
 from camera_service.recordings.compat_names import client_file_name
 from camera_service.recordings.config import RecordingsConfig
-from camera_service.recordings.deps import CameraRegistry
 from camera_service.recordings.downloads import DownloadRoutes
 from camera_service.recordings.export import Exporter
 from camera_service.recordings.index import SegmentIndex
@@ -90,6 +90,8 @@ class RecordingsService:
         public_base_url: Callable[[], str],
         rtsp_url: Callable[[str], str] | None = None,
         clock: Clock | None = None,
+        frame_cache: Callable[[str], tuple[VideoFrame, float] | None] | None = None,
+        activity_source: Callable[[str, float, float], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self.cfg = cfg
         self.clock: Clock = clock or SystemClock()
@@ -118,9 +120,9 @@ class RecordingsService:
         )
         self.snapshots = SnapshotEngine(cfg.snapshot_warm_s, cfg.snapshot_max_age_s)
         # A fresh decoded frame of a camera another component already reads (analytics), if any.
-        self.frame_cache: Callable[[str], tuple[VideoFrame, float] | None] | None = None
+        self.frame_cache = frame_cache
         # Activity marks of a camera's timeline (analytics): (camera, start, end) -> [.kind/.start/...].
-        self.activity_source: Callable[[str, float, float], Awaitable[list[Any]]] | None = None
+        self.activity_source = activity_source
         self.storage = StorageManager(
             self.store,
             bus,

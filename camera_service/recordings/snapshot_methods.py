@@ -5,7 +5,7 @@ from __future__ import annotations
 from camera_service.auth.roles import Role
 from camera_service.media.imaging import ImageFormat
 from camera_service.recordings import archive
-from camera_service.recordings.methods import camera_of, file_url, svc_of
+from camera_service.recordings.methods import RecordingsApi, camera_of, file_url
 from camera_service.recordings.models import Snapshot
 from camera_service.recordings.schemas import (
     DeleteResult,
@@ -27,9 +27,9 @@ router = MethodRegistry(tag="recordings")
 
 
 def info(
-    ctx: CallContext, snap: Snapshot, device: str | None = None, old_shape: bool = False
+    api: RecordingsApi, ctx: CallContext, snap: Snapshot, device: str | None = None, old_shape: bool = False
 ) -> SnapshotInfo:
-    return snapshot_info(snap, file_url(ctx, "snapshots", snap.path, old_shape), device)
+    return snapshot_info(snap, file_url(api, ctx, "snapshots", snap.path, old_shape), device)
 
 
 @router.method(
@@ -39,7 +39,9 @@ def info(
     compat=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.CAMERA_UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.STORAGE_ERROR),
 )
-async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> SnapshotInfo | SnapshotFailed:
+async def take_snapshot(
+    api: RecordingsApi, ctx: CallContext, params: TakeSnapshotParams
+) -> SnapshotInfo | SnapshotFailed:
     """Take a JPEG/PNG snapshot of a camera's live stream and store it (`{camera}` or compat `{device}`).
 
     Decoded in-process (PyAV): the first call waits for the next keyframe; following calls within the
@@ -51,9 +53,9 @@ async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> Snapsho
     fmt: ImageFormat = "png" if params.format == "png" else "jpeg"
     camera_id: str | None = None
     try:
-        camera = await camera_of(ctx, params.ref or "")
+        camera = await camera_of(api, ctx, params.ref or "")
         camera_id = camera.id
-        snap = await svc_of(ctx).take_snapshot(
+        snap = await api.recordings.take_snapshot(
             camera.id, fmt, params.quality, params.max_width, name=params.filename
         )
     except CALL_FAILURES as failure:
@@ -64,52 +66,52 @@ async def take_snapshot(ctx: CallContext, params: TakeSnapshotParams) -> Snapsho
             device=params.device,
             camera=camera_id,
             filename=params.filename,
-            timestamp=iso(svc_of(ctx).clock.time()),
+            timestamp=iso(api.recordings.clock.time()),
             error=exc.message,
             error_code=exc.code,
             error_data=exc.data,
         )
-    return info(ctx, snap, params.device, old_shape=params.device is not None and params.camera is None)
+    return info(api, ctx, snap, params.device, old_shape=params.device is not None and params.camera is None)
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True, errors=(ErrorCode.NOT_FOUND,))
-async def list_snapshots(ctx: CallContext, params: ListSnapshotsParams) -> SnapshotList:
+async def list_snapshots(api: RecordingsApi, ctx: CallContext, params: ListSnapshotsParams) -> SnapshotList:
     """Stored snapshots, newest first (`{camera?, limit, offset}`), each with a signed download URL
     (compat `device`: the relative `/files/snapshots/<name>`, see config `compat.download_urls`)."""
-    svc = svc_of(ctx)
-    camera_id = (await camera_of(ctx, params.ref)).id if params.ref else None
+    svc = api.recordings
+    camera_id = (await camera_of(api, ctx, params.ref)).id if params.ref else None
     cameras = ctx.scope.camera_ids  # security: page AND total count only the caller's cameras
     snaps = await svc.store.list_snapshots(
         camera_id, limit=params.limit, offset=params.offset, cameras=cameras
     )
     total = await svc.store.count_snapshots(camera_id, cameras=cameras)
     return SnapshotList(
-        files=[info(ctx, s, old_shape=params.device is not None) for s in snaps],
+        files=[info(api, ctx, s, old_shape=params.device is not None) for s in snaps],
         total=total,
         limit=params.limit,
         offset=params.offset,
     )
 
 
-async def find(ctx: CallContext, params: FileRef) -> Snapshot:
+async def find(api: RecordingsApi, ctx: CallContext, params: FileRef) -> Snapshot:
     snap = await archive.find_snapshot(
-        svc_of(ctx), snap_id=None if params.id is None else str(params.id), filename=params.filename
+        api.recordings, snap_id=None if params.id is None else str(params.id), filename=params.filename
     )
-    await camera_of(ctx, snap.camera)
+    await camera_of(api, ctx, snap.camera)
     return snap
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def get_snapshot(ctx: CallContext, params: FileRef) -> SnapshotInfo:
+async def get_snapshot(api: RecordingsApi, ctx: CallContext, params: FileRef) -> SnapshotInfo:
     """One snapshot by `id` (or `filename`) with its signed download URL."""
-    return info(ctx, await find(ctx, params))
+    return info(api, ctx, await find(api, ctx, params))
 
 
 @router.method(
     scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, compat=True, errors=(ErrorCode.NOT_FOUND,)
 )
-async def delete_snapshot(ctx: CallContext, params: FileRef) -> DeleteResult:
+async def delete_snapshot(api: RecordingsApi, ctx: CallContext, params: FileRef) -> DeleteResult:
     """Delete a snapshot by `id` or compat `filename`."""
-    snap = await find(ctx, params)
-    await archive.delete_snapshot(svc_of(ctx), snap)
+    snap = await find(api, ctx, params)
+    await archive.delete_snapshot(api.recordings, snap)
     return DeleteResult(id=snap.id, filename=snap.path, deleted=True, message="snapshot deleted")

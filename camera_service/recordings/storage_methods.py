@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 from camera_service.auth.roles import Role
 from camera_service.core.dicts import deep_merge
 from camera_service.recordings.config import RetentionConfig
-from camera_service.recordings.methods import svc_of
+from camera_service.recordings.methods import RecordingsApi
 from camera_service.recordings.schemas import iso
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError
@@ -59,9 +59,9 @@ def _merge(usages: list[KindUsage]) -> KindUsage:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, compat=True)
-async def get_storage_info(ctx: CallContext) -> StorageInfo:
+async def get_storage_info(api: RecordingsApi, ctx: CallContext) -> StorageInfo:
     """Disk total/used/free, usage per kind and camera (oldest/newest), low-disk level; compat fields."""
-    svc = svc_of(ctx)
+    svc = api.recordings
     total, used, free = svc.storage.disk()
     level = svc.storage.check_disk()
     per_camera: dict[str, dict[str, KindUsage]] = {}
@@ -120,9 +120,9 @@ class RetentionResult(BaseModel):
 
 
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.STORAGE_ERROR,))
-async def run_retention(ctx: CallContext, params: RunRetentionParams) -> RetentionResult:
+async def run_retention(api: RecordingsApi, ctx: CallContext, params: RunRetentionParams) -> RetentionResult:
     """Apply the retention limits now (dry_run: only list what would go). Locked items are never deleted."""
-    plan, _summary = await svc_of(ctx).storage.run(params.dry_run)
+    plan, _summary = await api.recordings.storage.run(params.dry_run)
     return RetentionResult(
         dry_run=params.dry_run,
         deleted_count=len(plan.deletions),
@@ -143,9 +143,9 @@ async def run_retention(ctx: CallContext, params: RunRetentionParams) -> Retenti
 
 
 @router.method(role=Role.ADMIN)
-async def get_retention_settings(ctx: CallContext) -> RetentionConfig:
+async def get_retention_settings(api: RecordingsApi, ctx: CallContext) -> RetentionConfig:
     """The retention settings in force (config, or the last set_retention_settings)."""
-    return svc_of(ctx).storage.settings
+    return api.recordings.storage.settings
 
 
 class SetRetentionParams(Params):
@@ -156,9 +156,11 @@ class SetRetentionParams(Params):
 
 
 @router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.INVALID_PARAMS,))
-async def set_retention_settings(ctx: CallContext, params: SetRetentionParams) -> RetentionConfig:
+async def set_retention_settings(
+    api: RecordingsApi, ctx: CallContext, params: SetRetentionParams
+) -> RetentionConfig:
     """Change retention settings at runtime; persisted (they win over the config file on the next start)."""
-    storage = svc_of(ctx).storage
+    storage = api.recordings.storage
     merged = deep_merge(storage.settings.model_dump(mode="json"), params.settings)
     if "per_camera" in params.settings:  # a map replaces, so a camera's limits can be removed
         merged["per_camera"] = params.settings["per_camera"]

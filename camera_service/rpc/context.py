@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from camera_service.app import Services
     from camera_service.auth.identity import Identity
     from camera_service.auth.scopes import Scope
 
@@ -60,10 +59,12 @@ class ConnectionContext:
 
 @dataclass(slots=True)
 class CallContext:
-    """One method call: the connection, the services, and the request id used in logs."""
+    """One method call: the connection, the caller's camera scope and the request id used in logs.
+
+    Handlers get their dependencies from their domain's methods object (rpc/registry.py), not from here.
+    """
 
     connection: ConnectionContext
-    services: Services
     request_id: str
     method: str
     resolve_scope: ScopeResolver | None = None

@@ -25,7 +25,6 @@ from camera_service.rpc.errors import ErrorCode, RpcError, to_rpc_error
 from camera_service.rpc.registry import MethodRegistry, MethodSpec, call
 
 if TYPE_CHECKING:
-    from camera_service.app import Services
     from camera_service.observability.metrics import Metrics
 
 log = logging.getLogger("camera_service.rpc")
@@ -94,7 +93,6 @@ class Dispatcher:
     def __init__(
         self,
         registry: MethodRegistry,
-        services: Services,
         *,
         max_batch_size: int,
         metrics: Metrics | None = None,
@@ -105,7 +103,6 @@ class Dispatcher:
     ) -> None:
         self.registry = registry
         self.scope_resolver = scope_resolver
-        self.services = services
         self.max_batch_size = max_batch_size
         self.metrics = metrics
         self.params_hooks = list(params_hooks)
@@ -187,7 +184,6 @@ class Dispatcher:
         token = request_id_var.set(request_id)
         ctx = CallContext(
             connection=conn,
-            services=self.services,
             request_id=request_id,
             method=method,
             resolve_scope=self.scope_resolver,

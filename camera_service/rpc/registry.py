@@ -1,12 +1,17 @@
 """Method registry: the one place where the API contract lives.
 
-A method is an async function `(ctx: CallContext, params: ParamsModel) -> Result` registered with the
-role it needs. Params and result types come from the annotations; the OpenRPC document and the Markdown
-reference are generated from this registry, so the docs cannot drift from the code.
+A method is an async function `(api: DomainApi, ctx: CallContext, params: ParamsModel) -> Result`
+registered with the role it needs. `api` is the domain's methods object: a small frozen dataclass of the
+typed dependencies its handlers use (e.g. `cameras.methods.CameraApi`). Registries hold the handlers
+UNBOUND, so the OpenRPC document and the Markdown reference are generated from annotations alone,
+without a running app; the composition root (app.py) binds each domain's api object once
+(`registry.bind(...)`), and only a bound registry is served. Params and result types come from the
+annotations, so the docs cannot drift from the code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +54,8 @@ class MethodSpec:
     compat: bool  # alias of the established MediaMTX Camera Service protocol
     takes_params: bool
     positional_fields: tuple[str, ...]
+    api_type: type | None = None  # the handler's first parameter: the domain's methods object
+    api: object | None = None  # set by MethodRegistry.bind at composition time
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +100,14 @@ class MethodRegistry:
             method_name = name or fn.__name__
             hints = get_type_hints(fn)
             args = list(inspect.signature(fn).parameters)
-            if not args or len(args) > 2:
-                raise TypeError(f"{method_name}: handler must be (ctx) or (ctx, params)")
+            api_type: type | None = None
+            if args and hints.get(args[0]) is not CallContext:
+                api_type = hints.get(args[0])
+                if not isinstance(api_type, type):
+                    raise TypeError(f"{method_name}: annotate the methods object (first parameter)")
+                args = args[1:]
+            if not args or len(args) > 2 or hints.get(args[0]) is not CallContext:
+                raise TypeError(f"{method_name}: handler must be ([api,] ctx) or ([api,] ctx, params)")
             takes_params = len(args) == 2
             params_model: type[BaseModel] = hints[args[1]] if takes_params else NoParams
             if not (isinstance(params_model, type) and issubclass(params_model, BaseModel)):
@@ -122,6 +135,7 @@ class MethodRegistry:
                     compat=compat,
                     takes_params=takes_params,
                     positional_fields=tuple(params_model.model_fields),
+                    api_type=api_type,
                 )
             )
             return fn
@@ -140,6 +154,21 @@ class MethodRegistry:
             self._add(spec)
         for note in other._notifications.values():
             self.notification(note.name, note.params_model, note.summary, compat=note.compat)
+
+    def bind(self, *apis: object) -> MethodRegistry:
+        """A copy whose handlers are bound to their domain's methods object (composition time). Every
+        handler that takes one must find exactly its type among `apis`: a missing one is a wiring bug."""
+        bound = MethodRegistry(self.tag)
+        bound._notifications = dict(self._notifications)
+        for spec in self._methods.values():
+            if spec.api_type is None:
+                bound._add(spec)
+                continue
+            api = next((a for a in apis if type(a) is spec.api_type), None)
+            if api is None:
+                raise TypeError(f"{spec.name}: no {spec.api_type.__name__} given to bind()")
+            bound._add(dataclasses.replace(spec, api=api))
+        return bound
 
     def _add(self, spec: MethodSpec) -> None:
         if spec.name in self._methods:
@@ -161,6 +190,9 @@ class MethodRegistry:
 
 
 async def call(spec: MethodSpec, ctx: CallContext, params: BaseModel) -> Any:
-    if spec.takes_params:
-        return await spec.handler(ctx, params)
-    return await spec.handler(ctx)
+    args: list[object] = [ctx, params] if spec.takes_params else [ctx]
+    if spec.api_type is not None:
+        if spec.api is None:
+            raise RuntimeError(f"{spec.name}: the registry was not bound (MethodRegistry.bind)")
+        args.insert(0, spec.api)
+    return await spec.handler(*args)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sized
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -10,10 +12,23 @@ from pydantic import BaseModel, Field
 from camera_service import API_VERSION, __version__
 from camera_service.auth.roles import Role
 from camera_service.compat.words import component_words
+from camera_service.core.component import ComponentHealth
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.registry import MethodRegistry
 
 router = MethodRegistry(tag="system")
+
+
+@dataclass(frozen=True)
+class SystemApi:
+    """What the system methods need (bound in app.py)."""
+
+    api: MethodRegistry  # the contract (bound or not: the document is the same)
+    mediamtx_version: Callable[[], str | None]
+    component_health: Callable[[], list[ComponentHealth]]
+    connections: Sized
+    started_at: float
+    status_words: bool  # settings.compat.status_components == "words"
 
 
 @router.method(role=Role.PUBLIC)
@@ -23,11 +38,11 @@ async def ping(ctx: CallContext) -> Literal["pong"]:
 
 
 @router.method("rpc.discover", role=Role.PUBLIC)
-async def rpc_discover(ctx: CallContext) -> dict[str, Any]:
+async def rpc_discover(system: SystemApi, ctx: CallContext) -> dict[str, Any]:
     """The OpenRPC 1.3 description of this API, generated from the method registry."""
     from camera_service.rpc.openrpc import cached_openrpc_document
 
-    return cached_openrpc_document(ctx.services.api)
+    return cached_openrpc_document(system.api)
 
 
 class ServerInfo(BaseModel):
@@ -43,19 +58,19 @@ class ServerInfo(BaseModel):
 
 
 @router.method(role=Role.VIEWER)
-async def get_server_info(ctx: CallContext) -> ServerInfo:
+async def get_server_info(system: SystemApi, ctx: CallContext) -> ServerInfo:
     """Versions and capabilities of the server."""
-    api = ctx.services.api
+    api = system.api
     tags = sorted({t for spec in api for t in spec.tags})
     return ServerInfo(
         name="camera-service",
         version=__version__,
         api_version=API_VERSION,
-        mediamtx_version=ctx.services.mediamtx.version,
+        mediamtx_version=system.mediamtx_version(),
         capabilities=tags,
         supported_formats=["mp4", "jpeg", "png", "jpg"],
         methods=len(api),
-        uptime=int(time.time() - ctx.services.started_at),
+        uptime=int(time.time() - system.started_at),
     )
 
 
@@ -82,18 +97,18 @@ class ServerStatus(BaseModel):
 
 
 @router.method(role=Role.VIEWER)
-async def get_status(ctx: CallContext) -> ServerStatus:
+async def get_status(system: SystemApi, ctx: CallContext) -> ServerStatus:
     """Health of every component: WebSocket server, MediaMTX (reachable, managed, restarts), storage."""
-    health = ctx.services.component_health()
+    health = system.component_health()
     objects = {h.name: ComponentStatus(healthy=h.healthy, status=h.status, details=h.details) for h in health}
-    words = ctx.services.settings.compat.status_components == "words"
-    uptime = time.time() - ctx.services.started_at
+    words = system.status_words
+    uptime = time.time() - system.started_at
     return ServerStatus(
         status="healthy" if all(h.healthy for h in health) else "degraded",
         version=__version__,
         uptime_s=round(uptime, 3),
         uptime=int(uptime),
-        connections=len(ctx.services.connections),
+        connections=len(system.connections),
         components=component_words(health) if words else objects,
         component_details=objects if words else None,
     )

@@ -4,7 +4,9 @@ cameras. Each domain's store answers its own part (events, recordings); this mod
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -15,10 +17,24 @@ from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
 from camera_service.statistics.uptime import online_seconds
 
+if TYPE_CHECKING:
+    from camera_service.cameras.ports import CameraDirectory
+    from camera_service.events.service import EventService
+    from camera_service.recordings.service import RecordingsService
+
 router = MethodRegistry(tag="statistics")
 DEFAULT_WINDOW = timedelta(hours=24)
 MAX_WINDOW = timedelta(days=366)
 LIVE_VIEW_EVENT = "liveview.started"
+
+
+@dataclass(frozen=True)
+class StatisticsApi:
+    """What get_statistics needs (bound in app.py)."""
+
+    cameras: CameraDirectory
+    events: EventService
+    recordings: RecordingsService
 
 
 class StatisticsParams(Params):
@@ -65,11 +81,11 @@ def _window(params: StatisticsParams) -> tuple[float, float]:
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def get_statistics(ctx: CallContext, params: StatisticsParams) -> Statistics:
+async def get_statistics(api: StatisticsApi, ctx: CallContext, params: StatisticsParams) -> Statistics:
     """Per camera over [start, end] (default: the last 24 hours): uptime %, recorded hours and bytes, events
     by type and severity, snapshots and live-view sessions, plus totals. Only the caller's cameras."""
     start, end = _window(params)
-    cameras = [c for c in ctx.services.cameras.cameras() if ctx.scope.sees(c)]
+    cameras = [c for c in api.cameras.cameras() if ctx.scope.sees(c)]
     if params.camera is not None:
         cameras = [c for c in cameras if c.id == params.camera]
         if not cameras:
@@ -77,9 +93,9 @@ async def get_statistics(ctx: CallContext, params: StatisticsParams) -> Statisti
     if params.group is not None:
         cameras = [c for c in cameras if c.group == params.group]
     ids = [c.id for c in cameras]
-    events = await ctx.services.events.store.counts_by_type(start, end, ids)
-    recorded = await ctx.services.recordings.store.recorded_totals(start, end, ids)
-    snapshots = await ctx.services.recordings.store.snapshot_counts(start, end, ids)
+    events = await api.events.store.counts_by_type(start, end, ids)
+    recorded = await api.recordings.store.recorded_totals(start, end, ids)
+    snapshots = await api.recordings.store.snapshot_counts(start, end, ids)
     rows: list[CameraStatistics] = []
     for cam in cameras:
         by_type: dict[str, int] = {}
@@ -88,7 +104,7 @@ async def get_statistics(ctx: CallContext, params: StatisticsParams) -> Statisti
             if camera_id == cam.id:
                 by_type[kind] = by_type.get(kind, 0) + n
                 by_severity[severity] = by_severity.get(severity, 0) + n
-        changes = await ctx.services.events.store.status_changes(start, end, cam.id)
+        changes = await api.events.store.status_changes(start, end, cam.id)
         online = online_seconds(changes, start, end)
         seconds, size = recorded.get(cam.id, (0.0, 0))
         rows.append(

@@ -6,6 +6,7 @@ identity to the calling connection (like `authenticate`), so a console needs one
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -38,8 +39,11 @@ USERNAME = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 RoleName = Literal["viewer", "operator", "admin"]
 
 
-def _users(ctx: CallContext) -> UserService:
-    return ctx.services.users
+@dataclass(frozen=True)
+class UsersApi:
+    """What the user methods need (bound in app.py)."""
+
+    users: UserService
 
 
 def _iso(ts: float | None) -> str | None:
@@ -100,27 +104,27 @@ def _session(ctx: CallContext, tokens: Tokens) -> Session:
 
 
 @router.method(role=Role.PUBLIC, mutating=True, errors=(ErrorCode.AUTH_REQUIRED, ErrorCode.RATE_LIMITED))
-async def login(ctx: CallContext, params: LoginParams) -> Session:
+async def login(api: UsersApi, ctx: CallContext, params: LoginParams) -> Session:
     """Sign in with a user name and password; the connection then acts as that user.
 
     A wrong name or password answers -32001 (the same message for both) and is audited; repeated
     failures for one user name or from one address are throttled (-32002, `data.retry_after_s`).
     """
     try:
-        tokens = await _users(ctx).login(params.username, params.password, ctx.connection.remote)
+        tokens = await api.users.login(params.username, params.password, ctx.connection.remote)
     except UserError as exc:
         raise _rpc_error(exc) from None
     return _session(ctx, tokens)
 
 
 @router.method(role=Role.PUBLIC, errors=(ErrorCode.AUTH_REQUIRED,))
-async def refresh(ctx: CallContext, params: RefreshParams) -> Session:
+async def refresh(api: UsersApi, ctx: CallContext, params: RefreshParams) -> Session:
     """Exchange a refresh token for a new access token and a new refresh token (the old one is spent).
 
     Reusing a spent refresh token ends the whole session (-32001): someone else holds a copy.
     """
     try:
-        tokens = await _users(ctx).refresh(params.refresh_token)
+        tokens = await api.users.refresh(params.refresh_token)
     except UserError as exc:
         raise _rpc_error(exc) from None
     return _session(ctx, tokens)
@@ -135,12 +139,10 @@ class Done(BaseModel):
 
 
 @router.method(role=Role.VIEWER, mutating=True)
-async def logout(ctx: CallContext, params: LogoutParams) -> Done:
+async def logout(api: UsersApi, ctx: CallContext, params: LogoutParams) -> Done:
     """End this sign-in: the refresh token is revoked and the connection is unauthenticated again."""
     ident = ctx.connection.identity
-    await _users(ctx).logout(
-        params.refresh_token, ident.session_id if ident and ident.kind == "jwt" else None
-    )
+    await api.users.logout(params.refresh_token, ident.session_id if ident and ident.kind == "jwt" else None)
     ctx.connection.identity = None
     return Done(ok=True)
 
@@ -153,12 +155,12 @@ class ChangePasswordParams(Params):
 
 
 @router.method(role=Role.VIEWER, mutating=True, errors=(ErrorCode.AUTH_REQUIRED, ErrorCode.INVALID_PARAMS))
-async def change_password(ctx: CallContext, params: ChangePasswordParams) -> Done:
+async def change_password(api: UsersApi, ctx: CallContext, params: ChangePasswordParams) -> Done:
     """Change the signed-in user's password; every other session of the user is revoked."""
     ident = ctx.connection.identity
     assert ident is not None
     try:
-        await _users(ctx).change_password(
+        await api.users.change_password(
             ident.subject, params.current_password, params.new_password, ident.session_id
         )
     except UserError as exc:
@@ -216,12 +218,12 @@ class CreateUserParams(UserScopes):
     mutating=True,
     errors=(ErrorCode.CONFLICT, ErrorCode.INVALID_PARAMS),
 )
-async def create_user(ctx: CallContext, params: CreateUserParams) -> UserInfo:
+async def create_user(api: UsersApi, ctx: CallContext, params: CreateUserParams) -> UserInfo:
     """Create a console user (argon2id password hash; the password is never returned)."""
     ident = ctx.connection.identity
     scopes = {k: v for k, v in params.scope_dict().items() if v}
     try:
-        rec = await _users(ctx).create(
+        rec = await api.users.create(
             params.username,
             params.password,
             Role[params.role.upper()],
@@ -240,13 +242,13 @@ class UpdateUserParams(UserScopes):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def update_user(ctx: CallContext, params: UpdateUserParams) -> UserInfo:
+async def update_user(api: UsersApi, ctx: CallContext, params: UpdateUserParams) -> UserInfo:
     """Change a user's role, camera scope (an empty list clears it) or disabled flag.
 
     The user's sessions are revoked; the change applies from the next sign-in.
     """
     try:
-        rec = await _users(ctx).update(
+        rec = await api.users.update(
             params.username,
             role=Role[params.role.upper()] if params.role else None,
             scopes=params.scope_dict(),
@@ -262,10 +264,10 @@ class UsernameParams(Params):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def disable_user(ctx: CallContext, params: UsernameParams) -> UserInfo:
+async def disable_user(api: UsersApi, ctx: CallContext, params: UsernameParams) -> UserInfo:
     """Disable a user: sign-in refused and every refresh token revoked."""
     try:
-        rec = await _users(ctx).update(params.username, disabled=True)
+        rec = await api.users.update(params.username, disabled=True)
     except UserError as exc:
         raise _rpc_error(exc) from None
     return _info(rec)
@@ -276,7 +278,7 @@ class UserList(BaseModel):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
-async def list_users(ctx: CallContext) -> UserList:
+async def list_users(api: UsersApi, ctx: CallContext) -> UserList:
     """Every console user (never a password or token)."""
-    users, sessions = await _users(ctx).list_all()
+    users, sessions = await api.users.list_all()
     return UserList(users=[_info(u, sessions.get(u.username, 0)) for u in users])

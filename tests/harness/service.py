@@ -92,7 +92,7 @@ class RunningService:
     def rtsp_url(self, path: str) -> str:
         """The service's INTERNAL reader URL (MediaMTX admits it whatever the path's scope); publishing
         from 127.0.0.1 needs no credential. Use public_rtsp_url to test access control."""
-        return self.app.services.auth.internal_rtsp_url(path)
+        return self.app.services.readers.rtsp_url(path)
 
     def public_rtsp_url(self, path: str, token: str | None = None) -> str:
         url = f"rtsp://127.0.0.1:{self.settings.mediamtx.rtsp_port}/{path}"

@@ -139,8 +139,7 @@ async def test_no_secret_in_responses_logs_metrics_or_audit(service_factory: Any
     cam_password = "CamPassw0rd-Zq81"
     hook_secret = "WebhookSecret-9f3b2c7d1e"
     async with service_factory() as svc:
-        auth = svc.app.services.auth
-        _, internal_password = auth.internal_credentials()
+        internal_password = svc.app.services.readers.password
         admin = await svc.client("admin")
         replies: list[Any] = []
 

@@ -176,7 +176,7 @@ async def test_internal_error_hides_exception_text(
     def boom() -> Any:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(service.app.services, "component_health", boom)  # undone after this test
+    monkeypatch.setattr(service.app.services.cameras, "health", boom)  # undone after this test
     reply = await raw(client, {"jsonrpc": "2.0", "method": "get_status", "id": 9})
     assert reply["error"]["code"] == -32603
     assert "secret internal detail" not in json.dumps(reply)

@@ -122,9 +122,7 @@ async def test_kotlin_client_unit_and_integration_tests_pass_against_the_real_se
             netns, discovery=False, velocity_range=[-0.8, 0.8], main_uri="rtsp://127.0.0.1:9/unused"
         )
         app = await service.start()
-        camera = TestCamera(
-            app.services.auth.internal_rtsp_url("cam1"), width=320, height=240, fps=25, gop=25
-        )
+        camera = TestCamera(app.services.readers.rtsp_url("cam1"), width=320, height=240, fps=25, gop=25)
         try:
             admin = await RpcClient.connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"})
             await admin.call("add_camera", {"id": "cam1", "name": "Gate", "source": "publisher"})

@@ -73,7 +73,7 @@ async def test_guard_drops_an_identity_when_it_expires() -> None:
     assert spec is not None
     conn = ConnectionContext(remote="127.0.0.1")
     conn.identity = Identity(subject="bob", role=Role.VIEWER, expires_at=clock.time() + 30)
-    ctx = CallContext(connection=conn, services=None, request_id="r1", method="whoami")  # type: ignore[arg-type]
+    ctx = CallContext(connection=conn, request_id="r1", method="whoami")
     await guard(ctx, spec)
     await clock.advance(29.5)
     await guard(ctx, spec)

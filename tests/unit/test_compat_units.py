@@ -59,16 +59,16 @@ def test_flat_names_map_to_camera_folders() -> None:
 
 
 def test_download_url_form_follows_the_call_shape_or_the_config() -> None:
-    def ctx(mode: str) -> Any:
+    def api(mode: str) -> Any:
         recordings = SimpleNamespace(download_url=lambda kind, rel: f"http://h/downloads/{kind}/{rel}?sig=x")
-        compat = SimpleNamespace(download_urls=mode)
-        return SimpleNamespace(
-            services=SimpleNamespace(recordings=recordings, settings=SimpleNamespace(compat=compat))
-        )
+        return SimpleNamespace(recordings=recordings, download_urls=mode)
 
-    assert file_url(ctx("by_shape"), "snapshots", "cam/a b.jpg", True) == "/files/snapshots/cam/a%20b.jpg"
-    assert file_url(ctx("by_shape"), "snapshots", "cam/a.jpg", False).startswith("http://h/downloads/")
-    assert file_url(ctx("files"), "recordings", "cam/a.mp4", False) == "/files/recordings/cam/a.mp4"
+    ctx: Any = None  # the URL form depends on the methods object only
+    assert (
+        file_url(api("by_shape"), ctx, "snapshots", "cam/a b.jpg", True) == "/files/snapshots/cam/a%20b.jpg"
+    )
+    assert file_url(api("by_shape"), ctx, "snapshots", "cam/a.jpg", False).startswith("http://h/downloads/")
+    assert file_url(api("files"), ctx, "recordings", "cam/a.mp4", False) == "/files/recordings/cam/a.mp4"
 
 
 def test_component_words_carry_old_and_new_names() -> None:

@@ -78,7 +78,6 @@ def build() -> tuple[Dispatcher, list[tuple[str, int | None]]]:
 
     dispatcher = Dispatcher(
         api,
-        None,  # type: ignore[arg-type]
         max_batch_size=3,
         guards=[guard],
         observers=[observer],

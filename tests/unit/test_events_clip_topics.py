@@ -57,7 +57,7 @@ async def _run(tmp_path: Path, recordings: FakeRecordings) -> tuple[list[Event],
             EventMetrics(CollectorRegistry()),
             clock=InstantClock(),
             cfg=EventsConfig(),
-            recordings=lambda: recordings,
+            recordings=recordings,  # type: ignore[arg-type]  # duck-typed fake of RecordingActions
         )
         await clipper.request(event, pre_s=4, post_s=4)
         await clipper.wait()

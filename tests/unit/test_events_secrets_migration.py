@@ -18,6 +18,7 @@ from camera_service.events.webhooks.store import WEBHOOKS_DDL
 from camera_service.observability.metrics import Metrics
 from camera_service.storage.crypto import SecretBox
 from camera_service.storage.database import Database, Migration
+from tests.unit.fakes import rule_deps
 
 PLAIN = "legacy-plain-secret-7f3a9c21d4"
 
@@ -38,7 +39,18 @@ async def _v3_database_with_plain_secret(path: Path) -> None:
 def _events(path: Path, key: bytes) -> tuple[Database, EventService]:
     db = Database(path)
     box = SecretBox(key)
-    return db, EventService(EventsConfig(), db, EventBus(), Metrics(), secret_box=lambda: box)
+    deps = rule_deps()
+    events = EventService(
+        EventsConfig(),
+        db,
+        EventBus(),
+        Metrics(),
+        secret_box=lambda: box,
+        cameras=deps.cameras,
+        recordings=deps.recordings,
+        rule_deps=deps,
+    )
+    return db, events
 
 
 def _files(path: Path) -> dict[str, bytes]:

@@ -20,6 +20,7 @@ from camera_service.observability.metrics import Metrics
 from camera_service.storage.crypto import SecretBox
 from camera_service.storage.database import Database
 from tests.harness.clock import FakeClock
+from tests.unit.fakes import rule_deps
 
 
 class FakeSender:
@@ -58,7 +59,18 @@ async def events(tmp_path: Path) -> AsyncIterator[tuple[EventService, FakeClock,
         {"webhooks": {"backoff_base_s": 10, "backoff_max_s": 300, "jitter": 0, "max_attempts": 5}}
     )
     box = SecretBox(Fernet.generate_key())
-    svc = EventService(cfg, db, bus, Metrics(), secret_box=lambda: box, clock=clock)
+    deps = rule_deps()
+    svc = EventService(
+        cfg,
+        db,
+        bus,
+        Metrics(),
+        secret_box=lambda: box,
+        cameras=deps.cameras,
+        recordings=deps.recordings,
+        rule_deps=deps,
+        clock=clock,
+    )
     await db.start()
     try:
         yield svc, clock, bus

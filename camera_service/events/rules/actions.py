@@ -15,16 +15,28 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from camera_service.core.bus import Event, Severity
+from camera_service.media.imaging import ImageFormat
 
 if TYPE_CHECKING:
-    from camera_service.app import Services
+    from camera_service.cameras.ports import CameraDirectory
     from camera_service.events.rules.models import Rule
     from camera_service.events.service import EventService
+    from camera_service.onvif.ports import PresetMover
+    from camera_service.recordings.ports import RecordingActions
+
+
+@dataclass(frozen=True)
+class RuleDeps:
+    """What rule actions may use from other domains (built in app.py, typed by their ports)."""
+
+    cameras: CameraDirectory
+    recordings: RecordingActions
+    ptz: PresetMover
 
 
 @dataclass
 class ActionContext:
-    services: Services
+    deps: RuleDeps
     events: EventService
     rule: Rule
     event: Event
@@ -101,8 +113,8 @@ async def _clip(ctx: ActionContext, p: ClipParams) -> dict[str, Any]:
 
 async def _snapshot(ctx: ActionContext, p: SnapshotParams) -> dict[str, Any]:
     camera = ctx.camera(p.camera)
-    recordings = _recordings(ctx)
-    snap = await recordings.take_snapshot(camera, fmt=p.format)
+    fmt: ImageFormat = "png" if p.format == "png" else "jpeg"
+    snap = await ctx.deps.recordings.take_snapshot(camera, fmt=fmt)
     if camera == ctx.event.camera or ctx.event.camera is None:
         await ctx.events.store.set_snapshot(ctx.event.id, snap.id)
     return {"snapshot": snap.id, "camera": camera}
@@ -115,10 +127,10 @@ async def _webhook(ctx: ActionContext, p: WebhookParams) -> dict[str, Any]:
 
 async def _record(ctx: ActionContext, p: RecordParams) -> dict[str, Any]:
     camera = ctx.camera(p.camera)
-    session = await _recordings(ctx).start_recording(
+    session = await ctx.deps.recordings.start_recording(
         camera, duration_s=p.duration_s, requested_by=f"rule:{ctx.rule.id}"
     )
-    return {"camera": camera, "session": getattr(session, "id", None), "duration_s": p.duration_s}
+    return {"camera": camera, "session": session.id, "duration_s": p.duration_s}
 
 
 async def _notify(ctx: ActionContext, p: NotifyParams) -> dict[str, Any]:
@@ -134,13 +146,6 @@ async def _notify(ctx: ActionContext, p: NotifyParams) -> dict[str, Any]:
         event_time=datetime.fromtimestamp(ctx.event.time, UTC).isoformat(),
     )
     return {"event": ev.id}
-
-
-def _recordings(ctx: ActionContext) -> Any:
-    rec = getattr(ctx.services, "recordings", None)
-    if rec is None:
-        raise RuntimeError("recordings are not available in this server")
-    return rec
 
 
 def params_error(exc: ValidationError) -> str:

@@ -8,7 +8,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -27,10 +26,6 @@ from camera_service.events.rules.models import (
     RunOutcome,
 )
 from camera_service.events.rules.store import RuleStore
-
-if TYPE_CHECKING:
-    from camera_service.app import Services
-    from camera_service.events.service import EventService
 
 log = logging.getLogger("camera_service.events.rules")
 
@@ -58,8 +53,16 @@ def check_actions(actions: list[RuleAction]) -> None:
 
 class RuleEngine:
     def __init__(
-        self, store: RuleStore, clock: Clock, metrics: EventMetrics, config_rules: list[ConfigRule]
+        self,
+        store: RuleStore,
+        clock: Clock,
+        metrics: EventMetrics,
+        config_rules: list[ConfigRule],
+        *,
+        context: Callable[[Rule, Event], ActionContext] | None = None,
     ) -> None:
+        """`context` builds what an action run gets (the events component passes its RuleDeps); an
+        engine without one validates and matches rules but cannot run them (unit tests)."""
         self.store = store
         self.clock = clock
         self.metrics = metrics
@@ -67,10 +70,7 @@ class RuleEngine:
         self._rules: dict[str, Rule] = {}
         self._last_fired: dict[tuple[str, str | None], float] = {}
         self._tasks = TaskSet("rules")
-        self._context: Callable[[Rule, Event], ActionContext] | None = None
-
-    def bind(self, services: Services, events: EventService) -> None:
-        self._context = lambda rule, event: ActionContext(services, events, rule, event)
+        self._context = context
 
     async def load(self) -> None:
         now = self.clock.time()
@@ -152,7 +152,7 @@ class RuleEngine:
 
     async def run(self, rule: Rule, event: Event) -> RunOutcome:
         if self._context is None:
-            raise RuntimeError("rule engine not bound to services")
+            raise RuntimeError("this rule engine was built without an action context")
         ctx = self._context(rule, event)
         outcomes = await asyncio.gather(*(self._run_action(ctx, a) for a in rule.actions))
         ok = sum(o.ok for o in outcomes)

@@ -5,19 +5,15 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from camera_service.auth.roles import Role
+from camera_service.events.methods import EventsApi
 from camera_service.events.rules.actions import action_types
 from camera_service.events.rules.engine import RuleValidationError
 from camera_service.events.rules.models import Rule, RuleAction, RuleRun, RuleSource, RuleSpec, Trigger
-from camera_service.events.service import EventService
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
 
 router = MethodRegistry(tag="rules")
-
-
-def _svc(ctx: CallContext) -> EventService:
-    return ctx.services.events
 
 
 class AddRuleParams(RuleSpec, Params):
@@ -26,19 +22,19 @@ class AddRuleParams(RuleSpec, Params):
 
 
 @router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.INVALID_PARAMS,))
-async def add_rule(ctx: CallContext, params: AddRuleParams) -> Rule:
+async def add_rule(api: EventsApi, ctx: CallContext, params: AddRuleParams) -> Rule:
     """Add a rule. Action types: clip {pre_s?, post_s?}, snapshot {camera?, format?}, webhook {id},
     record {duration_s, camera?}, notify {severity, message?}, plus types other domains register."""
     try:
-        return await _svc(ctx).rules.add(RuleSpec(**params.model_dump()))
+        return await api.events.rules.add(RuleSpec(**params.model_dump()))
     except RuleValidationError as exc:
         raise invalid_params(exc.field, str(exc)) from exc
 
 
 @router.method(role=Role.VIEWER)
-async def list_rules(ctx: CallContext) -> list[Rule]:
+async def list_rules(api: EventsApi, ctx: CallContext) -> list[Rule]:
     """All rules: from the config file (source=config, read-only) and from the API."""
-    return _svc(ctx).rules.all()
+    return api.events.rules.all()
 
 
 class UpdateRuleParams(Params):
@@ -50,8 +46,8 @@ class UpdateRuleParams(Params):
     actions: list[RuleAction] | None = Field(None, min_length=1, max_length=20, description="New actions.")
 
 
-def _api_rule(ctx: CallContext, rule_id: str) -> Rule:
-    rule = _svc(ctx).rules.get(rule_id)
+def _api_rule(api: EventsApi, ctx: CallContext, rule_id: str) -> Rule:
+    rule = api.events.rules.get(rule_id)
     if rule is None:
         raise not_found("rule", rule_id)
     if rule.source is RuleSource.CONFIG:
@@ -68,13 +64,13 @@ def _api_rule(ctx: CallContext, rule_id: str) -> Rule:
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE, ErrorCode.INVALID_PARAMS),
 )
-async def update_rule(ctx: CallContext, params: UpdateRuleParams) -> Rule:
+async def update_rule(api: EventsApi, ctx: CallContext, params: UpdateRuleParams) -> Rule:
     """Change an API-managed rule; fields not given stay. Config-file rules are read-only."""
-    rule = _api_rule(ctx, params.id)
+    rule = _api_rule(api, ctx, params.id)
     changes = params.model_dump(exclude={"id"}, exclude_none=True)
     spec = RuleSpec(**{**rule.model_dump(include=set(RuleSpec.model_fields)), **changes})
     try:
-        return await _svc(ctx).rules.replace(rule, spec)
+        return await api.events.rules.replace(rule, spec)
     except RuleValidationError as exc:
         raise invalid_params(exc.field, str(exc)) from exc
 
@@ -89,10 +85,10 @@ class RuleRemoved(BaseModel):
 
 
 @router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE))
-async def remove_rule(ctx: CallContext, params: RuleIdParams) -> RuleRemoved:
+async def remove_rule(api: EventsApi, ctx: CallContext, params: RuleIdParams) -> RuleRemoved:
     """Remove an API-managed rule (its past runs stay visible)."""
-    _api_rule(ctx, params.id)
-    await _svc(ctx).rules.remove(params.id)
+    _api_rule(api, ctx, params.id)
+    await api.events.rules.remove(params.id)
     return RuleRemoved(id=params.id, removed=True)
 
 
@@ -103,9 +99,9 @@ class ListRuleRunsParams(Params):
 
 
 @router.method(role=Role.VIEWER)
-async def list_rule_runs(ctx: CallContext, params: ListRuleRunsParams) -> list[RuleRun]:
+async def list_rule_runs(api: EventsApi, ctx: CallContext, params: ListRuleRunsParams) -> list[RuleRun]:
     """Every rule execution with its outcome and each action's result, newest first."""
-    return await _svc(ctx).rules.store.runs(params.rule, params.limit, params.before_id)
+    return await api.events.rules.store.runs(params.rule, params.limit, params.before_id)
 
 
 class ActionTypeInfo(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from camera_service.auth.roles import Role
 from camera_service.core.bus import Event, Severity
-from camera_service.events.service import EventService
+from camera_service.events.methods import EventsApi
 from camera_service.events.webhooks.manager import delivery_body
 from camera_service.events.webhooks.models import (
     Delivery,
@@ -27,10 +27,6 @@ from camera_service.rpc.scope import CameraScope
 router = MethodRegistry(tag="webhooks")
 
 _TOPIC = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$")
-
-
-def _svc(ctx: CallContext) -> EventService:
-    return ctx.services.events
 
 
 def _check_topics(v: list[str] | None) -> list[str] | None:
@@ -74,10 +70,10 @@ class AddWebhookParams(Params):
 @router.method(
     scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.INVALID_PARAMS,)
 )
-async def add_webhook(ctx: CallContext, params: AddWebhookParams) -> Webhook:
+async def add_webhook(api: EventsApi, ctx: CallContext, params: AddWebhookParams) -> Webhook:
     """Register a webhook: matching events are POSTed (signed if a secret is set) through a durable outbox."""
     secret = params.secret.get_secret_value() if params.secret else None
-    return await _svc(ctx).webhooks.add(
+    return await api.events.webhooks.add(
         url=params.url,
         topics=params.topics,
         cameras=params.cameras,
@@ -89,9 +85,9 @@ async def add_webhook(ctx: CallContext, params: AddWebhookParams) -> Webhook:
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
-async def list_webhooks(ctx: CallContext) -> list[Webhook]:
+async def list_webhooks(api: EventsApi, ctx: CallContext) -> list[Webhook]:
     """All webhooks (secrets are never returned; `has_secret` tells whether one is set)."""
-    return _svc(ctx).webhooks.all()
+    return api.events.webhooks.all()
 
 
 class UpdateWebhookParams(Params):
@@ -123,7 +119,7 @@ class UpdateWebhookParams(Params):
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS),
 )
-async def update_webhook(ctx: CallContext, params: UpdateWebhookParams) -> Webhook:
+async def update_webhook(api: EventsApi, ctx: CallContext, params: UpdateWebhookParams) -> Webhook:
     """Change a webhook; fields not given stay as they are."""
     if params.secret is not None and params.clear_secret:
         raise invalid_params("clear_secret", "give either secret or clear_secret")
@@ -136,7 +132,7 @@ async def update_webhook(ctx: CallContext, params: UpdateWebhookParams) -> Webho
         kwargs["min_severity"] = params.min_severity
     if params.secret is not None or params.clear_secret:
         kwargs["secret"] = params.secret.get_secret_value() if params.secret else None
-    hook = await _svc(ctx).webhooks.update(
+    hook = await api.events.webhooks.update(
         params.id,
         url=params.url,
         topics=params.topics,
@@ -146,7 +142,7 @@ async def update_webhook(ctx: CallContext, params: UpdateWebhookParams) -> Webho
     )
     if hook is None:
         raise not_found("webhook", params.id)
-    _svc(ctx).outbox.enqueued(0)
+    api.events.outbox.enqueued(0)
     return hook
 
 
@@ -160,9 +156,9 @@ class Removed(BaseModel):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def remove_webhook(ctx: CallContext, params: WebhookIdParams) -> Removed:
+async def remove_webhook(api: EventsApi, ctx: CallContext, params: WebhookIdParams) -> Removed:
     """Remove a webhook and all its outbox rows (pending, delivered and dead)."""
-    svc = _svc(ctx)
+    svc = api.events
     if not await svc.webhooks.remove(params.id):
         raise not_found("webhook", params.id)
     await svc.outbox.refresh_gauges()
@@ -178,9 +174,9 @@ class TestResult(BaseModel):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def test_webhook(ctx: CallContext, params: WebhookIdParams) -> TestResult:
+async def test_webhook(api: EventsApi, ctx: CallContext, params: WebhookIdParams) -> TestResult:
     """Send one signed `webhook.test` event to the webhook now (no retry, not stored); report the answer."""
-    svc = _svc(ctx)
+    svc = api.events
     if svc.webhooks.get(params.id) is None:
         raise not_found("webhook", params.id)
     event = Event(
@@ -211,9 +207,11 @@ class ListDeliveriesParams(Params):
 
 
 @router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
-async def list_webhook_deliveries(ctx: CallContext, params: ListDeliveriesParams) -> list[Delivery]:
+async def list_webhook_deliveries(
+    api: EventsApi, ctx: CallContext, params: ListDeliveriesParams
+) -> list[Delivery]:
     """Outbox rows, newest first: pending (with the next attempt time), delivered, or dead letters."""
-    return await _svc(ctx).webhooks.store.list(params.webhook, params.status, params.limit, params.before)
+    return await api.events.webhooks.store.list(params.webhook, params.status, params.limit, params.before)
 
 
 class DeliveryIdParams(Params):
@@ -226,9 +224,9 @@ class DeliveryIdParams(Params):
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE),
 )
-async def redrive_webhook_delivery(ctx: CallContext, params: DeliveryIdParams) -> Delivery:
+async def redrive_webhook_delivery(api: EventsApi, ctx: CallContext, params: DeliveryIdParams) -> Delivery:
     """Send a dead letter again: back to pending with a fresh attempt budget."""
-    svc = _svc(ctx)
+    svc = api.events
     current = await svc.webhooks.store.get(params.id)
     if current is None:
         raise not_found("delivery", params.id)

@@ -1,0 +1,45 @@
+"""What the camera registry offers the other domains, as Protocols (CameraService satisfies them all).
+
+Other domains type their dependencies against these (app.py passes the CameraService): they see exactly
+the listed members, with real types, and can be built in tests with a small fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from camera_service.cameras.models import Camera, CameraStatusInfo
+
+# A path contributor shapes the MediaMTX path config of a camera (recordings adds its record keys).
+PathContributor = Callable[[Camera], dict[str, Any]]
+
+
+class CameraDirectory(Protocol):
+    """Read side: look cameras up (cached in memory; never blocks)."""
+
+    def find(self, camera_id: str) -> Camera | None:
+        """The camera, or None when no camera has this id."""
+        ...
+
+    async def get(self, camera_id: str) -> Camera:
+        """The camera; NOT_FOUND when no camera has this id."""
+        ...
+
+    def cameras(self) -> list[Camera]:
+        """Every camera, in the stable order (by id)."""
+        ...
+
+    def resolve_id(self, device: str) -> str:
+        """Our id for an id or a compat name (cameraN, /dev/videoN); NOT_FOUND otherwise."""
+        ...
+
+
+class CameraRegistry(CameraDirectory, Protocol):
+    """What the recordings domain needs: status, path contributions, re-applying a camera's path."""
+
+    async def list_all(self) -> list[Camera]: ...
+    def status(self, camera_id: str) -> CameraStatusInfo: ...
+    def add_path_contributor(self, fn: PathContributor) -> None: ...
+    async def reapply(self, camera_id: str) -> None: ...
+    async def update_recording_policy(self, camera_id: str, policy: dict[str, Any]) -> Camera: ...
