@@ -44,14 +44,14 @@ def redact_text(text: str) -> str:
     return _API_KEY_LIKE.sub(REDACTED, text)
 
 
-def redact(value: Any, name: str = "") -> Any:
+def redact_params(value: Any, name: str = "") -> Any:
     """A copy of `value` with secret-named fields replaced and credentials stripped from strings."""
     if name and _SECRET_NAME.search(name) and value not in (None, "", [], {}):
         return REDACTED
     if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
+        return {k: redact_params(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
+        return [redact_params(v) for v in value]
     if isinstance(value, str):
         return redact_text(value)
     return value
@@ -60,7 +60,7 @@ def redact(value: Any, name: str = "") -> Any:
 def params_for_audit(params: BaseModel | None) -> dict[str, Any]:
     if params is None:
         return {}
-    data: dict[str, Any] = redact(params.model_dump(mode="json", exclude_none=True))
+    data: dict[str, Any] = redact_params(params.model_dump(mode="json", exclude_none=True))
     return data
 
 
@@ -109,7 +109,7 @@ class AuditLog:
         )
 
     def record(self, entry: AuditEntry) -> None:
-        entry.params = redact(entry.params)
+        entry.params = redact_params(entry.params)
         try:
             self._queue.put_nowait(entry)
         except asyncio.QueueFull:

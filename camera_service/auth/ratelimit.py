@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 from camera_service.auth.config import RateLimitConfig
 
-Clock = Callable[[], float]
+TimeSource = Callable[[], float]  # a bare clock reading (monotonic by default), not core.clock.Clock
 
 
 class TokenBucket:
     __slots__ = ("_clock", "burst", "rate", "tokens", "updated")
 
-    def __init__(self, rate: float, burst: int, clock: Clock = time.monotonic) -> None:
+    def __init__(self, rate: float, burst: int, clock: TimeSource = time.monotonic) -> None:
         self.rate = rate
         self.burst = float(burst)
         self.tokens = float(burst)
@@ -42,7 +42,9 @@ class TokenBucket:
 class KeyedBuckets:
     """Buckets by key (subject, address), bounded (LRU) so a flood of keys cannot exhaust memory."""
 
-    def __init__(self, cfg: RateLimitConfig, max_keys: int = 100_000, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, cfg: RateLimitConfig, max_keys: int = 100_000, clock: TimeSource = time.monotonic
+    ) -> None:
         self.cfg = cfg
         self.max_keys = max_keys
         self._clock = clock

@@ -19,7 +19,7 @@ from camera_service.cameras.notify import may_receive_push
 from camera_service.cameras.probe import ProbeFailed, probe_stream
 from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.streams import StreamUrls
-from camera_service.cameras.urls import redact
+from camera_service.cameras.urls import mask_credentials
 from camera_service.core.bus import EventBus, Severity
 from camera_service.core.tasks import TaskSet
 from camera_service.rpc.context import ConnectionContext
@@ -172,7 +172,7 @@ class LivePush:
                 if result.fps and current is not None:
                     self.tracker.set_fps(current, result.fps)
             except ProbeFailed as exc:
-                log.debug("fps sample failed: %s", redact(exc.reason), extra={"camera": camera.id})
+                log.debug("fps sample failed: %s", mask_credentials(exc.reason), extra={"camera": camera.id})
             finally:
                 self.sampling.pop(camera.id, None)
 

@@ -28,7 +28,7 @@ from camera_service.cameras.schemas import (
     UpdateCameraParams,
 )
 from camera_service.cameras.streams import StreamUrls, with_stream_token
-from camera_service.cameras.urls import parse_source, redact, with_credentials
+from camera_service.cameras.urls import mask_credentials, parse_source, with_credentials
 from camera_service.core.errors import NotFound
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
@@ -246,7 +246,7 @@ async def probe_camera(api: CameraApi, ctx: CallContext, params: ProbeCameraPara
                 {"timeout_s": timeout, "camera": params.camera},
             ) from None
         assert isinstance(exc, ProbeFailed)
-        reason = redact(exc.reason, secrets)
+        reason = mask_credentials(exc.reason, secrets)
         raise RpcError(
             ErrorCode.CAMERA_UNAVAILABLE,
             f"cannot open the stream: {reason}",

@@ -118,5 +118,5 @@ def _measure(container: Any, deadline: float, sample_s: float) -> ProbeResult:
 
 
 def _reason(exc: BaseException) -> str:
-    # The message may contain the URL (and its password): callers pass it through redact().
+    # The message may contain the URL (and its password): callers pass it through mask_credentials().
     return f"{type(exc).__name__}: {exc}"

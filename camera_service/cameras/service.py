@@ -35,7 +35,7 @@ from camera_service.cameras.provisioning import (
 from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.store import MIGRATIONS, CameraStore
 from camera_service.cameras.streams import StreamUrls, build_stream_urls, with_stream_token
-from camera_service.cameras.urls import redact
+from camera_service.cameras.urls import mask_credentials
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
 from camera_service.core.bus import EventBus
 from camera_service.core.component import ComponentHealth
@@ -303,7 +303,7 @@ class CameraService:
                     self._drop(camera.id)
                     self.tracker.forget(camera.id)
                     raise
-        log.info("camera added", extra={"camera": camera.id, "source": redact(camera.source)})
+        log.info("camera added", extra={"camera": camera.id, "source": mask_credentials(camera.source)})
         self.bus.emit("camera.added", camera=camera.id, name=camera.name)
         self.tracker.wake()
         return camera
@@ -385,7 +385,8 @@ class CameraService:
             return exc  # rpc/errors.py maps it like every other MediaMTX failure
         # Refused config: the camera's source is what MediaMTX did not accept.
         return invalid_input(
-            "source", "MediaMTX refused the camera's configuration: " + redact(exc.message, camera.secrets())
+            "source",
+            "MediaMTX refused the camera's configuration: " + mask_credentials(exc.message, camera.secrets()),
         )
 
     # ---- reconcile -------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def with_credentials(
 _SECRET_QUERY_RE = re.compile(r"(?i)([?&](?:" + "|".join(sorted(SECRET_QUERY_KEYS)) + r")=)[^&\s'\"]*")
 
 
-def redact(text: str, secrets: tuple[str | None, ...] = ()) -> str:
+def mask_credentials(text: str, secrets: tuple[str | None, ...] = ()) -> str:
     """Mask URL passwords, secret query values and any of `secrets` appearing literally in text."""
     out = _SECRET_QUERY_RE.sub(r"\1***", mask_url_credentials(text))
     for secret in secrets:

@@ -49,7 +49,7 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
-class Outbox:
+class SendQueue:
     """Bounded notification queue of one connection, drained by a single writer task."""
 
     def __init__(

@@ -18,7 +18,7 @@ from camera_service.server.connections import (
     CLOSE_SLOW_CONSUMER,
     CLOSE_TOO_MANY_CONNECTIONS,
     ConnectionRegistry,
-    Outbox,
+    SendQueue,
 )
 
 log = logging.getLogger("camera_service.server")
@@ -67,7 +67,7 @@ class WebSocketEndpoint:
 
         # No isinstance check: uvloop's transports do not subclass asyncio.Transport.
         transport = request.transport
-        outbox = Outbox(
+        outbox = SendQueue(
             ws,
             self.cfg.send_queue_size,
             self.cfg.slow_consumer_close_after,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from camera_service.cameras.urls import SourceError, parse_source, redact, with_credentials
+from camera_service.cameras.urls import SourceError, mask_credentials, parse_source, with_credentials
 
 
 def test_credentials_are_split_off_and_put_back_percent_encoded() -> None:
@@ -64,6 +64,6 @@ def test_invalid_sources_never_echo_the_url(source: str) -> None:
 
 def test_redact_masks_userinfo_query_secrets_and_literals() -> None:
     text = "open rtsp://u:pw123@h/x failed; srt://h?passphrase=abc&x=1; raw pw123 and p%40ss"
-    out = redact(text, ("pw123", "p@ss"))
+    out = mask_credentials(text, ("pw123", "p@ss"))
     assert "pw123" not in out and "abc" not in out and "p%40ss" not in out
     assert "rtsp://u:***@h/x" in out and "passphrase=***&x=1" in out
