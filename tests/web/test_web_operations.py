@@ -128,6 +128,25 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
 
         await poll(all_acked, 10, "bulk acknowledge")
 
+        # Tags and notes, then false positive, from the row's detail.
+        await page.page.locator(f'tr[data-event="{ids[0]}"] td').nth(3).click()
+        detail = page.page.locator(".event-detail")
+        await detail.get_by_label("Tags").fill("night, gate")
+        await detail.get_by_label("Notes").fill("checked on camera")
+        await detail.get_by_role("button", name="Save").click()
+
+        async def tagged() -> bool:
+            e = await admin.call("get_event", {"id": ids[0]})
+            return sorted(e["tags"]) == ["gate", "night"] and e["notes"] == "checked on camera"
+
+        await poll(tagged, 10, "tags and notes saved")
+        await detail.get_by_role("button", name="False positive").click()
+
+        async def false_positive() -> bool:
+            return (await admin.call("get_event", {"id": ids[0]}))["status"] == "false_positive"
+
+        await poll(false_positive, 10, "marked false positive")
+
         # The service drops the tab's WebSocket: it reconnects, signs in again and re-subscribes by itself.
         browser_conns = [
             c for c in env.service.app.services.connections if c.identity and c.identity.subject == "admin"
@@ -197,6 +216,15 @@ async def test_ptz_press_and_hold_and_preset(tmp_path: Path) -> None:
                     return (await sim.ops())[-1:] == ["Stop"]
 
                 await poll(stopped, 10, "Stop at the camera on release")
+                # Arrow keys while the PTZ panel has focus: held = continuous move left, released = stop.
+                await sim.reset()
+                await page.page.locator("section.ptz").focus()
+                await page.page.keyboard.down("ArrowLeft")
+                await poll(moving, 10, "ContinuousMove from the arrow key")
+                move = next(c for c in await sim.calls("ptz_service") if c["op"] == "ContinuousMove")
+                assert float(move["args"]["Velocity"]["PanTilt"]["x"]) < 0
+                await page.page.keyboard.up("ArrowLeft")
+                await poll(stopped, 10, "Stop when the arrow key is released")
                 await page.page.get_by_label("Presets").select_option(saved["result"]["preset"])
                 await page.page.get_by_role("button", name="Go to preset").click()
 
