@@ -22,6 +22,7 @@ from av.video.frame import VideoFrame
 
 from camera_service.analytics.methods import AnalyticsApi
 from camera_service.analytics.service import AnalyticsService
+from camera_service.auth.abuse import AnonymousLimits
 from camera_service.auth.internal import InternalReaders
 from camera_service.auth.methods import AuthApi
 from camera_service.auth.scopes import Scope
@@ -241,6 +242,7 @@ class Application:
             StatisticsApi(cameras=cameras, events=events, recordings=recordings),
             CompatApi(cameras=cameras, recordings=recordings, metrics=metrics, connections=connections),
         )
+        anonymous = AnonymousLimits(settings.security, settings.server.max_batch_size)
         self.dispatcher = Dispatcher(
             api,
             max_batch_size=settings.server.max_batch_size,
@@ -249,9 +251,12 @@ class Application:
             observers=[auth.audit.observe],
             params_hooks=[auth.inline_token],
             scope_resolver=lambda identity: Scope.resolve(identity, cameras.cameras()),
+            batch_limit=anonymous.batch_limit if settings.security.enabled else None,
         )
         transport = TransportSecurity(auth, connections, tls=settings.security.tls_cert is not None)
         self.endpoint = WebSocketEndpoint(self.dispatcher, settings.server, metrics, connections)
+        if settings.security.enabled:
+            self.endpoint.send_pacer = anonymous.send_delay
         self.endpoint.on_connect.append(transport.on_connect)
         self.endpoint.on_disconnect.append(transport.on_disconnect)
         self.endpoint.on_disconnect.append(events.subscriptions.drop_connection)

@@ -29,9 +29,17 @@ _SECRET_NAME = re.compile(
     r"authorization|jwt|signature)$",
     re.IGNORECASE,
 )
-_URL_CREDS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]*)@")
-_JWT_LIKE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_API_KEY_LIKE = re.compile(r"\bcsk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}")
+# Linear time (security H2): each pattern may only start where the run it scans starts (the lookbehinds),
+# so a long alphanumeric run is scanned once, not once per position (65 KB once froze the loop for 6 s);
+# every repeat is also bounded, far above real schemes, user names, passwords, JWTs and keys.
+_URL_CREDS = re.compile(
+    r"(?P<scheme>(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)"
+    r"(?P<user>[^:@/\s]{0,256}):(?P<pw>[^@/\s]{0,1024})@"
+)
+_JWT_LIKE = re.compile(
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,16384}\.[A-Za-z0-9_-]{1,16384}\.[A-Za-z0-9_-]{0,4096}"
+)
+_API_KEY_LIKE = re.compile(r"(?<![A-Za-z0-9_])csk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,256}")
 _QUERY_SECRET = re.compile(
     r"([?&](?:token|jwt|auth_token|secret|key|password|passphrase|pass|pwd)=)[^&\s#]+", re.IGNORECASE
 )
@@ -105,11 +113,13 @@ class AuditLog:
                 error_code=error.code if error else None,
                 remote=ctx.connection.remote,
                 connection_id=ctx.connection.id,
-            )
+            ),
+            redacted=True,  # params_for_audit redacted already: redaction runs once per call
         )
 
-    def record(self, entry: AuditEntry) -> None:
-        entry.params = redact_params(entry.params)
+    def record(self, entry: AuditEntry, *, redacted: bool = False) -> None:
+        if not redacted:
+            entry.params = redact_params(entry.params)
         try:
             self._queue.put_nowait(entry)
         except asyncio.QueueFull:

@@ -114,6 +114,43 @@ class SecurityConfig(ConfigModel):
         title="Auth attempts per address",
         description="Failed authentications allowed per client address (bucket).",
     )
+    anonymous_max_batch_size: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        title="Batch size before authentication",
+        description="Members allowed in one JSON-RPC batch from a connection that has not authenticated.",
+    )
+    anonymous_send_bytes_per_s: int = Field(
+        1_048_576,
+        ge=1024,
+        le=1 << 34,
+        title="Reply bytes per second before authentication",
+        description=(
+            "Reply bytes per second a connection that has not authenticated may receive (burst: twice "
+            "this); beyond it its replies wait and its further requests are not read."
+        ),
+    )
+    max_unauthenticated_connections: int = Field(
+        1500,
+        ge=1,
+        le=100_000,
+        title="Unauthenticated connections",
+        description=(
+            "Open connections that have not authenticated yet, across all addresses; keep it below "
+            "server.max_connections so authenticated clients always find room (1013 beyond it)."
+        ),
+    )
+    auth_timeout_under_pressure_s: float = Field(
+        5.0,
+        ge=0.1,
+        le=3600,
+        title="Authentication timeout under pressure",
+        description=(
+            "The authentication timeout for connections opened while more than half of "
+            "max_unauthenticated_connections are in use."
+        ),
+    )
     max_connections_per_address: int = Field(
         1000,
         ge=1,

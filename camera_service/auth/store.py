@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from camera_service.auth.roles import Role
+from camera_service.core.jsonlimits import load_stored
 from camera_service.storage.database import Database, Migration
 
 MIGRATIONS = [
@@ -175,7 +176,7 @@ class AuthStore:
                 actor=r["actor"],
                 actor_kind=r["actor_kind"],
                 method=r["method"],
-                params=json.loads(r["params"]),
+                params=load_stored(r["params"]),
                 outcome=r["outcome"],
                 error_code=r["error_code"],
                 remote=r["remote"],

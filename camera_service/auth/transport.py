@@ -94,13 +94,24 @@ class TransportSecurity:
                 )
                 raise web.HTTPUnauthorized(text=f"authentication failed: {exc}") from None
             return
-        conn.state[TIMEOUT_TASK] = self._timeouts.spawn(self._auth_timeout(conn), name="auth-timeout")
+        # M2: sockets that have not authenticated get their own share of the connection limit, so
+        # authenticated clients always find room; under pressure they also get less time to authenticate.
+        pending = sum(1 for c in self.connections if c.identity is None)
+        if pending >= self.cfg.max_unauthenticated_connections:
+            self.auth.metrics.connections_rejected.labels("unauthenticated_limit").inc()
+            raise web.HTTPServiceUnavailable(
+                text="too many unauthenticated connections; authenticate with a bearer token"
+            )
+        wait_s = self.cfg.auth_timeout_s
+        if pending * 2 > self.cfg.max_unauthenticated_connections:
+            wait_s = min(wait_s, self.cfg.auth_timeout_under_pressure_s)
+        conn.state[TIMEOUT_TASK] = self._timeouts.spawn(self._auth_timeout(conn, wait_s), name="auth-timeout")
 
     async def on_disconnect(self, conn: ConnectionContext) -> None:
         await cancel_and_wait(conn.state.pop(TIMEOUT_TASK, None))
 
-    async def _auth_timeout(self, conn: ConnectionContext) -> None:
-        await asyncio.sleep(self.cfg.auth_timeout_s)
+    async def _auth_timeout(self, conn: ConnectionContext, wait_s: float) -> None:
+        await asyncio.sleep(wait_s)
         if conn.identity is None:
             self.auth.metrics.connections_rejected.labels("auth_timeout").inc()
             with contextlib.suppress(Exception):

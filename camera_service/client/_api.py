@@ -1015,7 +1015,7 @@ class EventsApi:
             camera: Camera the event is about.
             severity: critical, high, medium or low.
             time: When it happened (default: now).
-            data: Payload (JSON object).
+            data: Payload (JSON object, at most 32 levels deep and 64 KiB).
             clip: Cut a clip around the event from the recordings.
         """
         result = await self._client.invoke(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from camera_service.auth.roles import Role
 from camera_service.cameras.ports import CameraDirectory
 from camera_service.core.bus import Event, Severity
+from camera_service.core.jsonlimits import check_json
 from camera_service.events.models import EventNotification, EventStatus, StoredEvent, SubscriptionFilter
 from camera_service.events.service import EventService
 from camera_service.events.store import EventQuery, decode_cursor
@@ -240,8 +241,15 @@ class CreateEventParams(Params):
     camera: str | None = Field(None, max_length=64, description="Camera the event is about.")
     severity: Severity = Field(Severity.MEDIUM, description="critical, high, medium or low.")
     time: datetime | None = Field(None, description="When it happened (default: now).")
-    data: dict[str, Any] = Field(default_factory=dict, description="Payload (JSON object).")
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="Payload (JSON object, at most 32 levels deep and 64 KiB)."
+    )
     clip: ClipRequest | None = Field(None, description="Cut a clip around the event from the recordings.")
+
+    @field_validator("data")
+    @classmethod
+    def _bounded(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_json(v)  # security H2/H5: refused here, before anything is stored
 
 
 @router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
@@ -252,8 +260,6 @@ async def create_event(api: EventsApi, ctx: CallContext, params: CreateEventPara
         await api.cameras.get(params.camera)  # NOT_FOUND for an unknown camera
     if params.clip is not None and params.camera is None:
         raise invalid_params("clip", "a clip needs a camera")
-    if len(repr(params.data)) > 65_536:
-        raise invalid_params("data", "data is larger than 64 KiB")
     svc = api.events
     event = Event(
         type=params.type,

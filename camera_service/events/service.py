@@ -52,6 +52,8 @@ MAX_BATCH = 256
 KEEP_RULE_RUNS = 100_000
 
 _QueueItem = tuple[Event, str, "asyncio.Future[None] | None"]
+# One event ready to store: its statements and how many webhook deliveries they queue.
+_Prepared = tuple[Event, list[tuple[str, Sequence[Any]]], int]
 
 
 class EventService:
@@ -213,21 +215,48 @@ class EventService:
     def _persisted(self, event: Event) -> bool:
         return any(topic_matches(t, event.type) for t in self.cfg.persist_topics)
 
-    async def _process(self, batch: Sequence[_QueueItem]) -> None:
+    def _statements(self, event: Event, source: str) -> tuple[list[tuple[str, Sequence[Any]]], int]:
         statements: list[tuple[str, Sequence[Any]]] = []
-        deliveries = 0
+        if self._persisted(event):
+            statements.append(insert_statement(event, source))
+        hooks = self.webhooks.enqueue_statements(event)
+        statements.extend(hooks)
+        return statements, len(hooks)
+
+    async def _process(self, batch: Sequence[_QueueItem]) -> None:
+        """Store a batch in one transaction; one event that cannot be encoded or stored is logged and
+        skipped, and never takes the rest of its batch with it (security H5)."""
+        per_event: list[_Prepared] = []
         for event, source, _fut in batch:
-            if self._persisted(event):
-                statements.append(insert_statement(event, source))
-            hooks = self.webhooks.enqueue_statements(event)
-            deliveries += len(hooks)
-            statements.extend(hooks)
-        if statements:
-            await self.db.transaction(statements)  # event + its outbox rows: both or neither
-        self.outbox.enqueued(deliveries)
-        for event, _source, _fut in batch:
-            self.subscriptions.dispatch(event)
-            self.rules.on_event(event)
+            try:
+                statements, hooks = self._statements(event, source)
+            except Exception:
+                log.exception("event dropped: cannot be stored", extra={"event_id": event.id})
+                continue
+            per_event.append((event, statements, hooks))
+        kept = await self._store(per_event)
+        for event in kept:
+            try:
+                self.subscriptions.dispatch(event)
+                self.rules.on_event(event)
+            except Exception:
+                log.exception("event dispatch failed", extra={"event_id": event.id})
+
+    async def _store(self, per_event: list[_Prepared]) -> list[Event]:
+        everything = [st for _e, sts, _h in per_event for st in sts]
+        try:
+            if everything:
+                await self.db.transaction(everything)  # each event + its outbox rows: both or neither
+            self.outbox.enqueued(sum(h for _e, _s, h in per_event))
+            return [e for e, _s, _h in per_event]
+        except Exception:
+            if len(per_event) == 1:
+                log.exception("event dropped: store failed", extra={"event_id": per_event[0][0].id})
+                return []
+        kept: list[Event] = []  # the batch failed: store one by one so only the bad event is lost
+        for item in per_event:
+            kept.extend(await self._store([item]))
+        return kept
 
     # --- scopes ---
     def _visible(self, conn: ConnectionContext, event: Event) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from camera_service.core.bus import Event
+from camera_service.core.jsonlimits import load_stored
 from camera_service.events.models import ClipState, EventStatus, StoredEvent
 from camera_service.storage.database import Database, Migration
 
@@ -101,7 +102,7 @@ def _row_to_event(row: sqlite3.Row) -> StoredEvent:
         camera=row["camera"],
         time=row["time"],
         severity=row["severity"],
-        data=json.loads(row["data"]),
+        data=load_stored(row["data"]),
         status=EventStatus(row["status"]),
         tags=json.loads(row["tags"]),
         notes=row["notes"],

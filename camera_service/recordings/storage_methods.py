@@ -119,7 +119,10 @@ class RetentionResult(BaseModel):
     deleted: list[RetentionDeletion] = Field(description="Oldest first (at most 1000 listed).")
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.STORAGE_ERROR,))
+# Retention settings and runs act on every camera's evidence: system-wide (security H4).
+@router.method(
+    scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.STORAGE_ERROR,)
+)
 async def run_retention(api: RecordingsApi, ctx: CallContext, params: RunRetentionParams) -> RetentionResult:
     """Apply the retention limits now (dry_run: only list what would go). Locked items are never deleted."""
     plan, _summary = await api.recordings.storage.run(params.dry_run)
@@ -142,7 +145,7 @@ async def run_retention(api: RecordingsApi, ctx: CallContext, params: RunRetenti
     )
 
 
-@router.method(role=Role.ADMIN)
+@router.method(scope=CameraScope.UNRESTRICTED, role=Role.ADMIN)
 async def get_retention_settings(api: RecordingsApi, ctx: CallContext) -> RetentionConfig:
     """The retention settings in force (config, or the last set_retention_settings)."""
     return api.recordings.storage.settings
@@ -155,7 +158,9 @@ class SetRetentionParams(Params):
     )
 
 
-@router.method(role=Role.ADMIN, mutating=True, errors=(ErrorCode.INVALID_PARAMS,))
+@router.method(
+    scope=CameraScope.UNRESTRICTED, role=Role.ADMIN, mutating=True, errors=(ErrorCode.INVALID_PARAMS,)
+)
 async def set_retention_settings(
     api: RecordingsApi, ctx: CallContext, params: SetRetentionParams
 ) -> RetentionConfig:

@@ -57,11 +57,17 @@ def loads(raw: str | bytes) -> Any:
     return _DECODER.decode(raw.decode() if isinstance(raw, bytes) else raw)
 
 
+def _fragment_default(obj: Any) -> Any:
+    if isinstance(obj, orjson.Fragment):
+        return orjson.loads(obj.contents)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
 def dumps(obj: Any) -> bytes:
     try:
         return orjson.dumps(obj)
     except TypeError:
-        return json.dumps(obj, separators=(",", ":")).encode()
+        return json.dumps(obj, separators=(",", ":"), default=_fragment_default).encode()
 
 
 def encode_notification(method: str, params: Any) -> bytes:
@@ -100,10 +106,13 @@ class Dispatcher:
         observers: Sequence[Observer] = (),
         params_hooks: Sequence[ParamsHook] = (),
         scope_resolver: ScopeResolver | None = None,
+        batch_limit: Callable[[ConnectionContext], int] | None = None,
     ) -> None:
         self.registry = registry
         self.scope_resolver = scope_resolver
         self.max_batch_size = max_batch_size
+        # Per connection (e.g. fewer members before authentication); never above max_batch_size.
+        self.batch_limit = batch_limit
         self.metrics = metrics
         self.params_hooks = list(params_hooks)
         self.guards = list(guards)
@@ -123,14 +132,17 @@ class Dispatcher:
                 return dumps(
                     _error(None, RpcError(ErrorCode.INVALID_REQUEST, "Invalid Request: empty batch"))
                 )
-            if len(msg) > self.max_batch_size:
+            limit = self.max_batch_size
+            if self.batch_limit is not None:
+                limit = min(limit, self.batch_limit(conn))
+            if len(msg) > limit:
                 return dumps(
                     _error(
                         None,
                         RpcError(
                             ErrorCode.INVALID_REQUEST,
                             f"Invalid Request: batch of {len(msg)} exceeds the limit",
-                            {"max_batch_size": self.max_batch_size, "size": len(msg)},
+                            {"max_batch_size": limit, "size": len(msg)},
                         ),
                     )
                 )
@@ -198,7 +210,10 @@ class Dispatcher:
                 await guard(ctx, spec)
             params = self._parse_params(spec, raw_params)
             result = await call(spec, ctx, params)
-            outcome = spec.result_adapter.dump_python(result, mode="json", by_alias=True)
+            if isinstance(result, orjson.Fragment):  # pre-encoded (rpc.discover): no per-call encode
+                outcome = result
+            else:
+                outcome = spec.result_adapter.dump_python(result, mode="json", by_alias=True)
             error = None
         except RpcError as exc:
             outcome = error = exc

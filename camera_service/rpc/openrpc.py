@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter
 
 from camera_service import API_VERSION
@@ -69,6 +70,13 @@ def cached_openrpc_document(api: MethodRegistry) -> dict[str, Any]:
     """The document of a registry, built once (~175 ms for the whole API): registries are complete once
     built, and `rpc.discover` is callable without authentication, so it must not rebuild per call."""
     return openrpc_document(api)
+
+
+@functools.lru_cache(maxsize=8)
+def cached_openrpc_fragment(api: MethodRegistry) -> orjson.Fragment:
+    """The document already encoded (security H1): re-serialising ~160 KB per anonymous call let two
+    unauthenticated connections starve the event loop; the dispatcher embeds these bytes as they are."""
+    return orjson.Fragment(orjson.dumps(cached_openrpc_document(api)))
 
 
 def openrpc_document(api: MethodRegistry) -> dict[str, Any]:

@@ -27,6 +27,8 @@ log = logging.getLogger("camera_service.server")
 # PTZ safety stops). A connect hook may raise web.HTTPException to refuse before the upgrade.
 ConnectHook = Callable[[web.Request, ConnectionContext], Awaitable[None]]
 DisconnectHook = Callable[[ConnectionContext], Awaitable[None]]
+# Seconds to hold a reply of n bytes before writing it (a byte budget, e.g. before authentication).
+SendPacer = Callable[[ConnectionContext, int], float]
 
 
 class WebSocketEndpoint:
@@ -39,6 +41,7 @@ class WebSocketEndpoint:
         self.connections = connections
         self.on_connect: list[ConnectHook] = []
         self.on_disconnect: list[DisconnectHook] = []
+        self.send_pacer: SendPacer | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self._closers = TaskSet("websocket-close")
 
@@ -106,6 +109,10 @@ class WebSocketEndpoint:
         async def run(data: bytes | str) -> None:
             try:
                 reply = await self.dispatcher.handle(data, conn)
+                if reply is not None and self.send_pacer is not None:
+                    delay = self.send_pacer(conn, len(reply))
+                    if delay > 0:  # the slot stays taken: the client's further requests wait
+                        await asyncio.sleep(delay)
                 if reply is not None and not ws.closed:
                     await ws.send_frame(reply, WSMsgType.TEXT)
             except (ConnectionResetError, RuntimeError):

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from camera_service.core.bus import Event, Severity, topic_matches
+from camera_service.core.jsonlimits import check_json
 from camera_service.core.types import TimeZoneName
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -79,7 +80,22 @@ class Conditions(_Strict):
         None, ge=0.0, le=1.0, description="data.confidence must be at least this."
     )
     min_severity: Severity | None = Field(None, description="The event must be at least this severe.")
-    data: dict[str, Any] = Field(default_factory=dict, description="data.<key> must equal each value given.")
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="data.<key> must equal each value given (at most 32 levels deep and 16 KiB).",
+    )
+
+    @field_validator("data")
+    @classmethod
+    def _bounded(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_json(v, max_bytes=16_384)  # security H2: no unbounded text in rules
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and any(len(label) > 200 for label in v):
+            raise ValueError("labels are at most 200 characters")
+        return v
 
     def holds(self, event: Event) -> bool:
         d = event.data
@@ -119,8 +135,17 @@ class Trigger(_Strict):
 
 
 class RuleAction(_Strict):
-    type: str = Field(description="Action type: clip, snapshot, webhook, record, notify (and plugin types).")
-    params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the action type.")
+    type: str = Field(
+        max_length=100, description="Action type: clip, snapshot, webhook, record, notify (and plugin types)."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Parameters of the action type (at most 32 levels deep, 16 KiB)."
+    )
+
+    @field_validator("params")
+    @classmethod
+    def _bounded(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_json(v, max_bytes=16_384)
 
 
 class RuleSpec(_Strict):

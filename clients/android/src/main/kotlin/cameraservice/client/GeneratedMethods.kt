@@ -255,7 +255,7 @@ public suspend fun CameraClient.createApiKey(
  * @param camera Camera the event is about.
  * @param severity critical, high, medium or low.
  * @param time When it happened (default: now).
- * @param data Payload (JSON object).
+ * @param data Payload (JSON object, at most 32 levels deep and 64 KiB).
  * @param clip Cut a clip around the event from the recordings.
  * @param options timeout and retry of this call
  */

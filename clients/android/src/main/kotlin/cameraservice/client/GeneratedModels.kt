@@ -432,7 +432,7 @@ public data class Conditions(
     @SerialName("min_confidence") val minConfidence: Double? = null,
     /** The event must be at least this severe. */
     @SerialName("min_severity") val minSeverity: Severity? = null,
-    /** data.<key> must equal each value given. */
+    /** data.<key> must equal each value given (at most 32 levels deep and 16 KiB). */
     @SerialName("data") val data: JsonObject? = null,
 )
 
@@ -1038,7 +1038,7 @@ public data class Rule(
 public data class RuleAction(
     /** Action type: clip, snapshot, webhook, record, notify (and plugin types). */
     @SerialName("type") val type: String,
-    /** Parameters of the action type. */
+    /** Parameters of the action type (at most 32 levels deep, 16 KiB). */
     @SerialName("params") val params: JsonObject? = null,
 )
 

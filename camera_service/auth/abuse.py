@@ -1,0 +1,44 @@
+"""What one unauthenticated connection may cost (security H1, M2): fewer batch members, a byte budget for
+its replies, and a separate share of the connection limit so authenticated clients always find room."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from camera_service.auth.config import SecurityConfig
+from camera_service.auth.ratelimit import TokenBucket
+from camera_service.rpc.context import ConnectionContext
+
+SEND_BUCKET = "auth.send_bucket"
+
+
+class AnonymousLimits:
+    def __init__(self, cfg: SecurityConfig, max_batch_size: int, clock: Callable[[], float] = time.monotonic):
+        self.cfg = cfg
+        self.max_batch_size = max_batch_size
+        self._clock = clock
+
+    def batch_limit(self, conn: ConnectionContext) -> int:
+        if conn.identity is not None:
+            return self.max_batch_size
+        return min(self.max_batch_size, self.cfg.anonymous_max_batch_size)
+
+    def send_delay(self, conn: ConnectionContext, nbytes: int) -> float:
+        """Seconds to hold a reply of `nbytes` to an unauthenticated connection before writing it.
+
+        The connection's request slot stays taken meanwhile, so a client asking faster than its byte budget
+        stops being read (backpressure) instead of making the server encode and buffer more."""
+        if conn.identity is not None:
+            return 0.0
+        bucket = conn.state.get(SEND_BUCKET)
+        if bucket is None:
+            rate = float(self.cfg.anonymous_send_bytes_per_s)
+            bucket = conn.state[SEND_BUCKET] = TokenBucket(rate, int(rate * 2), self._clock)
+        # A reply larger than the whole bucket still goes out, after the time its bytes are worth.
+        need = min(float(nbytes), bucket.burst)
+        wait = bucket.take(need)
+        if wait:
+            bucket.tokens -= need  # pay now: the reply is sent after `wait`
+            bucket.tokens = max(bucket.tokens, -bucket.burst)
+        return wait
