@@ -1627,10 +1627,13 @@ class RulesApi:
         description: str = UNSET,
         timeout: float | None = None,
     ) -> Rule:
-        """Add a rule. Action types: clip {pre_s?, post_s?}, snapshot {camera?, format?}, webhook {id},
+        """Add a rule; it acts with your camera scope. Action types: clip {pre_s?, post_s?}, snapshot
 
-        record {duration_s, camera?}, notify {severity, message?}, plus types other domains
-        register.
+        {camera?, format?}, webhook {id}, record {duration_s, camera?}, notify {severity, message?},
+        plus types
+        other domains register. An identity with a camera scope must list `trigger.cameras` (its
+        own) and
+        cannot use webhook actions.
 
         JSON-RPC method `add_rule` (role: operator).
 
@@ -1659,7 +1662,10 @@ class RulesApi:
         *,
         timeout: float | None = None,
     ) -> builtins.list[Rule]:
-        """All rules: from the config file (source=config, read-only) and from the API.
+        """The rules you may see: from the config file (source=config, read-only) and from the API.
+        With a
+
+        camera scope: only rules made by scoped identities whose every camera is yours.
 
         JSON-RPC method `list_rules` (role: viewer).
         """
@@ -1687,7 +1693,10 @@ class RulesApi:
         limit: int = UNSET,
         timeout: float | None = None,
     ) -> builtins.list[RuleRun]:
-        """Every rule execution with its outcome and each action's result, newest first.
+        """Rule executions with their outcome and each action's result, newest first. With a camera
+        scope:
+
+        runs of the rules you may see, on your cameras (M1).
 
         JSON-RPC method `list_rule_runs` (role: viewer).
 

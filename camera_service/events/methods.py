@@ -255,9 +255,12 @@ class CreateEventParams(Params):
 @router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
 async def create_event(api: EventsApi, ctx: CallContext, params: CreateEventParams) -> StoredEvent:
     """Inject an external event (alarm panel, access control, script); stored, pushed, runs rules."""
+    # Everything is checked before anything is stored (security H3, L13).
     if params.camera is not None:
         ctx.scope.require_ids([params.camera])  # security: a hidden camera is an unknown camera
         await api.cameras.get(params.camera)  # NOT_FOUND for an unknown camera
+    elif not ctx.scope.unrestricted:
+        raise invalid_params("camera", "an identity with a camera scope must name one of its cameras")
     if params.clip is not None and params.camera is None:
         raise invalid_params("clip", "a clip needs a camera")
     svc = api.events

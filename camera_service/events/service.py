@@ -113,7 +113,8 @@ class EventService:
             self.clock,
             self.metrics,
             cfg.rules,
-            context=lambda rule, event: ActionContext(rule_deps, self, rule, event),
+            context=lambda rule, event, scope: ActionContext(rule_deps, self, rule, event, scope),
+            cameras=cameras.cameras,
         )
         self.clips = EventClipper(
             self.store,
@@ -261,8 +262,10 @@ class EventService:
     # --- scopes ---
     def _visible(self, conn: ConnectionContext, event: Event) -> bool:
         identity = conn.identity
-        if identity is None or identity.unrestricted or event.camera is None:
+        if identity is None or identity.unrestricted:
             return True
+        if event.camera is None:
+            return False  # security L4: camera-less events only for unscoped identities (as in list_events)
         if event.camera in identity.cameras:
             return True
         camera = self._cameras.find(event.camera)

@@ -15,7 +15,7 @@ import pytest_asyncio
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from camera_service.events.bus import Event
+from camera_service.core.bus import Event
 from tests.harness.rpc_client import RpcCallError, RpcClient
 from tests.harness.service import RunningService, run_service, service_config
 

@@ -18,6 +18,7 @@ from camera_service.core.bus import Event, Severity
 from camera_service.media.imaging import ImageFormat
 
 if TYPE_CHECKING:
+    from camera_service.auth.scopes import Scope
     from camera_service.cameras.ports import CameraDirectory
     from camera_service.events.rules.models import Rule
     from camera_service.events.service import EventService
@@ -40,11 +41,14 @@ class ActionContext:
     events: EventService
     rule: Rule
     event: Event
+    scope: Scope | None = None  # the rule owner's camera scope; None: unrestricted (system rules)
 
     def camera(self, override: str | None) -> str:
         camera = override or self.event.camera
         if not camera:
             raise ValueError("the event has no camera and the action names none")
+        if self.scope is not None and not self.scope.sees_id(camera):
+            raise PermissionError(f"camera '{camera}' is outside the scope of the rule's owner")
         return camera
 
 
@@ -121,6 +125,8 @@ async def _snapshot(ctx: ActionContext, p: SnapshotParams) -> dict[str, Any]:
 
 
 async def _webhook(ctx: ActionContext, p: WebhookParams) -> dict[str, Any]:
+    if ctx.scope is not None:  # webhooks are system-wide: a scoped owner's rule never posts (H3)
+        raise PermissionError("webhook actions need a rule owner without a camera scope")
     delivery = await ctx.events.deliver_to_webhook(ctx.event, p.id)
     return {"delivery": delivery, "webhook": p.id}
 

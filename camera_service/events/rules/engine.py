@@ -7,10 +7,11 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from pydantic import ValidationError
 
+from camera_service.auth.scopes import Scope, ScopedCamera
 from camera_service.core.bus import Event
 from camera_service.core.clock import Clock
 from camera_service.core.tasks import TaskSet
@@ -21,10 +22,12 @@ from camera_service.events.rules.models import (
     ConfigRule,
     Rule,
     RuleAction,
+    RuleOwner,
     RuleSource,
     RuleSpec,
     RunOutcome,
 )
+from camera_service.events.rules.scope import run_scope
 from camera_service.events.rules.store import RuleStore
 
 log = logging.getLogger("camera_service.events.rules")
@@ -59,10 +62,12 @@ class RuleEngine:
         metrics: EventMetrics,
         config_rules: list[ConfigRule],
         *,
-        context: Callable[[Rule, Event], ActionContext] | None = None,
+        context: Callable[[Rule, Event, Scope | None], ActionContext] | None = None,
+        cameras: Callable[[], Iterable[ScopedCamera]] = list,
     ) -> None:
         """`context` builds what an action run gets (the events component passes its RuleDeps); an
-        engine without one validates and matches rules but cannot run them (unit tests)."""
+        engine without one validates and matches rules but cannot run them (unit tests). `cameras`
+        lists the cameras a rule owner's scope is resolved against (security H3)."""
         self.store = store
         self.clock = clock
         self.metrics = metrics
@@ -71,6 +76,11 @@ class RuleEngine:
         self._last_fired: dict[tuple[str, str | None], float] = {}
         self._tasks = TaskSet("rules")
         self._context = context
+        self._cameras = cameras
+
+    def scope_of(self, rule: Rule) -> Scope | None:
+        """The camera scope `rule` acts in (its owner's, resolved now); None: unrestricted."""
+        return run_scope(rule, self._cameras()) if rule.owner is not None else None
 
     async def load(self) -> None:
         now = self.clock.time()
@@ -92,11 +102,12 @@ class RuleEngine:
     def get(self, rule_id: str) -> Rule | None:
         return self._rules.get(rule_id)
 
-    async def add(self, spec: RuleSpec) -> Rule:
+    async def add(self, spec: RuleSpec, owner: RuleOwner | None = None) -> Rule:
         check_actions(spec.actions)
         now = self.clock.time()
         rule = Rule(
             **spec.model_dump(),
+            owner=owner,
             id="rule_" + secrets.token_hex(6),
             source=RuleSource.API,
             created_at=now,
@@ -111,6 +122,7 @@ class RuleEngine:
         updated = Rule(
             **spec.model_dump(),
             id=rule.id,
+            owner=rule.owner,  # a rule keeps acting as whoever made it
             source=rule.source,
             created_at=rule.created_at,
             updated_at=self.clock.time(),
@@ -137,6 +149,9 @@ class RuleEngine:
                 continue  # wildcards do not pick up rule notifications (no rule loops)
             if not rule.trigger.matches(event):
                 continue
+            scope = self.scope_of(rule)
+            if scope is not None and not scope.sees_id(event.camera):
+                continue  # security H3: never fires for a camera its owner cannot see
             key = (rule.id, event.camera)
             last = self._last_fired.get(key)
             if last is not None and rule.trigger.cooldown_s > 0 and now - last < rule.trigger.cooldown_s:
@@ -153,7 +168,7 @@ class RuleEngine:
     async def run(self, rule: Rule, event: Event) -> RunOutcome:
         if self._context is None:
             raise RuntimeError("this rule engine was built without an action context")
-        ctx = self._context(rule, event)
+        ctx = self._context(rule, event, self.scope_of(rule))
         outcomes = await asyncio.gather(*(self._run_action(ctx, a) for a in rule.actions))
         ok = sum(o.ok for o in outcomes)
         outcome = (

@@ -9,9 +9,11 @@ from camera_service.events.methods import EventsApi
 from camera_service.events.rules.actions import action_types
 from camera_service.events.rules.engine import RuleValidationError
 from camera_service.events.rules.models import Rule, RuleAction, RuleRun, RuleSource, RuleSpec, Trigger
+from camera_service.events.rules.scope import named_cameras, owner_of, scoped_spec_problem, visible_to
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
+from camera_service.rpc.scope import CameraScope
 
 router = MethodRegistry(tag="rules")
 
@@ -21,20 +23,41 @@ class AddRuleParams(RuleSpec, Params):
     schedule {days?, start, end, timezone?}, cooldown_s} and actions [{type, params}]."""
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.INVALID_PARAMS,))
+def _check_scope(ctx: CallContext, trigger: Trigger, actions: list[RuleAction]) -> None:
+    """A scoped caller's rule names only its own cameras and posts to no webhook (security H3)."""
+    scope = ctx.scope
+    problem = scoped_spec_problem(trigger, actions, scope)
+    if problem is not None:
+        raise invalid_params(*problem)
+    if not scope.unrestricted:
+        scope.require_ids(sorted(named_cameras(trigger, actions)))
+
+
+@router.method(
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(ErrorCode.INVALID_PARAMS, ErrorCode.NOT_FOUND),
+)
 async def add_rule(api: EventsApi, ctx: CallContext, params: AddRuleParams) -> Rule:
-    """Add a rule. Action types: clip {pre_s?, post_s?}, snapshot {camera?, format?}, webhook {id},
-    record {duration_s, camera?}, notify {severity, message?}, plus types other domains register."""
+    """Add a rule; it acts with your camera scope. Action types: clip {pre_s?, post_s?}, snapshot
+    {camera?, format?}, webhook {id}, record {duration_s, camera?}, notify {severity, message?}, plus types
+    other domains register. An identity with a camera scope must list `trigger.cameras` (its own) and
+    cannot use webhook actions."""
+    spec = RuleSpec(**params.model_dump())
+    _check_scope(ctx, spec.trigger, spec.actions)
     try:
-        return await api.events.rules.add(RuleSpec(**params.model_dump()))
+        return await api.events.rules.add(spec, owner=owner_of(ctx.connection.identity))
     except RuleValidationError as exc:
         raise invalid_params(exc.field, str(exc)) from exc
 
 
-@router.method(role=Role.VIEWER)
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER)
 async def list_rules(api: EventsApi, ctx: CallContext) -> list[Rule]:
-    """All rules: from the config file (source=config, read-only) and from the API."""
-    return api.events.rules.all()
+    """The rules you may see: from the config file (source=config, read-only) and from the API. With a
+    camera scope: only rules made by scoped identities whose every camera is yours."""
+    scope = ctx.scope
+    return [r for r in api.events.rules.all() if visible_to(r, scope)]
 
 
 class UpdateRuleParams(Params):
@@ -48,7 +71,7 @@ class UpdateRuleParams(Params):
 
 def _api_rule(api: EventsApi, ctx: CallContext, rule_id: str) -> Rule:
     rule = api.events.rules.get(rule_id)
-    if rule is None:
+    if rule is None or not visible_to(rule, ctx.scope):  # a hidden rule is an unknown rule (H3)
         raise not_found("rule", rule_id)
     if rule.source is RuleSource.CONFIG:
         raise RpcError(
@@ -60,6 +83,7 @@ def _api_rule(api: EventsApi, ctx: CallContext, rule_id: str) -> Rule:
 
 
 @router.method(
+    scope=CameraScope.CAMERAS,
     role=Role.OPERATOR,
     mutating=True,
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE, ErrorCode.INVALID_PARAMS),
@@ -69,6 +93,7 @@ async def update_rule(api: EventsApi, ctx: CallContext, params: UpdateRuleParams
     rule = _api_rule(api, ctx, params.id)
     changes = params.model_dump(exclude={"id"}, exclude_none=True)
     spec = RuleSpec(**{**rule.model_dump(include=set(RuleSpec.model_fields)), **changes})
+    _check_scope(ctx, spec.trigger, spec.actions)
     try:
         return await api.events.rules.replace(rule, spec)
     except RuleValidationError as exc:
@@ -84,7 +109,12 @@ class RuleRemoved(BaseModel):
     removed: bool
 
 
-@router.method(role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE))
+@router.method(
+    scope=CameraScope.CAMERAS,
+    role=Role.OPERATOR,
+    mutating=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE),
+)
 async def remove_rule(api: EventsApi, ctx: CallContext, params: RuleIdParams) -> RuleRemoved:
     """Remove an API-managed rule (its past runs stay visible)."""
     _api_rule(api, ctx, params.id)
@@ -98,10 +128,18 @@ class ListRuleRunsParams(Params):
     limit: int = Field(100, ge=1, le=1000, description="At most this many, newest first.")
 
 
-@router.method(role=Role.VIEWER)
+@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER)
 async def list_rule_runs(api: EventsApi, ctx: CallContext, params: ListRuleRunsParams) -> list[RuleRun]:
-    """Every rule execution with its outcome and each action's result, newest first."""
-    return await api.events.rules.store.runs(params.rule, params.limit, params.before_id)
+    """Rule executions with their outcome and each action's result, newest first. With a camera scope:
+    runs of the rules you may see, on your cameras (M1)."""
+    scope = ctx.scope
+    store = api.events.rules.store
+    if scope.unrestricted:
+        return await store.runs(params.rule, params.limit, params.before_id)
+    visible = [r.id for r in api.events.rules.all() if visible_to(r, scope)]
+    return await store.runs(
+        params.rule, params.limit, params.before_id, rule_ids=visible, cameras=scope.camera_ids
+    )
 
 
 class ActionTypeInfo(BaseModel):

@@ -161,8 +161,24 @@ class RuleSource(StrEnum):
     API = "api"
 
 
+class RuleOwner(BaseModel):
+    """Who made a rule: it acts with this identity's camera scope (events/rules/scope.py)."""
+
+    subject: str = Field(description="Subject of the identity that added the rule.")
+    role: str = Field(description="Its role then.")
+    cameras: list[str] = Field(default_factory=list, description="Its camera scope claims (empty: none).")
+    groups: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    agencies: list[str] = Field(default_factory=list)
+
+
 class Rule(RuleSpec):
     id: str = Field(description="Rule id.")
+    owner: RuleOwner | None = Field(
+        None,
+        description="Who added it (the rule acts with that identity's camera scope); null for config-file "
+        "rules and rules added before owners were recorded (both act unrestricted).",
+    )
     source: RuleSource = Field(description="config (read-only over the API) or api.")
     created_at: float = Field(description="Unix seconds.")
     updated_at: float = Field(description="Unix seconds.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from camera_service.events.rules.models import ActionOutcome, Rule, RuleRun, RuleSource, RunOutcome
@@ -83,9 +84,22 @@ class RuleStore:
         row = await self.db.fetch_one("SELECT last_insert_rowid()")
         return int(row[0]) if row else 0
 
-    async def runs(self, rule_id: str | None, limit: int, before_id: int | None) -> list[RuleRun]:
+    async def runs(
+        self,
+        rule_id: str | None,
+        limit: int,
+        before_id: int | None,
+        *,
+        rule_ids: Collection[str] | None = None,
+        cameras: Collection[str] | None = None,
+    ) -> list[RuleRun]:
+        """Newest first; `rule_ids`/`cameras` (None: any) limit the page itself (a caller's scope)."""
         where: list[str] = []
         args: list[Any] = []
+        for column, values in (("rule_id", rule_ids), ("camera", cameras)):
+            if values is not None:
+                where.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
+                args.extend(sorted(values))
         if rule_id:
             where.append("rule_id=?")
             args.append(rule_id)

@@ -672,6 +672,7 @@ export type Rule = {
   trigger: Trigger;
   actions: Array<RuleAction>;
   id: string;
+  owner?: RuleOwner | null;
   source: RuleSource;
   created_at: number;
   updated_at: number;
@@ -680,6 +681,15 @@ export type Rule = {
 export type RuleAction = {
   type: string;
   params?: Record<string, unknown>;
+};
+
+export type RuleOwner = {
+  subject: string;
+  role: string;
+  cameras?: Array<string>;
+  groups?: Array<string>;
+  tags?: Array<string>;
+  agencies?: Array<string>;
 };
 
 export type RuleRemoved = {

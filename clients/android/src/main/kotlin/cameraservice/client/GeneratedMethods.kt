@@ -89,9 +89,11 @@ public suspend fun CameraClient.addCamera(
     )
 
 /**
- * Add a rule. Action types: clip {pre_s?, post_s?}, snapshot {camera?, format?}, webhook {id},
+ * Add a rule; it acts with your camera scope. Action types: clip {pre_s?, post_s?}, snapshot
  *
- * record {duration_s, camera?}, notify {severity, message?}, plus types other domains register.
+ * {camera?, format?}, webhook {id}, record {duration_s, camera?}, notify {severity, message?}, plus types
+ * other domains register. An identity with a camera scope must list `trigger.cameras` (its own) and
+ * cannot use webhook actions.
  *
  * Method `add_rule` · role operator · changes state.
  * @param name Display name.
@@ -1101,7 +1103,9 @@ public suspend fun CameraClient.listRuleActionTypes(
     call("list_rule_action_types", null as JsonElement?, ListSerializer(ActionTypeInfo.serializer()), idempotent = true, options = options)
 
 /**
- * Every rule execution with its outcome and each action's result, newest first.
+ * Rule executions with their outcome and each action's result, newest first. With a camera scope:
+ *
+ * runs of the rules you may see, on your cameras (M1).
  *
  * Method `list_rule_runs` · role viewer · read-only, retried after a reconnect.
  * @param rule Only this rule's runs.
@@ -1125,7 +1129,9 @@ public suspend fun CameraClient.listRuleRuns(
     )
 
 /**
- * All rules: from the config file (source=config, read-only) and from the API.
+ * The rules you may see: from the config file (source=config, read-only) and from the API. With a
+ *
+ * camera scope: only rules made by scoped identities whose every camera is yours.
  *
  * Method `list_rules` · role viewer · read-only, retried after a reconnect.
  * @param options timeout and retry of this call

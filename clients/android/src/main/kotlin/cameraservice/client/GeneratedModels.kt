@@ -1026,6 +1026,8 @@ public data class Rule(
     @SerialName("actions") val actions: List<RuleAction>,
     /** Rule id. */
     @SerialName("id") val id: String,
+    /** Who added it (the rule acts with that identity's camera scope); null for config-file rules and rules added before owners were recorded (both act unrestricted). */
+    @SerialName("owner") val owner: RuleOwner? = null,
     /** config (read-only over the API) or api. */
     @SerialName("source") val source: RuleSource,
     /** Unix seconds. */
@@ -1040,6 +1042,20 @@ public data class RuleAction(
     @SerialName("type") val type: String,
     /** Parameters of the action type (at most 32 levels deep, 16 KiB). */
     @SerialName("params") val params: JsonObject? = null,
+)
+
+/** Who made a rule: it acts with this identity's camera scope (events/rules/scope.py). */
+@Serializable
+public data class RuleOwner(
+    /** Subject of the identity that added the rule. */
+    @SerialName("subject") val subject: String,
+    /** Its role then. */
+    @SerialName("role") val role: String,
+    /** Its camera scope claims (empty: none). */
+    @SerialName("cameras") val cameras: List<String>? = null,
+    @SerialName("groups") val groups: List<String>? = null,
+    @SerialName("tags") val tags: List<String>? = null,
+    @SerialName("agencies") val agencies: List<String>? = null,
 )
 
 @Serializable
