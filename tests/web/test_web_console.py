@@ -38,6 +38,10 @@ async def _cameras(env: WebEnv, factory: Any, specs: list[tuple[str, list[str]]]
     return cams
 
 
+async def _eq(value: Any, expected: Any) -> bool:
+    return bool(await value == expected)
+
+
 async def _playing(page: ConsolePage, cam: str, transport: str, timeout: float = 30) -> None:
     async def live() -> bool:
         return (
@@ -115,13 +119,34 @@ async def test_viewer_sees_no_admin_controls_and_arabic_is_rtl(
     tmp_path: Path, test_camera_factory: Any
 ) -> None:
     async with web_env(tmp_path) as env:
-        await _cameras(env, test_camera_factory, [("cam1", BASELINE)])
+        await _cameras(env, test_camera_factory, [("cam1", BASELINE), ("cam2", BASELINE)])
         admin = await env.service.client()
         await admin.call("create_user", {"username": "vic", "password": "viewer-pass-1", "role": "viewer"})
         page = await env.page()
         await page.goto("/")
         await page.login("vic", "viewer-pass-1")
         await _playing(page, "cam1", "webrtc")
+
+        # Drag cam2 onto cam1: the order (and the layout) stay for this user on this device, across a reload.
+        await page.page.click('button[data-layout="1+5"]')
+        await page.page.drag_and_drop('.cell:has([data-camera="cam2"])', '.cell:has([data-camera="cam1"])')
+
+        async def order() -> list[str]:
+            return await page.page.eval_on_selector_all(".tile", "els => els.map(e => e.dataset.camera)")
+
+        await poll(lambda: _eq(order(), ["cam2", "cam1"]), 5, "cam2 first after the drop")
+        await page.page.reload()
+        await page.login("vic", "viewer-pass-1")
+        await poll(lambda: _eq(order(), ["cam2", "cam1"]), 10, "order kept after a reload")
+        assert await page.page.get_attribute('button[data-layout="1+5"]', "aria-pressed") == "true"
+        await _playing(page, "cam1", "webrtc")
+        # Wheel over a tile: digital zoom (a CSS transform on the video).
+        await page.page.hover('.tile[data-camera="cam1"] video')
+        await page.page.mouse.wheel(0, -300)
+        transform = await page.page.eval_on_selector(
+            '.tile[data-camera="cam1"] video', "v => v.style.transform"
+        )
+        assert transform.startswith("scale(") and float(transform[6:-1]) > 1
         await page.page.click('.tile[data-camera="cam1"]')
         # Per-tile snapshot: a PNG of the frame on screen, made in the browser.
         async with page.page.expect_download() as info:
