@@ -294,12 +294,10 @@ class Application:
         metrics.registry.register(
             OpsCollector(
                 lambda: [
-                    CameraState(
-                        c.id,
-                        cameras.status(c.id).status == CameraStatus.ONLINE,
-                        recordings.recorder.is_recording(c.id),
-                    )
+                    CameraState(c.id, status == CameraStatus.ONLINE, recordings.recorder.is_recording(c.id))
                     for c in cameras.cameras()
+                    # A disabled camera is not expected online: no sample, CameraOffline cannot fire.
+                    if (status := cameras.status(c.id).status) != CameraStatus.DISABLED
                 ],
                 {"data": data_dir, "recordings": settings.storage.recordings_path},
             )

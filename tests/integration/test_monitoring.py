@@ -53,9 +53,16 @@ def alert_exprs() -> list[str]:
 
 
 async def test_dashboard_and_alerts_name_only_exported_metrics(service: RunningService) -> None:
+    admin = await service.client()
+    await admin.call("add_camera", {"id": "idle", "source": "publisher"})  # enabled, nobody publishes
+    await admin.call("add_camera", {"id": "off", "source": "publisher", "enabled": False})
     async with aiohttp.ClientSession() as s, s.get(f"{service.http_url}/metrics") as r:
         assert r.status == 200
-        exported = exported_names(await r.text())
+        text = await r.text()
+        exported = exported_names(text)
+    # CameraOffline can fire for the enabled camera, never for the disabled one (it has no sample).
+    assert 'camera_service_camera_online{camera="idle"} 0.0' in text
+    assert 'camera="off"' not in text
     exprs = dashboard_exprs() + alert_exprs()
     used = set().union(*(named_metrics(e) for e in exprs))
     assert len(used) >= 15  # the check really parsed the expressions
