@@ -3,12 +3,14 @@ neither the registry (database) nor MediaMTX's path configs."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from tests.harness.rpc_client import RpcCallError, RpcClient
-from tests.harness.service import RunningService
+from tests.harness.service import RunningService, run_service, service_config
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +37,18 @@ def _fields(err: RpcCallError) -> set[str]:
     return {e["field"] for e in err.data["errors"]}
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def one_good_camera(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[RunningService, RpcClient]]:
+    """One service for the malformed-source cases: each is refused and changes nothing, so they can
+    share it (11 boots -> 1); every case checks the registry and MediaMTX are unchanged."""
+    async with run_service(service_config(tmp_path_factory.mktemp("bad-sources"))) as svc:
+        rpc = await svc.client()
+        await rpc.call("add_camera", {"id": "good", "source": "publisher"})
+        yield svc, rpc
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -51,8 +65,11 @@ def _fields(err: RpcCallError) -> set[str]:
         "x" * 3000,
     ],
 )
-async def test_malformed_sources_change_nothing(service: RunningService, rpc: RpcClient, source: str) -> None:
-    await rpc.call("add_camera", {"id": "good", "source": "publisher"})
+@pytest.mark.asyncio(loop_scope="module")
+async def test_malformed_sources_change_nothing(
+    one_good_camera: tuple[RunningService, RpcClient], source: str
+) -> None:
+    service, rpc = one_good_camera
     before = await _snapshot(service)
     err = await _expect(rpc, INVALID_PARAMS, "add_camera", {"id": "new1", "source": source})
     assert "source" in _fields(err)
