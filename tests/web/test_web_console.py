@@ -195,4 +195,10 @@ async def test_demo_camera_plays_after_first_start(tmp_path: Path) -> None:
         await page.login("admin", env.admin_password)
         await _playing(page, demo, "webrtc", timeout=60)
         await page.shot("demo-first-start")
+        # Sign out: back to the form, and the session's refresh token is revoked on the server.
+        await page.page.get_by_role("button", name="Sign out").click()
+        await page.page.get_by_role("button", name="Sign in").wait_for()
+        admin = await env.service.client()
+        users = {u["username"]: u for u in (await admin.call("list_users"))["users"]}
+        assert users["admin"]["active_sessions"] == 0
         page.check_clean()
