@@ -265,7 +265,7 @@ async def list_audit(api: AuthApi, ctx: CallContext, params: ListAuditParams) ->
     """The audit log, newest first: state-changing calls and authentication failures."""
     auth = api.auth
     await auth.audit.flush()
-    entries, total = await auth.store.list_audit(
+    entries, total = await auth.list_audit(
         actor=params.actor,
         method=params.method,
         start=params.start.timestamp() if params.start else None,

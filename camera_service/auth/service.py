@@ -27,7 +27,7 @@ from camera_service.auth.quota import LiveViewQuotas
 from camera_service.auth.ratelimit import KeyedBuckets, TokenBucket
 from camera_service.auth.roles import Role
 from camera_service.auth.scopes import ScopedCamera
-from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuthStore
+from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuditEntry, AuthStore
 from camera_service.auth.stream_tokens import StreamTokens
 from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, identity_from_claims
 from camera_service.core.clock import Clock, SystemClock
@@ -249,6 +249,21 @@ class AuthService:
         await self.store.add_key(rec)
         self._keys[key_id] = rec
         return key, rec
+
+    async def list_audit(
+        self,
+        *,
+        actor: str | None,
+        method: str | None,
+        start: float | None,
+        end: float | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[AuditEntry], int]:
+        """Audit entries, newest first, and the total matching."""
+        return await self.store.list_audit(
+            actor=actor, method=method, start=start, end=end, limit=limit, offset=offset
+        )
 
     def list_api_keys(self) -> list[ApiKeyRecord]:
         return sorted(self._keys.values(), key=lambda r: r.created_at)

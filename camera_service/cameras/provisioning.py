@@ -19,7 +19,8 @@ from typing import Any
 
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.models import Camera
-from camera_service.cameras.urls import RTSP_SCHEMES, with_credentials
+from camera_service.cameras.urls import RTSP_SCHEMES, mask_credentials, with_credentials
+from camera_service.core.errors import invalid_input
 from camera_service.mediamtx.client import MediaMTXClient
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXNotFound, MediaMTXUnavailable
 from camera_service.server.internal import InternalHttpServer
@@ -219,3 +220,14 @@ class Provisioner:
         self.reconciles += 1
         report.duration_s = time.perf_counter() - started
         return report
+
+
+def apply_error(camera: Camera, exc: MediaMTXError) -> Exception:
+    """The error of a path config MediaMTX did not take: unreachable passes through (rpc/errors.py maps it
+    like every other MediaMTX failure); a refused config is the camera's `source` MediaMTX did not accept."""
+    if isinstance(exc, MediaMTXUnavailable):
+        return exc
+    return invalid_input(
+        "source",
+        "MediaMTX refused the camera's configuration: " + mask_credentials(exc.message, camera.secrets()),
+    )

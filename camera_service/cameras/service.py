@@ -1,17 +1,16 @@
-"""CameraService: the persistent camera registry that MediaMTX always reflects (component "cameras").
+"""CameraService: the façade of the camera registry that MediaMTX always reflects (component "cameras").
 
-In-memory cache of every camera (loaded at start, written through to SQLite first), desired path
-configs pushed with upserts, reconcile on start / change / every MediaMTX (re)start / drift, and status
-from MediaMTX hooks plus a paginated poll. See docs/adr for the design notes.
+Handlers and other domains call only this class (other domains through cameras/ports.py). It owns its
+parts: the in-memory cache (registry.py, written through to SQLite first), desired path configs pushed
+with upserts (provisioning.py), the reconciler (reconciler.py: on start, change, every MediaMTX
+(re)start, drift) and status from MediaMTX hooks plus a paginated poll (status.py, live.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import logging
-import re
 import sqlite3
 import time
 from collections import Counter
@@ -30,8 +29,11 @@ from camera_service.cameras.provisioning import (
     PathContributor,
     Provisioner,
     ReconcileReport,
+    apply_error,
     source_url_with_credentials,
 )
+from camera_service.cameras.reconciler import PathReconciler
+from camera_service.cameras.registry import CameraCache
 from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.store import MIGRATIONS, CameraStore
 from camera_service.cameras.streams import StreamUrls, build_stream_urls, with_stream_token
@@ -39,7 +41,7 @@ from camera_service.cameras.urls import mask_credentials
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
 from camera_service.core.bus import EventBus
 from camera_service.core.component import ComponentHealth
-from camera_service.core.errors import DomainError, conflict, invalid_input, not_found
+from camera_service.core.errors import DomainError, conflict
 from camera_service.core.tasks import TaskSet
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
@@ -49,8 +51,6 @@ from camera_service.server.internal import InternalHttpServer
 from camera_service.storage.crypto import SecretBox, load_or_create_key
 
 log = logging.getLogger("camera_service.cameras")
-
-_COMPAT_RE = re.compile(r"^(?:camera|/dev/video)(\d{1,6})$")
 
 
 class CameraService:
@@ -94,13 +94,9 @@ class CameraService:
         self.provisioner = Provisioner(mediamtx.client, cfg.reconcile_concurrency)
         self.tracker = StatusTracker(cfg.poll_interval_s, self._on_status_change, self.request_reconcile)
         self._store: CameraStore | None = None
-        self._cameras: dict[str, Camera] = {}
-        self._ids: list[str] = []  # sorted: the stable order of list_cameras
-        self._seq: dict[str, int] = {}  # creation order: the compat names cameraN
+        self._cache = CameraCache()
         self._mutate = asyncio.Lock()
         self._tasks = TaskSet("cameras")
-        self._reconcile_task: asyncio.Task[None] | None = None
-        self._reconcile_again = False
         self._unlisten: list[Callable[[], None]] = []
         self.live = LivePush(
             cfg,
@@ -111,10 +107,18 @@ class CameraService:
             stream_urls=self.client_stream_urls,
             tokens_on=lambda: self.stream_token is not None,
             reader_url=self.local_rtsp_url,
-            lookup=self._cameras.get,
+            lookup=self._cache.find,
         )
-        self.last_reconcile: ReconcileReport | None = None
-        self._last_drift: set[str] = set()
+        self.reconciler = PathReconciler(
+            cfg,
+            builder=self.builder,
+            provisioner=self.provisioner,
+            mediamtx=mediamtx,
+            metrics=self.metrics,
+            cameras=self.cameras,
+            tasks=self._tasks,
+            after=self.tracker.wake,
+        )
         internal.on_hook(HOOK_ONLINE, self._on_hook)
         internal.on_hook(HOOK_OFFLINE, self._on_hook)
         mediamtx.set_paths_provider(self._startup_paths)  # used by a managed MediaMTX only
@@ -134,9 +138,9 @@ class CameraService:
         key = load_or_create_key(self.cfg.secret_key, self.storage.data_dir)
         store = CameraStore(self.db, SecretBox(key))
         for seq, camera in await store.load_all():
-            self._put(camera, seq)
+            self._cache.put(camera, seq)
         self._store = store
-        if self.demo.enabled and self.demo.camera_id not in self._cameras:
+        if self.demo.enabled and self.demo.camera_id not in self._cache:
             await self.add(
                 Camera(
                     id=self.demo.camera_id,
@@ -157,19 +161,19 @@ class CameraService:
 
     async def start(self) -> None:
         await self._load()
-        for camera in self._cameras.values():
+        for camera in self._cache.all():
             if not camera.enabled:
                 self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
         self._unlisten = [
-            self.mediamtx.on_ready(self._on_mediamtx_ready),
+            self.mediamtx.on_ready(self.reconciler.on_mediamtx_ready),
             self.mediamtx.on_down(self._on_mediamtx_down),
         ]
         if self.mediamtx.is_up:
-            await self._reconcile_logged("start")
+            await self.reconciler.reconcile_logged("start")
         self._tasks.reopen()
         self._tasks.spawn(self.tracker.run(self._poll), name="cameras-status")
-        self._tasks.spawn(self._periodic_reconcile(), name="cameras-reconcile")
-        log.info("camera registry ready", extra={"cameras": len(self._cameras)})
+        self._tasks.spawn(self.reconciler.periodic(), name="cameras-reconcile")
+        log.info("camera registry ready", extra={"cameras": len(self._cache)})
 
     async def stop(self) -> None:
         for unlisten in self._unlisten:
@@ -177,16 +181,16 @@ class CameraService:
                 unlisten()
         await self._tasks.close()
         await self.live.stop_sampling()
-        self._reconcile_task = None
+        self.reconciler.stopped()
 
     def health(self) -> ComponentHealth:
-        counts = Counter(self.status(cid).status.value for cid in self._ids)
+        counts = Counter(self.status(cid).status.value for cid in self._cache.ids())
         return ComponentHealth(
             name=self.name,
             healthy=self._store is not None,
             status="running" if self._store is not None else "stopped",
             details={
-                "cameras": len(self._ids),
+                "cameras": len(self._cache),
                 "by_status": dict(counts),
                 "reconciles": self.provisioner.reconciles,
                 "path_writes": self.provisioner.writes,
@@ -200,41 +204,21 @@ class CameraService:
         return self.get_cached(camera_id)
 
     def find(self, camera_id: str) -> Camera | None:
-        return self._cameras.get(camera_id)
+        return self._cache.find(camera_id)
 
     def get_cached(self, camera_id: str) -> Camera:
-        camera = self._cameras.get(camera_id)
-        if camera is None:
-            raise not_found("camera", camera_id)
-        return camera
+        return self._cache.get(camera_id)
 
     async def list_all(self) -> list[Camera]:
         return self.cameras()
 
     def cameras(self) -> list[Camera]:
         """Every camera in the stable order (by id)."""
-        return [self._cameras[cid] for cid in self._ids]
+        return self._cache.all()
 
     def resolve_id(self, device: str) -> str:
-        """Our ids; compat `cameraN` / `/dev/videoN` (N-th camera by creation order, from 0; a local-
-        device camera whose source is that /dev/videoN wins). Raises NOT_FOUND."""
-        if device in self._cameras:
-            return device
-        if device.startswith("/dev/"):
-            for cid in self._ids:
-                if self._cameras[cid].source == device:
-                    return cid
-        m = _COMPAT_RE.match(device)
-        if m:
-            by_seq = sorted(self._seq, key=self._seq.__getitem__)
-            n = int(m.group(1))
-            if n < len(by_seq):
-                return by_seq[n]
-        raise not_found("camera", device)
-
-    def compat_name(self, camera_id: str) -> str:
-        by_seq = sorted(self._seq, key=self._seq.__getitem__)
-        return f"camera{by_seq.index(camera_id)}"
+        """Our ids; compat `cameraN` / `/dev/videoN` (cameras/registry.py). Raises NOT_FOUND."""
+        return self._cache.resolve_id(device)
 
     def status(self, camera_id: str) -> CameraStatusInfo:
         return self.tracker.info(camera_id)
@@ -267,24 +251,12 @@ class CameraService:
 
     # ---- contract: write side --------------------------------------------------------------------
 
-    def _put(self, camera: Camera, seq: int | None = None) -> None:
-        if camera.id not in self._cameras:
-            bisect.insort(self._ids, camera.id)
-        self._cameras[camera.id] = camera
-        if seq is not None:
-            self._seq[camera.id] = seq
-
-    def _drop(self, camera_id: str) -> None:
-        if self._cameras.pop(camera_id, None) is not None:
-            self._ids.remove(camera_id)
-        self._seq.pop(camera_id, None)
-
     async def add(self, camera: Camera, *, apply: bool = True) -> Camera:
         """Persist a new camera and provision it. CONFLICT on a duplicate id; a config MediaMTX refuses
         is rolled back (INVALID_PARAMS on `source`). MediaMTX being down is not an error: the camera is
         stored and applied when MediaMTX is back."""
         async with self._mutate:
-            if camera.id in self._cameras:
+            if camera.id in self._cache:
                 raise conflict("exists", f"camera '{camera.id}' already exists", id=camera.id)
             now = time.time()
             camera = camera.model_copy(update={"created_at": now, "updated_at": now})
@@ -292,7 +264,7 @@ class CameraService:
                 seq = await self.store.insert(camera)
             except sqlite3.IntegrityError:
                 raise conflict("exists", f"camera '{camera.id}' already exists", id=camera.id) from None
-            self._put(camera, seq)
+            self._cache.put(camera, seq)
             if not camera.enabled:
                 self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
             if apply:
@@ -300,7 +272,7 @@ class CameraService:
                     await self._apply(camera)
                 except (DomainError, MediaMTXError):
                     await self.store.delete(camera.id)
-                    self._drop(camera.id)
+                    self._cache.drop(camera.id)
                     self.tracker.forget(camera.id)
                     raise
         log.info("camera added", extra={"camera": camera.id, "source": mask_credentials(camera.source)})
@@ -314,12 +286,12 @@ class CameraService:
             old = self.get_cached(camera.id)
             camera = camera.model_copy(update={"updated_at": time.time(), "created_at": old.created_at})
             await self.store.update(camera, keep_secrets=keep_secrets)
-            self._put(camera)
+            self._cache.put(camera)
             try:
                 await self._apply(camera)
             except (DomainError, MediaMTXError):
                 await self.store.update(old, keep_secrets=keep_secrets)
-                self._put(old)
+                self._cache.put(old)
                 with contextlib.suppress(DomainError, MediaMTXError):
                     await self._apply(old)
                 raise
@@ -334,7 +306,7 @@ class CameraService:
         async with self._mutate:
             camera = self.get_cached(camera_id)
             await self.store.delete(camera_id)
-            self._drop(camera_id)
+            self._cache.drop(camera_id)
             self.tracker.forget(camera_id)
             task = self.live.sampling.pop(camera_id, None)
             if task is not None:
@@ -358,7 +330,7 @@ class CameraService:
         try:
             await self.provisioner.apply(camera_id, self.builder.desired(camera))
         except MediaMTXError as exc:
-            raise self._mtx_error(camera, exc) from None
+            raise apply_error(camera, exc) from None
 
     async def update_recording_policy(self, camera_id: str, policy: dict[str, Any]) -> Camera:
         """Persist the recordings policy and re-apply the path (applied later if MediaMTX is down)."""
@@ -377,83 +349,23 @@ class CameraService:
             )
         except MediaMTXError as exc:
             self.provisioner.errors.pop(camera.id, None)
-            raise self._mtx_error(camera, exc) from None
+            raise apply_error(camera, exc) from None
 
-    @staticmethod
-    def _mtx_error(camera: Camera, exc: MediaMTXError) -> Exception:
-        if isinstance(exc, MediaMTXUnavailable):
-            return exc  # rpc/errors.py maps it like every other MediaMTX failure
-        # Refused config: the camera's source is what MediaMTX did not accept.
-        return invalid_input(
-            "source",
-            "MediaMTX refused the camera's configuration: " + mask_credentials(exc.message, camera.secrets()),
-        )
+    # ---- reconcile (cameras/reconciler.py) --------------------------------------------------------
 
-    # ---- reconcile -------------------------------------------------------------------------------
-
-    def desired_configs(self) -> dict[str, dict[str, Any] | None]:
-        return {cid: self.builder.desired(self._cameras[cid]) for cid in self._ids}
+    @property
+    def last_reconcile(self) -> ReconcileReport | None:
+        return self.reconciler.last
 
     async def reconcile(self) -> ReconcileReport:
-        """Make MediaMTX's path configs equal to the registry now (one reconcile at a time)."""
-        started = time.perf_counter()
-        try:
-            report = await self.provisioner.reconcile(self.desired_configs())
-        except MediaMTXError:
-            self.metrics.reconciles.labels("unavailable").inc()
-            raise
-        self.metrics.reconciles.labels("failed" if report.failed else "ok").inc()
-        self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
-        self.metrics.paths_applied.inc(len(report.applied))
-        self.metrics.paths_deleted.inc(len(report.deleted))
-        self.last_reconcile = report
-        if report.applied or report.deleted or report.failed:
-            log.info(
-                "reconciled MediaMTX paths",
-                extra={
-                    "applied": len(report.applied),
-                    "deleted": len(report.deleted),
-                    "failed": len(report.failed),
-                    "unchanged": report.unchanged,
-                    "duration_s": round(report.duration_s, 3),
-                },
-            )
-        self.tracker.wake()
-        return report
-
-    async def _reconcile_logged(self, why: str) -> None:
-        try:
-            await self.reconcile()
-        except MediaMTXError as exc:
-            log.warning("reconcile (%s) failed: %s", why, exc.message)
+        """Make MediaMTX's path configs equal to the registry now."""
+        return await self.reconciler.reconcile()
 
     def request_reconcile(self) -> None:
-        """Reconcile soon in the background (coalesced: at most one running and one queued)."""
-        if self._reconcile_task is not None and not self._reconcile_task.done():
-            self._reconcile_again = True
-            return
-
-        async def run() -> None:
-            while True:
-                self._reconcile_again = False
-                await self._reconcile_logged("drift")
-                if not self._reconcile_again:
-                    return
-
-        self._reconcile_task = self._tasks.spawn(run(), name="cameras-reconcile-now")
-
-    async def _on_mediamtx_ready(self) -> None:
-        # Path configs live in MediaMTX's RAM only: after every (re)start, apply the whole registry.
-        await self._reconcile_logged("mediamtx ready")
+        self.reconciler.request()
 
     async def _on_mediamtx_down(self) -> None:
         self.tracker.wake()
-
-    async def _periodic_reconcile(self) -> None:
-        while True:
-            await asyncio.sleep(self.cfg.reconcile_interval_s)
-            if self.mediamtx.is_up:
-                await self._reconcile_logged("periodic")
 
     # ---- status ----------------------------------------------------------------------------------
 
@@ -465,20 +377,12 @@ class CameraService:
         up = self.mediamtx.is_up
         if up:
             paths = {p.name: p for p in await self.mediamtx.client.list_paths()}
-            # Drift: a path vanished or appeared behind our back. Only drift seen by two polls in a row
-            # counts, so a camera being added/removed right now (DB first, then MediaMTX) is not one.
-            expected = {
-                cid for cid, cam in self._cameras.items() if cam.enabled and not cam.credentials_error
-            }
-            drift = (expected - paths.keys()) | (paths.keys() - self._cameras.keys())
-            if drift & self._last_drift and not self.provisioner.lock.locked() and not self._mutate.locked():
-                self.request_reconcile()
-            self._last_drift = drift
+            self.reconciler.check_drift(paths, self._cache.by_id, busy=self._mutate.locked())
         self.tracker.apply(self.cameras(), paths, mtx_up=up, provisioning_errors=self.provisioner.errors)
         self._update_counts()
 
     def _update_counts(self) -> None:
-        self.metrics.set_counts(Counter(self.status(cid).status for cid in self._ids))
+        self.metrics.set_counts(Counter(self.status(cid).status for cid in self._cache.ids()))
 
     def _on_status_change(self, camera: Camera, prev: CameraStatusInfo, new: CameraStatusInfo) -> None:
         self.live.on_status_change(camera, prev, new)

@@ -148,7 +148,7 @@ async def list_events(api: EventsApi, ctx: CallContext, params: ListEventsParams
         cursor=params.cursor,
         limit=params.limit,
     )
-    events, cursor = await api.events.store.query(q)
+    events, cursor = await api.events.query(q)
     return EventPage(events=events, next_cursor=cursor)
 
 
@@ -157,7 +157,7 @@ class EventIdParams(Params):
 
 
 async def _get(api: EventsApi, ctx: CallContext, event_id: str) -> StoredEvent:
-    event = await api.events.store.get(event_id)
+    event = await api.events.get_event(event_id)
     if event is None or not ctx.scope.sees_id(event.camera):
         raise not_found("event", event_id)
     return event
@@ -183,13 +183,7 @@ async def acknowledge_event(api: EventsApi, ctx: CallContext, params: Acknowledg
     """Mark an event acknowledged (records who and when)."""
     await _get(api, ctx, params.id)
     svc = api.events
-    await svc.store.update(
-        params.id,
-        now=svc.clock.time(),
-        status=EventStatus.ACKNOWLEDGED,
-        notes=params.notes,
-        acknowledged_by=_who(ctx),
-    )
+    await svc.annotate(params.id, status=EventStatus.ACKNOWLEDGED, notes=params.notes, by=_who(ctx))
     updated = await _get(api, ctx, params.id)
     svc.bus.emit("event.acknowledged", camera=updated.camera, event_id=updated.id, by=_who(ctx))
     return updated
@@ -215,14 +209,8 @@ async def update_event(api: EventsApi, ctx: CallContext, params: UpdateEventPara
     if params.status is None and params.tags is None and params.notes is None:
         raise invalid_params("params", "give at least one of status, tags, notes")
     await _get(api, ctx, params.id)
-    svc = api.events
-    await svc.store.update(
-        params.id,
-        now=svc.clock.time(),
-        status=params.status,
-        tags=params.tags,
-        notes=params.notes,
-        acknowledged_by=_who(ctx),
+    await api.events.annotate(
+        params.id, status=params.status, tags=params.tags, notes=params.notes, by=_who(ctx)
     )
     return await _get(api, ctx, params.id)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
@@ -22,13 +22,16 @@ from camera_service.core.tasks import TaskSet
 from camera_service.events.clips import EventClipper
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
+from camera_service.events.models import EventStatus, StoredEvent
 from camera_service.events.rules.actions import ActionContext, RuleDeps
 from camera_service.events.rules.engine import RuleEngine
+from camera_service.events.rules.models import RuleRun
 from camera_service.events.rules.store import RULES_DDL, RuleStore
-from camera_service.events.store import EventStore, insert_statement, migrations
+from camera_service.events.store import EventQuery, EventStore, insert_statement, migrations
 from camera_service.events.subscriptions import SubscriptionManager
 from camera_service.events.webhooks.delivery import HttpSender
 from camera_service.events.webhooks.manager import WebhookManager
+from camera_service.events.webhooks.models import Delivery, DeliveryStatus
 from camera_service.events.webhooks.outbox import OutboxWorker
 from camera_service.events.webhooks.store import (
     SECRETS_AT_REST_DDL,
@@ -271,6 +274,55 @@ class EventService:
         camera = self._cameras.find(event.camera)
         # A removed camera's events: only identities scoped by its id see them.
         return camera is not None and in_scope(camera, identity)
+
+    # --- queries and operator changes (handlers never reach the stores) ---
+    async def query(self, q: EventQuery) -> tuple[list[StoredEvent], str | None]:
+        """Stored events, newest first: the page and the next page's cursor (None at the end)."""
+        return await self.store.query(q)
+
+    async def get_event(self, event_id: str) -> StoredEvent | None:
+        return await self.store.get(event_id)
+
+    async def annotate(
+        self,
+        event_id: str,
+        *,
+        status: EventStatus | None = None,
+        tags: list[str] | None = None,
+        notes: str | None = None,
+        by: str | None = None,
+    ) -> None:
+        """Change an event's status, tags or notes (acknowledging records `by` and the time)."""
+        await self.store.update(
+            event_id, now=self.clock.time(), status=status, tags=tags, notes=notes, acknowledged_by=by
+        )
+
+    async def rule_runs(
+        self,
+        rule_id: str | None,
+        limit: int,
+        before_id: int | None,
+        *,
+        rule_ids: Collection[str] | None = None,
+        cameras: Collection[str] | None = None,
+    ) -> list[RuleRun]:
+        """Rule runs, newest first; limited to `rule_ids` and runs on `cameras` when given (scopes)."""
+        return await self.rules.store.runs(rule_id, limit, before_id, rule_ids=rule_ids, cameras=cameras)
+
+    async def deliveries(
+        self, webhook: str | None, status: DeliveryStatus | None, limit: int, before: float | None
+    ) -> list[Delivery]:
+        return await self.webhooks.store.list(webhook, status, limit, before)
+
+    async def delivery(self, delivery_id: str) -> Delivery | None:
+        return await self.webhooks.store.get(delivery_id)
+
+    async def redrive(self, delivery_id: str) -> bool:
+        """A dead letter back to pending with a fresh attempt budget; False when it is not dead."""
+        if not await self.webhooks.store.redrive(delivery_id, self.clock.time()):
+            return False
+        self.outbox.redriven()
+        return True
 
     # --- retention ---
     async def run_retention(self) -> dict[str, int]:

@@ -16,7 +16,8 @@ from camera_service.onvif.client import OnvifClient
 from camera_service.onvif.config import OnvifConfig
 from camera_service.onvif.discovery import DiscoveredDevice
 from camera_service.onvif.importer import find_by_xaddr, import_camera
-from camera_service.onvif.ptz import ClientPool, PtzController
+from camera_service.onvif.pool import ClientPool
+from camera_service.onvif.ptz import PtzController
 
 if TYPE_CHECKING:
     from camera_service.cameras.models import Camera

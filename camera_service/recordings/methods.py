@@ -175,7 +175,7 @@ async def get_recording_status(
         recording=recording,
         reason=reason,
         session=session,
-        last_session=await svc.store.last_session(camera.id),
+        last_session=await svc.archive.last_session(camera.id),
         policy=svc.recorder.policy(camera.id).model_dump(mode="json"),
     )
 
@@ -229,12 +229,11 @@ async def list_recordings(
     before = _decode_cursor(params.cursor) if params.cursor else None
     offset = params.offset or 0
     old_shape = params.device is not None or "offset" in params.model_fields_set
-    segs = await svc.store.list_segments(
+    segs, total = await svc.archive.segments_page(
         camera_id, start, end, limit=params.limit + 1, offset=offset, before=before, cameras=cameras
     )
     more = len(segs) > params.limit
     segs = segs[: params.limit]
-    total = await svc.store.count_segments(camera_id, start, end, cameras=cameras)
     return RecordingList(
         files=[recording_file(s, file_url(api, ctx, "recordings", s.path, old_shape)) for s in segs],
         total=total,
@@ -374,10 +373,9 @@ async def list_clips(api: RecordingsApi, ctx: CallContext, params: ListClipsPara
     svc = api.recordings
     camera_id = (await camera_of(api, ctx, params.ref)).id if params.ref else None
     cameras = ctx.scope.camera_ids  # security: page AND total count only the caller's cameras
-    clips = await svc.store.list_clips(
+    clips, total = await svc.archive.clips_page(
         camera_id, limit=params.limit, offset=params.offset, locked=params.locked, cameras=cameras
     )
-    total = await svc.store.count_clips(camera_id, locked=params.locked, cameras=cameras)
     return ClipList(
         clips=[_clip_info(api, ctx, c) for c in clips], total=total, limit=params.limit, offset=params.offset
     )
@@ -407,7 +405,7 @@ async def lock_clip(api: RecordingsApi, ctx: CallContext, params: LockClipParams
     """Lock (evidence: retention never deletes it or the segments it covers) or unlock a clip."""
     svc = api.recordings
     clip = await _clip(api, ctx, params.id)
-    await svc.store.set_clip_locked(clip.id, params.locked)
+    await svc.archive.set_clip_locked(clip.id, params.locked)
     return _clip_info(api, ctx, clip.model_copy(update={"locked": params.locked}))
 
 

@@ -1,17 +1,14 @@
 """RecordingsService (component "recordings"): recorder, index, exports, snapshots, downloads, storage.
 
-Public API for other domains (keep these signatures):
-  await services.recordings.export_range(camera_id, start, end, name, lock) -> Clip
-  await services.recordings.take_snapshot(camera_id, fmt="jpeg") -> Snapshot
+The façade of the recordings domain: handlers call only this class; other domains use it through
+recordings/ports.py (RecordingActions). Its parts: recorder.py (sessions, policies), index.py,
+capture.py (clip exports, snapshots), storage.py (retention, disk), downloads.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,25 +22,23 @@ from camera_service.core.bus import Event, EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import (
-    CameraUnavailable,
     Conflict,
     DomainError,
-    InvalidInput,
     StorageFailure,
-    TimedOut,
 )
 from camera_service.core.tasks import TaskSet
-from camera_service.media.imaging import ImageFormat, encode_frame, first_frame, probe_file
-from camera_service.media.snapshot import GrabbedFrame, SnapshotEngine, SnapshotError, SnapshotTimeout
+from camera_service.media.imaging import ImageFormat
+from camera_service.media.snapshot import GrabbedFrame, SnapshotEngine
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.recordings import compat_sessions
-from camera_service.recordings.compat_names import client_file_name
+from camera_service.recordings.capture import ClipExports, SnapshotTaker
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.downloads import DownloadRoutes
 from camera_service.recordings.export import Exporter
 from camera_service.recordings.index import SegmentIndex
 from camera_service.recordings.models import Clip, ClipKind, RecordingSession, Segment, Snapshot
+from camera_service.recordings.queries import ArchiveQueries
 from camera_service.recordings.recorder import Recorder
 from camera_service.recordings.signing import UrlSigner, load_or_create_key
 from camera_service.recordings.storage import StorageManager
@@ -55,19 +50,11 @@ from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.recordings")
 
-_EXT = {"jpeg": "jpg", "png": "png"}
 _STOP_GRACE_S = 2.0  # how long stop() waits for in-flight index writes before cancelling them
 
 
 def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d_%H-%M-%S-%f")
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 class RecordingsService:
@@ -119,8 +106,25 @@ class RecordingsService:
             is_recording=self.recorder.is_recording,
         )
         self.snapshots = SnapshotEngine(cfg.snapshot_warm_s, cfg.snapshot_max_age_s)
-        # A fresh decoded frame of a camera another component already reads (analytics), if any.
-        self.frame_cache = frame_cache
+        self.archive = ArchiveQueries(self.store)  # handlers' read side of the index (never the store)
+        self.exports = ClipExports(
+            cfg,
+            store=self.store,
+            exporter=self.exporter,
+            clips_root=self.roots["clips"],
+            bus=bus,
+            cameras=cameras,
+        )
+        self.snapshot_taker = SnapshotTaker(
+            cfg,
+            store=self.store,
+            engine=self.snapshots,
+            snapshots_root=self.roots["snapshots"],
+            bus=bus,
+            cameras=cameras,
+            rtsp_url=self._rtsp_url,
+            frame_cache=frame_cache,  # a fresh frame analytics already decoded, if any
+        )
         # Activity marks of a camera's timeline (analytics): (camera, start, end) -> [.kind/.start/...].
         self.activity_source = activity_source
         self.storage = StorageManager(
@@ -336,7 +340,7 @@ class RecordingsService:
         camera = await self.cameras.get(camera_id)
         return await self.recorder.stop_session(camera)
 
-    # ---- exports -------------------------------------------------------------------------------------
+    # ---- exports and snapshots (recordings/capture.py) ----------------------------------------------
 
     async def export_range(
         self,
@@ -349,65 +353,7 @@ class RecordingsService:
         kind: ClipKind = "event",
     ) -> Clip:
         """Export [start, end] of a camera as one MP4 clip with a thumbnail; waits until it is recorded."""
-        camera = await self.cameras.get(camera_id)
-        s, e = start.timestamp(), end.timestamp()
-        if e <= s:
-            raise InvalidInput(
-                "end must be after start",
-                {"errors": [{"field": "end", "message": "must be after start", "type": "value_error"}]},
-            )
-        clip_id = uuid.uuid4().hex
-        rel = f"{camera.id}/{_stamp(s)}-{clip_id[:8]}.mp4"
-        dest = self.roots["clips"] / rel
-        try:
-            exported_start, size = await self.exporter.export(
-                camera.id, s, e, dest, self.cfg.export_timeout_s
-            )
-            info = await asyncio.to_thread(probe_file, dest)
-            thumb_rel: str | None = rel[:-4] + ".jpg"
-            frame = await asyncio.to_thread(first_frame, dest)
-            if frame is not None and thumb_rel is not None:
-                img = await asyncio.to_thread(encode_frame, frame, "jpeg", 80, 320)
-                await asyncio.to_thread(_write, self.roots["clips"] / thumb_rel, img.data)
-            else:
-                thumb_rel = None
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                dest.unlink()
-            raise
-        clip = Clip(
-            id=clip_id,
-            camera=camera.id,
-            name=name or f"{camera.id} {_stamp(s)[:19]}",
-            start=exported_start,
-            end=exported_start + (info.duration_s or 0.0),
-            path=rel,
-            thumbnail=thumb_rel,
-            size=size,
-            duration_s=round(info.duration_s or 0.0, 3),
-            codec=info.codec,
-            width=info.width,
-            height=info.height,
-            locked=lock,
-            kind=kind,
-            created_at=time.time(),
-        )
-        await self.store.insert_clip(clip)
-        self.bus.emit(
-            "clip.ready",
-            camera=camera.id,
-            clip_id=clip.id,
-            name=clip.name,
-            start=clip.start,
-            end=clip.end,
-            duration_s=clip.duration_s,
-            size=clip.size,
-            locked=clip.locked,
-            kind=kind,
-        )
-        return clip
-
-    # ---- snapshots -----------------------------------------------------------------------------------
+        return await self.exports.export_range(camera_id, start, end, name, lock, kind=kind)
 
     async def take_snapshot(
         self,
@@ -418,28 +364,8 @@ class RecordingsService:
         *,
         name: str | None = None,
     ) -> Snapshot:
-        """Decode a current frame in-process (warm reader when one is connected) and store it (as
-        <camera>/<name> when a client chose `name`: sanitised, never over another file)."""
-        camera = await self.cameras.get(camera_id)
-        timeout = self.cfg.snapshot_timeout_s
-        cached = self.frame_cache(camera.id) if self.frame_cache is not None else None
-        try:
-            if cached is not None:
-                grabbed = GrabbedFrame(cached[0], cached[1], warm=True)
-            else:
-                grabbed = await self.snapshots.grab(camera.id, self._rtsp_url(camera.id), timeout)
-        except SnapshotTimeout as exc:
-            raise TimedOut(
-                f"no frame from camera '{camera.id}' within {timeout:g}s",
-                {"camera": camera.id, "timeout_s": timeout},
-            ) from exc
-        except SnapshotError as exc:
-            status = getattr(getattr(self.cameras.status(camera.id), "status", None), "value", None)
-            raise CameraUnavailable(
-                f"camera '{camera.id}' is not streaming: {exc}",
-                {"camera": camera.id, "status": status},
-            ) from exc
-        return await self.store_frame(camera.id, grabbed, fmt, quality, max_width, name=name)
+        """Decode a current frame and store it (as <camera>/<name> when a client chose `name`)."""
+        return await self.snapshot_taker.take(camera_id, fmt, quality, max_width, name=name)
 
     async def store_frame(
         self,
@@ -452,37 +378,4 @@ class RecordingsService:
         name: str | None = None,
     ) -> Snapshot:
         """Encode an already decoded frame of a camera and store it as a snapshot."""
-        camera = await self.cameras.get(camera_id)
-        img = await asyncio.to_thread(encode_frame, grabbed.frame, fmt, quality, max_width)
-        snap_id = uuid.uuid4().hex
-        rel = f"{camera.id}/{_stamp(grabbed.captured_at)}-{snap_id[:8]}.{_EXT[fmt]}"
-        if name is not None:
-            rel = f"{camera.id}/{client_file_name(name, _EXT[fmt], snap_id[:8])}"
-            if (self.roots["snapshots"] / rel).exists() or await self.store.get_snapshot(path=rel):
-                rel = f"{camera.id}/{client_file_name(name, _EXT[fmt], snap_id[:8], unique=True)}"
-        try:
-            await asyncio.to_thread(_write, self.roots["snapshots"] / rel, img.data)
-        except OSError as exc:
-            raise StorageFailure(f"cannot write the snapshot: {exc.strerror}", {"camera": camera.id}) from exc
-        snap = Snapshot(
-            id=snap_id,
-            camera=camera.id,
-            path=rel,
-            format=fmt,
-            width=img.width,
-            height=img.height,
-            size=len(img.data),
-            created_at=grabbed.captured_at,
-        )
-        await self.store.insert_snapshot(snap)
-        self.bus.emit(
-            "snapshot.taken",
-            camera=camera.id,
-            snapshot_id=snap.id,
-            path=rel,
-            width=img.width,
-            height=img.height,
-            size=snap.size,
-            warm=grabbed.warm,
-        )
-        return snap
+        return await self.snapshot_taker.store(camera_id, grabbed, fmt, quality, max_width, name=name)

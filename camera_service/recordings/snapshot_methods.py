@@ -81,10 +81,9 @@ async def list_snapshots(api: RecordingsApi, ctx: CallContext, params: ListSnaps
     svc = api.recordings
     camera_id = (await camera_of(api, ctx, params.ref)).id if params.ref else None
     cameras = ctx.scope.camera_ids  # security: page AND total count only the caller's cameras
-    snaps = await svc.store.list_snapshots(
+    snaps, total = await svc.archive.snapshots_page(
         camera_id, limit=params.limit, offset=params.offset, cameras=cameras
     )
-    total = await svc.store.count_snapshots(camera_id, cameras=cameras)
     return SnapshotList(
         files=[info(api, ctx, s, old_shape=params.device is not None) for s in snaps],
         total=total,

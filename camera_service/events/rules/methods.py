@@ -133,11 +133,10 @@ async def list_rule_runs(api: EventsApi, ctx: CallContext, params: ListRuleRunsP
     """Rule executions with their outcome and each action's result, newest first. With a camera scope:
     runs of the rules you may see, on your cameras (M1)."""
     scope = ctx.scope
-    store = api.events.rules.store
     if scope.unrestricted:
-        return await store.runs(params.rule, params.limit, params.before_id)
+        return await api.events.rule_runs(params.rule, params.limit, params.before_id)
     visible = [r.id for r in api.events.rules.all() if visible_to(r, scope)]
-    return await store.runs(
+    return await api.events.rule_runs(
         params.rule, params.limit, params.before_id, rule_ids=visible, cameras=scope.camera_ids
     )
 

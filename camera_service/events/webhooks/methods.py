@@ -211,7 +211,7 @@ async def list_webhook_deliveries(
     api: EventsApi, ctx: CallContext, params: ListDeliveriesParams
 ) -> list[Delivery]:
     """Outbox rows, newest first: pending (with the next attempt time), delivered, or dead letters."""
-    return await api.events.webhooks.store.list(params.webhook, params.status, params.limit, params.before)
+    return await api.events.deliveries(params.webhook, params.status, params.limit, params.before)
 
 
 class DeliveryIdParams(Params):
@@ -227,16 +227,15 @@ class DeliveryIdParams(Params):
 async def redrive_webhook_delivery(api: EventsApi, ctx: CallContext, params: DeliveryIdParams) -> Delivery:
     """Send a dead letter again: back to pending with a fresh attempt budget."""
     svc = api.events
-    current = await svc.webhooks.store.get(params.id)
+    current = await svc.delivery(params.id)
     if current is None:
         raise not_found("delivery", params.id)
-    if not await svc.webhooks.store.redrive(params.id, svc.clock.time()):
+    if not await svc.redrive(params.id):
         raise RpcError(
             ErrorCode.INVALID_STATE,
             f"delivery '{params.id}' is {current.status.value}, not dead",
             {"id": params.id, "status": current.status.value},
         )
-    svc.outbox.redriven()
-    updated = await svc.webhooks.store.get(params.id)
+    updated = await svc.delivery(params.id)
     assert updated is not None
     return updated
