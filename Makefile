@@ -22,6 +22,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy camera_service
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -170,7 +170,7 @@ class Application:
             ),
             clock=clock,
         )
-        users = UserService(settings, db, auth)
+        users = UserService(settings, db, tokens=stream_tokens.verifier)
         recordings = RecordingsService(
             settings.recordings,
             data_dir=data_dir,

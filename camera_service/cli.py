@@ -10,13 +10,13 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from camera_service import __version__
-from camera_service.config import ConfigError, Settings, load_settings, masked_dump
+from camera_service.config import ConfigError, Settings, masked_dump
+from camera_service.config.settings import settings_from_args
 
 Command = Callable[[argparse.Namespace], int]
 # Subcommands contributed by domains (auth adds `token` and `apikey`): name -> (configure parser, run).
@@ -39,7 +39,7 @@ _register_domain_commands()
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(Path(args.config) if args.config else None)
+    return settings_from_args(args.config)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -58,9 +58,9 @@ def configure_token(p: argparse.ArgumentParser) -> None:
 def run_token(args: argparse.Namespace) -> int:
     from camera_service.auth.service import load_or_create_jwt_secret
     from camera_service.auth.tokens import mint_token
-    from camera_service.cli import _settings
+    from camera_service.config.settings import settings_from_args
 
-    settings = _settings(args)
+    settings = settings_from_args(args.config)
     cfg = settings.security
     if args.ttl > cfg.max_token_ttl_s:
         print(f"--ttl exceeds security.max_token_ttl_s ({cfg.max_token_ttl_s} s)", file=sys.stderr)
@@ -101,10 +101,10 @@ def _iso(ts: float | None) -> str:
 async def _apikey(args: argparse.Namespace) -> int:
     from camera_service.auth import apikeys
     from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuthStore
-    from camera_service.cli import _settings
+    from camera_service.config.settings import settings_from_args
     from camera_service.storage.database import Database
 
-    settings = _settings(args)
+    settings = settings_from_args(args.config)
     db = Database(settings.storage.database_path)
     db.register("auth", MIGRATIONS)
     await db.start()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from camera_service.auth.identity import Identity
 from camera_service.auth.scopes import ScopedCamera
@@ -15,3 +15,9 @@ class StreamAccess(Protocol):
     def enabled(self) -> bool: ...
     def check_live_quota(self, camera: ScopedCamera) -> None: ...
     def stream_token(self, identity: Identity | None, camera_id: str) -> tuple[str, float]: ...
+
+
+class TokenMinter(Protocol):
+    """Signs access tokens with the service's JWT secret (users: console sign-in)."""
+
+    def mint(self, claims: dict[str, Any], ttl_s: float) -> str: ...

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from camera_service.auth import apikeys
@@ -33,12 +31,13 @@ from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, identity_f
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import cancel_and_wait
+from camera_service.storage.secret_files import secrets_dir, write_private
 
 if TYPE_CHECKING:
     from camera_service.cameras.ports import CameraDirectory
     from camera_service.config import Settings
+    from camera_service.core.hooks import HookHost
     from camera_service.observability.metrics import Metrics
-    from camera_service.server.internal import InternalHttpServer
     from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.auth")
@@ -47,29 +46,17 @@ BOOTSTRAP_KEY_FILE = "admin-api-key"
 KEY_REFRESH_S = 5.0  # CLI-made changes to API keys reach a running service within this time
 
 
-def secrets_dir(settings: Settings) -> Path:
-    return settings.storage.data_dir / "secrets"
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
 def load_or_create_jwt_secret(settings: Settings) -> bytes:
     """The configured secret, else the one kept in <data_dir>/secrets/jwt_secret (created once)."""
     if settings.security.jwt_secret is not None:
         return settings.security.jwt_secret.get_secret_value().encode()
-    path = secrets_dir(settings) / "jwt_secret"
+    path = secrets_dir(settings.storage.data_dir) / "jwt_secret"
     if path.exists():
         value = path.read_text().strip()
         if len(value.encode()) >= 32:
             return value.encode()
     value = secrets.token_urlsafe(48)
-    _write_private(path, value)
+    write_private(path, value)
     log.info("generated a JWT secret", extra={"path": str(path)})
     return value.encode()
 
@@ -81,7 +68,7 @@ class AuthService:
         self,
         settings: Settings,
         db: Database,
-        internal: InternalHttpServer,
+        internal: HookHost,
         metrics: Metrics,
         *,
         readers: InternalReaders,
@@ -180,8 +167,8 @@ class AuthService:
 
     async def _bootstrap_admin_key(self) -> None:
         key, _ = await self.create_api_key("bootstrap-admin", Role.ADMIN, {}, created_by="bootstrap")
-        path = secrets_dir(self.settings) / BOOTSTRAP_KEY_FILE
-        _write_private(path, key + "\n")
+        path = secrets_dir(self.settings.storage.data_dir) / BOOTSTRAP_KEY_FILE
+        write_private(path, key + "\n")
         log.warning(
             "created the first admin API key; it is in the file named here (shown once)",
             extra={"path": str(path)},
@@ -307,7 +294,7 @@ class _DemoCamera:
         self.agency: str | None = None
 
 
-def mediamtx_auth_config(internal: InternalHttpServer) -> dict[str, Any]:
+def mediamtx_auth_config(internal: HookHost) -> dict[str, Any]:
     """MediaMTX keys that route every publish/read/playback decision to us (a config contributor of the
     MediaMTX supervisor when security is on; rendered at each spawn, after the internal listener bound)."""
     hook = internal.hook_command

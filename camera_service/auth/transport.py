@@ -8,7 +8,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -22,7 +22,6 @@ from camera_service.rpc.context import ConnectionContext
 
 if TYPE_CHECKING:
     from camera_service.auth.service import AuthService
-    from camera_service.server.connections import ConnectionRegistry
 
 log = logging.getLogger("camera_service.auth")
 
@@ -51,7 +50,7 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 class TransportSecurity:
-    def __init__(self, auth: AuthService, connections: ConnectionRegistry, *, tls: bool) -> None:
+    def __init__(self, auth: AuthService, connections: Iterable[ConnectionContext], *, tls: bool) -> None:
         self.auth = auth
         self.cfg = auth.cfg
         self.connections = connections

@@ -22,8 +22,7 @@ from camera_service.cameras.streams import StreamUrls
 from camera_service.cameras.urls import mask_credentials
 from camera_service.core.bus import EventBus, Severity
 from camera_service.core.tasks import TaskSet
-from camera_service.rpc.context import ConnectionContext
-from camera_service.server.connections import ConnectionRegistry
+from camera_service.rpc.context import Broadcaster, ConnectionContext
 
 log = logging.getLogger("camera_service.cameras")
 
@@ -51,7 +50,7 @@ class LivePush:
         self,
         cfg: CamerasConfig,
         bus: EventBus,
-        connections: ConnectionRegistry,
+        connections: Broadcaster,
         metrics: CameraMetrics,
         tracker: StatusTracker,
         *,

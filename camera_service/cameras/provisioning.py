@@ -21,9 +21,9 @@ from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.models import Camera
 from camera_service.cameras.urls import RTSP_SCHEMES, mask_credentials, with_credentials
 from camera_service.core.errors import invalid_input
+from camera_service.core.hooks import HookHost
 from camera_service.mediamtx.client import MediaMTXClient
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXNotFound, MediaMTXUnavailable
-from camera_service.server.internal import InternalHttpServer
 
 log = logging.getLogger("camera_service.cameras")
 
@@ -44,7 +44,7 @@ def source_url_with_credentials(camera: Camera) -> str:
 class PathConfigBuilder:
     """Pure function camera -> MediaMTX path config (None: the camera must have no path)."""
 
-    def __init__(self, cfg: CamerasConfig, internal: InternalHttpServer) -> None:
+    def __init__(self, cfg: CamerasConfig, internal: HookHost) -> None:
         self.cfg = cfg
         self.internal = internal
         self.contributors: list[PathContributor] = []

@@ -42,12 +42,12 @@ from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerCon
 from camera_service.core.bus import EventBus
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import DomainError, conflict
+from camera_service.core.hooks import HookHost
 from camera_service.core.tasks import TaskSet
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
-from camera_service.server.connections import ConnectionRegistry
-from camera_service.server.internal import InternalHttpServer
+from camera_service.rpc.context import Broadcaster
 from camera_service.storage.crypto import SecretBox, load_or_create_key
 
 log = logging.getLogger("camera_service.cameras")
@@ -66,9 +66,9 @@ class CameraService:
         demo: DemoConfig,
         db: Any,
         mediamtx: MediaMTXSupervisor,
-        internal: InternalHttpServer,
+        internal: HookHost,
         bus: EventBus,
-        connections: ConnectionRegistry,
+        connections: Broadcaster,
         metrics: Metrics,
         reader_url: Callable[[str], str] | None = None,
         stream_token: Callable[[Identity | None, str], tuple[str, float]] | None = None,

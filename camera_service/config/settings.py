@@ -185,3 +185,8 @@ def load_settings(path: Path | None = None, overrides: Mapping[str, Any] | None 
 def masked_dump(settings: Settings) -> dict[str, Any]:
     """The effective config as plain data with every secret replaced by '**********'."""
     return settings.model_dump(mode="json")
+
+
+def settings_from_args(config: str | None) -> Settings:
+    """The settings a CLI command runs with: `--config PATH` (or the defaults and the environment)."""
+    return load_settings(Path(config) if config else None)

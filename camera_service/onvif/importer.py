@@ -28,7 +28,7 @@ from camera_service.onvif.models import (
 )
 
 if TYPE_CHECKING:
-    from camera_service.cameras.service import CameraService
+    from camera_service.cameras.ports import CameraAdmin
 
 log = logging.getLogger("camera_service.onvif")
 
@@ -203,7 +203,7 @@ def camera_from_import(
 
 
 async def import_camera(
-    cameras: CameraService,
+    cameras: CameraAdmin,
     client: OnvifClient,
     *,
     xaddr: str,

@@ -21,7 +21,7 @@ from camera_service.onvif.ptz import PtzController
 
 if TYPE_CHECKING:
     from camera_service.cameras.models import Camera
-    from camera_service.cameras.service import CameraService
+    from camera_service.cameras.ports import CameraAdmin
     from camera_service.rpc.context import ConnectionContext
 
 log = logging.getLogger("camera_service.onvif")
@@ -31,7 +31,7 @@ class OnvifService:
     name = "onvif"
 
     def __init__(
-        self, cfg: OnvifConfig, cameras: CameraService, bus: EventBus, *, clock: Clock | None = None
+        self, cfg: OnvifConfig, cameras: CameraAdmin, bus: EventBus, *, clock: Clock | None = None
     ) -> None:
         self.cfg = cfg
         self.cameras = cameras

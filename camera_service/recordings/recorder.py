@@ -19,13 +19,13 @@ from typing import Any
 from camera_service.cameras.ports import CameraRegistry
 from camera_service.core.clock import Clock, SystemClock, utcnow
 from camera_service.core.errors import InvalidState, conflict
+from camera_service.core.hooks import HookHost
 from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.mediamtx.config_render import RECORD_PATH_PATTERN
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.models import RecordingSession, SegmentKind
 from camera_service.recordings.policy import RecordingPolicy, policy_or_off
 from camera_service.recordings.store import RecordingStore
-from camera_service.server.internal import InternalHttpServer
 
 log = logging.getLogger("camera_service.recordings.recorder")
 
@@ -42,7 +42,7 @@ class Recorder:
         cfg: RecordingsConfig,
         store: RecordingStore,
         cameras: CameraRegistry,
-        internal: InternalHttpServer,
+        internal: HookHost,
         recordings_root: Path,
         *,
         clock: Clock | None = None,

@@ -26,6 +26,7 @@ from camera_service.core.errors import (
     DomainError,
     StorageFailure,
 )
+from camera_service.core.hooks import HookHost
 from camera_service.core.tasks import TaskSet
 from camera_service.media.imaging import ImageFormat
 from camera_service.media.snapshot import GrabbedFrame, SnapshotEngine
@@ -43,9 +44,7 @@ from camera_service.recordings.recorder import Recorder
 from camera_service.recordings.signing import UrlSigner, load_or_create_key
 from camera_service.recordings.storage import StorageManager
 from camera_service.recordings.store import MIGRATIONS, RecordingStore
-from camera_service.rpc.context import ConnectionContext
-from camera_service.server.connections import ConnectionRegistry
-from camera_service.server.internal import InternalHttpServer
+from camera_service.rpc.context import Broadcaster, ConnectionContext
 from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.recordings")
@@ -70,9 +69,9 @@ class RecordingsService:
         snapshots_root: Path,
         db: Database,
         bus: EventBus,
-        connections: ConnectionRegistry,
+        connections: Broadcaster,
         mediamtx: MediaMTXSupervisor,
-        internal: InternalHttpServer,
+        internal: HookHost,
         cameras: CameraRegistry,
         public_base_url: Callable[[], str],
         rtsp_url: Callable[[str], str] | None = None,

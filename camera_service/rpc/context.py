@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from camera_service.auth.identity import Identity
@@ -55,6 +55,17 @@ class ConnectionContext:
     async def close(self, code: int, reason: str) -> None:
         if self._close is not None:
             await self._close(code, reason)
+
+
+class Broadcaster(Protocol):
+    """Pushes one notification to every matching connection (server/connections.py implements it).
+    Domains type against this, so they never import the server package."""
+
+    def broadcast(
+        self, method: str, params: Any, where: Callable[[ConnectionContext], bool] | None = None
+    ) -> int: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[ConnectionContext]: ...
 
 
 @dataclass(slots=True)

@@ -16,11 +16,11 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from camera_service.core.component import ComponentHealth
+from camera_service.core.hooks import HookHandler
 
 log = logging.getLogger("camera_service.internal")
 
 SECRET_HEADER = "X-Internal-Secret"  # noqa: S105 (a header name, not a secret)
-HookHandler = Callable[[dict[str, str]], Awaitable[None]]
 
 
 class InternalHttpServer:

@@ -38,14 +38,14 @@ def _password(args: argparse.Namespace) -> tuple[str, bool]:
 
 async def _run(args: argparse.Namespace) -> int:
     from camera_service.auth.store import MIGRATIONS as AUTH_MIGRATIONS
-    from camera_service.cli import _settings
+    from camera_service.config.settings import settings_from_args
     from camera_service.storage.database import Database
     from camera_service.users.service import UserError, UserService
 
-    settings = _settings(args)
+    settings = settings_from_args(args.config)
     db = Database(settings.storage.database_path)
     db.register("auth", AUTH_MIGRATIONS)
-    users = UserService(settings, db, auth=None)  # type: ignore[arg-type]  # no tokens minted here
+    users = UserService(settings, db, tokens=None)  # no tokens minted here
     await db.start()
     try:
         password, generated = _password(args)

@@ -21,11 +21,12 @@ from camera_service.auth.ratelimit import KeyedBuckets
 from camera_service.auth.roles import Role
 from camera_service.auth.tokens import identity_from_claims
 from camera_service.core.component import ComponentHealth
+from camera_service.storage.secret_files import secrets_dir, write_private
 from camera_service.users import passwords
 from camera_service.users.store import MIGRATIONS, SessionRecord, UserRecord, UserStore
 
 if TYPE_CHECKING:
-    from camera_service.auth.service import AuthService
+    from camera_service.auth.ports import TokenMinter
     from camera_service.config import Settings
     from camera_service.storage.database import Database
 
@@ -84,10 +85,11 @@ def _digest(token: str) -> str:
 class UserService:
     name = "users"
 
-    def __init__(self, settings: Settings, db: Database, auth: AuthService) -> None:
+    def __init__(self, settings: Settings, db: Database, tokens: TokenMinter | None) -> None:
+        """`tokens` signs access tokens (None: a CLI that manages users but never signs anyone in)."""
         self.settings = settings
         self.enabled = settings.security.enabled
-        self._auth = auth
+        self._minter = tokens
         db.register("users", MIGRATIONS)
         self.store = UserStore(db)
         self.failures = KeyedBuckets(settings.security.auth_attempts)
@@ -106,12 +108,10 @@ class UserService:
         return ComponentHealth(name=self.name, healthy=True, status="ok", details={"users": self._users})
 
     async def _bootstrap_admin(self) -> None:
-        from camera_service.auth.service import _write_private, secrets_dir
-
         password = secrets.token_urlsafe(18)
         await self.create(ADMIN_USER, password, Role.ADMIN, {}, created_by="bootstrap")
-        path = secrets_dir(self.settings) / ADMIN_PASSWORD_FILE
-        _write_private(path, password + "\n")
+        path = secrets_dir(self.settings.storage.data_dir) / ADMIN_PASSWORD_FILE
+        write_private(path, password + "\n")
         log.warning(
             "created the first console user 'admin'; its password is in the file named here",
             extra={"path": str(path)},
@@ -266,6 +266,8 @@ class UserService:
             "sid": session_id,
             **{k: v for k, v in rec.scopes.items() if k in SCOPE_NAMES and v},
         }
-        access = self._auth.verifier.mint(claims, ttl)
+        if self._minter is None:
+            raise RuntimeError("this UserService cannot sign tokens (built without a TokenMinter)")
+        access = self._minter.mint(claims, ttl)
         identity = identity_from_claims({**claims, "jti": session_id, "exp": time.time() + ttl})
         return Tokens(access, time.time() + ttl, refresh, refresh_expires, identity, rec)
