@@ -183,19 +183,36 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
 async def test_ptz_press_and_hold_and_preset(tmp_path: Path) -> None:
     async with onvif_network() as netns:
         sim = await start_sim(
-            netns, discovery=False, velocity_range=[-0.8, 0.8], main_uri="rtsp://127.0.0.1:9/unused"
+            netns, discovery=True, velocity_range=[-0.8, 0.8], main_uri="rtsp://127.0.0.1:9/unused"
         )
         try:
             async with web_env(tmp_path, {"onvif": {"call_timeout_s": 3.0}}) as env:
                 admin = await env.service.client()
-                await admin.call(
-                    "import_onvif_camera",
-                    {"xaddr": sim.xaddr, "user": "admin", "password": "secret", "id": "ptzcam"},
-                )
+                page = await _signed_in(env)
+                # Administration: discover the camera (unicast probe) and import it.
+                await page.page.click('[data-nav="admin"]')
+                await page.page.get_by_label("Discovery hosts (optional)").fill(netns.ns_ip)
+                await page.page.get_by_test_id("discover").click()
+                await page.page.locator("tr[data-device]").first.get_by_role("button", name="Select").click()
+                form = page.page.locator('form:has(button:text("ONVIF import"))')
+                assert await form.get_by_label("ONVIF xaddr").input_value() == sim.xaddr
+                await form.get_by_label("User name").fill("admin")
+                await form.get_by_label("Password").fill("secret")
+                await form.get_by_label("ID").fill("ptzcam")
+                await form.get_by_role("button", name="ONVIF import").click()
+
+                async def imported() -> bool:
+                    page_ = await admin.call("list_cameras", {})
+                    return any(c["id"] == "ptzcam" for c in page_["cameras"])
+
+                await poll(imported, 30, "camera imported from the console")
+                assert "secret" not in await page.page.content()  # the password is write-only
+                await page.shot("admin-onvif-import")
+                assert await page.axe() == []
                 await admin.call("update_camera", {"camera": "ptzcam", "enabled": False})  # no video needed
                 saved = await admin.call("ptz", {"camera": "ptzcam", "action": "set_preset", "name": "door"})
                 await sim.reset()
-                page = await _signed_in(env)
+                await page.page.click('[data-nav="live"]')
                 await page.page.click('.tile[data-camera="ptzcam"]')
                 right = page.page.locator('[data-ptz="Right"]')
                 await right.wait_for()

@@ -221,6 +221,15 @@ export function Retention() {
 export function OnvifImport() {
   const [run, error, note] = useRun();
   const [form, setForm] = useState({ xaddr: "", user: "", password: "", id: "" });
+  const [hosts, setHosts] = useState("");
+  const [found, setFound] = useState<Array<{ address: string; xaddrs: string[]; name?: string | null; registered?: boolean }>>([]);
+  const discover = () =>
+    run(async () => {
+      const list = hosts.split(",").map((h) => h.trim()).filter(Boolean);
+      const r = await rpc.call("discover_cameras", { hosts: list.length ? list : null, timeout_s: 3 }, 30_000);
+      setFound(r.devices);
+      return `${r.devices.length} found`;
+    });
   const field = (k: keyof typeof form, label: string, type: "text" | "password" = "text") => (
     <label>
       {label}
@@ -232,6 +241,44 @@ export function OnvifImport() {
     </label>
   );
   return (
+    <div>
+      <div class="row">
+        <label>
+          Discovery hosts (optional)
+          <input type="text" value={hosts} onInput={(e) => setHosts((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="button" data-testid="discover" onClick={() => void discover()}>
+          ONVIF discovery
+        </button>
+      </div>
+      {found.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t("name")}</th>
+              <th scope="col">xaddr</th>
+              <th scope="col">{t("admin")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {found.map((d) => (
+              <tr key={d.address} data-device={d.address}>
+                <td>{d.name ?? d.address}</td>
+                <td>{d.xaddrs[0]}</td>
+                <td>
+                  {d.registered ? (
+                    "registered"
+                  ) : (
+                    <button type="button" onClick={() => setForm({ ...form, xaddr: d.xaddrs[0] ?? "" })}>
+                      {t("select")}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     <form
       class="row"
       onSubmit={(e) => {
@@ -256,5 +303,6 @@ export function OnvifImport() {
       </button>
       <Messages error={error} note={note} />
     </form>
+    </div>
   );
 }
