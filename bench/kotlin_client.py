@@ -150,9 +150,13 @@ def main() -> None:
         f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.1f} when it ended.\n\n"
         + table
         + "\n\nWith one call in flight both clients mostly wait for the service (its time is in every "
-        "row); with several in flight the connection is pipelined and the client's own per-call cost "
-        "shows. The machine is shared (2 cores, other engineers' builds; the JVM, the service and the "
-        "Python client compete for them): read the ratios of the same run, not the absolute numbers."
+        "row); the Kotlin client pays a thread hop per answer (OkHttp's reader thread completes the call, "
+        "the caller's coroutine resumes on its own thread), which the single-threaded asyncio client does "
+        "not, so it is slightly slower there. With several calls in flight on the one connection, answers "
+        "are parsed on the reader thread while the callers run on other cores, and the Kotlin client does "
+        "more calls/s than the Python one. The machine is shared (2 cores, other engineers' builds; the "
+        "JVM, the service and the Python client compete for them): read the ratios of the same run, not "
+        "the absolute numbers; p99 is mostly scheduling noise."
     )
     if not args.no_write:
         write_section("Kotlin client (clients/android) vs Python client", body)
