@@ -9,7 +9,6 @@ snapshot) on the bus, so the event store, rules, webhooks, clips and subscriptio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from camera_service.analytics.worker import BatchStats, InferenceQueue, Job
 from camera_service.core.bus import Event, EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
+from camera_service.core.tasks import TaskSet, cancel_and_wait
 from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.analytics")
@@ -69,7 +69,7 @@ class AnalyticsService:
         self.pipelines: dict[str, CameraPipeline] = {}
         self.settings: dict[str, tuple[bool, CameraAnalyticsSettings]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("analytics")
         self._retention: asyncio.Task[None] | None = None
         self._running = False
         self._unsubscribe: Callable[[], None] | None = None
@@ -101,10 +101,8 @@ class AnalyticsService:
         self._running = False
         if self._unsubscribe is not None:
             self._unsubscribe()
-        if self._retention is not None:
-            self._retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retention
+        await cancel_and_wait(self._retention)
+        self._retention = None
         pipelines = list(self.pipelines.values())
         self.pipelines.clear()
         for p in pipelines:
@@ -115,8 +113,8 @@ class AnalyticsService:
         deadline = time.monotonic() + 3.0  # readers blocked in a connect attempt are daemon threads
         for p in pipelines:
             await asyncio.to_thread(p.sampler.join, max(0.0, deadline - time.monotonic()))
-        for task in list(self._tasks):
-            task.cancel()
+        await self._tasks.close()  # announcements, activity updates, forgets: cancelled and awaited
+        self._tasks.reopen()
 
     def health(self) -> ComponentHealth:
         q = self.queue
@@ -347,14 +345,7 @@ class AnalyticsService:
 
     # --- housekeeping ---
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("analytics task failed", exc_info=task.exception())
+        self._tasks.spawn(coro)  # a failure is logged by the TaskSet
 
     async def _retention_loop(self) -> None:
         while True:
