@@ -79,6 +79,17 @@ async def test_record_timeline_export(tmp_path: Path, test_camera_factory: Any) 
         assert frames > 0
         assert abs(duration - 10.0) <= 1.0, duration
 
+        # A click on the recorded range plays from there (a short clip of that point).
+        box = await page.page.get_by_test_id("range").first.bounding_box()
+        assert box is not None
+        await page.page.mouse.click(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
+        await page.page.locator("video.playback").wait_for(timeout=60_000)
+
+        async def plays() -> bool:
+            return bool(await page.page.eval_on_selector("video.playback", "v => v.currentTime > 0.5"))
+
+        await poll(plays, 30, "recorded video playing")
+
         # Recording policy editor (live view side panel).
         await page.goto("/#/live")
         await page.page.click('.tile[data-camera="cam1"]')
