@@ -212,5 +212,5 @@ async def search_detections(
         cursor=params.cursor,
         limit=params.limit,
     )
-    rows, cursor = await api.analytics.store.search(q)
+    rows, cursor = await api.analytics.search(q)
     return DetectionPage(detections=rows, next_cursor=cursor)

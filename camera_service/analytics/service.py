@@ -22,7 +22,13 @@ from camera_service.analytics.models import CameraAnalyticsSettings, Detection
 from camera_service.analytics.motion import zone_of
 from camera_service.analytics.pipeline import CameraPipeline, SampleOutcome
 from camera_service.analytics.plugins import Discovery, discover
-from camera_service.analytics.store import MIGRATIONS, Activity, AnalyticsStore, DetectionRecord
+from camera_service.analytics.store import (
+    MIGRATIONS,
+    Activity,
+    AnalyticsStore,
+    DetectionQuery,
+    DetectionRecord,
+)
 from camera_service.analytics.tracker import Track
 from camera_service.analytics.worker import BatchStats, InferenceQueue, Job
 from camera_service.core.bus import Event, EventBus, Severity
@@ -193,6 +199,10 @@ class AnalyticsService:
         if p is not None and p.in_motion and p.motion_since < end:
             found.append(Activity("motion", p.motion_since, max(p.last_motion, p.motion_since)))
         return found
+
+    async def search(self, q: DetectionQuery) -> tuple[list[DetectionRecord], str | None]:
+        """Confirmed detections, newest first: the page and the next page's cursor (None at the end)."""
+        return await self.store.search(q)
 
     def latest_frame(self, camera: str) -> tuple[VideoFrame, float] | None:
         """The camera's last sampled frame if fresh enough (take_snapshot answers from it)."""

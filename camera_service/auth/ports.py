@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from camera_service.auth.identity import Identity
 from camera_service.auth.scopes import ScopedCamera
@@ -20,4 +20,4 @@ class StreamAccess(Protocol):
 class TokenMinter(Protocol):
     """Signs access tokens with the service's JWT secret (users: console sign-in)."""
 
-    def mint(self, claims: dict[str, Any], ttl_s: float) -> str: ...
+    def mint(self, claims: dict[str, object], ttl_s: float) -> str: ...

@@ -7,12 +7,12 @@ the listed members, with real types, and can be built in tests with a small fake
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from camera_service.cameras.models import Camera, CameraStatusInfo
 
 # A path contributor shapes the MediaMTX path config of a camera (recordings adds its record keys).
-PathContributor = Callable[[Camera], dict[str, Any]]
+PathContributor = Callable[[Camera], dict[str, object]]
 
 
 class CameraDirectory(Protocol):
@@ -42,7 +42,7 @@ class CameraRegistry(CameraDirectory, Protocol):
     def status(self, camera_id: str) -> CameraStatusInfo: ...
     def add_path_contributor(self, fn: PathContributor) -> None: ...
     async def reapply(self, camera_id: str) -> None: ...
-    async def update_recording_policy(self, camera_id: str, policy: dict[str, Any]) -> Camera: ...
+    async def update_recording_policy(self, camera_id: str, policy: dict[str, object]) -> Camera: ...
 
 
 class CameraAdmin(CameraDirectory, Protocol):

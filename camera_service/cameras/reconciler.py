@@ -10,7 +10,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.metrics import CameraMetrics
@@ -50,7 +49,7 @@ class PathReconciler:
         self._last_drift: set[str] = set()
         self.last: ReconcileReport | None = None
 
-    def desired_configs(self) -> dict[str, dict[str, Any] | None]:
+    def desired_configs(self) -> dict[str, dict[str, object] | None]:
         return {c.id: self.builder.desired(c) for c in self._cameras()}
 
     async def reconcile(self) -> ReconcileReport:

@@ -49,6 +49,7 @@ from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import Broadcaster
 from camera_service.storage.crypto import SecretBox, load_or_create_key
+from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.cameras")
 
@@ -64,7 +65,7 @@ class CameraService:
         mediamtx_cfg: MediaMTXConfig,
         storage: StorageConfig,
         demo: DemoConfig,
-        db: Any,
+        db: Database,
         mediamtx: MediaMTXSupervisor,
         internal: HookHost,
         bus: EventBus,

@@ -297,6 +297,16 @@ class EventService:
             event_id, now=self.clock.time(), status=status, tags=tags, notes=notes, acknowledged_by=by
         )
 
+    async def counts_by_type(
+        self, start: float, end: float, cameras: list[str]
+    ) -> list[tuple[str, str, str, int]]:
+        """(camera, type, severity, count) of the stored events in [start, end) of these cameras."""
+        return await self.store.counts_by_type(start, end, cameras)
+
+    async def status_changes(self, start: float, end: float, camera: str) -> list[tuple[float, str]]:
+        """(time, camera.online|offline|error) in [start, end), preceded by the last one before start."""
+        return await self.store.status_changes(start, end, camera)
+
     async def rule_runs(
         self,
         rule_id: str | None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from camera_service.cameras.models import Camera
 from camera_service.core.tasks import TaskSet
 from camera_service.onvif.client import OnvifClient, not_supported
@@ -15,7 +13,7 @@ class ClientPool:
 
     def __init__(self, cfg: OnvifConfig) -> None:
         self.cfg = cfg
-        self._clients: dict[str, tuple[tuple[Any, ...], OnvifClient]] = {}
+        self._clients: dict[str, tuple[tuple[str, str | None, str | None], OnvifClient]] = {}
         self._closing = TaskSet("onvif-clients")  # replaced clients closing in the background
 
     def get(self, camera: Camera) -> OnvifClient:

@@ -55,3 +55,12 @@ class ArchiveQueries:
     ) -> tuple[list[Snapshot], int]:
         snaps = await self.store.list_snapshots(camera, limit=limit, offset=offset, cameras=cameras)
         return snaps, await self.store.count_snapshots(camera, cameras=cameras)
+
+    async def recorded_totals(
+        self, start: float, end: float, cameras: list[str]
+    ) -> dict[str, tuple[float, int]]:
+        """camera -> (recorded seconds clipped to [start, end), bytes of the segments overlapping it)."""
+        return await self.store.recorded_totals(start, end, cameras)
+
+    async def snapshot_counts(self, start: float, end: float, cameras: list[str]) -> dict[str, int]:
+        return await self.store.snapshot_counts(start, end, cameras)

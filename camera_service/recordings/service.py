@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -192,7 +192,7 @@ class RecordingsService:
             },
         )
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Coroutine[object, object, object], name: str) -> None:
         if self._closed:  # stopping: nothing may outlive stop() (the database closes after us)
             coro.close()
             return
@@ -251,10 +251,7 @@ class RecordingsService:
             name = await compat_sessions.name_session(self, session, self._names.get(session.camera))
         else:
             name = await compat_sessions.session_name(self, session)
-        try:
-            camera: Any = await self.cameras.get(session.camera)
-        except Exception:
-            camera = None  # removed camera: only unrestricted identities hear about it
+        camera = self.cameras.find(session.camera)  # None: removed; only unrestricted identities hear
 
         def may_see(conn: ConnectionContext) -> bool:  # security: camera scopes (auth/scopes.py)
             ident = conn.identity

@@ -93,9 +93,9 @@ async def get_statistics(api: StatisticsApi, ctx: CallContext, params: Statistic
     if params.group is not None:
         cameras = [c for c in cameras if c.group == params.group]
     ids = [c.id for c in cameras]
-    events = await api.events.store.counts_by_type(start, end, ids)
-    recorded = await api.recordings.store.recorded_totals(start, end, ids)
-    snapshots = await api.recordings.store.snapshot_counts(start, end, ids)
+    events = await api.events.counts_by_type(start, end, ids)
+    recorded = await api.recordings.archive.recorded_totals(start, end, ids)
+    snapshots = await api.recordings.archive.snapshot_counts(start, end, ids)
     rows: list[CameraStatistics] = []
     for cam in cameras:
         by_type: dict[str, int] = {}
@@ -104,7 +104,7 @@ async def get_statistics(api: StatisticsApi, ctx: CallContext, params: Statistic
             if camera_id == cam.id:
                 by_type[kind] = by_type.get(kind, 0) + n
                 by_severity[severity] = by_severity.get(severity, 0) + n
-        changes = await api.events.store.status_changes(start, end, cam.id)
+        changes = await api.events.status_changes(start, end, cam.id)
         online = online_seconds(changes, start, end)
         seconds, size = recorded.get(cam.id, (0.0, 0))
         rows.append(
