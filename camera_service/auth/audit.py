@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from typing import Any
 
 from pydantic import BaseModel
@@ -72,16 +74,41 @@ def params_for_audit(params: BaseModel | None) -> dict[str, Any]:
     return data
 
 
+# Repeated failures (same actor, address, method and outcome): the first REPEAT_WRITTEN of a window are
+# written one by one, the rest of the window only counted; the first entry after the window carries how
+# many were folded (security M3: a flood of failures wrote 58k rows in 11 s).
+REPEAT_WINDOW_S = 60.0
+REPEAT_WRITTEN = 20
+_MAX_REPEAT_KEYS = 10_000
+_DENIED_PARAMS_BYTES = 4096
+
+
+def _bounded_params(raw: Any) -> dict[str, Any]:
+    """The redacted params of a call refused before validation, cut to a few KiB (security L18)."""
+    if raw is None:
+        return {}
+    value = redact_params(raw if isinstance(raw, dict) else {"params": raw})
+    text = json.dumps(value, default=str)
+    if len(text) > _DENIED_PARAMS_BYTES:
+        return {"_truncated": text[:_DENIED_PARAMS_BYTES]}
+    return value if isinstance(value, dict) else {"params": value}
+
+
 class AuditLog:
     def __init__(
         self, store: AuthStore, retention_days: int, queue_size: int = 10_000, on_drop: Any = None
     ) -> None:
         self.store = store
         self.retention_days = retention_days
-        self._queue: asyncio.Queue[AuditEntry] = asyncio.Queue(maxsize=queue_size)
+        # Unbounded queue, bounded by policy in record(): failures beyond queue_size are dropped (and
+        # counted), a successful state-changing call is always kept (security M3).
+        self._queue: asyncio.Queue[AuditEntry] = asyncio.Queue()
+        self._queue_size = queue_size
+        self._repeats: OrderedDict[tuple[str, str, str, str], list[float]] = OrderedDict()
         self._tasks = TaskSet("audit")
         self._on_drop = on_drop
         self.dropped = 0
+        self.folded = 0
 
     # Dispatcher observer: (ctx, spec, params, error)
     def observe(
@@ -108,7 +135,9 @@ class AuditLog:
                 actor=identity.subject if identity else "anonymous",
                 actor_kind=identity.kind if identity else "none",
                 method=spec.name,
-                params=params_for_audit(params),
+                params=params_for_audit(params)
+                if params is not None or outcome != "denied"
+                else _bounded_params(ctx.raw_params),
                 outcome=outcome,
                 error_code=error.code if error else None,
                 remote=ctx.connection.remote,
@@ -118,14 +147,41 @@ class AuditLog:
         )
 
     def record(self, entry: AuditEntry, *, redacted: bool = False) -> None:
+        if entry.outcome != "ok":
+            if self._fold(entry):
+                return
+            if self._queue.qsize() >= self._queue_size:
+                self.dropped += 1
+                if self._on_drop is not None:
+                    self._on_drop()
+                return
         if not redacted:
             entry.params = redact_params(entry.params)
-        try:
-            self._queue.put_nowait(entry)
-        except asyncio.QueueFull:
-            self.dropped += 1
-            if self._on_drop is not None:
-                self._on_drop()
+        self._queue.put_nowait(entry)
+
+    @property
+    def pending(self) -> int:
+        """Entries queued and not yet written."""
+        return self._queue.qsize()
+
+    def _fold(self, entry: AuditEntry) -> bool:
+        """True when `entry` repeats a failure written less than REPEAT_WINDOW_S ago (it is counted)."""
+        key = (entry.actor, entry.remote or "", entry.method, entry.outcome)
+        slot = self._repeats.get(key)  # [window start, written, folded]
+        if slot is not None and entry.ts - slot[0] < REPEAT_WINDOW_S:
+            if slot[1] < REPEAT_WRITTEN:
+                slot[1] += 1
+                return False
+            slot[2] += 1
+            self.folded += 1
+            return True
+        if slot is not None and slot[2]:
+            entry.params = {**entry.params, "repeated_before": int(slot[2]), "repeats_since": slot[0]}
+        self._repeats[key] = [entry.ts, 1, 0]
+        self._repeats.move_to_end(key)
+        if len(self._repeats) > _MAX_REPEAT_KEYS:
+            self._repeats.popitem(last=False)
+        return False
 
     async def start(self) -> None:
         self._tasks.reopen()

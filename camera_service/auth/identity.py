@@ -19,10 +19,13 @@ class Identity:
     agencies: frozenset[str] = field(default_factory=frozenset)
     session_id: str = ""
     key_id: str | None = None  # API keys: revocation is re-checked on every call
+    # A token that carries a scope claim is scoped even when the lists are empty: `cameras: []` means no
+    # camera, never every camera (security L2).
+    scope_claimed: bool = False
 
     @property
     def unrestricted(self) -> bool:
-        return not (self.cameras or self.groups or self.tags or self.agencies)
+        return not (self.scope_claimed or self.cameras or self.groups or self.tags or self.agencies)
 
     def scope_dict(self) -> dict[str, list[str]]:
         return {

@@ -206,7 +206,10 @@ class AuthService:
             expires_at=rec.expires_at,
             key_id=rec.key_id,
             session_id=secrets.token_hex(8),
-            **{k: frozenset(v) for k, v in rec.scopes.items()},
+            cameras=frozenset(rec.scopes.get("cameras", ())),
+            groups=frozenset(rec.scopes.get("groups", ())),
+            tags=frozenset(rec.scopes.get("tags", ())),
+            agencies=frozenset(rec.scopes.get("agencies", ())),
         )
 
     def is_revoked(self, key_id: str) -> bool:

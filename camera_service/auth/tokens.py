@@ -61,6 +61,8 @@ def identity_from_claims(claims: dict[str, Any], kind: str = "jwt") -> Identity:
         raise TokenError("claim 'sub' is missing")
     scopes = {name: _str_set(claims.get(name), name) for name in SCOPE_CLAIMS}
     exp = claims.get("exp")
+    if exp is not None and (isinstance(exp, bool) or not isinstance(exp, (int, float))):
+        raise TokenError("claim 'exp' must be a number")  # security L1: never a token that cannot expire
     return Identity(
         subject=subject,
         role=parse_role(claims.get("role")),
@@ -71,6 +73,7 @@ def identity_from_claims(claims: dict[str, Any], kind: str = "jwt") -> Identity:
         groups=scopes["groups"],
         tags=scopes["tags"],
         agencies=scopes["agencies"],
+        scope_claimed=any(claims.get(name) is not None for name in SCOPE_CLAIMS),
     )
 
 

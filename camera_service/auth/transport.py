@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import ssl
 import time
@@ -27,6 +28,9 @@ log = logging.getLogger("camera_service.auth")
 
 CLOSE_AUTH_TIMEOUT = 4001
 TIMEOUT_TASK = "auth.timeout_task"
+EXPIRY_TASK = "auth.expiry_task"
+# How often a connection without an expiring identity is looked at again (it may authenticate later).
+EXPIRY_POLL_S = 30.0
 # ConnectionContext.notify_encoded drops pushes to connections carrying this flag until they authenticate.
 REQUIRES_IDENTITY = "auth.required"
 
@@ -47,6 +51,10 @@ def bearer_token(request: web.Request) -> str | None:
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
     return None
+
+
+def _authenticated(conn: ConnectionContext) -> bool:
+    return conn.identity is not None
 
 
 class TransportSecurity:
@@ -71,6 +79,7 @@ class TransportSecurity:
             conn.identity = ANONYMOUS
             return
         conn.state[REQUIRES_IDENTITY] = True
+        conn.state[EXPIRY_TASK] = self._timeouts.spawn(self._expiry_watch(conn), name="auth-expiry")
         token = bearer_token(request)
         if token is not None:
             if self.auth.auth_attempts.peek(remote):
@@ -108,6 +117,25 @@ class TransportSecurity:
 
     async def on_disconnect(self, conn: ConnectionContext) -> None:
         await cancel_and_wait(conn.state.pop(TIMEOUT_TASK, None))
+        await cancel_and_wait(conn.state.pop(EXPIRY_TASK, None))
+
+    async def _expiry_watch(self, conn: ConnectionContext) -> None:
+        """Security L8: when a connection's identity expires, drop it (no more pushes, calls need a new
+        authentication) and close the socket if it does not authenticate again within auth_timeout_s.
+        The guard re-checks expiry on every call; this covers a socket that only listens."""
+        clock = self.auth.clock
+        while True:
+            identity = conn.identity
+            exp = identity.expires_at if identity is not None else None
+            if identity is not None and exp is not None and clock.time() >= exp:
+                conn.identity = None
+                self.auth.metrics.connections_rejected.labels("identity_expired").inc()
+                await self._auth_timeout(conn, self.cfg.auth_timeout_s)
+                if not _authenticated(conn):  # (a call, not the attribute: it changed while we slept)
+                    return
+                continue
+            wait = EXPIRY_POLL_S if exp is None else min(EXPIRY_POLL_S, max(0.05, exp - clock.time()))
+            await asyncio.sleep(wait)
 
     async def _auth_timeout(self, conn: ConnectionContext, wait_s: float) -> None:
         await asyncio.sleep(wait_s)
@@ -123,10 +151,26 @@ class TransportSecurity:
         if origin in self.cfg.allowed_origins or "*" in self.cfg.allowed_origins:
             return
         host = request.headers.get("Host", "")
-        if urlsplit(origin).netloc == host and host:
+        parts = urlsplit(origin)
+        if parts.netloc == host and host and self._same_origin_allowed(parts.scheme, parts.hostname):
             return  # same origin (a page served by this host)
         self.auth.metrics.connections_rejected.labels("origin").inc()
         raise web.HTTPForbidden(text="origin not allowed")
+
+    def _same_origin_allowed(self, scheme: str, hostname: str | None) -> bool:
+        """Security L16: the Host header is the client's word, so a same-origin match only counts for the
+        scheme this server speaks and for a host name it is known by (an IP literal, localhost,
+        server.host, server.public_host); a rebound DNS name needs security.allowed_origins."""
+        if scheme != ("https" if self.tls else "http") or not hostname:
+            return False
+        server = self.auth.settings.server
+        if hostname in ("localhost", server.host, server.public_host):
+            return True
+        try:
+            ipaddress.ip_address(hostname)
+        except ValueError:
+            return False
+        return True
 
     # ---- HTTP ----------------------------------------------------------------------------------------
     @web.middleware

@@ -6,7 +6,7 @@ a connection to the device); add/update/remove = admin (camera administration).
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ from camera_service.cameras.schemas import (
 )
 from camera_service.cameras.streams import StreamUrls, with_stream_token
 from camera_service.cameras.urls import mask_credentials, parse_source, with_credentials
-from camera_service.core.errors import NotFound
+from camera_service.core.errors import Forbidden, NotFound
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry
@@ -132,6 +132,16 @@ def _derive_id(svc: CameraService, name: str) -> str:
         candidate, n = f"{base}-{n}", n + 1
 
 
+def _stays_in_scope(ctx: CallContext, camera: Camera) -> None:
+    """A scoped admin adds and changes only cameras its own scope covers (security L12)."""
+    if not ctx.scope.unrestricted and not ctx.scope.sees(camera):
+        raise Forbidden(
+            f"camera '{camera.id}' would be outside your camera scope (set its group, tags or agency to "
+            "ones your scope names)",
+            {"reason": "outside_scope", "camera": camera.id},
+        )
+
+
 @router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
 async def add_camera(api: CameraApi, ctx: CallContext, params: AddCameraParams) -> CameraInfo:
     """Register a camera and provision its MediaMTX path; persisted across restarts.
@@ -145,6 +155,7 @@ async def add_camera(api: CameraApi, ctx: CallContext, params: AddCameraParams) 
     svc = api.cameras
     camera_id = params.id or _derive_id(svc, params.name or "camera")
     camera = camera_from_add(camera_id, params)
+    _stays_in_scope(ctx, camera)
     added = await svc.add(camera)
     return CameraInfo.of(added, svc.status(added.id))
 
@@ -160,6 +171,7 @@ async def update_camera(api: CameraApi, ctx: CallContext, params: UpdateCameraPa
     svc = api.cameras
     old = _visible(api, ctx, params.camera)
     new, keep_secrets = apply_update(old, params)
+    _stays_in_scope(ctx, new)
     updated = await svc.replace(new, keep_secrets=keep_secrets)
     return CameraInfo.of(updated, svc.status(updated.id))
 
@@ -216,7 +228,7 @@ async def probe_camera(api: CameraApi, ctx: CallContext, params: ProbeCameraPara
             if camera.source_kind != "pull"
             else svc.source_url_with_credentials(camera)
         )
-        secrets = camera.secrets()
+        secrets = (*camera.secrets(), camera.username)  # L15: nor the stored user name
     else:
         assert params.source is not None
         parsed = parse_source(params.source)
@@ -227,12 +239,14 @@ async def probe_camera(api: CameraApi, ctx: CallContext, params: ProbeCameraPara
         url = with_credentials(
             parsed.source, params.username or parsed.username, password, parsed.secret_query
         )
-        secrets = (password, *parsed.secret_query.values())
+        secrets = (password, params.username or parsed.username, *parsed.secret_query.values())
     timeout = min(params.timeout_s or svc.cfg.probe_timeout_s, svc.cfg.probe_timeout_s)
     started = time.perf_counter()
     try:
-        result = await asyncio.wait_for(
-            asyncio.to_thread(
+        identity = ctx.connection.identity
+        result = await svc.probes.run(
+            identity.subject if identity else ctx.connection.remote,
+            functools.partial(
                 probe_stream, url, timeout_s=timeout, sample_s=params.sample_s, device=url.startswith("/dev/")
             ),
             timeout + 2.0,

@@ -22,6 +22,7 @@ from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.live import LivePush
 from camera_service.cameras.metrics import CameraMetrics
 from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo
+from camera_service.cameras.probe_pool import ProbePool
 from camera_service.cameras.provisioning import (
     HOOK_OFFLINE,
     HOOK_ONLINE,
@@ -97,6 +98,7 @@ class CameraService:
         self._store: CameraStore | None = None
         self._cache = CameraCache()
         self._mutate = asyncio.Lock()
+        self.probes = ProbePool()  # security M4: probes never use the shared default executor
         self._tasks = TaskSet("cameras")
         self._unlisten: list[Callable[[], None]] = []
         self.live = LivePush(
@@ -183,6 +185,8 @@ class CameraService:
         await self._tasks.close()
         await self.live.stop_sampling()
         self.reconciler.stopped()
+        self.probes.close()
+        self.probes = ProbePool()  # a stopped service can be started again
 
     def health(self) -> ComponentHealth:
         counts = Counter(self.status(cid).status.value for cid in self._cache.ids())

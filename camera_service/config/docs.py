@@ -16,14 +16,23 @@ from camera_service.config.settings import ENV_PREFIX, Settings
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 
 
-def _default(field: FieldInfo) -> str:
+_NO_VALUE: Any = object()
+
+
+def _default_value(field: FieldInfo) -> Any:
     if field.default_factory is not None:
         try:
-            value: Any = field.default_factory()  # type: ignore[call-arg]
+            return field.default_factory()  # type: ignore[call-arg]
         except TypeError:
-            return "(computed)"
-    else:
-        value = field.default
+            return _NO_VALUE
+    return field.default
+
+
+def _default(field: FieldInfo, value: Any = _NO_VALUE) -> str:
+    if value is _NO_VALUE:
+        value = _default_value(field)
+    if value is _NO_VALUE:
+        return "(computed)"
     if isinstance(value, BaseModel):
         return "(section)"
     if isinstance(value, SecretStr):
@@ -46,8 +55,10 @@ def _bounds(field: FieldInfo) -> str:
     return ", ".join(parts)
 
 
-def _section(name: str, model: type[BaseModel], out: list[str]) -> None:
-    nested: list[tuple[str, type[BaseModel]]] = []
+def _section(name: str, model: type[BaseModel], out: list[str], defaults: Any = None) -> None:
+    """`defaults`: the parent's default for this section, when it differs from the class defaults (e.g.
+    security.rate_limit_identity is a RateLimitConfig(200, 400)): its values are the real defaults (L19)."""
+    nested: list[tuple[str, type[BaseModel], Any]] = []
     out.append(f"\n## `{name}`\n")
     doc = (model.__doc__ or "").strip()
     if doc and not doc.startswith("!!!"):
@@ -56,16 +67,21 @@ def _section(name: str, model: type[BaseModel], out: list[str]) -> None:
     for key, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            nested.append((f"{name}.{key}", annotation))
+            section_default = getattr(defaults, key, None) if defaults is not None else None
+            if section_default is None:
+                value = _default_value(field)
+                section_default = value if isinstance(value, BaseModel) else None
+            nested.append((f"{name}.{key}", annotation, section_default))
             continue
         type_name = str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
         type_name = type_name.replace("pathlib.", "").replace("pydantic.types.", "")
         desc = (field.description or "").replace("|", "\\|").replace("\n", " ")
         env = f"{ENV_PREFIX}{name.replace('.', '__').upper()}__{key.upper()}"
         type_cell = type_name.replace("|", "\\|")
-        out.append(f"| `{key}` | {type_cell} | {_default(field)} | {_bounds(field)} | {desc} (env `{env}`) |")
-    for nested_name, nested_model in nested:
-        _section(nested_name, nested_model, out)
+        shown = _default(field, getattr(defaults, key)) if defaults is not None else _default(field)
+        out.append(f"| `{key}` | {type_cell} | {shown} | {_bounds(field)} | {desc} (env `{env}`) |")
+    for nested_name, nested_model, nested_defaults in nested:
+        _section(nested_name, nested_model, out, nested_defaults)
 
 
 def render() -> str:

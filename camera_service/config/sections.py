@@ -53,6 +53,16 @@ class ServerConfig(ConfigModel):
         title="In-flight requests per connection",
         description="Requests of one connection handled concurrently; further reads wait (backpressure).",
     )
+    max_pending_reply_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=65_536,
+        le=1 << 34,
+        title="Unsent reply bytes per connection",
+        description=(
+            "Reply bytes of one connection waiting for the client to read them; a reply that would add to "
+            "more than this closes the connection with code 4008 (a client that never reads)."
+        ),
+    )
     send_queue_size: int = Field(
         1000,
         ge=1,

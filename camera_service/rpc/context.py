@@ -80,6 +80,8 @@ class CallContext:
     method: str
     resolve_scope: ScopeResolver | None = None
     _scope: Scope | None = None
+    # The params as sent (after params hooks), for observers of calls refused before validation (audit).
+    raw_params: Any = None
 
     @property
     def scope(self) -> Scope:

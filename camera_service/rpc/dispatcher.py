@@ -206,6 +206,7 @@ class Dispatcher:
         try:
             for hook in self.params_hooks:
                 raw_params = await hook(ctx, spec, raw_params)
+            ctx.raw_params = raw_params
             for guard in self.guards:
                 await guard(ctx, spec)
             params = self._parse_params(spec, raw_params)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 
 from camera_service.auth.roles import Role
 from camera_service.rpc.context import CallContext
@@ -27,10 +27,21 @@ from camera_service.rpc.scope import CameraScope
 Handler = Callable[..., Awaitable[Any]]
 
 
+_INT64 = 1 << 63
+
+
 class Params(BaseModel):
-    """Base of every params model: unknown fields are rejected with -32602."""
+    """Base of every params model: unknown fields are rejected with -32602, and so are integers the
+    database cannot hold (security L6: 2**63 in an offset or id was an internal error)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _int64(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool) and not -_INT64 <= v < _INT64:
+            raise ValueError("integer out of range (64-bit signed)")
+        return v
 
 
 class NoParams(Params):

@@ -89,7 +89,7 @@ class WebSocketEndpoint:
         self._sockets.add(ws)
         self.metrics.connections.inc()
         try:
-            await self._serve(ws, conn)
+            await self._serve(ws, conn, close_slow)
         finally:
             self.connections.remove(conn)
             self._sockets.discard(ws)
@@ -102,9 +102,12 @@ class WebSocketEndpoint:
                     log.exception("disconnect hook failed")
         return ws
 
-    async def _serve(self, ws: web.WebSocketResponse, conn: ConnectionContext) -> None:
+    async def _serve(
+        self, ws: web.WebSocketResponse, conn: ConnectionContext, close_slow: Callable[[], None]
+    ) -> None:
         slots = asyncio.Semaphore(self.cfg.max_inflight_per_connection)
         tasks = TaskSet(f"websocket:{conn.remote}")
+        unsent = [0, 0]  # reply bytes waiting for the client to read them (security M5)
 
         async def run(data: bytes | str) -> None:
             try:
@@ -114,7 +117,16 @@ class WebSocketEndpoint:
                     if delay > 0:  # the slot stays taken: the client's further requests wait
                         await asyncio.sleep(delay)
                 if reply is not None and not ws.closed:
-                    await ws.send_frame(reply, WSMsgType.TEXT)
+                    if unsent[0] > self.cfg.max_pending_reply_bytes:
+                        if unsent[1] == 0:  # it does not read: stop holding its replies in memory
+                            unsent[1] = 1
+                            close_slow()
+                        return
+                    unsent[0] += len(reply)
+                    try:
+                        await ws.send_frame(reply, WSMsgType.TEXT)
+                    finally:
+                        unsent[0] -= len(reply)
             except (ConnectionResetError, RuntimeError):
                 pass  # the client went away mid-reply
             finally:

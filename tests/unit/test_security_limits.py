@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -83,3 +84,72 @@ def test_anonymous_limits_apply_only_before_authentication() -> None:
     assert limits.send_delay(anon, 2000) == pytest.approx(1.0)  # then paid at 2000 B/s
     now[0] += 10.0
     assert limits.send_delay(anon, 1000) == 0.0  # refilled
+
+
+async def test_probe_pool_bounds_each_identity_and_keeps_others_served() -> None:
+    import threading
+
+    from camera_service.cameras.probe_pool import ProbePool
+    from camera_service.core.errors import RateLimited
+
+    pool = ProbePool(workers=2, per_identity=1)
+    release = threading.Event()
+    try:
+        hung = asyncio.ensure_future(pool.run("mallory", lambda: release.wait(30), timeout_s=0.2))
+        with pytest.raises(TimeoutError):
+            await hung  # the call gives up; the thread is still held ...
+        with pytest.raises(RateLimited):
+            await pool.run("mallory", lambda: 1, timeout_s=5)  # ... and still counts for its identity
+        assert await pool.run("alice", lambda: 42, timeout_s=5) == 42
+        release.set()
+
+        async def freed() -> int:
+            return await pool.run("mallory", lambda: 7, timeout_s=5)
+
+        for _ in range(100):  # the hung thread ends: mallory may probe again
+            try:
+                assert await freed() == 7
+                break
+            except RateLimited:
+                await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the identity's slot was never released")
+    finally:
+        release.set()
+        pool.close()
+
+
+def test_audit_keeps_successes_when_full_and_folds_repeated_failures() -> None:
+    from camera_service.auth.audit import REPEAT_WRITTEN, AuditLog
+    from camera_service.auth.store import AuditEntry
+
+    log = AuditLog(store=None, retention_days=1, queue_size=5)  # type: ignore[arg-type]
+
+    def entry(outcome: str, method: str = "get_status") -> AuditEntry:
+        return AuditEntry(
+            ts=1000.0,
+            actor="anonymous",
+            actor_kind="none",
+            method=method,
+            params={},
+            outcome=outcome,
+            error_code=None,
+            remote="10.0.0.1",
+        )
+
+    for _ in range(REPEAT_WRITTEN + 30):
+        log.record(entry("auth_failed"))
+    assert log.folded == 30 and log.dropped == REPEAT_WRITTEN - 5
+    for _ in range(10):
+        log.record(entry("ok", "add_camera"))  # the queue is full of failures: successes still go in
+    assert log.pending == 5 + 10
+
+
+def test_config_doc_shows_the_real_nested_defaults() -> None:
+    from camera_service.config.docs import render
+
+    text = render()
+    identity = text.split("## `security.rate_limit_identity`")[1].split("## ")[0]
+    assert "| `per_second` | float | `200.0` |" in identity and "| `burst` | int | `400` |" in identity
+    attempts = text.split("## `security.auth_attempts`")[1].split("## ")[0]
+    assert "`0.5`" in attempts and "`10`" in attempts

@@ -170,6 +170,7 @@ class RuleOwner(BaseModel):
     groups: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     agencies: list[str] = Field(default_factory=list)
+    scoped: bool = Field(False, description="True when it had a camera scope (even an empty one).")
 
 
 class Rule(RuleSpec):

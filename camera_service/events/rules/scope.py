@@ -27,12 +27,13 @@ def owner_of(identity: Identity | None) -> RuleOwner | None:
         groups=sorted(identity.groups),
         tags=sorted(identity.tags),
         agencies=sorted(identity.agencies),
+        scoped=not identity.unrestricted,
     )
 
 
 def owner_identity(owner: RuleOwner | None) -> Identity | None:
     """The identity a rule acts as; None for system rules (unrestricted)."""
-    if owner is None or not (owner.cameras or owner.groups or owner.tags or owner.agencies):
+    if owner is None or not (owner.scoped or owner.cameras or owner.groups or owner.tags or owner.agencies):
         return None
     return Identity(
         subject=owner.subject,
@@ -42,6 +43,7 @@ def owner_identity(owner: RuleOwner | None) -> Identity | None:
         groups=frozenset(owner.groups),
         tags=frozenset(owner.tags),
         agencies=frozenset(owner.agencies),
+        scope_claimed=True,
     )
 
 

@@ -690,6 +690,7 @@ export type RuleOwner = {
   groups?: Array<string>;
   tags?: Array<string>;
   agencies?: Array<string>;
+  scoped?: boolean;
 };
 
 export type RuleRemoved = {

@@ -1056,6 +1056,8 @@ public data class RuleOwner(
     @SerialName("groups") val groups: List<String>? = null,
     @SerialName("tags") val tags: List<String>? = null,
     @SerialName("agencies") val agencies: List<String>? = null,
+    /** True when it had a camera scope (even an empty one). */
+    @SerialName("scoped") val scoped: Boolean? = null,
 )
 
 @Serializable
