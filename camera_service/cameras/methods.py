@@ -48,6 +48,8 @@ _WRITE_ERRORS = (
     ErrorCode.CONFLICT,
     ErrorCode.MEDIAMTX_UNAVAILABLE,
 )
+# A scoped admin's camera must stay inside its scope (security L12).
+_SCOPED_WRITE_ERRORS = (*_WRITE_ERRORS, ErrorCode.PERMISSION_DENIED)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ def _stays_in_scope(ctx: CallContext, camera: Camera) -> None:
         )
 
 
-@router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
+@router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_SCOPED_WRITE_ERRORS)
 async def add_camera(api: CameraApi, ctx: CallContext, params: AddCameraParams) -> CameraInfo:
     """Register a camera and provision its MediaMTX path; persisted across restarts.
 
@@ -160,7 +162,7 @@ async def add_camera(api: CameraApi, ctx: CallContext, params: AddCameraParams) 
     return CameraInfo.of(added, svc.status(added.id))
 
 
-@router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_WRITE_ERRORS)
+@router.method(scope=CameraScope.CAMERAS, role=Role.ADMIN, mutating=True, errors=_SCOPED_WRITE_ERRORS)
 async def update_camera(api: CameraApi, ctx: CallContext, params: UpdateCameraParams) -> CameraInfo:
     """Change some fields of a camera (only the fields given change); a new source re-provisions it.
 

@@ -181,13 +181,13 @@ class EventService:
             self.queue_overflows += 1
             log.error("event queue full; event dropped", extra={"event_type": event.type})
             return
-        self.metrics.events.labels(event.type).inc()
+        self.metrics.count_event(event.type)
         self._queue.put_nowait((event, "service", None))
 
     async def publish(self, event: Event, source: str = "api") -> Event:
         """Inject an event (create_event) and wait until it is stored and fanned out."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.metrics.events.labels(event.type).inc()
+        self.metrics.count_event(event.type)
         self._queue.put_nowait((event, source, fut))
         await fut
         return event

@@ -153,3 +153,21 @@ def test_config_doc_shows_the_real_nested_defaults() -> None:
     assert "| `per_second` | float | `200.0` |" in identity and "| `burst` | int | `400` |" in identity
     attempts = text.split("## `security.auth_attempts`")[1].split("## ")[0]
     assert "`0.5`" in attempts and "`10`" in attempts
+
+
+def test_event_type_labels_are_bounded() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from camera_service.events.metrics import MAX_TYPE_LABELS, EventMetrics
+
+    registry = CollectorRegistry()
+    metrics = EventMetrics(registry)
+    for i in range(MAX_TYPE_LABELS + 50):
+        metrics.count_event(f"alarm.t{i}")
+    metrics.count_event("alarm.t0")  # a known type keeps its own series
+    labels = {
+        s.labels["type"] for m in registry.collect() if m.name == "camera_service_events" for s in m.samples
+    }
+    assert len(labels) == MAX_TYPE_LABELS + 1 and "other" in labels
+    assert registry.get_sample_value("camera_service_events_total", {"type": "other"}) == 50
+    assert registry.get_sample_value("camera_service_events_total", {"type": "alarm.t0"}) == 2
