@@ -1,4 +1,4 @@
-"""JSON-RPC methods: recording control, the segment archive, timeline and clips.
+"""JSON-RPC methods: recording control, the segment archive and the timeline (clips: clip_methods.py).
 
 Shared native/compat names take both parameter shapes (see schemas.py and docs/adr/0008-recordings-
 native-recorder-shared-compat-methods.md); results are supersets carrying the compat fields.
@@ -14,15 +14,9 @@ from camera_service.auth.roles import Role
 from camera_service.recordings import archive, compat_sessions
 from camera_service.recordings.policy import parse_policy
 from camera_service.recordings.schemas import (
-    ClipInfo,
-    ClipList,
-    ClipRef,
     DeleteResult,
-    ExportClipParams,
     FileRef,
-    ListClipsParams,
     ListRecordingsParams,
-    LockClipParams,
     RecordingFile,
     RecordingList,
     RecordingStatus,
@@ -36,7 +30,6 @@ from camera_service.recordings.schemas import (
     TimelineParams,
     TimeRange,
     as_utc,
-    clip_info,
     files_url,
     iso,
     recording_file,
@@ -54,7 +47,7 @@ from camera_service.rpc.registry import MethodRegistry
 from camera_service.rpc.scope import CameraScope
 
 if TYPE_CHECKING:
-    from camera_service.recordings.models import Clip, RecordingSession
+    from camera_service.recordings.models import RecordingSession
     from camera_service.recordings.service import RecordingsService
 
 router = MethodRegistry(tag="recordings")
@@ -325,88 +318,6 @@ async def get_timeline(api: RecordingsApi, ctx: CallContext, params: TimelinePar
             for a in activity
         ],
     )
-
-
-def _clip_info(api: RecordingsApi, ctx: CallContext, clip: Clip) -> ClipInfo:
-    svc = api.recordings
-    thumb = svc.download_url("clips", clip.thumbnail) if clip.thumbnail else None
-    return clip_info(clip, svc.download_url("clips", clip.path), thumb)
-
-
-@router.method(
-    scope=CameraScope.CAMERAS,
-    role=Role.OPERATOR,
-    mutating=True,
-    errors=(
-        ErrorCode.NOT_FOUND,
-        ErrorCode.INVALID_PARAMS,
-        ErrorCode.TIMEOUT,
-        ErrorCode.MEDIAMTX_UNAVAILABLE,
-        ErrorCode.UPSTREAM_ERROR,
-    ),
-)
-async def export_clip(api: RecordingsApi, ctx: CallContext, params: ExportClipParams) -> ClipInfo:
-    """Export [start, end] of a camera as one MP4 that plays across segment boundaries, with a thumbnail.
-
-    Uses MediaMTX's playback server (format=mp4). A range ending in the future waits until recorded.
-    """
-    svc = api.recordings
-    camera = await camera_of(api, ctx, params.ref or "")
-    start, end = as_utc(params.start), as_utc(params.end)
-    if end <= start:
-        raise invalid_params("end", "must be after start")
-    if (end - start).total_seconds() > 86_400:
-        raise invalid_params("end", "a clip is at most 24 hours long")
-    clip = await svc.export_range(camera.id, start, end, params.name, params.lock, kind="manual")
-    return _clip_info(api, ctx, clip)
-
-
-async def _clip(api: RecordingsApi, ctx: CallContext, clip_id: str) -> Clip:
-    clip = await archive.find_clip(api.recordings, clip_id)
-    await camera_of(api, ctx, clip.camera)
-    return clip
-
-
-@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def list_clips(api: RecordingsApi, ctx: CallContext, params: ListClipsParams) -> ClipList:
-    """Exported clips (manual and event), newest first."""
-    svc = api.recordings
-    camera_id = (await camera_of(api, ctx, params.ref)).id if params.ref else None
-    cameras = ctx.scope.camera_ids  # security: page AND total count only the caller's cameras
-    clips, total = await svc.archive.clips_page(
-        camera_id, limit=params.limit, offset=params.offset, locked=params.locked, cameras=cameras
-    )
-    return ClipList(
-        clips=[_clip_info(api, ctx, c) for c in clips], total=total, limit=params.limit, offset=params.offset
-    )
-
-
-@router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER, errors=(ErrorCode.NOT_FOUND,))
-async def get_clip(api: RecordingsApi, ctx: CallContext, params: ClipRef) -> ClipInfo:
-    """One clip with its download and thumbnail URLs."""
-    return _clip_info(api, ctx, await _clip(api, ctx, params.id))
-
-
-@router.method(
-    scope=CameraScope.CAMERAS,
-    role=Role.OPERATOR,
-    mutating=True,
-    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_STATE),
-)
-async def delete_clip(api: RecordingsApi, ctx: CallContext, params: ClipRef) -> DeleteResult:
-    """Delete a clip and its thumbnail; a locked clip must be unlocked first (INVALID_STATE)."""
-    clip = await _clip(api, ctx, params.id)
-    await archive.delete_clip(api.recordings, clip)
-    return DeleteResult(id=clip.id, filename=clip.path, deleted=True, message="clip deleted")
-
-
-@router.method(scope=CameraScope.CAMERAS, role=Role.OPERATOR, mutating=True, errors=(ErrorCode.NOT_FOUND,))
-async def lock_clip(api: RecordingsApi, ctx: CallContext, params: LockClipParams) -> ClipInfo:
-    """Lock (evidence: retention never deletes it or the segments it covers) or unlock a clip."""
-    svc = api.recordings
-    clip = await _clip(api, ctx, params.id)
-    await svc.archive.set_clip_locked(clip.id, params.locked)
-    return _clip_info(api, ctx, clip.model_copy(update={"locked": params.locked}))
 
 
 __all__ = ["RpcError", "router"]

@@ -15,9 +15,9 @@ def build_registry() -> MethodRegistry:
     from camera_service.events.rules import methods as rule_methods
     from camera_service.events.webhooks import methods as webhook_methods
     from camera_service.onvif import methods as onvif_methods
+    from camera_service.recordings import clip_methods, snapshot_methods, storage_methods
     from camera_service.recordings import compat_methods as recording_compat_methods
     from camera_service.recordings import methods as recording_methods
-    from camera_service.recordings import snapshot_methods, storage_methods
     from camera_service.rpc import system_methods
 
     # Each domain imports its router here and adds it to the tuple.
@@ -29,6 +29,7 @@ def build_registry() -> MethodRegistry:
     ]
     routers += [
         recording_methods.router,
+        clip_methods.router,
         snapshot_methods.router,
         storage_methods.router,
         recording_compat_methods.router,
