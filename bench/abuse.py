@@ -3,9 +3,9 @@ idle service, then while 4 anonymous connections send rpc.discover batches, whil
 the socket, and while 2,000 unauthenticated sockets are open. Goal: p99 within 2x of idle; an admin is
 always admitted.
 
-The service runs as a child process with the production rate limits and security limits; the attackers
-and the bystander run here, in one event loop (its own cost shows up in every row, idle included). The
-machine is shared: every row is measured in the same run, next to the idle reference.
+The service runs as a child process with the production rate limits and security limits; the discover
+flood and the slow readers run in another process, the bystander (and the 2,000 idle sockets) here. The
+machine is shared: every row is measured in the same run, next to two idle references.
 
 Run: `.venv/bin/python -m bench.abuse [--duration 8]` (`--no-write` to leave docs/performance.md alone).
 """
@@ -16,11 +16,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import platform
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
@@ -96,18 +97,32 @@ async def slow_reader(url: str, stop: asyncio.Event) -> None:
                 await asyncio.sleep(0.001)
 
 
-async def during(
-    url: str, token: str, duration: float, attack: Callable[[asyncio.Event], Awaitable[None]]
-) -> list[float]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(attack(stop))
-    await asyncio.sleep(1.0)  # let the attack ramp up
+def _attack(kind: str, url: str, seconds: float, results: Any) -> None:
+    """Runs in its own process: the attackers' client-side work must not slow the bystander's loop."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        counts = [0, 0]
+        if kind == "flood":
+            await asyncio.gather(*(discover_flood(url, stop, counts) for _ in range(4)))
+        else:
+            await asyncio.gather(*(slow_reader(url, stop) for _ in range(3)))
+        results.put(counts[0])
+
+    asyncio.run(main())
+
+
+async def during(url: str, token: str, duration: float, kind: str) -> tuple[list[float], int]:
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    proc = ctx.Process(target=_attack, args=(kind, url, duration + 4.0, results))
+    proc.start()
+    await asyncio.sleep(3.0)  # the child starts (spawn) and the attack ramps up
     try:
-        return await bystander(url, token, duration)
+        return await bystander(url, token, duration), await asyncio.to_thread(results.get, True, 120)
     finally:
-        stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 30)
+        await asyncio.to_thread(proc.join, 60)
 
 
 async def run(duration: float) -> tuple[list[Row], dict[str, object]]:
@@ -130,27 +145,19 @@ async def run(duration: float) -> tuple[list[Row], dict[str, object]]:
         idle = await bystander(url, token, duration)
         rows.append(Row("idle service", *_pct(idle), len(idle), "reference"))
 
-        counts = [0, 0]
-
-        async def flood(stop: asyncio.Event) -> None:
-            await asyncio.gather(*(discover_flood(url, stop, counts) for _ in range(4)))
-
-        lat = await during(url, token, duration, flood)
+        lat, answered = await during(url, token, duration, "flood")
         rows.append(
             Row(
                 "4 anonymous connections, rpc.discover batches of 10",
                 *_pct(lat),
                 len(lat),
-                f"{counts[0]} batches answered ({counts[0] * ANON_BATCH / (duration + 1):.0f} discover/s)",
+                f"{answered} batches answered in {duration + 4:.0f} s (paced by the 1 MiB/s budget each)",
             )
         )
 
         rss_before = proc.memory_info().rss
 
-        async def slow(stop: asyncio.Event) -> None:
-            await asyncio.gather(*(slow_reader(url, stop) for _ in range(3)))
-
-        lat = await during(url, token, duration, slow)
+        lat, _ = await during(url, token, duration, "slow")
         rss_after = proc.memory_info().rss
         rows.append(
             Row(
@@ -184,8 +191,8 @@ async def run(duration: float) -> tuple[list[Row], dict[str, object]]:
                     "2,000 unauthenticated sockets attempted",
                     *_pct(lat),
                     len(lat),
-                    f"{len(sockets)} upgraded, {refused} refused (503), {still_open} open when measured "
-                    "(the rest closed by the shorter auth timeout under pressure); a new admin "
+                    f"{len(sockets)} upgraded, {refused} refused (503), {still_open} open when measured; "
+                    "a new admin "
                     f"{'admitted' if admitted else 'NOT admitted'} in {admitted_ms:.0f} ms",
                 )
             )
@@ -222,7 +229,15 @@ def render(rows: list[Row], duration: float) -> str:
         lines.append(
             f"| {r.scenario} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio:.2f}x | {r.samples} | {r.note} |"
         )
+    attacks = [r for r in rows if r.note != "reference"]
+    met = [r.scenario for r in attacks if r.p99_ms <= 2 * idle_p99]
     lines += [
+        "",
+        f"p99 within 2x of idle in {len(met)} of {len(attacks)} attack rows; p50 within "
+        f"{max(r.p50_ms for r in attacks) / min(r.p50_ms for r in rows if r.note == 'reference'):.2f}x of "
+        "idle in all. The attacking clients run in a second process on the same cores as the service, so on "
+        "a 2-core machine their own receiving work competes with the service too; p99 of ~450 samples is "
+        "the 5th-worst ping, sensitive to any scheduling hiccup of a loaded machine.",
         "",
         "Before issue 18 (the audit's numbers, same kind of machine): 2 anonymous connections with batches "
         "of 100 discovers pushed a bystander's ping from p50 1.1 ms to 432 ms, 4 connections to 1,028 ms; "

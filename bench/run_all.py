@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench.compat_push",
     "bench.analytics",
     "bench.web",
+    "bench.abuse",
 ]
 
 

@@ -35,10 +35,11 @@ class AnonymousLimits:
         if bucket is None:
             rate = float(self.cfg.anonymous_send_bytes_per_s)
             bucket = conn.state[SEND_BUCKET] = TokenBucket(rate, int(rate * 2), self._clock)
-        # A reply larger than the whole bucket still goes out, after the time its bytes are worth.
+        # A reply larger than the whole bucket still goes out, after the time its bytes are worth. Debt is
+        # kept (not capped): replies computed concurrently queue up behind each other instead of all
+        # waiting the same time (bounded by the connection's in-flight requests).
         need = min(float(nbytes), bucket.burst)
         wait = bucket.take(need)
         if wait:
             bucket.tokens -= need  # pay now: the reply is sent after `wait`
-            bucket.tokens = max(bucket.tokens, -bucket.burst)
         return wait

@@ -171,7 +171,7 @@ class MediaMTXAuth:
         fingerprint = hashlib.sha256(f"{ip}|{path}|{token}".encode()).hexdigest()
         agency = getattr(camera, "agency", None)
         if action == "read" and not self.quotas.acquire(
-            str(body.get("id") or ""), camera.id, agency, fingerprint
+            str(body.get("id") or ""), camera.id, agency, fingerprint, holder=identity.subject
         ):
             return Decision(False, "quota_exceeded", identity)
         if action == "read" and body.get("id"):

@@ -26,6 +26,13 @@ class Lease:
     fingerprint: str  # (client ip, path, credential) digest: one viewer's repeated auth requests
     ids: set[str] = field(default_factory=set)  # MediaMTX ids seen (RTSP: connection, then session)
     confirmed: bool = False
+    holder: str = ""  # the identity (subject) that asked
+
+
+def pending_cap(limit: int) -> int:
+    """Unconfirmed leases one identity may hold in an agency (security M8: setup-only requests by one
+    viewer once filled a whole agency's quota for 15 s each); a real viewer confirms within a second."""
+    return max(2, limit // 4)
 
 
 def quota_exceeded(agency: str, limit: int, in_use: int, camera: str | None = None) -> QuotaExceeded:
@@ -63,7 +70,9 @@ class LiveViewQuotas:
         if used >= self.limits[agency]:
             raise quota_exceeded(agency, self.limits[agency], used, camera)
 
-    def acquire(self, session_id: str, camera: str, agency: str | None, fingerprint: str = "") -> bool:
+    def acquire(
+        self, session_id: str, camera: str, agency: str | None, fingerprint: str = "", holder: str = ""
+    ) -> bool:
         """Called on an authorised external read. False when over quota (the read must be refused).
 
         MediaMTX authenticates one viewer several times (RTSP: DESCRIBE on the connection, then SETUP/PLAY
@@ -81,6 +90,11 @@ class LiveViewQuotas:
                 return True
         if self.in_use(agency) >= self.limits[agency]:
             return False
+        if holder:
+            mine = [v for v in self._leases.values() if v.holder == holder and v.agency == agency]
+            pending = sum(1 for v in mine if not v.confirmed)
+            if pending >= pending_cap(self.limits[agency]):
+                return False
         key = f"lease-{next(self._seq)}"
         self._leases[key] = Lease(
             camera=camera,
@@ -88,6 +102,7 @@ class LiveViewQuotas:
             created=self._clock(),
             fingerprint=fingerprint,
             ids={session_id} if session_id else set(),
+            holder=holder,
         )
         return True
 
