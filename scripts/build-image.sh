@@ -7,7 +7,8 @@
 # MediaMTX lives elsewhere builds the same image.
 # Environment:
 #   IMAGE_BASE     FROM this image (e.g. debian:bookworm-slim where a registry is reachable). Unset: a debootstrapped
-#                  bookworm minbase (scripts/image-base.sh, cached in .cache/image/), imported as localhost/bookworm-minbase.
+#                  bookworm minbase (scripts/image-base.sh, cached in ~/.cache/camera-service/image/), imported
+#                  as localhost/bookworm-minbase.
 #   BUILDAH_ROOT, BUILDAH_RUNROOT   private buildah storage (default: buildah's own); driver: vfs.
 # Prints "build_seconds=N" and "image_bytes=N" on stderr, the image name on stdout.
 set -euo pipefail

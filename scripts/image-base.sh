@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds a Debian bookworm minbase root filesystem with debootstrap, cached as a tarball in a git-ignored folder
-# (idempotent). It stands in for `debian:bookworm-slim` where no registry is reachable (docs/deployment.md).
+# Builds a Debian bookworm minbase root filesystem with debootstrap, cached as a tarball (idempotent) in the user
+# cache ~/.cache/camera-service/image, so fresh clones (CI) reuse it; delete it to refresh the base packages.
+# It stands in for `debian:bookworm-slim` where no registry is reachable (docs/deployment.md).
 # Prints the tarball's path on its last line. Needs root (debootstrap).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SUITE="${IMAGE_BASE_SUITE:-bookworm}"
 MIRROR="${IMAGE_BASE_MIRROR:-http://deb.debian.org/debian}"
-OUT="${IMAGE_BASE_CACHE:-$ROOT/.cache/image}/${SUITE}-minbase.tar"
+OUT="${IMAGE_BASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/camera-service/image}/${SUITE}-minbase.tar"
 
 if [[ -s "$OUT" ]]; then echo "$OUT"; exit 0; fi
 command -v debootstrap >/dev/null || { echo "debootstrap is required (bash scripts/setup.sh installs it)" >&2; exit 1; }

@@ -2,7 +2,7 @@
 answer from the host, the HEALTHCHECK command passes inside the container, and SIGTERM stops it cleanly.
 
 Needs root, buildah and debootstrap (scripts/setup.sh installs them). Slow (minutes, most of it the first
-debootstrap, which is cached in .cache/image/): deselect locally with `-m "not image"`; CI runs it.
+debootstrap, cached in ~/.cache/camera-service/image/): deselect locally with `-m "not image"`; CI runs it.
 """
 
 from __future__ import annotations
