@@ -2047,6 +2047,9 @@ class SystemApi:
         """Health of every component: WebSocket server, MediaMTX (reachable, managed, restarts),
         storage.
 
+        `details` (ids, pids, ports, paths, counts) only for an admin without a camera scope, else
+        {}.
+
         JSON-RPC method `get_status` (role: viewer).
         """
         result = await self._client.invoke("get_status", {}, timeout)

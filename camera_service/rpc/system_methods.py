@@ -99,9 +99,15 @@ class ServerStatus(BaseModel):
 
 @router.method(role=Role.VIEWER)
 async def get_status(system: SystemApi, ctx: CallContext) -> ServerStatus:
-    """Health of every component: WebSocket server, MediaMTX (reachable, managed, restarts), storage."""
+    """Health of every component: WebSocket server, MediaMTX (reachable, managed, restarts), storage.
+    `details` (ids, pids, ports, paths, counts) only for an admin without a camera scope, else {}."""
     health = system.component_health()
-    objects = {h.name: ComponentStatus(healthy=h.healthy, status=h.status, details=h.details) for h in health}
+    identity = ctx.connection.identity
+    full = identity is not None and identity.role >= Role.ADMIN and identity.unrestricted  # security L3
+    objects = {
+        h.name: ComponentStatus(healthy=h.healthy, status=h.status, details=h.details if full else {})
+        for h in health
+    }
     words = system.status_words
     uptime = time.time() - system.started_at
     return ServerStatus(

@@ -94,7 +94,9 @@ class HttpServer:
         healthy = all(c.healthy for c in components)
         body = {
             "status": "healthy" if healthy else "degraded",
-            "components": {c.name: c.model_dump(exclude={"name"}) for c in components},
+            # Public: states only; the details (ids, pids, ports, paths) are for get_status as an unscoped
+            # admin (security L3).
+            "components": {c.name: {"healthy": c.healthy, "status": c.status} for c in components},
         }
         return web.json_response(body, status=200 if healthy else 503)
 

@@ -198,3 +198,16 @@ async def test_l8_a_socket_whose_identity_expires_is_dropped(svc: RunningService
                 await ws.recv()  # pushes stop at expiry; the socket closes after auth_timeout_s
     assert exc.value.rcvd is not None and exc.value.rcvd.code == 4001
     await _served(svc)
+
+
+async def test_l3_component_details_only_for_unscoped_admins(svc: RunningService) -> None:
+    status, body = await svc.http_get("/health")
+    assert status == 200 and body["components"]
+    assert all(set(c) == {"healthy", "status"} for c in body["components"].values())  # no ids, pids, ports
+    viewer = await svc.client("viewer")
+    scoped_admin = await svc.client("admin", scopes=SCOPE)
+    for who in (viewer, scoped_admin):
+        components = (await who.call("get_status"))["components"]
+        assert components and all(c["details"] == {} for c in components.values())
+    admin = await svc.client()
+    assert (await admin.call("get_status"))["components"]["mediamtx"]["details"]["managed"] is True

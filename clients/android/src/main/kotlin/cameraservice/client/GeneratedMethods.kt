@@ -786,6 +786,8 @@ public suspend fun CameraClient.getStatistics(
 /**
  * Health of every component: WebSocket server, MediaMTX (reachable, managed, restarts), storage.
  *
+ * `details` (ids, pids, ports, paths, counts) only for an admin without a camera scope, else {}.
+ *
  * Method `get_status` · role viewer · read-only, retried after a reconnect.
  * @param options timeout and retry of this call
  */
