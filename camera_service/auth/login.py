@@ -40,12 +40,14 @@ async def login(auth: AuthService, conn: ConnectionContext, token: str) -> Ident
     replaces the connection's identity (this connection only).
     """
     remote = conn.remote
+    # Security L7: a throttled address may still present a valid token or key (256-bit secrets: the
+    # throttle cannot protect them from guessing, so it only answers the failures); a bad one is -32002.
     wait = auth.auth_attempts.peek(remote)
-    if wait:
-        raise rate_limited(wait, "auth_attempts")
     try:
         identity = await auth.authenticate_token(token, allow_stream=False)
     except TokenError as exc:
+        if wait:
+            raise rate_limited(wait, "auth_attempts") from None
         auth.auth_attempts.take(remote)
         auth.metrics.auth_events.labels("auth_failed").inc()
         # The documented message of the established protocol, exactly; the detail is in data.reason.

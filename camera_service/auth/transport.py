@@ -82,11 +82,12 @@ class TransportSecurity:
         conn.state[EXPIRY_TASK] = self._timeouts.spawn(self._expiry_watch(conn), name="auth-expiry")
         token = bearer_token(request)
         if token is not None:
-            if self.auth.auth_attempts.peek(remote):
-                raise web.HTTPTooManyRequests(text="too many failed authentications")
+            throttled = self.auth.auth_attempts.peek(remote)  # a valid token still passes (L7)
             try:
                 conn.identity = await self.auth.authenticate_token(token, allow_stream=False)
             except TokenError as exc:
+                if throttled:
+                    raise web.HTTPTooManyRequests(text="too many failed authentications") from None
                 self.auth.auth_attempts.take(remote)
                 self.auth.audit.record(
                     AuditEntry(

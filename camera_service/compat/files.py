@@ -53,14 +53,14 @@ async def request_identity(auth: AuthService, request: web.Request) -> Identity:
             "authentication required: send Authorization: Bearer <JWT or API key>, or ?token=<token>"
         )
     remote = request.remote or ""
-    wait = auth.auth_attempts.peek(remote)
-    if wait:
-        raise web.HTTPTooManyRequests(
-            text="too many failed authentication attempts", headers={"Retry-After": str(int(wait) + 1)}
-        )
+    wait = auth.auth_attempts.peek(remote)  # a valid token still passes (security L7)
     try:
         identity = await auth.authenticate_token(token, allow_stream=False)
     except TokenError as exc:
+        if wait:
+            raise web.HTTPTooManyRequests(
+                text="too many failed authentication attempts", headers={"Retry-After": str(int(wait) + 1)}
+            ) from None
         auth.auth_attempts.take(remote)
         raise _unauthorized(f"authentication failed: {exc}") from None
     return identity

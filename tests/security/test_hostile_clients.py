@@ -34,7 +34,8 @@ SCOPE = {"cameras": ["cam1"]}
 async def svc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningService]:
     overrides = {
         "server": {"max_pending_reply_bytes": 65_536},
-        "security": {"auth_timeout_s": 2.0},
+        # A small failed-authentication bucket: test_l7 empties it (tests before it fail at most twice).
+        "security": {"auth_timeout_s": 2.0, "auth_attempts": {"per_second": 0.01, "burst": 4}},
     }
     async with run_service(
         service_config(tmp_path_factory.mktemp("hostile"), overrides=overrides)
@@ -211,3 +212,18 @@ async def test_l3_component_details_only_for_unscoped_admins(svc: RunningService
         assert components and all(c["details"] == {} for c in components.values())
     admin = await svc.client()
     assert (await admin.call("get_status"))["components"]["mediamtx"]["details"]["managed"] is True
+
+
+async def test_l7_a_throttled_address_still_admits_valid_credentials(svc: RunningService) -> None:
+    anon = await svc.client(None)
+    codes = []
+    for _ in range(6):
+        reply = await anon.request("authenticate", {"token": "not-a-token-" + "x" * 20})
+        codes.append(reply["error"]["code"])
+    assert codes[-1] == -32002  # the address is throttled: bad tokens are answered -32002 ...
+    with pytest.raises(InvalidStatus) as exc:
+        await connect(svc.ws_url, additional_headers={"Authorization": "Bearer bad-token-" + "y" * 20})
+    assert exc.value.response.status_code == 429
+    me = await anon.call("authenticate", {"token": svc.token("operator")})  # ... a valid one still works
+    assert me["role"] == "operator"
+    await _served(svc)  # and a bearer token at the handshake from the same address
