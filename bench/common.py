@@ -83,6 +83,8 @@ class ServiceUnderTest:
             "storage": {"data_dir": str(self.tmp / "data")},
             "logging": {"level": "WARNING", "format": "json", "forward_mediamtx": False},
             "demo": {"enabled": demo},
+            # Local webhook receivers (loopback is refused by default, security L9).
+            "events": {"webhooks": {"allowed_networks": ["127.0.0.0/8"]}},
             # Security stays on (as in production); limits are lifted so they do not cap the measurement.
             # Non-public methods need `Authorization: Bearer {self.token()}` at connect (or authenticate).
             "security": {

@@ -206,7 +206,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "max_connections_per_address": 5000,
                 "rate_limit_identity": {"per_second": 1_000_000, "burst": 1_000_000},
             },
-            "events": {"webhooks": {"poll_interval_s": 0.05}},
+            "events": {"webhooks": {"poll_interval_s": 0.05, "allowed_networks": ["127.0.0.0/8"]}},
         }
     )
     svc.start()

@@ -109,7 +109,14 @@ async def run(args: argparse.Namespace) -> str:
     svc = ServiceUnderTest(
         overrides={
             "recordings": {"segment_duration_s": 60, "retention": {"enabled": False}},
-            "events": {"webhooks": {"backoff_base_s": 1, "backoff_max_s": 10, "max_attempts": 20}},
+            "events": {
+                "webhooks": {
+                    "backoff_base_s": 1,
+                    "backoff_max_s": 10,
+                    "max_attempts": 20,
+                    "allowed_networks": ["127.0.0.0/8"],  # the local receiver (security L9)
+                }
+            },
             "mediamtx": {"restart_backoff_initial_s": 0.5},
         }
     )

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 
 from camera_service.config.base import ConfigModel
 from camera_service.events.rules.models import ConfigRule
 
 
 class WebhookDeliveryConfig(ConfigModel):
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        title="Allowed special destinations",
+        description=(
+            "Networks (CIDR) webhooks may post to although they are loopback, link-local (cloud metadata) "
+            "or otherwise special; by default such destinations are refused at delivery time, also when a "
+            "DNS name resolves to them (e.g. [127.0.0.0/8] for a receiver on this host)."
+        ),
+    )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{net!r} is not a network (CIDR)") from exc
+        return v
+
     timeout_s: float = Field(
         10.0,
         ge=0.1,

@@ -101,7 +101,7 @@ class EventService:
             self.metrics, cfg.max_subscriptions_per_connection, visible=self._visible
         )
         self.webhooks = WebhookManager(WebhookStore(db, secret_box), self.clock)
-        self.sender = HttpSender()
+        self.sender = HttpSender(cfg.webhooks.allowed_networks)
         self.outbox = OutboxWorker(
             self.webhooks.store,
             self.webhooks,

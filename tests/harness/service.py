@@ -58,6 +58,8 @@ def service_config(
         "storage": {"data_dir": str(data_dir)},
         "logging": {"level": "INFO", "format": "console"},
         "demo": {"enabled": demo, "width": 320, "height": 240, "fps": 25, "gop": 25},
+        # The tests' webhook receivers listen on loopback, which webhooks refuse by default (security L9).
+        "events": {"webhooks": {"allowed_networks": ["127.0.0.0/8", "::1/128"]}},
         # Limits far above what functional tests do; the security tests set their own.
         "security": {
             "enabled": True,

@@ -34,6 +34,8 @@ SCOPE = {"cameras": ["cam1"]}
 async def svc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningService]:
     overrides = {
         "server": {"max_pending_reply_bytes": 65_536},
+        # The production default (the harness allows loopback for its receivers).
+        "events": {"webhooks": {"allowed_networks": []}},
         # A small failed-authentication bucket: test_l7 empties it (tests before it fail at most twice).
         "security": {"auth_timeout_s": 2.0, "auth_attempts": {"per_second": 0.01, "burst": 4}},
     }
@@ -227,3 +229,20 @@ async def test_l7_a_throttled_address_still_admits_valid_credentials(svc: Runnin
     me = await anon.call("authenticate", {"token": svc.token("operator")})  # ... a valid one still works
     assert me["role"] == "operator"
     await _served(svc)  # and a bearer token at the handshake from the same address
+
+
+async def test_l9_webhooks_never_post_to_loopback_or_metadata(svc: RunningService) -> None:
+    admin = await svc.client()
+    port = svc.port  # something listens there: a refusal is the policy, not a closed port
+    for url in (
+        f"http://127.0.0.1:{port}/health",
+        f"http://localhost:{port}/health",  # a name resolving to loopback
+        "http://169.254.169.254/latest/meta-data/",
+        f"http://[::ffff:127.0.0.1]:{port}/health",
+    ):
+        hook = await admin.call("add_webhook", {"url": url})
+        result = await admin.call("test_webhook", {"id": hook["id"]})
+        assert result["delivered"] is False and "not allowed" in (result["error"] or ""), (url, result)
+        await admin.call("remove_webhook", {"id": hook["id"]})
+    await _served(svc)
+
