@@ -6,6 +6,8 @@ per page by default and clients that read only page 0 silently lose paths.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -132,18 +134,44 @@ class MediaMTXClient:
         data: dict[str, Any] = await self._api("GET", f"/v3/config/paths/get/{_qname(name)}")
         return data
 
+    # MediaMTX answers a config write before it publishes the new config to its readers (core.go: the
+    # reply is sent, then reloadConf closes resources and only then stores the config). A read right
+    # after a write can miss it: a path just added is absent from the list, one just deleted is still
+    # there. Writes are applied in order, so only reads lag; each write below waits until the path's
+    # existence is visible, which gives callers read-your-writes for adds and deletes.
+
+    async def _await_visible(self, name: str, *, present: bool) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        pause = 0.002
+        while True:
+            try:
+                await self.get_path_config(name)
+                visible = present
+            except MediaMTXNotFound:
+                visible = not present
+            if visible:
+                return
+            if time.monotonic() >= deadline:
+                state = "present" if present else "gone"
+                raise MediaMTXUnavailable(f"MediaMTX did not apply the change to path {name!r} ({state})")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
     async def add_path_config(self, name: str, conf: dict[str, Any]) -> None:
         await self._api("POST", f"/v3/config/paths/add/{_qname(name)}", json_body=conf)
+        await self._await_visible(name, present=True)
 
     async def replace_path_config(self, name: str, conf: dict[str, Any]) -> None:
         """Upsert: MediaMTX creates the path when missing; unset keys revert to pathDefaults."""
         await self._api("POST", f"/v3/config/paths/replace/{_qname(name)}", json_body=conf)
+        await self._await_visible(name, present=True)
 
     async def patch_path_config(self, name: str, conf: dict[str, Any]) -> None:
         await self._api("PATCH", f"/v3/config/paths/patch/{_qname(name)}", json_body=conf)
 
     async def delete_path_config(self, name: str) -> None:
         await self._api("DELETE", f"/v3/config/paths/delete/{_qname(name)}")
+        await self._await_visible(name, present=False)
 
     # ---- global config ---------------------------------------------------------------------------
 
