@@ -239,7 +239,9 @@ class EventService:
                 continue
             per_event.append((event, statements, hooks))
         kept = await self._store(per_event)
-        for event in kept:
+        for i, event in enumerate(kept):
+            if i:  # a batch x hundreds of subscribers is long: let calls (ping, get_status) in between
+                await asyncio.sleep(0)
             try:
                 self.subscriptions.dispatch(event)
                 self.rules.on_event(event)
