@@ -7,8 +7,9 @@ Per-camera settings (`set_analytics`) override `defaults`; a camera is analysed 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from camera_service.analytics.models import CameraAnalyticsSettings
 from camera_service.config.base import ConfigModel
@@ -44,6 +45,57 @@ class WorkerConfig(ConfigModel):
     )
 
 
+class YoloConfig(ConfigModel):
+    """A YOLO-family ONNX model (YOLOv5/v7 or YOLOv8/11 export) used as the `objects` detector."""
+
+    model: Path = Field(
+        title="Model file",
+        description="The YOLO ONNX file (relative: to the working dir); float32 NCHW RGB 0..1 input.",
+    )
+    labels: list[str] | Path = Field(
+        title="Labels",
+        description="Class names in the model's class order: a list, or a text file with one name a line.",
+    )
+    input_size: int | None = Field(
+        None,
+        ge=32,
+        le=4096,
+        title="Input size",
+        description="Square input side in pixels; default: from the model's input shape (640 if dynamic).",
+    )
+    layout: Literal["auto", "v5", "v8"] = Field(
+        "auto",
+        title="Output layout",
+        description=(
+            "v5: [N, boxes, 5+classes] with objectness (YOLOv5/v7); v8: [N, 4+classes, boxes] "
+            "(YOLOv8/11); auto: told apart by the output shape and the number of labels."
+        ),
+    )
+    score_threshold: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        title="Score threshold",
+        description="Raw detections below this are dropped before NMS (cameras' min_score filters further).",
+    )
+    nms_iou: float = Field(
+        0.45,
+        gt=0.0,
+        le=1.0,
+        title="NMS IoU",
+        description="Class-wise NMS: a box overlapping a better one of its class more than this is dropped.",
+    )
+    max_detections: int = Field(
+        100, ge=1, le=10_000, title="Max detections", description="Most detections kept per frame."
+    )
+
+    @model_validator(mode="after")
+    def _labels_given(self) -> YoloConfig:
+        if isinstance(self.labels, list) and not self.labels:
+            raise ValueError("labels must name at least one class")
+        return self
+
+
 class AnalyticsConfig(ConfigModel):
     enabled: bool = Field(
         True,
@@ -65,6 +117,11 @@ class AnalyticsConfig(ConfigModel):
         max_length=10_000,
         title="Analysed cameras",
         description="Camera ids analysed from start-up with the defaults (set_analytics can change them).",
+    )
+    yolo: YoloConfig | None = Field(
+        None,
+        title="YOLO objects model",
+        description="When set, the `objects` detector runs this YOLO ONNX model instead of built-in SSDLite.",
     )
     worker: WorkerConfig = Field(
         default_factory=WorkerConfig, title="Worker", description="Inference process."

@@ -46,6 +46,7 @@ class PluginManifest(BaseModel):
 class LoadContext:
     models_dir: Path
     threads: int  # ONNX Runtime intra-op threads
+    options: dict[str, Any] = field(default_factory=dict)  # JSON config sections, e.g. "yolo"
 
 
 @dataclass
@@ -124,13 +125,17 @@ class Discovery:
 
 def discover(
     entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
+    builtins: dict[str, str] | None = None,
 ) -> Discovery:
-    """Manifests of the built-ins and every installed third-party plugin; broken ones land in errors."""
+    """Manifests of the built-ins and every installed third-party plugin; broken ones land in errors.
+
+    `builtins` replaces built-in entry points by id (config picks the `objects` model: SSDLite or YOLO).
+    """
     if entry_points is None:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     manifests = {m.id: m for m in GATE_MANIFESTS}
     errors: dict[str, str] = {}
-    candidates = [(pid, ep) for pid, ep in BUILTIN_ENTRYPOINTS.items()]
+    candidates = [(pid, ep) for pid, ep in (BUILTIN_ENTRYPOINTS | (builtins or {})).items()]
     candidates += [(ep.name, ep.value) for ep in entry_points]
     for name, value in candidates:
         try:

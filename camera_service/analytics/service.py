@@ -16,6 +16,7 @@ from typing import Any
 
 from av.video.frame import VideoFrame
 
+from camera_service.analytics.builtin.yolo import ENTRYPOINT as YOLO_ENTRYPOINT
 from camera_service.analytics.config import AnalyticsConfig
 from camera_service.analytics.metrics import AnalyticsMetrics
 from camera_service.analytics.models import CameraAnalyticsSettings, Detection
@@ -84,7 +85,8 @@ class AnalyticsService:
     # --- component ---
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.discovery = await asyncio.to_thread(discover)
+        builtins = {"objects": YOLO_ENTRYPOINT} if self.cfg.yolo is not None else None
+        self.discovery = await asyncio.to_thread(discover, None, builtins)
         stored = await self.store.camera_settings()
         for camera in self.cfg.cameras:
             if camera not in stored:
@@ -228,6 +230,7 @@ class AnalyticsService:
             on_result=self._on_result,
             on_stats=self._on_stats,
             on_drop=self._on_drop,
+            options={"yolo": self.cfg.yolo.model_dump(mode="json")} if self.cfg.yolo else None,
         )
         self.queue.start()
 

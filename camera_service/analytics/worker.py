@@ -49,13 +49,19 @@ class BatchStats:
 # --------------------------------------------------------------------------- the worker process
 
 
-def worker_main(conn: Connection, entrypoints: dict[str, str], models_dir: str, threads: int) -> None:
+def worker_main(
+    conn: Connection,
+    entrypoints: dict[str, str],
+    models_dir: str,
+    threads: int,
+    options: dict[str, Any] | None = None,
+) -> None:
     """Entry point of the worker process: load the plugins, then answer batches until told to stop."""
     from camera_service.analytics.plugins import LoadContext, build_plugin, run_order
 
     plugins: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    ctx = LoadContext(Path(models_dir), threads)
+    ctx = LoadContext(Path(models_dir), threads, dict(options or {}))
     for pid, ep in entrypoints.items():
         try:
             plugin = build_plugin(ep)
@@ -120,8 +126,11 @@ class InferenceQueue:
         on_result: ResultCallback,
         on_stats: StatsCallback | None = None,
         on_drop: Callable[[str], None] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> None:
+        """`options`: JSON config sections handed to the plugins' `load` (LoadContext.options)."""
         self.entrypoints = entrypoints
+        self.options = dict(options or {})
         self.models_dir = models_dir
         self.threads = threads
         self.max_batch = max_batch
@@ -190,7 +199,7 @@ class InferenceQueue:
         parent, child = mp.Pipe()
         proc = mp.Process(
             target=worker_main,
-            args=(child, self.entrypoints, str(self.models_dir), self.threads),
+            args=(child, self.entrypoints, str(self.models_dir), self.threads, self.options),
             name="camera-service-analytics",
             daemon=True,
         )

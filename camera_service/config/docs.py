@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from types import NoneType
+from typing import Any, get_args
 
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 from camera_service.config.settings import ENV_PREFIX, Settings
 
@@ -33,6 +35,8 @@ def _default(field: FieldInfo, value: Any = _NO_VALUE) -> str:
         value = _default_value(field)
     if value is _NO_VALUE:
         return "(computed)"
+    if value is PydanticUndefined:
+        return "(required)"
     if isinstance(value, BaseModel):
         return "(section)"
     if isinstance(value, SecretStr):
@@ -78,6 +82,16 @@ def _section(name: str, model: type[BaseModel], out: list[str], defaults: Any = 
         desc = (field.description or "").replace("|", "\\|").replace("\n", " ")
         env = f"{ENV_PREFIX}{name.replace('.', '__').upper()}__{key.upper()}"
         type_cell = type_name.replace("|", "\\|")
+        args = get_args(annotation)
+        inner = [a for a in args if a is not NoneType]
+        if (
+            NoneType in args
+            and len(inner) == 1
+            and isinstance(inner[0], type)
+            and issubclass(inner[0], BaseModel)
+        ):
+            nested.append((f"{name}.{key}", inner[0], None))  # an optional section: its own table
+            type_cell = f"section `{name}.{key}` \\| None"
         shown = _default(field, getattr(defaults, key)) if defaults is not None else _default(field)
         out.append(f"| `{key}` | {type_cell} | {shown} | {_bounds(field)} | {desc} (env `{env}`) |")
     for nested_name, nested_model, nested_defaults in nested:
