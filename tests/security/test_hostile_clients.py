@@ -245,4 +245,3 @@ async def test_l9_webhooks_never_post_to_loopback_or_metadata(svc: RunningServic
         assert result["delivered"] is False and "not allowed" in (result["error"] or ""), (url, result)
         await admin.call("remove_webhook", {"id": hook["id"]})
     await _served(svc)
-
