@@ -6,8 +6,6 @@ per page by default and clients that read only page 0 silently lose paths.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -135,43 +133,30 @@ class MediaMTXClient:
         return data
 
     # MediaMTX answers a config write before it publishes the new config to its readers (core.go: the
-    # reply is sent, then reloadConf closes resources and only then stores the config). A read right
-    # after a write can miss it: a path just added is absent from the list, one just deleted is still
-    # there. Writes are applied in order, so only reads lag; each write below waits until the path's
-    # existence is visible, which gives callers read-your-writes for adds and deletes.
+    # reply is sent, then reloadConf closes resources and only then stores the config), so a read right
+    # after a write can miss it. Its core applies writes one at a time, in order: once the reply to a
+    # second, empty write arrives, the first is published. That empty write changes nothing (reloadConf
+    # compares and closes nothing) and, unlike polling GET for a 404, logs no error in MediaMTX.
 
-    async def _await_visible(self, name: str, *, present: bool) -> None:
-        deadline = time.monotonic() + self.timeout_s
-        pause = 0.002
-        while True:
-            try:
-                await self.get_path_config(name)
-                visible = present
-            except MediaMTXNotFound:
-                visible = not present
-            if visible:
-                return
-            if time.monotonic() >= deadline:
-                state = "present" if present else "gone"
-                raise MediaMTXUnavailable(f"MediaMTX did not apply the change to path {name!r} ({state})")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+    async def _publish_barrier(self) -> None:
+        await self._api("PATCH", "/v3/config/global/patch", json_body={})
 
     async def add_path_config(self, name: str, conf: dict[str, Any]) -> None:
         await self._api("POST", f"/v3/config/paths/add/{_qname(name)}", json_body=conf)
-        await self._await_visible(name, present=True)
+        await self._publish_barrier()
 
     async def replace_path_config(self, name: str, conf: dict[str, Any]) -> None:
         """Upsert: MediaMTX creates the path when missing; unset keys revert to pathDefaults."""
         await self._api("POST", f"/v3/config/paths/replace/{_qname(name)}", json_body=conf)
-        await self._await_visible(name, present=True)
+        await self._publish_barrier()
 
     async def patch_path_config(self, name: str, conf: dict[str, Any]) -> None:
         await self._api("PATCH", f"/v3/config/paths/patch/{_qname(name)}", json_body=conf)
+        await self._publish_barrier()
 
     async def delete_path_config(self, name: str) -> None:
         await self._api("DELETE", f"/v3/config/paths/delete/{_qname(name)}")
-        await self._await_visible(name, present=False)
+        await self._publish_barrier()
 
     # ---- global config ---------------------------------------------------------------------------
 

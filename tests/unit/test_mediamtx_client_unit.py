@@ -127,42 +127,41 @@ async def test_unreachable() -> None:
             await c.info()
 
 
-async def test_config_writes_wait_until_readers_see_them() -> None:
+async def test_config_writes_are_published_before_they_return() -> None:
     """MediaMTX replies to a config write before it publishes the new config (core.go: `req.res <- err`,
-    then reloadConf). This fake does the same: a write becomes visible to reads only after a few reads.
-    add and delete must return only once the change is visible, so a list right after sees it."""
+    then reloadConf), and applies writes one at a time. This fake does the same: a write is published
+    only when the next write arrives. Each write must return only once readers see it."""
     published: set[str] = set()
-    pending: dict[str, tuple[bool, int]] = {}  # name -> (present after apply, reads until applied)
+    pending: list[tuple[str, bool]] = []  # the write being applied: (name, present afterwards)
+    writes: list[str] = []
 
-    def tick() -> None:
-        for name, (present, left) in list(pending.items()):
-            if left <= 0:
-                (published.add if present else published.discard)(name)
-                del pending[name]
-            else:
-                pending[name] = (present, left - 1)
+    def apply_pending() -> None:
+        for name, present in pending:
+            (published.add if present else published.discard)(name)
+        pending.clear()
 
-    async def write(req: web.Request) -> web.Response:
-        present = req.method != "DELETE"
-        pending[req.match_info["name"]] = (present, 3)
+    async def path_write(req: web.Request) -> web.Response:
+        apply_pending()
+        pending.append((req.match_info["name"], req.method != "DELETE"))
+        writes.append(req.path)
         return web.json_response({"status": "ok"})
 
-    async def get_conf(req: web.Request) -> web.Response:
-        tick()
-        if req.match_info["name"] in published:
-            return web.json_response({"name": req.match_info["name"]})
-        return web.json_response({"status": "error", "error": "path configuration not found"}, status=404)
+    async def global_patch(req: web.Request) -> web.Response:
+        apply_pending()
+        assert await req.json() == {}
+        writes.append(req.path)
+        return web.json_response({"status": "ok"})
 
     async def list_conf(req: web.Request) -> web.Response:
-        tick()
         items = [{"name": n} for n in sorted(published)]
         return web.json_response({"itemCount": len(items), "pageCount": 1, "items": items})
 
     app = web.Application()
-    app.router.add_post("/v3/config/paths/add/{name:.*}", write)
-    app.router.add_post("/v3/config/paths/replace/{name:.*}", write)
-    app.router.add_delete("/v3/config/paths/delete/{name:.*}", write)
-    app.router.add_get("/v3/config/paths/get/{name:.*}", get_conf)
+    app.router.add_post("/v3/config/paths/add/{name:.*}", path_write)
+    app.router.add_post("/v3/config/paths/replace/{name:.*}", path_write)
+    app.router.add_patch("/v3/config/paths/patch/{name:.*}", path_write)
+    app.router.add_delete("/v3/config/paths/delete/{name:.*}", path_write)
+    app.router.add_patch("/v3/config/global/patch", global_patch)
     app.router.add_get("/v3/config/paths/list", list_conf)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -171,17 +170,14 @@ async def test_config_writes_wait_until_readers_see_them() -> None:
     client = MediaMTXClient(f"http://127.0.0.1:{runner.addresses[0][1]}", timeout_s=2)
     try:
         await client.add_path_config("a", {})
+        assert {c["name"] for c in await client.list_path_configs()} == {"a"}
         await client.replace_path_config("b", {})
+        await client.patch_path_config("b", {"record": True})
         assert {c["name"] for c in await client.list_path_configs()} == {"a", "b"}
         await client.delete_path_config("a")
         assert {c["name"] for c in await client.list_path_configs()} == {"b"}
-        # A write that never becomes visible is reported, not waited on forever.
-        client.timeout_s = 0.2
-        pending.clear()
-        published.add("stuck")
-
-        with pytest.raises(MediaMTXUnavailable, match="did not apply"):
-            await client._await_visible("stuck", present=False)
+        # Every path write is followed by exactly one empty global patch (the barrier).
+        assert writes[1::2] == ["/v3/config/global/patch"] * 4
     finally:
         await client.close()
         await runner.cleanup()
