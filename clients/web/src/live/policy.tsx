@@ -11,12 +11,17 @@ export function PolicyEditor({ camera }: { camera: string }) {
   const [buffer, setBuffer] = useState("10");
   const [msg, setMsg] = useState("");
   const [error, setError] = useState("");
+  // The form stays disabled until the camera's policy has loaded: a choice made before that would be
+  // overwritten by the loaded policy (and the field being edited would vanish under the user).
+  const [loaded, setLoaded] = useState(false);
   useEffect(() => {
+    setLoaded(false);
     void rpc.call("get_recording_status", { camera }).then((s) => {
       const p = s.policy as { mode?: string; schedule?: unknown[]; buffer_s?: number };
       setMode(p.mode ?? "off");
       if (p.schedule?.length) setSchedule(JSON.stringify(p.schedule));
       if (p.buffer_s) setBuffer(String(p.buffer_s));
+      setLoaded(true);
     });
   }, [camera]);
   const save = async () => {
@@ -37,7 +42,7 @@ export function PolicyEditor({ camera }: { camera: string }) {
       <h3>Recording policy</h3>
       <label>
         Mode
-        <select value={mode} data-testid="policy-mode" onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
+        <select value={mode} data-testid="policy-mode" disabled={!loaded} onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
           {MODES.map((m) => (
             <option value={m}>{m}</option>
           ))}
@@ -55,7 +60,7 @@ export function PolicyEditor({ camera }: { camera: string }) {
           <input type="number" min={0} value={buffer} onInput={(e) => setBuffer((e.target as HTMLInputElement).value)} />
         </label>
       )}
-      <button type="button" data-testid="policy-save" onClick={() => void save()}>
+      <button type="button" data-testid="policy-save" disabled={!loaded} onClick={() => void save()}>
         {t("save")}
       </button>
       {msg && <p role="status">{msg}</p>}
