@@ -104,12 +104,14 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
             withTimeout(timeout) {
                 var retries = 0
                 var reauthenticated = false
+                var lost: Connection? = null
                 while (true) {
-                    val connection = awaitConnection()
+                    val connection = awaitConnection(lost)
                     try {
                         return@withTimeout connection.request(method, params)
                     } catch (e: ConnectionLostException) {
                         if (!retry || retries++ >= config.maxRetries) throw e
+                        lost = connection
                     } catch (e: RpcException) {
                         // The session expired under a live connection: the call did not run, so sign in
                         // again with fresh credentials and send it once more.
@@ -183,7 +185,8 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
         _state.update { if (it == ConnectionState.Closed) it else next }
     }
 
-    private suspend fun awaitConnection(): Connection {
+    /** The ready connection; never [lost], which the connection loop may not have noticed yet. */
+    private suspend fun awaitConnection(lost: Connection? = null): Connection {
         while (true) {
             _state.first { state ->
                 when (state) {
@@ -199,7 +202,9 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
                     is ConnectionState.Connecting -> false
                 }
             }
-            current.value?.let { return it }
+            val connection = current.value
+            if (connection != null && connection !== lost) return connection
+            if (connection != null) _state.first { it !is ConnectionState.Ready }
         }
     }
 

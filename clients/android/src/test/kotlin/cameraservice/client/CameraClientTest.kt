@@ -282,7 +282,7 @@ class CameraClientTest {
     }
 
     @Test
-    fun `setActive(false) disconnects and refuses calls, setActive(true) reconnects`() = runBlocking {
+    fun `setActive(false) disconnects and refuses calls, setActive(true) reconnects`() = runBlocking<Unit> {
         service.accept(2)
         val client = client()
         withTimeout(5.seconds) { client.state.first { it == ConnectionState.Ready } }
