@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import socket
+
+# Below the kernel's ephemeral range (32768-60999 here): a port the kernel hands out for bind(0) is
+# also one it may pick as the source port of any outgoing connection in the window before our server
+# binds it ("address already in use" seen in CI). Ports below that range are only ever taken on purpose.
+_LOW, _HIGH = 20000, 32000
 
 
 def free_ports(n: int) -> list[int]:
@@ -17,10 +23,19 @@ def free_ports(n: int) -> list[int]:
     socks: list[socket.socket] = []
     try:
         for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
+            for _attempt in range(200):
+                # No SO_REUSEADDR: with it, two unlistened sockets may share a port, and a port in
+                # TIME_WAIT would be handed out.
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                try:
+                    s.bind(("127.0.0.1", random.randint(_LOW, _HIGH)))
+                except OSError:
+                    s.close()
+                    continue
+                socks.append(s)
+                break
+            else:
+                raise OSError("no free port found below the ephemeral range")
         return [s.getsockname()[1] for s in socks]
     finally:
         for s in socks:
