@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from camera_service.analytics.config import AnalyticsConfig
 from camera_service.auth.config import SecurityConfig
 from camera_service.cameras.config import CamerasConfig
+from camera_service.cluster.config import ClusterConfig
 from camera_service.compat.config import CompatConfig
 from camera_service.config.sections import (
     DemoConfig,
@@ -111,6 +112,11 @@ class Settings(BaseSettings):
         default_factory=AnalyticsConfig,
         title="Analytics",
         description="Objects, faces, plates, motion and tamper on sampled frames (worker process, models).",
+    )
+    cluster: ClusterConfig = Field(
+        default_factory=ClusterConfig,
+        title="Cluster",
+        description="Several instances on one PostgreSQL: camera leases, routing (docs/scale-out.md).",
     )
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Scale-out: several instances share PostgreSQL; cameras are owned through leases (docs/scale-out.md)."""

@@ -1,0 +1,145 @@
+"""Cluster ownership decisions (camera_service/cluster/assign.py, ownership.py) on a simulated clock."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from camera_service.cluster.assign import (
+    Lease,
+    assign,
+    live_instances,
+    local_deadline,
+    orphans,
+    owner_of,
+    plan,
+)
+from camera_service.cluster.config import ClusterConfig
+from camera_service.cluster.ownership import Ownership
+from tests.harness.clock import FakeClock
+
+CAMS = [f"cam{i:03d}" for i in range(300)]
+
+
+def test_rendezvous_is_deterministic_and_order_free() -> None:
+    a = assign(CAMS, ["a", "b", "c"])
+    assert a == assign(reversed(CAMS), ["c", "a", "b"])
+    assert set(a) == set(CAMS)
+    assert owner_of("cam001", []) is None
+    assert assign(CAMS, []) == {}
+
+
+def test_rendezvous_spreads_cameras() -> None:
+    counts = Counter(assign(CAMS, ["a", "b", "c"]).values())
+    assert set(counts) == {"a", "b", "c"}
+    assert min(counts.values()) >= 60  # 100 each on average; hashing keeps it near
+
+
+def test_only_the_dead_instances_cameras_move() -> None:
+    before = assign(CAMS, ["a", "b", "c"])
+    after = assign(CAMS, ["a", "c"])
+    moved = {cid for cid in CAMS if before[cid] != after[cid]}
+    assert moved == {cid for cid, inst in before.items() if inst == "b"}
+    # And a joining instance only takes cameras, never shuffles them between the others.
+    joined = assign(CAMS, ["a", "b", "c", "d"])
+    assert all(joined[cid] in (before[cid], "d") for cid in CAMS)
+    assert "d" in joined.values()
+
+
+def _lease(cid: str, inst: str, exp: float, epoch: int = 1) -> Lease:
+    return Lease(cid, inst, exp, epoch)
+
+
+def test_plan_claims_free_renews_own_releases_reassigned() -> None:
+    live = ["a", "b"]
+    target = assign(CAMS[:40], live)
+    mine = [c for c in CAMS[:40] if target[c] == "a"]
+    theirs = [c for c in CAMS[:40] if target[c] == "b"]
+    now = 1000.0
+    leases = {
+        mine[0]: _lease(mine[0], "a", now + 5),  # ours, running: renew
+        mine[1]: _lease(mine[1], "b", now + 5),  # b still holds it: wait until it releases or expires
+        mine[2]: _lease(mine[2], "b", now - 0.1),  # b's lease ran out: claim
+        mine[3]: _lease(mine[3], "a", now),  # ours but expired: claim again (new epoch), never renew
+        theirs[0]: _lease(theirs[0], "a", now + 5),  # ours, assigned to b now: release
+        theirs[1]: _lease(theirs[1], "b", now + 5),  # b's: nothing to do
+    }
+    p = plan("a", CAMS[:40], live, leases, now)
+    assert p.renew == (mine[0],)
+    assert p.wait == (mine[1],)
+    assert set(p.claim) == set(mine) - {mine[0], mine[1]}
+    assert mine[2] in p.claim and mine[3] in p.claim
+    assert p.release == (theirs[0],)
+    assert not set(p.claim) & set(theirs)
+
+
+def test_plan_when_an_instance_dies_its_cameras_go_to_the_survivors() -> None:
+    now = 5000.0
+    before = assign(CAMS[:30], ["a", "b", "c"])
+    # b's leases run out in 2 s; a and c keep renewing theirs.
+    leases = {cid: _lease(cid, inst, now + (2 if inst == "b" else 20)) for cid, inst in before.items()}
+    b_cams = {cid for cid, inst in before.items() if inst == "b"}
+    assert b_cams
+    # b stopped heartbeating: a and c assign without it, but b's leases still run: they wait ...
+    waits = set(plan("a", CAMS[:30], ["a", "c"], leases, now).wait)
+    waits |= set(plan("c", CAMS[:30], ["a", "c"], leases, now).wait)
+    assert waits == b_cams
+    # ... and claim once they ran out; every camera of b claimed by exactly one survivor.
+    pa = plan("a", CAMS[:30], ["a", "c"], leases, now + 2)
+    pc = plan("c", CAMS[:30], ["a", "c"], leases, now + 2)
+    assert set(pa.claim) | set(pc.claim) == b_cams
+    assert not set(pa.claim) & set(pc.claim)
+
+
+def test_plan_counts_itself_live_and_ignores_unknown_leases() -> None:
+    p = plan("solo", ["x", "y"], [], {"gone": _lease("gone", "solo", 10.0)}, 0.0)
+    assert p.claim == ("x", "y")
+    assert p.release == ()
+    assert orphans({"gone": _lease("gone", "solo", 10.0), "x": _lease("x", "solo", 1.0)}, ["x", "y"]) == [
+        "gone"
+    ]
+
+
+def test_live_instances_and_local_deadline() -> None:
+    beats = {"a": 100.0, "b": 93.0, "c": 99.5}
+    assert live_instances(beats, 101.0, 8.0) == ["a", "c"]
+    assert live_instances(beats, 101.0, 0.5) == []
+    assert local_deadline(50.0, 10.0, 3.0) == 57.0
+    assert local_deadline(50.0, 2.0, 3.0) == 50.0  # never before the statement went out
+
+
+async def test_ownership_lapses_on_the_simulated_clock() -> None:
+    clock = FakeClock()
+    own = Ownership("a", clock)
+    assert own.clustered and not own.owns("cam1") and own.fence("cam1") is None
+    assert own.grant("cam1", 3, local_deadline(clock.monotonic(), 10.0, 3.0)) is True
+    assert own.grant("cam1", 3, local_deadline(clock.monotonic(), 10.0, 3.0)) is False  # a renewal
+    assert own.owns("cam1") and own.fence("cam1") == ("a", 3)
+    await clock.advance(6.9)
+    assert own.owns("cam1") and own.lapsed() == []
+    await clock.advance(0.2)  # past sent + ttl - margin: no longer ours, even before a revoke
+    assert not own.owns("cam1") and own.fence("cam1") is None
+    assert own.lapsed() == ["cam1"]
+    assert own.revoke("cam1") is True and own.revoke("cam1") is False
+    assert own.lapsed() == []
+
+
+def test_single_instance_owns_everything() -> None:
+    own = Ownership(None, FakeClock())
+    assert not own.clustered
+    assert own.owns("anything") and own.fence("anything") is None
+
+
+def test_cluster_config_checks() -> None:
+    assert ClusterConfig().enabled is False
+    cfg = ClusterConfig(enabled=True, instance_id="node-1", internal_token="s3cret")  # type: ignore[arg-type]
+    assert cfg.move_bound_s == cfg.lease_ttl_s + cfg.renew_interval_s
+    with pytest.raises(ValueError, match="instance_id is required"):
+        ClusterConfig(enabled=True, internal_token="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="internal_token is required"):
+        ClusterConfig(enabled=True, instance_id="a")
+    with pytest.raises(ValueError, match="a third of lease_ttl_s"):
+        ClusterConfig(lease_ttl_s=6, renew_interval_s=3)
+    with pytest.raises(ValueError, match="letters, digits"):
+        ClusterConfig(instance_id="bad id")
