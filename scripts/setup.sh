@@ -28,6 +28,7 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 APT_PACKAGES=(ffmpeg curl)  # curl: MediaMTX hook commands call back into the service
 TEST_PACKAGES=(iproute2)  # ip: the ONVIF tests run their test camera in a network namespace
 TEST_PACKAGES+=(fonts-dejavu-core)  # the analytics tests draw a licence plate with ffmpeg drawtext
+TEST_PACKAGES+=(redis-server)  # shared-quota tests: tests/harness/redis.py runs private servers
 # Kotlin client (clients/android): Maven and a JDK, installed only when `mvn` or `java` is missing.
 if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then TEST_PACKAGES+=(maven default-jdk-headless); fi
 # The container image test (tests/image/): debootstrap builds the base, buildah builds and runs the image.
@@ -65,6 +66,16 @@ if ((${#missing[@]})); then
     tail -n 30 "$apt_log" >&2
     rm -f "$apt_log"
     die "apt-get install failed for: ${missing[*]}"
+  fi
+  # Debian may start a system redis-server on install: the tests run private ones, so stop and disable
+  # it (only one we just installed; an operator's own server is left alone on later runs).
+  if [[ " ${missing[*]} " == *" redis-server "* ]]; then
+    if [[ -d /run/systemd/system ]]; then
+      "${SUDO[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/redis-server ]]; then
+      "${SUDO[@]}" /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+      "${SUDO[@]}" update-rc.d redis-server disable >/dev/null 2>&1 || true
+    fi
   fi
   rm -f "$apt_log"
   if [[ "$PROFILE" == "image" ]]; then "${SUDO[@]}" apt-get clean && "${SUDO[@]}" rm -rf /var/lib/apt/lists/*; fi

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ if _REPO_ROOT not in sys.path:
 from tests.harness.ffmpeg import TestCamera  # noqa: E402
 from tests.harness.mediamtx import MediaMTXInstance, run_mediamtx  # noqa: E402
 from tests.harness.procs import ProcessGroupCleanup  # noqa: E402
+from tests.harness.redis import RedisServer, run_redis  # noqa: E402
 
 
 # --- harness fixtures ---
@@ -29,6 +30,20 @@ async def process_cleanup() -> AsyncIterator[ProcessGroupCleanup]:
         yield cleanup
     finally:
         await cleanup.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One private redis-server for the whole session (tests/harness/redis.py); use `redis_url`."""
+    with run_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """URL of the session's private redis-server, emptied before this test (FLUSHALL)."""
+    redis_server.flush()
+    return redis_server.url
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from camera_service.config.base import ConfigModel
 
@@ -206,6 +206,24 @@ class StorageConfig(ConfigModel):
     clips_dir: Path | None = Field(
         None, title="Clips directory", description="Exported clips root. Empty: <data_dir>/clips."
     )
+    redis_url: SecretStr | None = Field(
+        None,
+        title="Redis URL",
+        description=(
+            "Shared Redis (or Valkey) of several instances (docs/scale-out.md): redis://host:6379/0, "
+            "rediss:// for TLS, unix:///path. Empty: one instance, nothing shared. Secret: it may carry a "
+            "password."
+        ),
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
 
     @property
     def recordings_path(self) -> Path:
