@@ -27,6 +27,7 @@ from camera_service.events.rules.actions import ActionContext, RuleDeps
 from camera_service.events.rules.engine import RuleEngine
 from camera_service.events.rules.models import RuleRun
 from camera_service.events.rules.store import RULES_DDL, RuleStore
+from camera_service.events.shared import SharedEvents
 from camera_service.events.store import EventQuery, EventStore, insert_statement, migrations
 from camera_service.events.subscriptions import SubscriptionManager
 from camera_service.events.webhooks.delivery import HttpSender
@@ -74,10 +75,12 @@ class EventService:
         recordings: RecordingActions,
         rule_deps: RuleDeps,
         clock: Clock | None = None,
+        shared: SharedEvents | None = None,
     ) -> None:
         """`secret_box` gives the at-rest cipher of webhook secrets (loaded lazily: the key may be
         needed by the v4 migration, which runs when the database starts). `cameras` decides who may
-        see an event (scopes); `recordings` cuts event clips; `rule_deps` is what rule actions use."""
+        see an event (scopes); `recordings` cuts event clips; `rule_deps` is what rule actions use.
+        `shared` (scale-out): the stream that carries events between instances; None = one instance."""
         self.cfg = cfg
         self.db = db
         self.bus = bus
@@ -100,7 +103,10 @@ class EventService:
         self.subscriptions = SubscriptionManager(
             self.metrics, cfg.max_subscriptions_per_connection, visible=self._visible
         )
-        self.webhooks = WebhookManager(WebhookStore(db, secret_box), self.clock)
+        self.shared = shared
+        self.webhooks = WebhookManager(
+            WebhookStore(db, secret_box), self.clock, changed=lambda: self._announce("webhooks")
+        )
         self.sender = HttpSender(cfg.webhooks.allowed_networks)
         self.outbox = OutboxWorker(
             self.webhooks.store,
@@ -118,6 +124,7 @@ class EventService:
             cfg.rules,
             context=lambda rule, event, scope: ActionContext(rule_deps, self, rule, event, scope),
             cameras=cameras.cameras,
+            changed=lambda: self._announce("rules"),
         )
         self.clips = EventClipper(
             self.store,
@@ -147,6 +154,8 @@ class EventService:
         await self.rules.load()
         await self.sender.start()
         await self.outbox.start()
+        if self.shared is not None:
+            await self.shared.start(on_event=self._on_remote, on_reload=self._reload)
         self._running = True
         self._tasks.reopen()
         self._tasks.spawn(self._pipeline(), name="events-pipeline")
@@ -157,6 +166,8 @@ class EventService:
         self._running = False
         self._unsubscribe()
         await self._tasks.close()
+        if self.shared is not None:
+            await self.shared.stop()
         await self.clips.stop()
         await self.rules.stop()
         await self.outbox.stop()
@@ -172,8 +183,37 @@ class EventService:
                 "subscriptions": len(self.subscriptions),
                 "webhooks": len(self.webhooks.all()),
                 "rules": len(self.rules.all()),
+                **({"shared": self._shared_health()} if self.shared is not None else {}),
             },
         )
+
+    def _shared_health(self) -> dict[str, Any]:
+        assert self.shared is not None
+        st = self.shared.stats
+        return {
+            "instance": self.shared.instance_id,
+            "connected": self.shared.connected,
+            "published": st.published,
+            "received": st.received,
+            "read_errors": st.read_errors,
+            "publish_errors": st.publish_errors,
+            "dropped": st.dropped,
+        }
+
+    # --- scale-out: the shared stream ---
+    def _on_remote(self, event: Event) -> None:
+        """Another instance raised, stored and ran rules on `event`: only push it to our clients."""
+        self.subscriptions.dispatch(event)
+
+    async def _reload(self, what: str) -> None:
+        if what == "webhooks":
+            await self.webhooks.load()
+        elif what == "rules":
+            await self.rules.load()
+
+    def _announce(self, what: str) -> None:
+        if self.shared is not None:
+            self.shared.announce_reload(what)
 
     # --- intake ---
     def _on_bus(self, event: Event) -> None:
@@ -239,6 +279,8 @@ class EventService:
                 continue
             per_event.append((event, statements, hooks))
         kept = await self._store(per_event)
+        if self.shared is not None and kept:
+            self.shared.publish(kept)  # committed: now the other instances may push them
         for i, event in enumerate(kept):
             if i:  # a batch x hundreds of subscribers is long: let calls (ping, get_status) in between
                 await asyncio.sleep(0)

@@ -64,6 +64,7 @@ class RuleEngine:
         *,
         context: Callable[[Rule, Event, Scope | None], ActionContext] | None = None,
         cameras: Callable[[], Iterable[ScopedCamera]] = list,
+        changed: Callable[[], None] | None = None,
     ) -> None:
         """`context` builds what an action run gets (the events component passes its RuleDeps); an
         engine without one validates and matches rules but cannot run them (unit tests). `cameras`
@@ -77,6 +78,7 @@ class RuleEngine:
         self._tasks = TaskSet("rules")
         self._context = context
         self._cameras = cameras
+        self._changed = changed or (lambda: None)  # scale-out: the other instances re-read the rules
 
     def scope_of(self, rule: Rule) -> Scope | None:
         """The camera scope `rule` acts in (its owner's, resolved now); None: unrestricted."""
@@ -115,6 +117,7 @@ class RuleEngine:
         )
         await self.store.upsert(rule)
         self._rules[rule.id] = rule
+        self._changed()
         return rule
 
     async def replace(self, rule: Rule, spec: RuleSpec) -> Rule:
@@ -129,11 +132,13 @@ class RuleEngine:
         )
         await self.store.upsert(updated)
         self._rules[rule.id] = updated
+        self._changed()
         return updated
 
     async def remove(self, rule_id: str) -> None:
         await self.store.delete(rule_id)
         self._rules.pop(rule_id, None)
+        self._changed()
         for key in [k for k in self._last_fired if k[0] == rule_id]:
             del self._last_fired[key]
 

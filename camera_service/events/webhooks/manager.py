@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets as pysecrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -28,9 +28,13 @@ def delivery_body(delivery_id: str, webhook_id: str, event: Event) -> bytes:
 
 
 class WebhookManager:
-    def __init__(self, store: WebhookStore, clock: Clock) -> None:
+    def __init__(
+        self, store: WebhookStore, clock: Clock, *, changed: Callable[[], None] | None = None
+    ) -> None:
+        """`changed` runs after every add/update/remove (scale-out: the other instances re-read)."""
         self.store = store
         self._clock = clock
+        self._changed = changed or (lambda: None)
         self._hooks: dict[str, WebhookRow] = {}
 
     async def load(self) -> None:
@@ -69,6 +73,7 @@ class WebhookManager:
         )
         await self.store.insert(hook, secret or None)
         self._hooks[hook.id] = WebhookRow(hook, secret or None)
+        self._changed()
         log.info("webhook added", extra={"webhook": hook.id, "url": safe_url(url), "signed": bool(secret)})
         return hook
 
@@ -110,6 +115,7 @@ class WebhookManager:
         hook = row.webhook.model_copy(update=changes)
         await self.store.update(hook, new_secret, keep_secret=keep)
         self._hooks[webhook_id] = WebhookRow(hook, new_secret, row.secret_error if keep else None)
+        self._changed()
         log.info(
             "webhook updated",
             extra={
@@ -125,6 +131,7 @@ class WebhookManager:
             return False
         await self.store.delete(webhook_id)  # pending deliveries go with it (ON DELETE CASCADE)
         del self._hooks[webhook_id]
+        self._changed()
         log.info("webhook removed", extra={"webhook": webhook_id})
         return True
 

@@ -141,6 +141,9 @@ class OutboxWorker:
     async def _attempt(self, row: OutboxRow, breaker: CircuitBreaker) -> None:
         hook = self.manager.get(row.webhook_id)
         if hook is None:
+            await self.manager.load()  # scale-out: added on another instance a moment ago
+            hook = self.manager.get(row.webhook_id)
+        if hook is None:
             breaker.release_trial()
             return  # removed meanwhile; its rows were deleted with it
         if hook.secret_error is not None:
