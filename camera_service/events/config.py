@@ -108,6 +108,36 @@ class WebhookDeliveryConfig(ConfigModel):
     )
 
 
+class SharedEventsConfig(ConfigModel):
+    stream: str = Field(
+        "camera-service:events",
+        min_length=1,
+        max_length=200,
+        title="Stream key",
+        description=(
+            "Redis Stream that carries events between instances when `storage.redis_url` is set "
+            "(docs/scale-out.md); every instance of one deployment uses the same key."
+        ),
+    )
+    max_length: int = Field(
+        100_000,
+        ge=1000,
+        le=100_000_000,
+        title="Stream length",
+        description=(
+            "Entries the stream keeps (trimmed approximately on every append): how far back an instance "
+            "that lost its Redis connection can replay."
+        ),
+    )
+    read_block_ms: int = Field(
+        1000,
+        ge=10,
+        le=4000,
+        title="Read wait",
+        description="Longest wait of one blocking stream read (below the Redis client's socket timeout).",
+    )
+
+
 class EventsConfig(ConfigModel):
     retention_days: float = Field(
         30.0,
@@ -169,6 +199,11 @@ class EventsConfig(ConfigModel):
     )
     webhooks: WebhookDeliveryConfig = Field(
         default_factory=WebhookDeliveryConfig, title="Webhook delivery", description="Outbox worker tuning."
+    )
+    shared: SharedEventsConfig = Field(
+        default_factory=SharedEventsConfig,
+        title="Shared events",
+        description="Events between instances (scale-out); unused by a single instance.",
     )
     rules: list[ConfigRule] = Field(
         [],

@@ -113,7 +113,9 @@ class OutboxWorker:
         free = self.cfg.concurrency - len(self._inflight)
         if free <= 0:
             return
-        rows = await self.store.due(self.clock.time(), free, sorted(self._inflight))
+        # Leased past the attempt's timeout (PostgreSQL claims): no other instance sends it meanwhile.
+        lease_s = self.cfg.timeout_s * 2 + 5
+        rows = await self.store.due(self.clock.time(), free, sorted(self._inflight), lease_s=lease_s)
         for row in rows:
             b = self.breaker(row.webhook_id)
             if not b.allow():

@@ -130,6 +130,18 @@ def _webhook(row: sqlite3.Row, box: SecretBox) -> WebhookRow:
     )
 
 
+def _outbox_row(r: Any) -> OutboxRow:
+    return OutboxRow(
+        r["id"],
+        r["webhook_id"],
+        r["event_id"],
+        r["event_type"],
+        bytes(r["body"]),
+        r["attempts"],
+        r["created_at"],
+    )
+
+
 def _delivery(row: sqlite3.Row) -> Delivery:
     return Delivery(**{k: row[k] for k in Delivery.model_fields})
 
@@ -201,7 +213,15 @@ class WebhookStore:
             (delivery_id, webhook_id, event_id, event_type, body, now, now),
         )
 
-    async def due(self, now: float, limit: int, exclude: Sequence[str]) -> list[OutboxRow]:
+    async def due(
+        self, now: float, limit: int, exclude: Sequence[str], *, lease_s: float = 60.0
+    ) -> list[OutboxRow]:
+        """Due deliveries for this worker. PostgreSQL (several instances, each with a worker): claimed with
+        FOR UPDATE SKIP LOCKED and leased for `lease_s` (next_attempt_at moves past the attempt), so no
+        other instance takes them; a worker that dies mid-attempt leaves them due again after the lease.
+        SQLite (one instance): read as before, the worker's in-flight set keeps them from being re-sent."""
+        if getattr(self.db, "dialect", "sqlite") == "postgresql":
+            return await self._claim(now, limit, lease_s)
         args: list[Any] = [now]
         skip = ""
         if exclude:
@@ -215,18 +235,18 @@ class WebhookStore:
             "ORDER BY o.next_attempt_at LIMIT ?",
             args,
         )
-        return [
-            OutboxRow(
-                r["id"],
-                r["webhook_id"],
-                r["event_id"],
-                r["event_type"],
-                bytes(r["body"]),
-                r["attempts"],
-                r["created_at"],
-            )
-            for r in rows
-        ]
+        return [_outbox_row(r) for r in rows]
+
+    async def _claim(self, now: float, limit: int, lease_s: float) -> list[OutboxRow]:
+        rows = await self.db.fetch_all(
+            "UPDATE webhook_outbox SET next_attempt_at=? WHERE id IN ("
+            "SELECT o.id FROM webhook_outbox o JOIN webhooks w ON w.id=o.webhook_id "
+            "WHERE o.status='pending' AND o.next_attempt_at<=? AND w.enabled=1 "
+            "ORDER BY o.next_attempt_at LIMIT ? FOR UPDATE OF o SKIP LOCKED) "
+            "RETURNING id, webhook_id, event_id, event_type, body, attempts, created_at",
+            (now + lease_s, now, limit),
+        )
+        return [_outbox_row(r) for r in rows]
 
     async def next_due_at(self) -> float | None:
         row = await self.db.fetch_one(
