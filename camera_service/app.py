@@ -43,6 +43,7 @@ from camera_service.core.component import Component, ComponentHealth
 from camera_service.events.methods import EventsApi
 from camera_service.events.rules.actions import RuleDeps
 from camera_service.events.service import EventService
+from camera_service.events.shared import SharedEvents
 from camera_service.media.demo import DemoPublisher
 from camera_service.media.snapshot import GrabbedFrame
 from camera_service.mediamtx.adoption import previous_callback_endpoint
@@ -65,6 +66,8 @@ from camera_service.server.websocket import WebSocketEndpoint
 from camera_service.statistics.methods import StatisticsApi
 from camera_service.storage.crypto import lazy_box
 from camera_service.storage.database import Database
+from camera_service.storage.redis import open_redis
+from camera_service.storage.streams import RedisStreamTransport
 from camera_service.users.methods import UsersApi
 from camera_service.users.service import UserService
 
@@ -209,6 +212,18 @@ class Application:
             clock=clock,
         )
         # events last among the domains: it subscribes to the bus at construction, so nothing is missed.
+        shared_events = None
+        if settings.storage.redis_url is not None:  # several instances: events travel a Redis Stream
+            shared_events = SharedEvents(
+                RedisStreamTransport(
+                    open_redis(settings.storage.redis_url, client_name="camera-service-events"),
+                    settings.events.shared.stream,
+                    settings.events.shared.max_length,
+                ),
+                clock=clock,
+                instance_id=settings.cluster.instance_id,
+                block_ms=settings.events.shared.read_block_ms,
+            )
         events = EventService(
             settings.events,
             db,
@@ -219,6 +234,7 @@ class Application:
             recordings=recordings,
             rule_deps=RuleDeps(cameras=cameras, recordings=recordings, ptz=onvif.ptz),
             clock=clock,
+            shared=shared_events,
         )
 
         contract = build_registry()

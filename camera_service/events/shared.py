@@ -55,6 +55,10 @@ class StreamTransport(Protocol):
         """Entries after id `after`, waiting up to block_ms for the first one; [] on timeout."""
         ...
 
+    async def close(self) -> None:
+        """Release connections (the component stops)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SharedMessage:
@@ -139,7 +143,11 @@ class SharedEvents:
         """Read from the stream's current end on: an instance that starts hears what is raised from now."""
         self._on_event = on_event
         self._on_reload = on_reload
-        self._cursor = await self.transport.last_id()
+        try:
+            self._cursor = await self.transport.last_id()
+        except Exception as exc:  # Redis down at start: read from now (stream ids are ms timestamps)
+            log.warning("shared events: stream unreachable at start", extra={"error": str(exc)})
+            self._cursor = f"{int(self.clock.time() * 1000)}-0"
         self.connected = True
         self._tasks.reopen()
         self._tasks.spawn(self._publisher(), name="shared-events-publish")
@@ -148,6 +156,7 @@ class SharedEvents:
     async def stop(self) -> None:
         await self._flush(grace_s=2.0)
         await self._tasks.close()
+        await self.transport.close()
 
     # --- publishing (never blocks the caller) ---
     def publish(self, events: Sequence[Event]) -> None:

@@ -18,6 +18,9 @@ class RedisStreamTransport:
         self.key = key
         self.maxlen = maxlen
 
+    async def close(self) -> None:
+        await self.redis.aclose()
+
     async def last_id(self) -> str:
         newest = await self.redis.xrevrange(self.key, count=1)
         return _text(newest[0][0]) if newest else "0-0"

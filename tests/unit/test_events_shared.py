@@ -50,6 +50,9 @@ class MemoryStream:
                 self.entries.append((f"{len(self.entries) + 1}-0", dict(fields)))
             self._grew.notify_all()
 
+    async def close(self) -> None:
+        pass
+
     async def read(self, after: str, *, block_ms: int, count: int) -> list[tuple[str, Mapping[Any, Any]]]:
         self._check()
         seq = int(after.split("-", maxsplit=1)[0])

@@ -1,0 +1,90 @@
+"""Shared events across real instances: three services share one private redis-server (and, where the
+test says so, one private PostgreSQL); a client on any instance hears what was raised on another, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.rpc_client import RpcClient
+from tests.harness.service import RunningService, run_service, service_config
+
+pytestmark = pytest.mark.integration
+
+
+@contextlib.asynccontextmanager
+async def instances(
+    tmp_path: Path, n: int, redis_url: str, database_url: str | None = None
+) -> AsyncIterator[list[RunningService]]:
+    async with contextlib.AsyncExitStack() as stack:
+        out = []
+        for i in range(n):
+            storage: dict[str, Any] = {"redis_url": redis_url}
+            if database_url is not None:
+                storage["database_url"] = database_url
+            cfg = service_config(tmp_path / f"svc{i}", overrides={"storage": storage})
+            out.append(await stack.enter_async_context(run_service(cfg)))
+        yield out
+
+
+async def events_within(client: RpcClient, within: float) -> list[dict[str, Any]]:
+    """The `event` notifications that arrive within `within` seconds."""
+    got = []
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = await asyncio.wait_for(client.notifications.get(), left)
+        except TimeoutError:
+            break
+        if msg.get("method") == "event":
+            got.append(msg["params"]["event"])
+    return got
+
+
+async def test_event_raised_on_c_reaches_clients_of_every_instance_once(
+    tmp_path: Path, redis_url: str
+) -> None:
+    async with instances(tmp_path, 3, redis_url) as (a, b, c):
+        watchers = [await svc.client("viewer") for svc in (a, b, c)]
+        for w in watchers:
+            await w.call("subscribe_events", {"topics": ["alarm.*"]})
+        operator = await c.client("operator")
+
+        raised = time.monotonic()
+        alarm = {"type": "alarm.door", "severity": "high", "data": {"d": 1}}
+        made = await operator.call("create_event", alarm)
+        note = await watchers[0].next_notification(
+            "event", timeout=10.0, where=lambda p: p["event"]["id"] == made["id"]
+        )
+        print(f"raised on C, heard on A after {1000 * (time.monotonic() - raised):.1f} ms")
+        assert note["params"]["event"]["type"] == "alarm.door" and note["params"]["event"]["data"] == {"d": 1}
+
+        # Every instance pushes it exactly once (C, where it was raised, too), however long we listen.
+        others = [await events_within(w, 1.5) for w in watchers]
+        assert [len(o) for o in others] == [0, 1, 1]
+        assert all(o[0]["id"] == made["id"] for o in others[1:])
+        health = a.app.services.events.health().details["shared"]
+        assert health["connected"] and health["received"] >= 1
+
+
+async def test_scopes_apply_to_events_from_other_instances(tmp_path: Path, redis_url: str) -> None:
+    async with instances(tmp_path, 2, redis_url) as (a, b):
+        scoped = await a.client("viewer", scopes={"cameras": ["cam1"]})
+        await scoped.call("subscribe_events", {"topics": ["alarm.*"]})
+        admin = await b.client("admin")
+        for cid in ("cam1", "cam2"):
+            await admin.call("add_camera", {"id": cid, "name": cid, "source": "publisher"})
+        operator = await b.client("operator")
+        hidden = await operator.call("create_event", {"type": "alarm.x", "camera": "cam2"})
+        seen = await operator.call("create_event", {"type": "alarm.x", "camera": "cam1"})
+        note = await scoped.next_notification("event", timeout=10.0)
+        assert note["params"]["event"]["id"] == seen["id"]  # cam2's (raised first) never came
+        assert [e["id"] for e in await events_within(scoped, 1.0)] == []
+        assert hidden["id"] != seen["id"]
