@@ -123,7 +123,7 @@ async def set_analytics(api: AnalyticsApi, ctx: CallContext, params: SetAnalytic
         raise RpcError(
             ErrorCode.INVALID_PARAMS,
             f"unknown or unusable detector(s): {', '.join(unknown)}",
-            {"field": "detectors", "unknown": unknown, "available": sorted(svc.discovery.manifests)},
+            {"field": "detectors", "unknown": [*unknown], "available": [*sorted(svc.discovery.manifests)]},
         )
     await svc.configure(camera.id, params.enabled if params.enabled is not None else enabled, settings)
     return _view(svc, camera.id)

@@ -13,17 +13,21 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import aiohttp
 import jwt
 from jwt import PyJWK, PyJWKSet
+from jwt.algorithms import AllowedPublicKeys
+from jwt.types import Options
 
 from camera_service.auth.config import SecurityConfig
 from camera_service.auth.identity import Identity
 from camera_service.auth.roles import Role
 from camera_service.core.clock import Clock, SystemClock
+from camera_service.core.types import JsonObject
 
 log = logging.getLogger("camera_service.auth")
 
@@ -35,11 +39,17 @@ STREAM_TOKEN_TYPE = "stream"  # noqa: S105 - a claim value, not a secret
 JWKS_MIN_REFRESH_S = 60.0
 
 
+# A token's claims: untrusted values, checked where they are read.
+Claims: TypeAlias = Mapping[str, object]
+# What verifies a signature: the HMAC secret, or a public key (PEM file or JWKS).
+VerifyKey: TypeAlias = "bytes | AllowedPublicKeys"
+
+
 class TokenError(Exception):
     """The token is not acceptable; the message is safe to show the client (it names no secret)."""
 
 
-def _str_set(value: Any, claim: str) -> frozenset[str]:
+def _str_set(value: object, claim: str) -> frozenset[str]:
     if value is None:
         return frozenset()
     if isinstance(value, str):
@@ -49,13 +59,13 @@ def _str_set(value: Any, claim: str) -> frozenset[str]:
     raise TokenError(f"claim '{claim}' must be a string or a list of strings")
 
 
-def parse_role(value: Any) -> Role:
+def parse_role(value: object) -> Role:
     if isinstance(value, str) and value.upper() in ("VIEWER", "OPERATOR", "ADMIN"):
         return Role[value.upper()]
     raise TokenError("claim 'role' must be viewer, operator or admin")
 
 
-def identity_from_claims(claims: dict[str, Any], kind: str = "jwt") -> Identity:
+def identity_from_claims(claims: Claims, kind: str = "jwt") -> Identity:
     subject = claims.get("sub", claims.get("user_id"))  # user_id: the established protocol's claim
     if not isinstance(subject, str) or not subject:
         raise TokenError("claim 'sub' is missing")
@@ -77,6 +87,15 @@ def identity_from_claims(claims: dict[str, Any], kind: str = "jwt") -> Identity:
     )
 
 
+def _time_claim(claims: Claims, name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenError("token signature or format invalid")
+    return value
+
+
 class TokenVerifier:
     """Verifies JWTs against the configured keys. Holds the HMAC secret; never logs it."""
 
@@ -85,18 +104,25 @@ class TokenVerifier:
         self.clock: Clock = clock or SystemClock()
         self._secret = hmac_secret
         self._algorithms = [a for a in cfg.algorithms if a.lower() != "none"]
-        self._public_key: Any = None
+        self._public_key: AllowedPublicKeys | None = None
         self._jwks: dict[str, PyJWK] = {}
         self._jwks_fetched_at = 0.0
         self._jwks_tried_at = 0.0
         if cfg.jwt_public_key is not None:
+            from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+            from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+            from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
             from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-            self._public_key = load_pem_public_key(Path(cfg.jwt_public_key).read_bytes())
+            pem = load_pem_public_key(Path(cfg.jwt_public_key).read_bytes())
+            if not isinstance(pem, RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey | Ed448PublicKey):
+                raise ValueError(f"jwt_public_key: a {type(pem).__name__} cannot verify JWTs")
+            self._public_key = pem
         if cfg.jwks_file is not None:
             self._load_jwks(json.loads(Path(cfg.jwks_file).read_text()))
 
-    def _load_jwks(self, data: dict[str, Any]) -> None:
+    def _load_jwks(self, data: JsonObject) -> None:
         keys: dict[str, PyJWK] = {}
         for key in PyJWKSet.from_dict(data).keys:
             keys[key.key_id or ""] = key
@@ -121,7 +147,7 @@ class TokenVerifier:
         except Exception as exc:
             log.warning("JWKS fetch failed; keeping the cached keys", extra={"error": type(exc).__name__})
 
-    async def verify(self, token: str) -> dict[str, Any]:
+    async def verify(self, token: str) -> dict[str, object]:
         """The verified claims of `token`, or TokenError."""
         try:
             header = jwt.get_unverified_header(token)
@@ -130,13 +156,13 @@ class TokenVerifier:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise TokenError("token algorithm not accepted")
-        key: Any
+        key: VerifyKey
         if alg in HMAC_ALGS:
             key = self._secret
         else:
             key = await self._asymmetric_key(header.get("kid"), alg)
         # exp/nbf are checked against the injected clock below, not PyJWT's wall clock.
-        options: dict[str, Any] = {
+        options: Options = {
             "require": ["exp"],
             "verify_aud": self.cfg.audience is not None,
             "verify_exp": False,
@@ -144,14 +170,14 @@ class TokenVerifier:
             "verify_iat": False,
         }
         try:
-            claims: dict[str, Any] = jwt.decode(
+            claims: dict[str, object] = jwt.decode(
                 token,
                 key,
                 algorithms=[alg],
                 audience=self.cfg.audience,
                 issuer=self.cfg.issuer,
                 leeway=self.cfg.leeway_s,
-                options=options,  # type: ignore[arg-type]
+                options=options,
             )
         except jwt.ExpiredSignatureError:
             raise TokenError("token expired") from None
@@ -166,33 +192,31 @@ class TokenVerifier:
         self._check_times(claims)
         return claims
 
-    def _check_times(self, claims: dict[str, Any]) -> None:
+    def _check_times(self, claims: Claims) -> None:
         now, leeway = self.clock.time(), self.cfg.leeway_s
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        for value in (exp, nbf):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise TokenError("token signature or format invalid")
+        exp, nbf = _time_claim(claims, "exp"), _time_claim(claims, "nbf")
         if exp is not None and exp <= now - leeway:
             raise TokenError("token expired")
         if nbf is not None and nbf > now + leeway:
             raise TokenError("token not yet valid")
 
-    async def _asymmetric_key(self, kid: Any, alg: str) -> Any:
+    async def _asymmetric_key(self, kid: object, alg: str) -> AllowedPublicKeys:
         if self.cfg.jwks_url or self._jwks:
             await self._refresh_jwks(force=False)
-            key = self._jwks.get(kid or "")
+            key = self._jwks.get(kid if isinstance(kid, str) else "")
             if key is None and self.cfg.jwks_url:
                 await self._refresh_jwks(force=True)  # a rotated key: fetch once more
-                key = self._jwks.get(kid or "")
+                key = self._jwks.get(kid if isinstance(kid, str) else "")
             if key is not None:
                 if key.algorithm_name and key.algorithm_name != alg:
                     raise TokenError("token algorithm does not match its key")
-                return key.key
+                public: AllowedPublicKeys = key.key
+                return public
         if self._public_key is not None:
             return self._public_key
         raise TokenError("no key to verify this token")
 
-    def mint(self, claims: dict[str, Any], ttl_s: float) -> str:
+    def mint(self, claims: Claims, ttl_s: float) -> str:
         """An HS256 token signed with the service secret (CLI tokens and stream tokens)."""
         now = int(self.clock.time())
         body = {"iat": now, "exp": now + int(ttl_s), "jti": uuid.uuid4().hex, **claims}
@@ -215,7 +239,7 @@ def mint_token(
 ) -> str:
     """Stand-alone minting (CLI, tests): same claim layout as TokenVerifier.mint."""
     now = int(time.time())
-    body: dict[str, Any] = {
+    body: dict[str, object] = {
         "sub": subject,
         "role": role.label,
         "iat": now,

@@ -6,11 +6,12 @@ per page by default and clients that read only page 0 silently lose paths.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 import aiohttp
 
+from camera_service.core.types import JsonObject, JsonValue
 from camera_service.mediamtx.errors import (
     MediaMTXError,
     MediaMTXNotFound,
@@ -18,6 +19,9 @@ from camera_service.mediamtx.errors import (
     MediaMTXUnavailable,
 )
 from camera_service.mediamtx.models import MtxInfo, MtxPath, MtxPlaybackSegment, MtxRecording
+
+# Query parameters of a Control API or playback request.
+Query = Mapping[str, str | int]
 
 PAGE_SIZE = 1000
 # Bound on pages so a misbehaving server cannot keep us looping forever.
@@ -60,8 +64,8 @@ class MediaMTXClient:
     # ---- transport -------------------------------------------------------------------------------
 
     async def _request(
-        self, method: str, url: str, *, params: dict[str, Any] | None = None, json_body: Any = None
-    ) -> Any:
+        self, method: str, url: str, *, params: Query | None = None, json_body: JsonValue = None
+    ) -> JsonValue:
         await self.start()
         assert self._session is not None
         try:
@@ -70,7 +74,7 @@ class MediaMTXClient:
             ) as resp:
                 body = await resp.read()
                 status = resp.status
-                data: Any = None
+                data: JsonValue = None
                 if body:
                     try:
                         data = await resp.json(content_type=None)
@@ -93,20 +97,32 @@ class MediaMTXClient:
             raise MediaMTXRejected(message, status)
         raise MediaMTXError(message, status)
 
-    async def _api(self, method: str, route: str, **kw: Any) -> Any:
-        return await self._request(method, f"{self.api_url}{route}", **kw)
+    async def _api(
+        self, method: str, route: str, *, params: Query | None = None, json_body: JsonValue = None
+    ) -> JsonValue:
+        return await self._request(method, f"{self.api_url}{route}", params=params, json_body=json_body)
 
-    async def _list_all(self, route: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    async def _object(self, route: str) -> JsonObject:
+        data = await self._api("GET", route)
+        if not isinstance(data, dict):
+            raise MediaMTXError(f"unexpected response from {route}: not an object")
+        return data
+
+    async def _list_all(self, route: str) -> list[JsonObject]:
+        items: list[JsonObject] = []
         page = 0
         while page < _MAX_PAGES:
             data = await self._api("GET", route, params={"itemsPerPage": PAGE_SIZE, "page": page})
             if not isinstance(data, dict):
                 raise MediaMTXError(f"unexpected list response from {route}")
             batch = data.get("items") or []
-            items.extend(batch)
+            for item in batch if isinstance(batch, list) else [batch]:
+                if not isinstance(item, dict):
+                    raise MediaMTXError(f"unexpected list response from {route}")
+                items.append(item)
             page += 1
-            if page >= int(data.get("pageCount") or 0) or not batch:
+            page_count = data.get("pageCount")
+            if not isinstance(page_count, int) or page >= page_count or not batch:
                 break
         return items
 
@@ -125,12 +141,11 @@ class MediaMTXClient:
 
     # ---- path configs (RAM only in MediaMTX: re-apply after a restart) ---------------------------
 
-    async def list_path_configs(self) -> list[dict[str, Any]]:
+    async def list_path_configs(self) -> list[JsonObject]:
         return await self._list_all("/v3/config/paths/list")
 
-    async def get_path_config(self, name: str) -> dict[str, Any]:
-        data: dict[str, Any] = await self._api("GET", f"/v3/config/paths/get/{_qname(name)}")
-        return data
+    async def get_path_config(self, name: str) -> JsonObject:
+        return await self._object(f"/v3/config/paths/get/{_qname(name)}")
 
     # MediaMTX answers a config write before it publishes the new config to its readers (core.go: the
     # reply is sent, then reloadConf closes resources and only then stores the config), so a read right
@@ -141,16 +156,16 @@ class MediaMTXClient:
     async def _publish_barrier(self) -> None:
         await self._api("PATCH", "/v3/config/global/patch", json_body={})
 
-    async def add_path_config(self, name: str, conf: dict[str, Any]) -> None:
+    async def add_path_config(self, name: str, conf: JsonObject) -> None:
         await self._api("POST", f"/v3/config/paths/add/{_qname(name)}", json_body=conf)
         await self._publish_barrier()
 
-    async def replace_path_config(self, name: str, conf: dict[str, Any]) -> None:
+    async def replace_path_config(self, name: str, conf: JsonObject) -> None:
         """Upsert: MediaMTX creates the path when missing; unset keys revert to pathDefaults."""
         await self._api("POST", f"/v3/config/paths/replace/{_qname(name)}", json_body=conf)
         await self._publish_barrier()
 
-    async def patch_path_config(self, name: str, conf: dict[str, Any]) -> None:
+    async def patch_path_config(self, name: str, conf: JsonObject) -> None:
         await self._api("PATCH", f"/v3/config/paths/patch/{_qname(name)}", json_body=conf)
         await self._publish_barrier()
 
@@ -160,14 +175,13 @@ class MediaMTXClient:
 
     # ---- global config ---------------------------------------------------------------------------
 
-    async def get_global_config(self) -> dict[str, Any]:
-        data: dict[str, Any] = await self._api("GET", "/v3/config/global/get")
-        return data
+    async def get_global_config(self) -> JsonObject:
+        return await self._object("/v3/config/global/get")
 
-    async def patch_global_config(self, conf: dict[str, Any]) -> None:
+    async def patch_global_config(self, conf: JsonObject) -> None:
         await self._api("PATCH", "/v3/config/global/patch", json_body=conf)
 
-    async def patch_path_defaults(self, conf: dict[str, Any]) -> None:
+    async def patch_path_defaults(self, conf: JsonObject) -> None:
         await self._api("PATCH", "/v3/config/pathdefaults/patch", json_body=conf)
 
     # ---- recordings ------------------------------------------------------------------------------
@@ -206,7 +220,11 @@ class MediaMTXClient:
             if "no such file or directory" in exc.message:
                 return []
             raise
-        return [MtxPlaybackSegment.model_validate(i) for i in (data or [])]
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise MediaMTXError("unexpected playback list response: not an array")
+        return [MtxPlaybackSegment.model_validate(i) for i in data]
 
     def playback_get_url(self, path: str, start: str, duration_s: float, fmt: str = "mp4") -> str:
         query = urlencode({"path": path, "start": start, "duration": f"{duration_s:g}", "format": fmt})

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from camera_service.auth.roles import Role
 from camera_service.cameras.models import Camera
 from camera_service.cameras.ports import CameraDirectory
+from camera_service.core.types import JsonObject
 from camera_service.onvif import rule_action  # noqa: F401  (registers the ptz_preset rule action)
 from camera_service.onvif.discovery import DiscoveredDevice
 from camera_service.onvif.models import OnvifDeviceData
@@ -246,7 +247,7 @@ async def ptz(api: OnvifApi, ctx: CallContext, params: PtzParams) -> PtzResult:
     camera = await _camera(api, ctx, params.camera)
     ctl = api.onvif.ptz
     p = params
-    result: dict[str, Any] | list[dict[str, Any]]
+    result: JsonObject | list[JsonObject]
     match p.action:
         case "continuous_move":
             result = await ctl.continuous_move(

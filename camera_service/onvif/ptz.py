@@ -15,15 +15,17 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from camera_service.cameras.models import Camera
 from camera_service.core.bus import EventBus
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.errors import CameraUnavailable, DomainError, TimedOut, invalid_input, not_found
 from camera_service.core.tasks import TaskSet, cancel_and_wait
+from camera_service.core.types import JsonObject
 from camera_service.onvif.client import not_supported, to_plain
 from camera_service.onvif.config import OnvifConfig
 from camera_service.onvif.importer import read_ptz_info
@@ -35,6 +37,12 @@ if TYPE_CHECKING:
     from camera_service.rpc.context import ConnectionContext
 
 log = logging.getLogger("camera_service.onvif")
+
+
+class PatrolStart(TypedDict):
+    patrolling: bool
+    presets: list[str]  # resolved preset tokens
+    replaced: bool  # a running patrol was replaced
 
 
 @dataclass
@@ -54,7 +62,8 @@ class PtzController:
         self._moves: dict[str, _Move] = {}
         self._patrols: dict[str, asyncio.Task[None]] = {}
         self._tasks = TaskSet("ptz")  # safety-stop timers and patrols
-        self._info: dict[str, tuple[Any, PtzInfo]] = {}
+        # camera id -> (what the info was read from, the info): re-read when the source changed
+        self._info: dict[str, tuple[Hashable, PtzInfo]] = {}
 
     # ------------------------------------------------------------------ helpers
     def lock(self, camera_id: str) -> asyncio.Lock:
@@ -92,10 +101,8 @@ class PtzController:
             raise not_supported("ptz")
         return info
 
-    def _emit(self, type_: str, camera_id: str, **data: Any) -> None:
-        self.bus.emit(type_, camera=camera_id, **data)
-
-    async def _call(self, camera: Camera, operation: str, params: dict[str, Any]) -> Any:
+    async def _call(self, camera: Camera, operation: str, params: JsonObject) -> object:
+        """The camera's SOAP reply (a zeep object; `to_plain` makes it dicts)."""
         client = self.pool.get(camera)
         try:
             return await client.call("ptz", operation, params)
@@ -104,8 +111,8 @@ class PtzController:
             raise
 
     @staticmethod
-    def _vector(pan: float | None, tilt: float | None, zoom: float | None) -> dict[str, Any]:
-        vec: dict[str, Any] = {}
+    def _vector(pan: float | None, tilt: float | None, zoom: float | None) -> JsonObject:
+        vec: JsonObject = {}
         if pan is not None or tilt is not None:
             vec["PanTilt"] = {"x": pan or 0.0, "y": tilt or 0.0}
         if zoom is not None:
@@ -122,7 +129,7 @@ class PtzController:
         *,
         timeout_s: float | None,
         connection_id: int | None,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         info = await self.info(camera)
         check_vector("velocity", info.ranges, pan, tilt, zoom)
         timeout = timeout_s if timeout_s is not None else self.cfg.default_move_timeout_s
@@ -142,8 +149,14 @@ class PtzController:
             )
             timer = self._tasks.spawn(self._stop_after(camera, timeout), name=f"ptz-timeout-{camera.id}")
             self._moves[camera.id] = _Move(connection_id, timer)
-        self._emit(
-            "ptz.moved", camera.id, action="continuous_move", pan=pan, tilt=tilt, zoom=zoom, timeout_s=timeout
+        self.bus.emit(
+            "ptz.moved",
+            camera=camera.id,
+            action="continuous_move",
+            pan=pan,
+            tilt=tilt,
+            zoom=zoom,
+            timeout_s=timeout,
         )
         return {"moving": True, "timeout_s": timeout}
 
@@ -159,19 +172,19 @@ class PtzController:
         except DomainError as exc:
             log.warning("ptz: stopping a timed-out move failed: %s", exc.message, extra={"camera": camera.id})
 
-    async def stop(self, camera: Camera, reason: str = "requested") -> dict[str, Any]:
+    async def stop(self, camera: Camera, reason: str = "requested") -> JsonObject:
         info = await self.info(camera)
         async with self.lock(camera.id):
             self._cancel_timer(camera.id)
             await self._call(
                 camera, "Stop", {"ProfileToken": info.profile_token, "PanTilt": True, "Zoom": True}
             )
-        self._emit("ptz.stopped", camera.id, reason=reason)
+        self.bus.emit("ptz.stopped", camera=camera.id, reason=reason)
         return {"moving": False}
 
     async def relative_move(
         self, camera: Camera, pan: float | None, tilt: float | None, zoom: float | None
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         return await self._positional(
             camera,
             "relative_move",
@@ -185,7 +198,7 @@ class PtzController:
 
     async def absolute_move(
         self, camera: Camera, pan: float | None, tilt: float | None, zoom: float | None
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         return await self._positional(
             camera, "absolute_move", "position", "AbsoluteMove", "Position", pan=pan, tilt=tilt, zoom=zoom
         )
@@ -201,7 +214,7 @@ class PtzController:
         pan: float | None,
         tilt: float | None,
         zoom: float | None,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         info = await self.info(camera)
         check_vector(kind, info.ranges, pan, tilt, zoom)
         await self.stop_patrol(camera.id, reason="manual_move")
@@ -210,26 +223,26 @@ class PtzController:
             await self._call(
                 camera, operation, {"ProfileToken": info.profile_token, key: self._vector(pan, tilt, zoom)}
             )
-        self._emit("ptz.moved", camera.id, action=action, pan=pan, tilt=tilt, zoom=zoom)
+        self.bus.emit("ptz.moved", camera=camera.id, action=action, pan=pan, tilt=tilt, zoom=zoom)
         return {"ok": True}
 
-    async def home(self, camera: Camera) -> dict[str, Any]:
+    async def home(self, camera: Camera) -> JsonObject:
         info = await self.info(camera)
         await self.stop_patrol(camera.id, reason="manual_move")
         async with self.lock(camera.id):
             self._cancel_timer(camera.id)
             await self._call(camera, "GotoHomePosition", {"ProfileToken": info.profile_token})
-        self._emit("ptz.moved", camera.id, action="home")
+        self.bus.emit("ptz.moved", camera=camera.id, action="home")
         return {"ok": True}
 
     # ------------------------------------------------------------------ presets
-    async def presets(self, camera: Camera) -> list[dict[str, Any]]:
+    async def presets(self, camera: Camera) -> list[JsonObject]:
         info = await self.info(camera)
         async with self.lock(camera.id):
             reply = (
                 to_plain(await self._call(camera, "GetPresets", {"ProfileToken": info.profile_token})) or []
             )
-        out = []
+        out: list[JsonObject] = []
         for p in reply:
             pos = p.get("PTZPosition") or {}
             pt, z = pos.get("PanTilt") or {}, pos.get("Zoom") or {}
@@ -255,7 +268,7 @@ class PtzController:
                 return str(item["token"])
         raise not_found("preset", preset)
 
-    async def goto_preset(self, camera: Camera, preset: str, *, from_patrol: bool = False) -> dict[str, Any]:
+    async def goto_preset(self, camera: Camera, preset: str, *, from_patrol: bool = False) -> JsonObject:
         info = await self.info(camera)
         token = preset if from_patrol else await self.resolve_preset(camera, preset)
         if not from_patrol:
@@ -263,30 +276,30 @@ class PtzController:
         async with self.lock(camera.id):
             self._cancel_timer(camera.id)
             await self._call(camera, "GotoPreset", {"ProfileToken": info.profile_token, "PresetToken": token})
-        self._emit("ptz.moved", camera.id, action="goto_preset", preset=token)
+        self.bus.emit("ptz.moved", camera=camera.id, action="goto_preset", preset=token)
         return {"ok": True, "preset": token}
 
-    async def set_preset(self, camera: Camera, name: str, preset: str | None) -> dict[str, Any]:
+    async def set_preset(self, camera: Camera, name: str, preset: str | None) -> JsonObject:
         info = await self.info(camera)
-        params: dict[str, Any] = {"ProfileToken": info.profile_token, "PresetName": name}
+        params: JsonObject = {"ProfileToken": info.profile_token, "PresetName": name}
         if preset is not None:
             params["PresetToken"] = preset
         async with self.lock(camera.id):
             token = await self._call(camera, "SetPreset", params)
-        self._emit("ptz.preset_set", camera.id, preset=str(token), name=name)
+        self.bus.emit("ptz.preset_set", camera=camera.id, preset=str(token), name=name)
         return {"ok": True, "preset": str(token), "name": name}
 
-    async def remove_preset(self, camera: Camera, preset: str) -> dict[str, Any]:
+    async def remove_preset(self, camera: Camera, preset: str) -> JsonObject:
         info = await self.info(camera)
         token = await self.resolve_preset(camera, preset)
         async with self.lock(camera.id):
             await self._call(
                 camera, "RemovePreset", {"ProfileToken": info.profile_token, "PresetToken": token}
             )
-        self._emit("ptz.preset_removed", camera.id, preset=token)
+        self.bus.emit("ptz.preset_removed", camera=camera.id, preset=token)
         return {"ok": True, "preset": token}
 
-    async def status(self, camera: Camera) -> dict[str, Any]:
+    async def status(self, camera: Camera) -> JsonObject:
         info = await self.info(camera)
         async with self.lock(camera.id):
             st = to_plain(await self._call(camera, "GetStatus", {"ProfileToken": info.profile_token})) or {}
@@ -308,13 +321,13 @@ class PtzController:
     # ------------------------------------------------------------------ patrols
     async def start_patrol(
         self, camera: Camera, presets: list[str], dwell_s: float, loops: int | None
-    ) -> dict[str, Any]:
+    ) -> PatrolStart:
         await self.info(camera)
         tokens = [await self.resolve_preset(camera, p) for p in presets]  # all must exist before starting
         replaced = await self.stop_patrol(camera.id, reason="replaced")
         task = self._tasks.spawn(self._patrol(camera, tokens, dwell_s, loops), name=f"ptz-patrol-{camera.id}")
         self._patrols[camera.id] = task
-        self._emit("ptz.patrol_started", camera.id, presets=tokens, dwell_s=dwell_s, loops=loops)
+        self.bus.emit("ptz.patrol_started", camera=camera.id, presets=tokens, dwell_s=dwell_s, loops=loops)
         return {"patrolling": True, "presets": tokens, "replaced": replaced}
 
     async def _patrol(self, camera: Camera, tokens: list[str], dwell_s: float, loops: int | None) -> None:
@@ -325,10 +338,12 @@ class PtzController:
                     await self.goto_preset(camera, token, from_patrol=True)
                     await self.clock.sleep(dwell_s)
                 done += 1
-            self._emit("ptz.patrol_finished", camera.id, loops=done)
+            self.bus.emit("ptz.patrol_finished", camera=camera.id, loops=done)
         except DomainError as exc:
             log.warning("ptz: patrol ended by an error: %s", exc.message, extra={"camera": camera.id})
-            self._emit("ptz.patrol_failed", camera.id, error=exc.message, code=int(code_of(type(exc))))
+            self.bus.emit(
+                "ptz.patrol_failed", camera=camera.id, error=exc.message, code=int(code_of(type(exc)))
+            )
         finally:
             if self._patrols.get(camera.id) is asyncio.current_task():
                 del self._patrols[camera.id]
@@ -338,7 +353,7 @@ class PtzController:
         if task is None or task.done():
             return False
         await cancel_and_wait(task)
-        self._emit("ptz.patrol_stopped", camera_id, reason=reason)
+        self.bus.emit("ptz.patrol_stopped", camera=camera_id, reason=reason)
         return True
 
     # ------------------------------------------------------------------ safety

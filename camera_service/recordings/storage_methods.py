@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from camera_service.auth.roles import Role
 from camera_service.core.dicts import deep_merge
+from camera_service.core.types import JsonValue
 from camera_service.recordings.config import RetentionConfig
 from camera_service.recordings.methods import RecordingsApi
 from camera_service.recordings.schemas import iso
@@ -172,7 +173,7 @@ async def set_retention_settings(
     try:
         new = RetentionConfig.model_validate(merged)
     except ValidationError as exc:
-        errors = [
+        errors: list[JsonValue] = [
             {
                 "field": ".".join(["settings", *(str(p) for p in e["loc"])]),
                 "message": e["msg"],
@@ -182,7 +183,7 @@ async def set_retention_settings(
         ]
         raise RpcError(
             ErrorCode.INVALID_PARAMS,
-            f"invalid retention settings: {errors[0]['message']}",
+            f"invalid retention settings: {exc.errors(include_url=False)[0]['msg']}",
             {"errors": errors},
         ) from exc
     return await storage.update_settings(new)

@@ -11,12 +11,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, TypedDict, TypeGuard
 
 import orjson
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from camera_service.core.errors import DomainError
+from camera_service.core.types import JsonObject, JsonValue
 from camera_service.mediamtx.errors import MediaMTXError
 from camera_service.observability.logging import request_id_var
 from camera_service.observability.rpc_metrics import MethodStats
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("camera_service.rpc")
 
-_MISSING: Any = object()
+_MISSING = object()  # an absent `id` (a notification), unlike `"id": null`
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 
 # A guard runs before the handler (authentication, authorization, rate limits) and may raise a
@@ -39,12 +41,32 @@ Guard = Callable[[CallContext, MethodSpec], Awaitable[None]]
 # returns the params to validate (e.g. without a member it consumed); it may raise a DomainError, and then the
 # call does not run. The auth component registers one that takes `auth_token`/`token` out of any call's
 # params and authenticates the connection with it (the established protocol's inline authentication).
-ParamsHook = Callable[[CallContext, MethodSpec, Any], Awaitable[Any]]
+ParamsHook = Callable[[CallContext, MethodSpec, JsonValue], Awaitable[JsonValue]]
 # An observer sees every finished call (audit): (ctx, spec, params, error or None).
 Observer = Callable[[CallContext, MethodSpec, BaseModel | None, RpcError | None], None]
 
 
-def _reject_constant(name: str) -> Any:
+RequestId = str | int | float | None
+
+
+class ResultReply(TypedDict):
+    jsonrpc: Literal["2.0"]
+    result: JsonValue | orjson.Fragment  # a Fragment: pre-encoded JSON (rpc.discover)
+    id: RequestId
+
+
+class ErrorReply(TypedDict):
+    jsonrpc: Literal["2.0"]
+    error: JsonObject
+    id: RequestId
+
+
+Reply = ResultReply | ErrorReply
+# What `invoke` returns: the JSON-ready result, or the error to send.
+Outcome = JsonValue | orjson.Fragment | RpcError
+
+
+def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
@@ -53,45 +75,52 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def loads(raw: str | bytes) -> Any:
-    return _DECODER.decode(raw.decode() if isinstance(raw, bytes) else raw)
+def loads(raw: str | bytes) -> JsonValue:
+    value: JsonValue = _DECODER.decode(raw.decode() if isinstance(raw, bytes) else raw)
+    return value
 
 
-def _fragment_default(obj: Any) -> Any:
+def _fragment_default(obj: object) -> JsonValue:
     if isinstance(obj, orjson.Fragment):
-        return orjson.loads(obj.contents)
+        value: JsonValue = orjson.loads(obj.contents)
+        return value
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
-def dumps(obj: Any) -> bytes:
+def dumps(obj: object) -> bytes:
+    """Encode JSON-ready data (JSON values, reply envelopes, orjson Fragments inside them)."""
     try:
         return orjson.dumps(obj)
     except TypeError:
         return json.dumps(obj, separators=(",", ":"), default=_fragment_default).encode()
 
 
-def encode_notification(method: str, params: Any) -> bytes:
+def encode_notification(method: str, params: BaseModel | JsonValue) -> bytes:
     """A server-to-client JSON-RPC notification, encoded once (broadcasts reuse the bytes)."""
-    if isinstance(params, BaseModel):
-        params = params.model_dump(mode="json")
-    return dumps({"jsonrpc": "2.0", "method": method, "params": params})
+    body = params.model_dump(mode="json") if isinstance(params, BaseModel) else params
+    return dumps({"jsonrpc": "2.0", "method": method, "params": body})
 
 
-def _valid_id(value: Any) -> bool:
+def _valid_id(value: object) -> TypeGuard[RequestId]:
     return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
 
 
-def _error(req_id: Any, err: RpcError) -> dict[str, Any]:
+def _error(req_id: RequestId, err: RpcError) -> ErrorReply:
     return {"jsonrpc": "2.0", "error": err.to_dict(), "id": req_id}
 
 
-def validation_error_data(exc: ValidationError) -> dict[str, Any]:
+def _field_errors(exc: ValidationError) -> list[ErrorDetails]:
     # include_input=False: the input may hold secrets (passwords, tokens).
+    return exc.errors(include_url=False, include_input=False, include_context=False)
+
+
+def _field(error: ErrorDetails) -> str:
+    return ".".join(str(p) for p in error["loc"]) or "params"
+
+
+def validation_error_data(exc: ValidationError) -> JsonObject:
     return {
-        "errors": [
-            {"field": ".".join(str(p) for p in e["loc"]) or "params", "message": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_input=False, include_context=False)
-        ]
+        "errors": [{"field": _field(e), "message": e["msg"], "type": e["type"]} for e in _field_errors(exc)]
     }
 
 
@@ -152,10 +181,10 @@ class Dispatcher:
         reply = await self._one(msg, conn)
         return None if reply is None else dumps(reply)
 
-    async def _one(self, msg: Any, conn: ConnectionContext) -> dict[str, Any] | None:
+    async def _one(self, msg: JsonValue, conn: ConnectionContext) -> Reply | None:
         if not isinstance(msg, dict):
             return _error(None, RpcError(ErrorCode.INVALID_REQUEST, "Invalid Request: not a JSON object"))
-        req_id = msg.get("id", _MISSING)
+        req_id: object = msg.get("id", _MISSING)
         reply_id = req_id if req_id is not _MISSING and _valid_id(req_id) else None
         problem = self._check_envelope(msg, req_id)
         if problem is not None:
@@ -164,15 +193,17 @@ class Dispatcher:
                 RpcError(ErrorCode.INVALID_REQUEST, f"Invalid Request: {problem}", {"reason": problem}),
             )
         is_notification = req_id is _MISSING
-        result = await self.invoke(msg["method"], msg.get("params"), conn)
+        method = msg["method"]
+        assert isinstance(method, str)  # checked by _check_envelope
+        result = await self.invoke(method, msg.get("params"), conn)
         if is_notification:
             return None
         if isinstance(result, RpcError):
-            return _error(req_id, result)
-        return {"jsonrpc": "2.0", "result": result, "id": req_id}
+            return _error(reply_id, result)
+        return {"jsonrpc": "2.0", "result": result, "id": reply_id}
 
     @staticmethod
-    def _check_envelope(msg: dict[str, Any], req_id: Any) -> str | None:
+    def _check_envelope(msg: JsonObject, req_id: object) -> str | None:
         if msg.get("jsonrpc") != "2.0":
             return "'jsonrpc' must be exactly \"2.0\""
         if not isinstance(msg.get("method"), str):
@@ -186,7 +217,7 @@ class Dispatcher:
             return f"unknown member(s): {', '.join(sorted(extra))}"
         return None
 
-    async def invoke(self, method: str, raw_params: Any, conn: ConnectionContext) -> Any:
+    async def invoke(self, method: str, raw_params: JsonValue, conn: ConnectionContext) -> Outcome:
         """Run one call; returns the JSON-ready result or an RpcError (never raises)."""
         spec = self.registry.get(method)
         if spec is None:
@@ -202,7 +233,7 @@ class Dispatcher:
         )
         started = time.perf_counter()
         params: BaseModel | None = None
-        outcome: Any
+        outcome: Outcome
         try:
             for hook in self.params_hooks:
                 raw_params = await hook(ctx, spec, raw_params)
@@ -234,7 +265,7 @@ class Dispatcher:
         return outcome
 
     @staticmethod
-    def _parse_params(spec: MethodSpec, raw: Any) -> BaseModel:
+    def _parse_params(spec: MethodSpec, raw: JsonValue) -> BaseModel:
         if isinstance(raw, list):
             if len(raw) > len(spec.positional_fields):
                 raise RpcError(
@@ -251,10 +282,11 @@ class Dispatcher:
         try:
             return spec.params_model.model_validate(raw or {})
         except ValidationError as exc:
-            data = validation_error_data(exc)
-            first = data["errors"][0]
+            first = _field_errors(exc)[0]
             raise RpcError(
-                ErrorCode.INVALID_PARAMS, f"Invalid params: {first['field']}: {first['message']}", data
+                ErrorCode.INVALID_PARAMS,
+                f"Invalid params: {_field(first)}: {first['msg']}",
+                validation_error_data(exc),
             ) from None
 
     def _count(self, method: str, code: int | None, elapsed: float) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any
 
 from camera_service.core import errors as _errors
+from camera_service.core.types import JsonObject
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXNotFound, MediaMTXUnavailable
 
 
@@ -61,14 +61,14 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
 class RpcError(Exception):
     """An error returned to the client as a JSON-RPC error object."""
 
-    def __init__(self, code: ErrorCode | int, message: str, data: dict[str, Any] | None = None) -> None:
+    def __init__(self, code: ErrorCode | int, message: str, data: JsonObject | None = None) -> None:
         super().__init__(message)
         self.code = int(code)
         self.message = message
         self.data = data
 
-    def to_dict(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"code": self.code, "message": self.message}
+    def to_dict(self) -> JsonObject:
+        err: JsonObject = {"code": self.code, "message": self.message}
         if self.data is not None:
             err["data"] = self.data
         return err
