@@ -143,6 +143,19 @@ class Application:
             config_contributors=[lambda: mediamtx_auth_config(internal)] if security else [],
             api_credentials=readers.credentials,
         )
+        shared_events = None
+        # Several instances: events and status pushes travel one Redis Stream (events/shared.py).
+        if settings.storage.redis_url is not None:
+            shared_events = SharedEvents(
+                RedisStreamTransport(
+                    open_redis(settings.storage.redis_url, client_name="camera-service-events"),
+                    settings.events.shared.stream,
+                    settings.events.shared.max_length,
+                ),
+                clock=clock,
+                instance_id=settings.cluster.instance_id,
+                block_ms=settings.events.shared.read_block_ms,
+            )
         cameras = CameraService(
             settings.cameras,
             server=settings.server,
@@ -158,6 +171,7 @@ class Application:
             reader_url=readers.rtsp_url,
             # Compat stream URLs and camera_status_update carry the caller's stream token.
             stream_token=stream_tokens.mint if security else None,
+            pushes=shared_events,
         )
         auth = AuthService(
             settings,
@@ -196,6 +210,7 @@ class Application:
             public_base_url=lambda: (
                 f"{settings.server.public_scheme}://{settings.server.public_host}:{self.http.port}"
             ),
+            pushes=shared_events,
         )
         onvif = OnvifService(settings.onvif, cameras, bus, clock=clock)
 
@@ -212,18 +227,6 @@ class Application:
             clock=clock,
         )
         # events last among the domains: it subscribes to the bus at construction, so nothing is missed.
-        shared_events = None
-        if settings.storage.redis_url is not None:  # several instances: events travel a Redis Stream
-            shared_events = SharedEvents(
-                RedisStreamTransport(
-                    open_redis(settings.storage.redis_url, client_name="camera-service-events"),
-                    settings.events.shared.stream,
-                    settings.events.shared.max_length,
-                ),
-                clock=clock,
-                instance_id=settings.cluster.instance_id,
-                block_ms=settings.events.shared.read_block_ms,
-            )
         events = EventService(
             settings.events,
             db,

@@ -21,6 +21,7 @@ from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.streams import StreamUrls
 from camera_service.cameras.urls import mask_credentials
 from camera_service.core.bus import EventBus, Severity
+from camera_service.core.pushes import LocalPushes, PushRelay
 from camera_service.core.tasks import TaskSet
 from camera_service.rpc.context import Broadcaster, ConnectionContext
 
@@ -30,6 +31,7 @@ log = logging.getLogger("camera_service.cameras")
 # down or back flips every camera at once) is cameras x connections of work. It runs in a task that hands
 # the loop back every PUSH_CHUNK connections, so ping/get_status never wait behind a whole wave.
 PUSH_CHUNK = 16
+PUSH_CHANNEL = "camera_status"  # core.pushes channel of camera_status_update between instances
 _PUSH_URLS = "cameras.push_stream_urls"  # ConnectionContext.state: camera -> (identity, urls, reuse until)
 _COMPAT_STATUS = {
     CameraStatus.ONLINE: "CONNECTED",
@@ -62,6 +64,7 @@ class LivePush:
         tokens_on: Callable[[], bool],
         reader_url: Callable[[str], str],
         lookup: Callable[[str], Camera | None],
+        pushes: PushRelay | None = None,
     ) -> None:
         self.cfg = cfg
         self.bus = bus
@@ -77,6 +80,8 @@ class LivePush:
         self._sample_sem = asyncio.Semaphore(cfg.fps_sample_concurrency)
         self._pushes = TaskSet("camera-push")
         self._push_order = asyncio.Lock()  # FIFO: a connection sees a camera's changes in order
+        self.pushes: PushRelay = pushes or LocalPushes()
+        self.pushes.on(PUSH_CHANNEL, self._on_remote_status)
 
     def on_status_change(self, camera: Camera, prev: CameraStatusInfo, new: CameraStatusInfo) -> None:
         if new.status != prev.status:
@@ -107,8 +112,16 @@ class LivePush:
             )
         if len(self.connections):
             self._push(camera, new)
+        # Scale-out: the other instances push it to their clients (the owner alone tracks a camera).
+        self.pushes.publish(PUSH_CHANNEL, {"camera": camera.id, "info": new.model_dump(mode="json")})
         if new.status == CameraStatus.ONLINE and new.streaming and new.fps is None:
             self._schedule_fps_sample(camera)
+
+    def _on_remote_status(self, payload: dict[str, Any]) -> None:
+        """Another instance's camera changed status: push it to this instance's clients (same scopes)."""
+        camera = self.lookup(str(payload["camera"]))
+        if camera is not None and len(self.connections):
+            self._push(camera, CameraStatusInfo.model_validate(payload["info"]))
 
     def _push(self, camera: Camera, info: CameraStatusInfo) -> None:
         def permitted(conn: ConnectionContext) -> bool:

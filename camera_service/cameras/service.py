@@ -44,6 +44,7 @@ from camera_service.core.bus import EventBus
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import DomainError, conflict
 from camera_service.core.hooks import HookHost
+from camera_service.core.pushes import LocalPushes, PushRelay
 from camera_service.core.tasks import TaskSet
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
@@ -74,10 +75,12 @@ class CameraService:
         metrics: Metrics,
         reader_url: Callable[[str], str] | None = None,
         stream_token: Callable[[Identity | None, str], tuple[str, float]] | None = None,
+        pushes: PushRelay | None = None,
     ) -> None:
         """`reader_url`: id -> RTSP URL the service's own readers (fps sampling, probes) use; it carries
         the internal credential when MediaMTX checks readers. `stream_token`: (identity, camera id) ->
-        (token, expiry) when security is on: compat stream URLs and camera_status_update carry it."""
+        (token, expiry) when security is on: compat stream URLs and camera_status_update carry it.
+        `pushes` (scale-out): status pushes to and from the other instances' clients."""
         self.cfg = cfg
         self.reader_url = reader_url
         self.stream_token = stream_token
@@ -111,6 +114,7 @@ class CameraService:
             tokens_on=lambda: self.stream_token is not None,
             reader_url=self.local_rtsp_url,
             lookup=self._cache.find,
+            pushes=pushes or LocalPushes(),
         )
         self.reconciler = PathReconciler(
             cfg,

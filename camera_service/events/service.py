@@ -280,7 +280,7 @@ class EventService:
             per_event.append((event, statements, hooks))
         kept = await self._store(per_event)
         if self.shared is not None and kept:
-            self.shared.publish(kept)  # committed: now the other instances may push them
+            self.shared.publish_events(kept)  # committed: now the other instances may push them
         for i, event in enumerate(kept):
             if i:  # a batch x hundreds of subscribers is long: let calls (ping, get_status) in between
                 await asyncio.sleep(0)

@@ -29,12 +29,14 @@ import orjson
 
 from camera_service.core.bus import Event
 from camera_service.core.clock import Clock
+from camera_service.core.pushes import PushHandler
 from camera_service.core.tasks import TaskSet
 
 log = logging.getLogger("camera_service.events.shared")
 
 KIND_EVENT = "event"
 KIND_RELOAD = "reload"
+KIND_PUSH = "push"
 
 Fields = Mapping[str, bytes]
 Entry = tuple[str, Mapping[Any, Any]]  # (stream id, fields as the client returns them)
@@ -79,6 +81,10 @@ def encode_reload(what: str, origin: str) -> dict[str, bytes]:
     return {"k": KIND_RELOAD.encode(), "o": origin.encode(), "b": what.encode()}
 
 
+def encode_push(channel: str, payload: dict[str, Any], origin: str) -> dict[str, bytes]:
+    return {"k": KIND_PUSH.encode(), "o": origin.encode(), "b": orjson.dumps({"c": channel, "p": payload})}
+
+
 def _field(fields: Mapping[Any, Any], name: str) -> bytes:
     value = fields.get(name.encode(), fields.get(name))
     if value is None:
@@ -103,7 +109,8 @@ class SharedStats:
 
 
 class SharedEvents:
-    """One instance's side of the shared stream: a publisher task and a reader task."""
+    """One instance's side of the shared stream: a publisher task and a reader task. Also the
+    `core.pushes.PushRelay` of the domains' state pushes (camera and recording status)."""
 
     def __init__(
         self,
@@ -130,6 +137,7 @@ class SharedEvents:
         self._cursor = "0-0"
         self._on_event: Callable[[Event], None] = lambda _e: None
         self._on_reload: Callable[[str], Awaitable[None]] | None = None
+        self._push_handlers: dict[str, PushHandler] = {}
         self.connected = False
 
     @property
@@ -159,7 +167,7 @@ class SharedEvents:
         await self.transport.close()
 
     # --- publishing (never blocks the caller) ---
-    def publish(self, events: Sequence[Event]) -> None:
+    def publish_events(self, events: Sequence[Event]) -> None:
         """Queue committed events for the stream."""
         for event in events:
             self._queue(encode_event(event, self.instance_id))
@@ -167,6 +175,13 @@ class SharedEvents:
     def announce_reload(self, what: str) -> None:
         """Tell the other instances to re-read `what` ("webhooks", "rules") from the database."""
         self._queue(encode_reload(what, self.instance_id))
+
+    # --- core.pushes.PushRelay ---
+    def publish(self, channel: str, payload: dict[str, Any]) -> None:
+        self._queue(encode_push(channel, payload, self.instance_id))
+
+    def on(self, channel: str, handler: PushHandler) -> None:
+        self._push_handlers[channel] = handler
 
     def _queue(self, fields: dict[str, bytes]) -> None:
         if len(self._pending) >= self._max_pending:
@@ -234,6 +249,11 @@ class SharedEvents:
             if msg.kind == KIND_EVENT:
                 self.stats.received += 1
                 self._on_event(Event.model_validate_json(msg.body))
+            elif msg.kind == KIND_PUSH:
+                push = orjson.loads(msg.body)
+                handler = self._push_handlers.get(push["c"])
+                if handler is not None:
+                    handler(push["p"])
             elif msg.kind == KIND_RELOAD and self._on_reload is not None:
                 await self._on_reload(msg.body.decode())
         except Exception:

@@ -27,6 +27,7 @@ from camera_service.core.errors import (
     StorageFailure,
 )
 from camera_service.core.hooks import HookHost
+from camera_service.core.pushes import LocalPushes, PushRelay
 from camera_service.core.tasks import TaskSet
 from camera_service.media.imaging import ImageFormat
 from camera_service.media.snapshot import GrabbedFrame, SnapshotEngine
@@ -50,6 +51,7 @@ from camera_service.storage.database import Database
 log = logging.getLogger("camera_service.recordings")
 
 _STOP_GRACE_S = 2.0  # how long stop() waits for in-flight index writes before cancelling them
+PUSH_CHANNEL = "recording_status"  # core.pushes channel of recording_status_update between instances
 
 
 def _stamp(ts: float) -> str:
@@ -78,8 +80,12 @@ class RecordingsService:
         clock: Clock | None = None,
         frame_cache: Callable[[str], tuple[VideoFrame, float] | None] | None = None,
         activity_source: Callable[[str, float, float], Awaitable[list[Any]]] | None = None,
+        pushes: PushRelay | None = None,
     ) -> None:
         self.cfg = cfg
+        # Scale-out: recording_status_update to and from the other instances' clients.
+        self.pushes: PushRelay = pushes or LocalPushes()
+        self.pushes.on(PUSH_CHANNEL, self._push_recording_status)
         self.clock: Clock = clock or SystemClock()
         self.bus = bus
         self.connections = connections
@@ -251,7 +257,20 @@ class RecordingsService:
             name = await compat_sessions.name_session(self, session, self._names.get(session.camera))
         else:
             name = await compat_sessions.session_name(self, session)
-        camera = self.cameras.find(session.camera)  # None: removed; only unrestricted identities hear
+        params = {
+            "device": session.camera,
+            "camera": session.camera,
+            "session_id": session.id,
+            "status": "STARTED" if what == "started" else "STOPPED",
+            "filename": name,
+            "duration": round(end - session.started_at, 3) if what == "stopped" else session.duration_s,
+            "reason": session.stop_reason,
+        }
+        self._push_recording_status(params)
+        self.pushes.publish(PUSH_CHANNEL, params)  # scale-out: the other instances' clients hear it too
+
+    def _push_recording_status(self, params: dict[str, Any]) -> None:
+        camera = self.cameras.find(params["camera"])  # None: removed; only unrestricted identities hear
 
         def may_see(conn: ConnectionContext) -> bool:  # security: camera scopes (auth/scopes.py)
             ident = conn.identity
@@ -259,19 +278,7 @@ class RecordingsService:
                 return False
             return ident.unrestricted or (camera is not None and in_scope(camera, ident))
 
-        self.connections.broadcast(
-            "recording_status_update",
-            {
-                "device": session.camera,
-                "camera": session.camera,
-                "session_id": session.id,
-                "status": "STARTED" if what == "started" else "STOPPED",
-                "filename": name,
-                "duration": round(end - session.started_at, 3) if what == "stopped" else session.duration_s,
-                "reason": session.stop_reason,
-            },
-            where=may_see,
-        )
+        self.connections.broadcast("recording_status_update", params, where=may_see)
 
     def _storage_notice(self, data: dict[str, Any]) -> None:
         self.connections.broadcast("storage_status_update", data)

@@ -88,3 +88,52 @@ async def test_scopes_apply_to_events_from_other_instances(tmp_path: Path, redis
         assert note["params"]["event"]["id"] == seen["id"]  # cam2's (raised first) never came
         assert [e["id"] for e in await events_within(scoped, 1.0)] == []
         assert hidden["id"] != seen["id"]
+
+
+async def test_status_pushes_of_another_instance_reach_this_instances_clients(
+    tmp_path: Path, redis_url: str, test_camera_factory: Any
+) -> None:
+    """camera_status_update and recording_status_update travel the same stream. Each instance here has
+    its own database, so the camera is registered on both; only B's MediaMTX gets its stream (B is the
+    one that sees it come online and records it)."""
+    async with instances(tmp_path, 2, redis_url) as (a, b):
+        for svc in (a, b):
+            admin = await svc.client()
+            await admin.call("add_camera", {"id": "cam1", "name": "cam1", "source": "publisher"})
+        on_a = await a.client("viewer", scopes={"cameras": ["cam1"]})
+        hidden = await a.client("viewer", scopes={"cameras": ["other"]})
+        await test_camera_factory(b.public_rtsp_url("cam1"))
+        note = await on_a.next_notification(
+            "camera_status_update", timeout=20.0, where=lambda p: p["status"] == "CONNECTED"
+        )
+        assert note["params"]["device"] == "cam1"
+        assert a.app.services.cameras.status("cam1").status.value != "ONLINE"  # it came from B
+
+        operator = await b.client("operator")
+        started = await operator.call("start_recording", {"camera": "cam1", "duration_s": 60})
+        rec = await on_a.next_notification(
+            "recording_status_update", timeout=10.0, where=lambda p: p["status"] == "STARTED"
+        )
+        assert rec["params"]["session_id"] == started["session_id"] and rec["params"]["camera"] == "cam1"
+        await operator.call("stop_recording", {"camera": "cam1"})
+        await on_a.next_notification(
+            "recording_status_update", timeout=10.0, where=lambda p: p["status"] == "STOPPED"
+        )
+        # A viewer whose scope lacks cam1 heard none of it (same filters as local pushes).
+        pushed = [
+            m["method"]
+            for m in await drain(hidden, 0.5)
+            if m["method"] in ("camera_status_update", "recording_status_update")
+        ]
+        assert pushed == []
+
+
+async def drain(client: RpcClient, within: float) -> list[dict[str, Any]]:
+    got = []
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            got.append(await asyncio.wait_for(client.notifications.get(), left))
+        except TimeoutError:
+            break
+    return got
