@@ -10,6 +10,7 @@ BENCHMARKS = [
     "bench.cameras",
     "bench.snapshots",
     "bench.events",
+    "bench.bus",
     "bench.ptz",
     "bench.client",
     "bench.kotlin_client",
