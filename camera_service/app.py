@@ -25,6 +25,7 @@ from camera_service.analytics.service import AnalyticsService
 from camera_service.auth.abuse import AnonymousLimits
 from camera_service.auth.internal import InternalReaders
 from camera_service.auth.methods import AuthApi
+from camera_service.auth.quota_redis import RedisLiveViewQuotas
 from camera_service.auth.scopes import Scope
 from camera_service.auth.service import AuthService, load_or_create_jwt_secret, mediamtx_auth_config
 from camera_service.auth.stream_tokens import StreamTokens
@@ -185,6 +186,14 @@ class Application:
             on_live_view=lambda camera, reader_type: bus.emit(
                 "liveview.started", camera=camera, reader_type=reader_type
             ),
+            # Several instances (storage.redis_url): agency quotas counted in Redis; else in memory.
+            quotas=RedisLiveViewQuotas(
+                settings.security.agency_limits,
+                open_redis(settings.storage.redis_url, client_name="camera-service-quotas"),
+                lease_ttl_s=settings.security.live_lease_ttl_s,
+            )
+            if settings.storage.redis_url is not None
+            else None,
             clock=clock,
         )
         users = UserService(settings, db, tokens=stream_tokens.verifier)

@@ -165,6 +165,17 @@ class SecurityConfig(ConfigModel):
             "Concurrent external live views allowed per camera agency, e.g. {POLICE: 50, METRO: 30}."
         ),
     )
+    live_lease_ttl_s: float = Field(
+        15.0,
+        ge=1.0,
+        le=300.0,
+        title="Live-view lease TTL",
+        description=(
+            "Shared quotas (storage.redis_url): a live view's lease in Redis lapses this long after its "
+            "instance last renewed it (renewed every third of it while the viewer reads), so a crashed "
+            "instance's viewers stop counting within this time."
+        ),
+    )
     allowed_origins: list[str] = Field(
         default_factory=list,
         title="Allowed origins",

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from camera_service.auth.identity import Identity
-from camera_service.auth.quota import LiveViewQuotas
+from camera_service.auth.quota import LiveViewQuota
 from camera_service.auth.roles import Role
 from camera_service.auth.scopes import in_scope
 from camera_service.auth.store import AuditEntry
@@ -70,7 +70,7 @@ class MediaMTXAuth:
         trusted_publish: list[str],
         authenticate: Authenticator,
         lookup_camera: CameraLookup,
-        quotas: LiveViewQuotas,
+        quotas: LiveViewQuota,
         audit: Auditor,
         on_decision: Callable[[str, str], None] | None = None,
         on_live_view: Callable[[str, str], object] | None = None,
@@ -170,7 +170,7 @@ class MediaMTXAuth:
             return Decision(False, "unknown_action", identity)
         fingerprint = hashlib.sha256(f"{ip}|{path}|{token}".encode()).hexdigest()
         agency = getattr(camera, "agency", None)
-        if action == "read" and not self.quotas.acquire(
+        if action == "read" and not await self.quotas.acquire(
             str(body.get("id") or ""), camera.id, agency, fingerprint, holder=identity.subject
         ):
             return Decision(False, "quota_exceeded", identity)
@@ -182,10 +182,10 @@ class MediaMTXAuth:
 
     # runOnRead / runOnUnread hooks (services.internal), params: reader, path
     async def on_read(self, params: dict[str, str]) -> None:
-        self.quotas.confirm(params.get("reader", ""))
+        await self.quotas.confirm(params.get("reader", ""))
         camera = self._external_reads.pop(params.get("reader", ""), None)
         if camera is not None and self.on_live_view is not None:
             self.on_live_view(camera, params.get("type", ""))
 
     async def on_unread(self, params: dict[str, str]) -> None:
-        self.quotas.release(params.get("reader", ""))
+        await self.quotas.release(params.get("reader", ""))

@@ -308,7 +308,7 @@ async def get_quota_status(api: AuthApi, ctx: CallContext) -> QuotaStatus:
     """Live-view quota use per agency (only agencies in the caller's scope)."""
     ident = ctx.connection.identity
     out = []
-    for agency, (limit, used) in api.auth.quotas.status().items():
+    for agency, (limit, used) in (await api.auth.quotas.status()).items():
         if ident is not None and (ident.unrestricted or agency in ident.agencies):
             out.append(AgencyQuota(agency=agency, limit=limit, in_use=used, available=max(0, limit - used)))
     return QuotaStatus(agencies=out)
@@ -338,6 +338,6 @@ async def create_stream_token(api: AuthApi, ctx: CallContext, params: StreamToke
     camera = await auth.lookup_camera(params.camera)
     if camera is None or not ctx.scope.sees(camera):
         raise not_found("camera", params.camera)
-    auth.check_live_quota(camera)
+    await auth.check_live_quota(camera)
     token, expires = auth.stream_token(ident, camera.id)
     return StreamToken(camera=camera.id, token=token, expires_at=_iso(expires) or "")

@@ -4,6 +4,11 @@ A read that MediaMTX authorises through us opens a *pending* lease keyed by Medi
 runOnRead hook (same id as MTX_READER_ID) confirms it and runOnUnread releases it. A pending lease
 that is never confirmed (the client only asked for the SDP, or went away) expires after PENDING_TTL_S.
 The service's own readers (internal credential) never take a lease.
+
+`LiveViewQuota` is the port; `LiveViewQuotas` counts in this process (one instance, the default),
+`auth.quota_redis.RedisLiveViewQuotas` counts in Redis across instances (`storage.redis_url`). Both keep
+MediaMTX's ids in a local `LeaseBook`: every callback of one viewer comes from the MediaMTX of the
+instance it reads from.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from camera_service.core.errors import QuotaExceeded
 
@@ -27,6 +33,27 @@ class Lease:
     ids: set[str] = field(default_factory=set)  # MediaMTX ids seen (RTSP: connection, then session)
     confirmed: bool = False
     holder: str = ""  # the identity (subject) that asked
+
+
+class LiveViewQuota(Protocol):
+    """Live-view leases per agency (the MediaMTX auth callback, its read hooks and the stream-URL calls)."""
+
+    limits: dict[str, int]
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def check(self, agency: str | None, camera: str | None = None) -> None:
+        """Raise QuotaExceeded when one more live view of `agency` would exceed its limit."""
+
+    async def acquire(
+        self, session_id: str, camera: str, agency: str | None, fingerprint: str = "", holder: str = ""
+    ) -> bool:
+        """An authorised external read asks for a lease; False: over quota (refuse the read)."""
+
+    async def confirm(self, reader_id: str) -> None: ...
+    async def release(self, reader_id: str) -> None: ...
+    async def status(self) -> dict[str, tuple[int, int]]:
+        """agency -> (limit, in use)."""
 
 
 def pending_cap(limit: int) -> int:
@@ -45,58 +72,40 @@ def quota_exceeded(agency: str, limit: int, in_use: int, camera: str | None = No
     )
 
 
-class LiveViewQuotas:
-    def __init__(self, limits: dict[str, int], clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = dict(limits)
-        self._leases: dict[str, Lease] = {}
+class LeaseBook:
+    """This instance's leases by key, with the MediaMTX ids and fingerprints that find them."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.leases: dict[str, Lease] = {}
         self._clock = clock
-        self._seq = itertools.count(1)
 
-    def _expire(self) -> None:
+    def expire(self) -> list[tuple[str, Lease]]:
+        """Drop pending leases older than PENDING_TTL_S; returns what was dropped."""
         now = self._clock()
-        stale = [k for k, v in self._leases.items() if not v.confirmed and now - v.created > PENDING_TTL_S]
-        for k in stale:
-            del self._leases[k]
+        stale = [
+            (k, v) for k, v in self.leases.items() if not v.confirmed and now - v.created > PENDING_TTL_S
+        ]
+        for k, _ in stale:
+            del self.leases[k]
+        return stale
 
-    def in_use(self, agency: str) -> int:
-        self._expire()
-        return sum(1 for lease in self._leases.values() if lease.agency == agency)
-
-    def check(self, agency: str | None, camera: str | None = None) -> None:
-        """Raise QUOTA_EXCEEDED when one more live view of `agency` would exceed its limit."""
-        if agency is None or agency not in self.limits:
-            return
-        used = self.in_use(agency)
-        if used >= self.limits[agency]:
-            raise quota_exceeded(agency, self.limits[agency], used, camera)
-
-    def acquire(
-        self, session_id: str, camera: str, agency: str | None, fingerprint: str = "", holder: str = ""
-    ) -> bool:
-        """Called on an authorised external read. False when over quota (the read must be refused).
-
-        MediaMTX authenticates one viewer several times (RTSP: DESCRIBE on the connection, then SETUP/PLAY
-        on the session, with different ids), so a pending lease with the same fingerprint is reused.
-        """
-        if agency is None or agency not in self.limits:
-            return True
-        self._expire()
-        for lease in self._leases.values():
+    def reuse(self, session_id: str, fingerprint: str) -> Lease | None:
+        """The lease this request belongs to: MediaMTX authenticates one viewer several times (RTSP:
+        DESCRIBE on the connection, then SETUP/PLAY on the session, with different ids), so a pending
+        lease with the same fingerprint is reused; the new id is added to it."""
+        for lease in self.leases.values():
             if (session_id and session_id in lease.ids) or (
                 not lease.confirmed and fingerprint and lease.fingerprint == fingerprint
             ):
                 if session_id:
                     lease.ids.add(session_id)
-                return True
-        if self.in_use(agency) >= self.limits[agency]:
-            return False
-        if holder:
-            mine = [v for v in self._leases.values() if v.holder == holder and v.agency == agency]
-            pending = sum(1 for v in mine if not v.confirmed)
-            if pending >= pending_cap(self.limits[agency]):
-                return False
-        key = f"lease-{next(self._seq)}"
-        self._leases[key] = Lease(
+                return lease
+        return None
+
+    def add(
+        self, key: str, session_id: str, *, camera: str, agency: str, fingerprint: str, holder: str
+    ) -> Lease:
+        lease = Lease(
             camera=camera,
             agency=agency,
             created=self._clock(),
@@ -104,21 +113,74 @@ class LiveViewQuotas:
             ids={session_id} if session_id else set(),
             holder=holder,
         )
+        self.leases[key] = lease
+        return lease
+
+    def find(self, reader_id: str) -> str | None:
+        return next((k for k, v in self.leases.items() if reader_id and reader_id in v.ids), None)
+
+    def pending_of(self, holder: str, agency: str) -> int:
+        return sum(
+            1 for v in self.leases.values() if v.holder == holder and v.agency == agency and not v.confirmed
+        )
+
+
+class LiveViewQuotas:
+    """In-process quotas: one instance (no `storage.redis_url`)."""
+
+    def __init__(self, limits: dict[str, int], clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = dict(limits)
+        self._book = LeaseBook(clock)
+        self._seq = itertools.count(1)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def in_use(self, agency: str) -> int:
+        self._book.expire()
+        return sum(1 for lease in self._book.leases.values() if lease.agency == agency)
+
+    async def check(self, agency: str | None, camera: str | None = None) -> None:
+        if agency is None or agency not in self.limits:
+            return
+        used = self.in_use(agency)
+        if used >= self.limits[agency]:
+            raise quota_exceeded(agency, self.limits[agency], used, camera)
+
+    async def acquire(
+        self, session_id: str, camera: str, agency: str | None, fingerprint: str = "", holder: str = ""
+    ) -> bool:
+        if agency is None or agency not in self.limits:
+            return True
+        self._book.expire()
+        if self._book.reuse(session_id, fingerprint) is not None:
+            return True
+        if self.in_use(agency) >= self.limits[agency]:
+            return False
+        if holder and self._book.pending_of(holder, agency) >= pending_cap(self.limits[agency]):
+            return False
+        self._book.add(
+            f"lease-{next(self._seq)}",
+            session_id,
+            camera=camera,
+            agency=agency,
+            fingerprint=fingerprint,
+            holder=holder,
+        )
         return True
 
-    def _find(self, reader_id: str) -> str | None:
-        return next((k for k, v in self._leases.items() if reader_id and reader_id in v.ids), None)
-
-    def confirm(self, reader_id: str) -> None:
-        key = self._find(reader_id)
+    async def confirm(self, reader_id: str) -> None:
+        key = self._book.find(reader_id)
         if key is not None:
-            self._leases[key].confirmed = True
+            self._book.leases[key].confirmed = True
 
-    def release(self, reader_id: str) -> None:
-        key = self._find(reader_id)
+    async def release(self, reader_id: str) -> None:
+        key = self._book.find(reader_id)
         if key is not None:
-            del self._leases[key]
+            del self._book.leases[key]
 
-    def status(self) -> dict[str, tuple[int, int]]:
-        """agency -> (limit, in use)."""
+    async def status(self) -> dict[str, tuple[int, int]]:
         return {agency: (limit, self.in_use(agency)) for agency, limit in sorted(self.limits.items())}

@@ -21,7 +21,7 @@ from camera_service.auth.identity import Identity
 from camera_service.auth.internal import INTERNAL_USER, InternalReaders
 from camera_service.auth.login import InlineToken
 from camera_service.auth.mediamtx_auth import AUTH_ROUTE, MediaMTXAuth
-from camera_service.auth.quota import LiveViewQuotas
+from camera_service.auth.quota import LiveViewQuota, LiveViewQuotas
 from camera_service.auth.ratelimit import KeyedBuckets, TokenBucket
 from camera_service.auth.roles import Role
 from camera_service.auth.scopes import ScopedCamera
@@ -75,6 +75,7 @@ class AuthService:
         stream_tokens: StreamTokens,
         cameras: CameraDirectory,
         on_live_view: Callable[[str, str], object] | None = None,
+        quotas: LiveViewQuota | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
@@ -110,7 +111,8 @@ class AuthService:
         )
         # Dispatcher params hook: `auth_token`/`token` in any call's params authenticates the connection.
         self.inline_token = InlineToken(self)
-        self.quotas = LiveViewQuotas(self.cfg.agency_limits)
+        # In memory (one instance) unless app.py passes the shared one (storage.redis_url).
+        self.quotas: LiveViewQuota = quotas or LiveViewQuotas(self.cfg.agency_limits)
         self.mediamtx_auth = MediaMTXAuth(
             internal_user=INTERNAL_USER,
             internal_password=readers.password,
@@ -150,11 +152,13 @@ class AuthService:
         await self._reload_keys()
         self._refresh_task = asyncio.create_task(self._refresh_loop(), name="apikey-refresh")
         await self.audit.start()
+        await self.quotas.start()
         if self.enabled and self.cfg.bootstrap_admin_key and not self._keys:
             await self._bootstrap_admin_key()
 
     async def stop(self) -> None:
         await cancel_and_wait(self._refresh_task)
+        await self.quotas.stop()
         await self.audit.stop()
 
     def health(self) -> ComponentHealth:
@@ -282,9 +286,9 @@ class AuthService:
         """A short-lived viewer token that opens exactly this camera's live/playback streams."""
         return self._stream_tokens.mint(identity, camera_id)
 
-    def check_live_quota(self, camera: ScopedCamera) -> None:
+    async def check_live_quota(self, camera: ScopedCamera) -> None:
         """QUOTA_EXCEEDED when the camera's agency has no live view left (get_stream_urls calls this)."""
-        self.quotas.check(camera.agency, camera.id)
+        await self.quotas.check(camera.agency, camera.id)
 
 
 class _DemoCamera:

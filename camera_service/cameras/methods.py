@@ -200,7 +200,7 @@ async def get_stream_urls(api: CameraApi, ctx: CallContext, params: CameraIdPara
         return urls
     # Security: over the agency's live-view quota -> QUOTA_EXCEEDED; otherwise every URL carries a
     # short-lived stream token that MediaMTX's http auth accepts for this camera only.
-    auth.check_live_quota(camera)
+    await auth.check_live_quota(camera)
     token, expires = auth.stream_token(ctx.connection.identity, camera.id)
     return with_stream_token(urls, token, expires)
 

@@ -173,16 +173,16 @@ def test_event_type_labels_are_bounded() -> None:
     assert registry.get_sample_value("camera_service_events_total", {"type": "alarm.t0"}) == 2
 
 
-def test_one_identity_cannot_fill_an_agency_quota_with_unconfirmed_leases() -> None:
+async def test_one_identity_cannot_fill_an_agency_quota_with_unconfirmed_leases() -> None:
     from camera_service.auth.quota import LiveViewQuotas, pending_cap
 
     now = [0.0]
     quotas = LiveViewQuotas({"POLICE": 20}, clock=lambda: now[0])
     cap = pending_cap(20)
     for i in range(cap):
-        assert quotas.acquire(f"m{i}", "cam1", "POLICE", f"fp{i}", holder="mallory")
-    assert not quotas.acquire("m-extra", "cam1", "POLICE", "fp-extra", holder="mallory")
-    assert quotas.acquire("a1", "cam1", "POLICE", "fa1", holder="alice")  # others still get streams
-    quotas.confirm("m0")  # a real viewer confirms: its slot no longer counts as pending
-    assert quotas.acquire("m-next", "cam1", "POLICE", "fp-next", holder="mallory")
+        assert await quotas.acquire(f"m{i}", "cam1", "POLICE", f"fp{i}", holder="mallory")
+    assert not await quotas.acquire("m-extra", "cam1", "POLICE", "fp-extra", holder="mallory")
+    assert await quotas.acquire("a1", "cam1", "POLICE", "fa1", holder="alice")  # others still get streams
+    await quotas.confirm("m0")  # a real viewer confirms: its slot no longer counts as pending
+    assert await quotas.acquire("m-next", "cam1", "POLICE", "fp-next", holder="mallory")
     assert quotas.in_use("POLICE") == cap + 2
