@@ -8,7 +8,7 @@ Each script reads the server's TIME (no client clock skew), drops expired leases
 reservation is one atomic check-and-add however many instances ask at once. A lease lapses unless
 renewed: a pending one after PENDING_TTL_S, a confirmed one after `security.live_lease_ttl_s`; the
 instance renews its readers' leases every third of that, so a crashed instance's (or a vanished
-viewer's) slots free themselves. docs/adr/0028-redis-lua-quotas.md.
+viewer's) slots free themselves. docs/adr/0020-redis-lua-agency-quotas.md.
 """
 
 from __future__ import annotations

@@ -167,3 +167,20 @@ def test_lease_book_reuses_a_pending_lease_of_the_same_viewer() -> None:
     assert book.reuse("other", "fp") is None  # a confirmed lease is found by its ids only
     now[0] = 100
     assert book.expire() == []  # confirmed leases are not timed out locally
+
+
+async def test_unreachable_redis_refuses_reads_but_not_the_advisory_check() -> None:
+    from redis.exceptions import RedisError
+
+    from tests.harness.ports import free_port
+
+    quotas = RedisLiveViewQuotas({"POLICE": 5}, open_redis(f"redis://127.0.0.1:{free_port()}/0"))
+    await quotas.start()
+    try:
+        assert not await quotas.acquire("s1", "cam", "POLICE", "fp", holder="v")  # fail closed
+        await quotas.check("POLICE", "cam")  # advisory: no error, the read is what is refused
+        assert await quotas.acquire("s2", "cam", None)  # no agency, no lease, no Redis needed
+        with pytest.raises(RedisError):
+            await quotas.status()
+    finally:
+        await quotas.stop()
