@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import datetime
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from camera_service.client.typed import UNSET
@@ -72,7 +73,7 @@ __all__ = ["METHODS", "UNSET", "Groups", "Invoker", "Literal", "builtins", "date
 
 
 class Invoker(Protocol):
-    async def invoke(self, method: str, params: dict[str, Any], timeout: float | None) -> Any: ...
+    async def invoke(self, method: str, params: Mapping[str, object], timeout: float | None) -> object: ...
 
 
 class AnalyticsApi:

@@ -17,6 +17,7 @@ from camera_service.client.typed import build_params, parse_result
 
 if TYPE_CHECKING:
     from camera_service.core.bus import Severity
+    from camera_service.core.types import JsonObject, JsonValue
     from camera_service.events.models import EventNotification
 
 
@@ -40,9 +41,9 @@ class EventsApi(_api.EventsApi):
 
         `async with await cs.events.follow(cameras=["demo"]) as events: async for note in events: ...`
         """
-        params: dict[str, Any] = {"topics": topics or ["*"]}
+        params: JsonObject = {"topics": [*(topics or ["*"])]}
         if cameras is not None:
-            params["cameras"] = cameras
+            params["cameras"] = [*cameras]
         if min_severity is not None:
             params["min_severity"] = build_params(None, {"s": min_severity})["s"]
         return await EventStream(self._conn, params, where).start(timeout)
@@ -99,7 +100,7 @@ class CameraServiceClient(Connection, _api.Groups):
     ) -> None:
         await self.close()
 
-    async def invoke(self, method: str, params: dict[str, Any], timeout: float | None) -> Any:
+    async def invoke(self, method: str, params: Mapping[str, object], timeout: float | None) -> object:
         """A typed call: params from keywords (unset ones left out), the result as the registered model."""
         result = await self.call(method, build_params(None, params), timeout=timeout)
         return parse_result(method, result)
@@ -107,15 +108,15 @@ class CameraServiceClient(Connection, _api.Groups):
     async def call_model(
         self,
         method: str,
-        params: BaseModel | Mapping[str, Any] | None = None,
+        params: BaseModel | Mapping[str, object] | None = None,
         *,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> object:
         """Call `method` with a params model (or mapping) and return the parsed result model."""
         return await self.invoke(method, build_params(params, {}), timeout)
 
     def notifications(
-        self, method: str | None = None, *, where: Callable[[Any], bool] | None = None
+        self, method: str | None = None, *, where: Callable[[JsonValue], bool] | None = None
     ) -> NotificationStream:
         """Notifications named `method` (all if None) as an async iterator of their registered models."""
         return NotificationStream(self, method, where)

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from camera_service.client.catalog import MethodMeta, ParamMeta
 from camera_service.rpc.registry import MethodRegistry, MethodSpec
 
 HERE = Path(__file__).parent
@@ -171,6 +172,7 @@ def generate_api(api: MethodRegistry) -> str:
         "",
         "import builtins",
         "import datetime",
+        "from collections.abc import Mapping",
         "from typing import TYPE_CHECKING, Any, Literal, Protocol, cast",
         "",
         "from camera_service.client.typed import UNSET",
@@ -184,7 +186,9 @@ def generate_api(api: MethodRegistry) -> str:
         "",
         "",
         "class Invoker(Protocol):",
-        "    async def invoke(self, method: str, params: dict[str, Any], timeout: float | None) -> Any: ...",
+        "    async def invoke(",
+        "        self, method: str, params: Mapping[str, object], timeout: float | None",
+        "    ) -> object: ...",
     ]
     return "\n".join(head + body) + "\n"
 
@@ -214,13 +218,13 @@ def _resolved(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
-def catalog_data(api: MethodRegistry) -> dict[str, Any]:
-    methods: dict[str, Any] = {}
+def catalog_data(api: MethodRegistry) -> dict[str, MethodMeta]:
+    methods: dict[str, MethodMeta] = {}
     for spec in api:
         group, attr = group_of(spec)
         schema = spec.params_model.model_json_schema()
         props, defs = schema.get("properties", {}), schema.get("$defs", {})
-        params = []
+        params: list[ParamMeta] = []
         for name, field in spec.params_model.model_fields.items():
             prop = _resolved(props.get(field.alias or name, {}), defs)
             choices = prop.get("enum") or next(

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 import os
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
@@ -31,11 +30,12 @@ from camera_service.client.errors import (
     RpcError,
     error_from_reply,
 )
+from camera_service.client.router import Deliver, FrameRouter, Listener, Unmatched
+from camera_service.core.types import JsonObject, JsonValue
 
 log = logging.getLogger("camera_service.client")
 
 DEFAULT_URL = "ws://127.0.0.1:8002/ws"
-EVENT_NOTIFICATION = "event"
 _CONNECT_ERRORS = (OSError, InvalidHandshake, TimeoutError, ConnectionClosed)
 
 
@@ -45,24 +45,6 @@ class Resubscriber(Protocol):
     async def resubscribe(self) -> None: ...
     def connection_lost(self) -> None: ...
     def connection_failed(self, exc: BaseException) -> None: ...
-
-
-class _Listener:
-    __slots__ = ("method", "queue", "where")
-
-    def __init__(self, method: str | None, where: Callable[[Any], bool] | None, maxsize: int) -> None:
-        self.method = method
-        self.where = where
-        self.queue: asyncio.Queue[tuple[str, Any] | BaseException] = asyncio.Queue(maxsize)
-
-    def offer(self, method: str, params: Any) -> None:
-        if self.method is not None and self.method != method:
-            return
-        if self.where is not None and not self.where(params):
-            return
-        if self.queue.full():  # a consumer that stopped reading loses the oldest, never blocks the reader
-            self.queue.get_nowait()
-        self.queue.put_nowait((method, params))
 
 
 class Connection:
@@ -91,22 +73,25 @@ class Connection:
         self.backoff = backoff or Backoff()
         self.max_message_bytes = max_message_bytes
         self.headers = dict(headers or {})
-        self.identity: dict[str, Any] | None = None  # the `authenticate` result of the current connection
+        self.identity: JsonValue = None  # the `authenticate` result of the current connection
         self.reconnects = 0  # successful reconnects since connect()
         self._ws: ClientConnection | None = None
-        self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._listeners: set[_Listener] = set()
+        self._router = FrameRouter()
         self._subscriptions: list[Resubscriber] = []
-        self._event_routes: dict[str, Callable[[Any], None]] = {}
-        self._early_events: list[Any] = []  # events that arrived before their subscribe reply
         self._up = asyncio.Event()
         self._fatal: ClientError | None = None
         self._closed = False
         self._reader: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
-        # Sees every notification and every reply no call waits for (raw-frame tests use it).
-        self.on_unmatched: Callable[[Any], None] | None = None
+
+    @property
+    def on_unmatched(self) -> Unmatched | None:
+        """Sees every notification and every reply no call waits for (raw-frame tests use it)."""
+        return self._router.on_unmatched
+
+    @on_unmatched.setter
+    def on_unmatched(self, hook: Unmatched | None) -> None:
+        self._router.on_unmatched = hook
 
     # ---- life cycle ----------------------------------------------------------------------------------
 
@@ -155,8 +140,7 @@ class Connection:
         except _CONNECT_ERRORS as exc:
             raise NotConnected(f"cannot connect to {self.url}: {exc}") from exc
         self._ws = ws
-        self._early_events.clear()
-        self._event_routes.clear()
+        self._router.new_socket()
         self._reader = asyncio.create_task(self._read(ws), name="camera-service-client-reader")
         try:
             await self._authenticate(ws)
@@ -202,79 +186,27 @@ class Connection:
         """No more connection: wake every waiter and listener with `exc`."""
         self._fatal = exc
         self._up.set()  # waiters wake and see _fatal
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(exc)
-        for listener in self._listeners:
-            if listener.queue.full():
-                listener.queue.get_nowait()
-            listener.queue.put_nowait(exc)
+        self._router.fail_calls(exc)
+        self._router.end_listeners(exc)
         for sub in self._subscriptions:
             sub.connection_failed(exc)
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
-                self._dispatch(raw)
+                self._router.dispatch(raw)
         except ConnectionClosed:
             pass
         finally:
             if self._ws is ws:
                 self._up.clear()
-            lost = ConnectionLost(f"connection to {self.url} lost")
-            for fut in list(self._pending.values()):
-                if not fut.done():
-                    fut.set_exception(lost)
+            self._router.fail_calls(ConnectionLost(f"connection to {self.url} lost"))
             for sub in self._subscriptions:
                 sub.connection_lost()
 
-    def _dispatch(self, raw: str | bytes) -> None:
-        try:
-            msg = json.loads(raw)
-        except ValueError:
-            log.warning("ignoring a frame that is not JSON")
-            return
-        if isinstance(msg, list) and not any(self._waited(item) for item in msg):
-            if self.on_unmatched is not None:  # a batch reply to a raw frame
-                self.on_unmatched(msg)
-            return
-        for item in msg if isinstance(msg, list) else [msg]:
-            self._dispatch_one(item)
-
-    def _waited(self, msg: Any) -> bool:
-        try:
-            return isinstance(msg, dict) and msg.get("id") in self._pending
-        except TypeError:  # an unhashable id
-            return False
-
-    def _dispatch_one(self, msg: Any) -> None:
-        if not isinstance(msg, dict):
-            if self.on_unmatched is not None:
-                self.on_unmatched(msg)
-            return
-        if "method" in msg and "id" not in msg:
-            method, params = msg["method"], msg.get("params")
-            if method == EVENT_NOTIFICATION and isinstance(params, dict):
-                route = self._event_routes.get(str(params.get("subscription")))
-                if route is not None:
-                    route(params)
-                else:
-                    self._early_events.append(params)
-                    del self._early_events[:-1000]
-            for listener in self._listeners:
-                listener.offer(method, params)
-            if self.on_unmatched is not None:
-                self.on_unmatched(msg)
-            return
-        fut = self._pending.get(msg["id"]) if self._waited(msg) else None
-        if fut is not None and not fut.done():
-            fut.set_result(msg)
-        elif self.on_unmatched is not None:
-            self.on_unmatched(msg)
-
     # ---- calls ---------------------------------------------------------------------------------------
 
-    def _session_expired(self, reply: dict[str, Any], method: str) -> bool:
+    def _session_expired(self, reply: JsonObject, method: str) -> bool:
         error = reply.get("error")
         return (
             self.credentials.username is not None
@@ -291,7 +223,7 @@ class Connection:
                 return self._ws
             await self._up.wait()
 
-    async def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+    async def call(self, method: str, params: JsonValue = None, *, timeout: float | None = None) -> JsonValue:
         """Call `method` and return its JSON result; waits (within `timeout`) while reconnecting."""
         limit = self.timeout if timeout is None else timeout
         try:
@@ -308,8 +240,8 @@ class Connection:
         return reply.get("result")
 
     async def request(
-        self, method: str, params: Any = None, *, timeout: float | None = None
-    ) -> dict[str, Any]:
+        self, method: str, params: JsonValue = None, *, timeout: float | None = None
+    ) -> JsonObject:
         """The whole reply object (result or error) of one call, for protocol-level tests."""
         limit = self.timeout if timeout is None else timeout
         try:
@@ -317,6 +249,11 @@ class Connection:
                 return await self._exchange(await self._wait_up(), method, params)
         except TimeoutError:
             raise CallTimeout(f"{method}: no reply within {limit}s") from None
+
+    @property
+    def in_flight(self) -> int:
+        """Calls waiting for their reply."""
+        return self._router.in_flight
 
     @property
     def websocket(self) -> ClientConnection | None:
@@ -328,7 +265,9 @@ class Connection:
         ws = await self._wait_up()
         await ws.send(text)
 
-    async def _request(self, ws: ClientConnection, method: str, params: Any, timeout: float) -> Any:
+    async def _request(
+        self, ws: ClientConnection, method: str, params: JsonValue, timeout: float
+    ) -> JsonValue:
         """A call on a connection that is still opening (authenticate, resubscribe)."""
         try:
             async with asyncio.timeout(timeout):
@@ -339,13 +278,11 @@ class Connection:
             raise error_from_reply(reply["error"], method)
         return reply.get("result")
 
-    async def _exchange(self, ws: ClientConnection, method: str, params: Any) -> dict[str, Any]:
-        req_id = next(self._ids)
-        msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": req_id}
+    async def _exchange(self, ws: ClientConnection, method: str, params: JsonValue) -> JsonObject:
+        req_id, fut = self._router.expect_reply()
+        msg: JsonObject = {"jsonrpc": "2.0", "method": method, "id": req_id}
         if params is not None:
             msg["params"] = params
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[req_id] = fut
         try:
             try:
                 await ws.send(json.dumps(msg, separators=(",", ":")))
@@ -353,12 +290,12 @@ class Connection:
                 raise ConnectionLost(f"{method}: connection lost before sending") from exc
             return await fut
         finally:
-            self._pending.pop(req_id, None)
+            self._router.forget(req_id)
 
-    async def notify(self, method: str, params: Any = None) -> None:
+    async def notify(self, method: str, params: JsonValue = None) -> None:
         """Send a JSON-RPC notification (no reply)."""
         ws = await self._wait_up()
-        msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        msg: JsonObject = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             msg["params"] = params
         await ws.send(json.dumps(msg, separators=(",", ":")))
@@ -366,16 +303,19 @@ class Connection:
     # ---- notifications -------------------------------------------------------------------------------
 
     def add_listener(
-        self, method: str | None = None, where: Callable[[Any], bool] | None = None, maxsize: int = 10_000
-    ) -> _Listener:
-        listener = _Listener(method, where, maxsize)
+        self,
+        method: str | None = None,
+        where: Callable[[JsonValue], bool] | None = None,
+        maxsize: int = 10_000,
+    ) -> Listener:
+        listener = Listener(method, where, maxsize)
         if self._fatal is not None:
-            listener.queue.put_nowait(self._fatal)
-        self._listeners.add(listener)
+            listener.end(self._fatal)
+        self._router.add_listener(listener)
         return listener
 
-    def remove_listener(self, listener: _Listener) -> None:
-        self._listeners.discard(listener)
+    def remove_listener(self, listener: Listener) -> None:
+        self._router.remove_listener(listener)
 
     def add_subscription(self, sub: Resubscriber) -> None:
         self._subscriptions.append(sub)
@@ -384,18 +324,14 @@ class Connection:
         with contextlib.suppress(ValueError):
             self._subscriptions.remove(sub)
 
-    def route_events(self, subscription_id: str, deliver: Callable[[Any], None]) -> None:
+    def route_events(self, subscription_id: str, deliver: Deliver) -> None:
         """Deliver `event` notifications of this subscription id (and any that came before its reply)."""
-        self._event_routes[subscription_id] = deliver
-        early = [p for p in self._early_events if str(p.get("subscription")) == subscription_id]
-        self._early_events = [p for p in self._early_events if str(p.get("subscription")) != subscription_id]
-        for params in early:
-            deliver(params)
+        self._router.route_events(subscription_id, deliver)
 
     def unroute_events(self, subscription_id: str) -> None:
-        self._event_routes.pop(subscription_id, None)
+        self._router.unroute_events(subscription_id)
 
-    async def raw_call(self, ws_method: str, params: Any, timeout: float) -> Any:
+    async def raw_call(self, ws_method: str, params: JsonValue, timeout: float) -> JsonValue:
         """For subscriptions renewing themselves while the connection opens (no wait for `up`)."""
         assert self._ws is not None
         return await self._request(self._ws, ws_method, params, timeout)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from camera_service.core.types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,7 @@ class Credentials:
             chosen = os.environ.get("CAMERA_SERVICE_TOKEN")
         return cls(token=chosen or None)
 
-    def call(self) -> tuple[str, dict[str, Any]] | None:
+    def call(self) -> tuple[str, JsonObject] | None:
         """The method and params that sign a connection in (None: stay anonymous)."""
         if self.username is not None:
             return "login", {"username": self.username, "password": self.password}

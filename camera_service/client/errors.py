@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from camera_service.core.types import JsonValue
+
 
 # The server's error codes (camera_service/rpc/errors.py), repeated here so the client needs no server import.
 AUTH_REQUIRED = -32001
@@ -19,7 +23,7 @@ class ClientError(Exception):
 class RpcError(ClientError):
     """The server answered the call with a JSON-RPC error object."""
 
-    def __init__(self, code: int, message: str, data: Any = None, *, method: str | None = None) -> None:
+    def __init__(self, code: int, message: str, data: JsonValue = None, *, method: str | None = None) -> None:
         super().__init__(f"{message} (code {code})")
         self.code = code
         self.message = message
@@ -43,7 +47,7 @@ class CallTimeout(ClientError, TimeoutError):
     """No reply within the call's timeout (the call may still run on the server)."""
 
 
-def error_from_reply(error: Any, method: str | None) -> RpcError:
+def error_from_reply(error: JsonValue, method: str | None) -> RpcError:
     if not isinstance(error, dict):
         return RpcError(-32603, f"malformed error object: {error!r}", method=method)
     code = error.get("code")

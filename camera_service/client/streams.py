@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from camera_service.client.connection import Connection, _Listener
+from pydantic import BaseModel
+
+from camera_service.client.connection import Connection
 from camera_service.client.errors import ClientError, ConnectionLost, RpcError
+from camera_service.client.router import Listener
 from camera_service.client.typed import notification_adapter
+from camera_service.core.types import JsonObject, JsonValue
 
 if TYPE_CHECKING:
     from camera_service.events.models import EventNotification
@@ -18,7 +23,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class _Stream(Generic[T]):
+def _subscription_id(result: JsonValue) -> str:
+    if not isinstance(result, dict) or "subscription" not in result:
+        raise ClientError(f"subscribe_events: unexpected reply {result!r}")
+    return str(result["subscription"])
+
+
+class _Stream(abc.ABC, Generic[T]):
     async def __aenter__(self) -> _Stream[T]:
         return self
 
@@ -30,11 +41,11 @@ class _Stream(Generic[T]):
     def __aiter__(self) -> _Stream[T]:
         return self
 
-    async def __anext__(self) -> T:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def __anext__(self) -> T: ...
 
-    async def aclose(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
 
     async def next(self, timeout: float | None = None) -> T:
         """The next item, or CallTimeout-like TimeoutError after `timeout` seconds."""
@@ -52,7 +63,7 @@ class EventStream(_Stream["EventNotification"]):
     def __init__(
         self,
         conn: Connection,
-        params: dict[str, Any],
+        params: JsonObject,
         where: Callable[[EventNotification], bool] | None = None,
         maxsize: int = 10_000,
     ) -> None:
@@ -61,13 +72,13 @@ class EventStream(_Stream["EventNotification"]):
         self.where = where
         self.subscription: str | None = None
         self.renewals = 0
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+        self._queue: asyncio.Queue[JsonObject | BaseException] = asyncio.Queue(maxsize)
         self._closed = False
 
     async def start(self, timeout: float | None = None) -> EventStream:
         notification_adapter("event")  # import the model now, not when the first event is waiting
         result = await self._conn.call("subscribe_events", self.params, timeout=timeout)
-        self._bind(str(result["subscription"]))
+        self._bind(_subscription_id(result))
         self._conn.add_subscription(self)
         return self
 
@@ -75,7 +86,7 @@ class EventStream(_Stream["EventNotification"]):
         self.subscription = sid
         self._conn.route_events(sid, self._deliver)
 
-    def _deliver(self, params: Any) -> None:
+    def _deliver(self, params: JsonObject | BaseException) -> None:
         if self._queue.full():
             self._queue.get_nowait()
         self._queue.put_nowait(params)
@@ -89,7 +100,7 @@ class EventStream(_Stream["EventNotification"]):
             self._conn.remove_subscription(self)
             return
         self.renewals += 1
-        self._bind(str(result["subscription"]))
+        self._bind(_subscription_id(result))
 
     def connection_lost(self) -> None:
         if self.subscription is not None:
@@ -125,20 +136,23 @@ class EventStream(_Stream["EventNotification"]):
                     )
 
 
-class NotificationStream(_Stream[Any]):
+class NotificationStream(_Stream[BaseModel | JsonValue]):
     """Every notification named `method` (all when None) whose params pass `where(params)`.
 
     Yields the params as the registered notification model when the server registers one, else as JSON.
     """
 
     def __init__(
-        self, conn: Connection, method: str | None = None, where: Callable[[Any], bool] | None = None
+        self,
+        conn: Connection,
+        method: str | None = None,
+        where: Callable[[JsonValue], bool] | None = None,
     ) -> None:
         self._conn = conn
         self.method = method
-        self._listener: _Listener | None = conn.add_listener(method, where)
+        self._listener: Listener | None = conn.add_listener(method, where)
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> BaseModel | JsonValue:
         if self._listener is None:
             raise StopAsyncIteration
         item = await self._listener.queue.get()

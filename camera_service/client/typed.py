@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, SecretBytes, SecretStr, TypeAdapter
 from pydantic_core import to_jsonable_python
 
+from camera_service.core.types import JsonObject, JsonValue
+
 if TYPE_CHECKING:
     from camera_service.rpc.registry import MethodRegistry
 
@@ -68,7 +70,7 @@ def notification_adapter(method: str) -> TypeAdapter[Any] | None:
     return None
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> JsonValue:
     """JSON-ready value; secrets are sent as they are (pydantic's own dump would mask them)."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="python", by_alias=True, exclude_unset=True)
@@ -79,18 +81,23 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
-    return to_jsonable_python(value)
+    plain: JsonValue = to_jsonable_python(value)
+    return plain
 
 
-def build_params(params: BaseModel | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+def build_params(params: BaseModel | Mapping[str, object] | None, fields: Mapping[str, object]) -> JsonObject:
     """The params object: a model or mapping, overridden by the keywords that were given."""
-    out: dict[str, Any] = dict(jsonable(params)) if params is not None else {}
+    base = jsonable(params) if params is not None else {}
+    if not isinstance(base, dict):
+        raise TypeError(f"params must be a model or a mapping, not {type(params).__name__}")
+    out: JsonObject = base
     for name, value in fields.items():
         if value is not UNSET:
             out[name] = jsonable(value)
     return out
 
 
-def parse_result(method: str, result: Any) -> Any:
+def parse_result(method: str, result: JsonValue) -> object:
+    """The result as the method's registered result type (the generated methods cast it)."""
     adapter = result_adapter(method)
     return result if adapter is None else adapter.validate_python(result)

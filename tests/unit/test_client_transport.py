@@ -46,7 +46,7 @@ async def test_per_call_timeout_and_the_connection_stays_usable(peer: Server) ->
             await cs.call("slow", timeout=0.2)
         assert loop.time() - started < 2.0
         assert await cs.call("echo", {"a": 1}) == {"a": 1}
-        assert not cs._pending  # the timed-out call left nothing behind
+        assert cs.in_flight == 0  # the timed-out call left nothing behind
 
 
 async def test_cancelled_call_leaves_nothing_pending(peer: Server) -> None:
@@ -56,7 +56,7 @@ async def test_cancelled_call_leaves_nothing_pending(peer: Server) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert not cs._pending
+        assert cs.in_flight == 0
         assert await cs.call("echo", [1]) == [1]
 
 

@@ -9,7 +9,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from camera_service.client.camctl.output import ProgressBar, show, to_json
 from camera_service.client.camctl.parser import (
@@ -24,10 +23,12 @@ from camera_service.client.download import DownloadError
 from camera_service.client.errors import (
     AuthenticationError,
     CallTimeout,
+    ClientError,
     ConnectionLost,
     NotConnected,
     RpcError,
 )
+from camera_service.core.types import JsonObject, JsonValue
 
 EXIT_BY_CODE = {-32602: 2, -32001: 4, -32003: 5, -32004: 6, -32010: 7}
 DIRECTIONS = {
@@ -99,11 +100,15 @@ def _progress(args: argparse.Namespace, label: str) -> ProgressBar | None:
     return ProgressBar(label) if wanted else None
 
 
-async def _save(cs: CameraServiceClient, args: argparse.Namespace, info: dict[str, Any], default: str) -> int:
-    dest = Path(args.output or default)
+async def _save(cs: CameraServiceClient, args: argparse.Namespace, method: str, reply: JsonValue) -> int:
+    """Download the file a take_snapshot / export_clip reply names."""
+    if not isinstance(reply, dict) or not isinstance(reply.get("filename"), str):
+        raise ClientError(f"{method}: unexpected reply {reply!r}")
+    info: JsonObject = reply
+    dest = Path(args.output or Path(str(info["filename"])).name)
     bar = _progress(args, dest.name)
     try:
-        await cs.download(info["download_url"], dest, progress=bar)
+        await cs.download(str(info["download_url"]), dest, progress=bar)
     finally:
         if bar is not None:
             bar.finish()
@@ -129,12 +134,12 @@ def add_snapshot(p: argparse.ArgumentParser) -> None:
 
 
 async def _snapshot(cs: CameraServiceClient, args: argparse.Namespace) -> int:
-    params: dict[str, Any] = {"camera": args.camera}
+    params: JsonObject = {"camera": args.camera}
     for name in ("format", "quality", "max_width"):
         if hasattr(args, name):
             params[name] = getattr(args, name)
-    info = await cs.call("take_snapshot", params, timeout=args.timeout)
-    return await _save(cs, args, info, Path(info["filename"]).name)
+    reply = await cs.call("take_snapshot", params, timeout=args.timeout)
+    return await _save(cs, args, "take_snapshot", reply)
 
 
 # ---- recordings export --------------------------------------------------------------------------------
@@ -167,13 +172,13 @@ def add_export(p: argparse.ArgumentParser) -> None:
 
 
 async def _export(cs: CameraServiceClient, args: argparse.Namespace) -> int:
-    params: dict[str, Any] = {"camera": args.camera, "start": args.start, "end": args.end}
+    params: JsonObject = {"camera": args.camera, "start": args.start, "end": args.end}
     for name in ("name", "lock"):
         if hasattr(args, name):
             params[name] = getattr(args, name)
     timeout = args.timeout if args.timeout is not None else 600.0  # the export waits for a future end
-    info = await cs.call("export_clip", params, timeout=timeout)
-    return await _save(cs, args, info, Path(info["filename"]).name)
+    reply = await cs.call("export_clip", params, timeout=timeout)
+    return await _save(cs, args, "export_clip", reply)
 
 
 # ---- events follow ------------------------------------------------------------------------------------
@@ -260,7 +265,7 @@ async def _ptz(cs: CameraServiceClient, args: argparse.Namespace) -> int:
 
 
 async def _method_with(
-    cs: CameraServiceClient, args: argparse.Namespace, method: str, params: dict[str, Any]
+    cs: CameraServiceClient, args: argparse.Namespace, method: str, params: JsonObject
 ) -> int:
     missing = missing_required(params, catalog()[method])
     if missing:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from camera_service.client.camctl import commands
 from camera_service.client.camctl.parser import (
@@ -17,6 +17,9 @@ from camera_service.client.camctl.parser import (
     method_parser,
 )
 from camera_service.client.camctl.parser import json_value as json_arg
+
+if TYPE_CHECKING:
+    from camera_service.client.camctl.parser import SubParsers
 
 DESCRIPTION = """Control camera-service from the shell. Every JSON-RPC method is a subcommand
 (`camctl GROUP COMMAND --help` shows its documentation); tables for people, --json for scripts."""
@@ -31,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common_options(parser, top=True)
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    groups: dict[str, Any] = {}
+    groups: dict[str, SubParsers] = {}
     methods = catalog()
     for method in sorted(methods, key=lambda m: cli_path(m, methods[m])):
         meta = methods[method]
@@ -48,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _curated(top: Any, groups: dict[str, Any]) -> None:
+def _curated(top: SubParsers, groups: dict[str, SubParsers]) -> None:
     """Commands that combine methods (call + download, subscribe + print) or take raw JSON."""
     snap = top.add_parser(
         "snapshot",

@@ -6,7 +6,9 @@ import json
 import shutil
 import sys
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TextIO, TypeGuard
+
+from camera_service.core.types import JsonObject, JsonValue
 
 MAX_COLUMNS = 8
 MAX_CELL = 48
@@ -28,11 +30,12 @@ PRIORITY = (
 Scalar = (str, int, float, bool, type(None))
 
 
-def to_json(value: Any) -> str:
+def to_json(value: object) -> str:
+    # default=str: whatever is not JSON (a datetime) prints as text
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def _readable(key: str, value: Any) -> Any:
+def _readable(key: str, value: JsonValue) -> JsonValue:
     """Unix times (`time`, `*_at`, `last_seen`, ...) as local ISO 8601 for people; --json keeps numbers."""
     timeish = key in ("time", "last_seen", "online_since") or key.endswith("_at")
     if timeish and isinstance(value, (int, float)) and not isinstance(value, bool) and value > 1e9:
@@ -40,13 +43,13 @@ def _readable(key: str, value: Any) -> Any:
     return value
 
 
-def _cell(value: Any, limit: int = MAX_CELL) -> str:
+def _cell(value: JsonValue, limit: int = MAX_CELL) -> str:
     text = "" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
     text = str(text).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
+def _columns(rows: list[JsonObject]) -> list[str]:
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
@@ -57,7 +60,7 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return scalar[:MAX_COLUMNS]
 
 
-def table(rows: list[dict[str, Any]], out: TextIO) -> None:
+def table(rows: list[JsonObject], out: TextIO) -> None:
     if not rows:
         out.write("(none)\n")
         return
@@ -69,23 +72,27 @@ def table(rows: list[dict[str, Any]], out: TextIO) -> None:
         out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
-def _is_rows(value: Any) -> bool:
+def _is_rows(value: JsonValue) -> TypeGuard[list[JsonObject]]:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
-def show(result: Any, *, as_json: bool, out: TextIO | None = None) -> None:
+def show(result: JsonValue, *, as_json: bool, out: TextIO | None = None) -> None:
     """Print a method's result: the list in it as a table (other fields below), else key: value lines."""
     out = out or sys.stdout
     if as_json:
         out.write(to_json(result) + "\n")
         return
-    if _is_rows(result) or result == []:
+    if _is_rows(result):
         table(result, out)
+        return
+    if result == []:
+        table([], out)
         return
     if isinstance(result, dict):
         lists = [k for k, v in result.items() if _is_rows(v) or v == []]
         if len(lists) == 1:
-            table(result[lists[0]], out)
+            rows = result[lists[0]]
+            table(rows if _is_rows(rows) else [], out)
             rest = {k: v for k, v in result.items() if k != lists[0] and v is not None}
             if rest:
                 out.write("  ".join(f"{k}: {_cell(v)}" for k, v in rest.items()) + "\n")

@@ -14,9 +14,15 @@ import re
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
+from camera_service.client.catalog import MethodMeta
 from camera_service.client.connection import DEFAULT_URL
+from camera_service.core.types import JsonObject, JsonValue
+
+if TYPE_CHECKING:
+    # What add_subparsers() returns (argparse keeps its class private).
+    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 # Positional shorthand: `camctl cameras get demo` == `camctl cameras get --camera demo`.
 POSITIONAL = ("camera", "id", "subscription", "key_id")
@@ -37,13 +43,13 @@ EXIT_TEXT = "exit codes:\n" + "\n".join(f"  {code:<4} {text}" for code, text in 
 
 
 @cache
-def catalog() -> dict[str, Any]:
+def catalog() -> dict[str, MethodMeta]:
     text = resources.files("camera_service.client").joinpath("_catalog.json").read_text()
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, MethodMeta] = json.loads(text)
     return data
 
 
-def cli_path(method: str, meta: dict[str, Any]) -> tuple[str, ...]:
+def cli_path(method: str, meta: MethodMeta) -> tuple[str, ...]:
     """Where camctl puts a method: ("cameras", "list"), or ("ptz",) for the ptz method."""
     if method == "ptz":
         return ("ptz",)
@@ -81,22 +87,24 @@ def parse_duration(text: str) -> float:
     return float(m[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m[2]]
 
 
-def json_value(text: str) -> Any:
+def json_value(text: str) -> JsonValue:
     try:
-        return json.loads(text)
+        value: JsonValue = json.loads(text)
+        return value
     except ValueError:
         raise argparse.ArgumentTypeError(f"not JSON: {text!r}") from None
 
 
-def _lenient(text: str) -> Any:
+def _lenient(text: str) -> JsonValue:
     """JSON when it parses (42, true, {...}), else the text itself."""
     try:
-        return json.loads(text)
+        value: JsonValue = json.loads(text)
+        return value
     except ValueError:
         return text
 
 
-def _item(text: str) -> Any:
+def _item(text: str) -> JsonValue:
     """An array element: JSON when it looks like JSON (objects, arrays), else the string itself."""
     return json_value(text) if text[:1] in "{[" else text
 
@@ -127,7 +135,7 @@ def common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def add_param_flags(parser: argparse.ArgumentParser, meta: dict[str, Any]) -> None:
+def add_param_flags(parser: argparse.ArgumentParser, meta: MethodMeta) -> None:
     """One flag per param of the method (absent flags are not sent: the server's default applies)."""
     names = [p["name"] for p in meta["params"]]
     positional = next((n for n in POSITIONAL if n in names), None)
@@ -137,7 +145,7 @@ def add_param_flags(parser: argparse.ArgumentParser, meta: dict[str, Any]) -> No
         flag = "--" + p["name"].replace("_", "-")
         if flag in COMMON_FLAGS:  # e.g. add_webhook's `url`: --url is the service's address
             flag = "--param-" + flag[2:]
-        kw: dict[str, Any] = {"dest": f"p_{p['name']}", "default": argparse.SUPPRESS}
+        kw: dict[str, object] = {"dest": f"p_{p['name']}", "default": argparse.SUPPRESS}
         kw["help"] = (p["description"] or p["kind"]) + (" (required)" if p["required"] else "")
         kind = p["kind"]
         if kind == "boolean":
@@ -154,7 +162,7 @@ def add_param_flags(parser: argparse.ArgumentParser, meta: dict[str, Any]) -> No
         if p["choices"]:
             kw["choices"] = p["choices"]
             kw.pop("metavar", None)
-        parser.add_argument(flag, **kw)
+        parser.add_argument(flag, **kw)  # type: ignore[arg-type]  # add_argument's keywords vary by action
     parser.add_argument(
         "--params",
         type=json_value,
@@ -165,8 +173,8 @@ def add_param_flags(parser: argparse.ArgumentParser, meta: dict[str, Any]) -> No
     parser.set_defaults(positional=positional)
 
 
-def params_from(args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = dict(getattr(args, "params", None) or {})
+def params_from(args: argparse.Namespace, meta: MethodMeta) -> JsonObject:
+    params: JsonObject = dict(getattr(args, "params", None) or {})
     if getattr(args, "target", None) is not None:
         params[args.positional] = args.target
     for p in meta["params"]:
@@ -175,21 +183,18 @@ def params_from(args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, Any
     return params
 
 
-def missing_required(params: dict[str, Any], meta: dict[str, Any]) -> list[str]:
+def missing_required(params: JsonObject, meta: MethodMeta) -> list[str]:
     return [p["name"] for p in meta["params"] if p["required"] and p["name"] not in params]
 
 
-def method_parser(
-    sub: Any, name: str, method: str, meta: dict[str, Any], **extra: Any
-) -> argparse.ArgumentParser:
+def method_parser(sub: SubParsers, name: str, method: str, meta: MethodMeta) -> argparse.ArgumentParser:
     description = meta["summary"] + (f"\n\n{meta['description']}" if meta["description"] else "")
-    parser: argparse.ArgumentParser = sub.add_parser(
+    parser = sub.add_parser(
         name,
         help=meta["summary"],
         description=description,
         epilog=f"JSON-RPC method `{method}` (role: {meta['role']}). Exit codes: camctl --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        **extra,
     )
     common_options(parser, top=False)
     add_param_flags(parser, meta)
