@@ -49,21 +49,18 @@ if TYPE_CHECKING:
     from camera_service.events.webhooks.methods import Removed, TestResult
     from camera_service.events.webhooks.models import Delivery, DeliveryStatus, Webhook
     from camera_service.onvif.methods import DiscoverResult, ImportResult, PatrolResult, PtzResult
+    from camera_service.recordings.clip_schemas import ClipInfo, ClipList
     from camera_service.recordings.config import RetentionConfig
     from camera_service.recordings.schemas import (
-        ClipInfo,
-        ClipList,
         DeleteResult,
         RecordingFile,
         RecordingList,
         RecordingStatus,
         SessionFile,
         SessionResult,
-        SnapshotFailed,
-        SnapshotInfo,
-        SnapshotList,
         Timeline,
     )
+    from camera_service.recordings.snapshot_schemas import SnapshotFailed, SnapshotInfo, SnapshotList
     from camera_service.recordings.storage_methods import RetentionResult, StorageInfo
     from camera_service.rpc.system_methods import ServerInfo, ServerStatus
     from camera_service.statistics.methods import Statistics

@@ -6,18 +6,17 @@ from typing import TYPE_CHECKING
 
 from camera_service.auth.roles import Role
 from camera_service.recordings import archive
-from camera_service.recordings.methods import RecordingsApi, camera_of
-from camera_service.recordings.schemas import (
+from camera_service.recordings.clip_schemas import (
     ClipInfo,
     ClipList,
     ClipRef,
-    DeleteResult,
     ExportClipParams,
     ListClipsParams,
     LockClipParams,
-    as_utc,
     clip_info,
 )
+from camera_service.recordings.methods import RecordingsApi, camera_of
+from camera_service.recordings.schemas import DeleteResult, as_utc
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, invalid_params
 from camera_service.rpc.registry import MethodRegistry

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 
 from camera_service.auth.roles import Role
 from camera_service.recordings.methods import RecordingsApi
-from camera_service.recordings.schemas import FileRef, SnapshotInfo
+from camera_service.recordings.schemas import FileRef
 from camera_service.recordings.snapshot_methods import find, info
+from camera_service.recordings.snapshot_schemas import SnapshotInfo
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode
 from camera_service.rpc.registry import MethodRegistry

@@ -7,15 +7,13 @@ from camera_service.media.imaging import ImageFormat
 from camera_service.recordings import archive
 from camera_service.recordings.methods import RecordingsApi, camera_of, file_url
 from camera_service.recordings.models import Snapshot
-from camera_service.recordings.schemas import (
-    DeleteResult,
-    FileRef,
+from camera_service.recordings.schemas import DeleteResult, FileRef, iso
+from camera_service.recordings.snapshot_schemas import (
     ListSnapshotsParams,
     SnapshotFailed,
     SnapshotInfo,
     SnapshotList,
     TakeSnapshotParams,
-    iso,
     snapshot_info,
 )
 from camera_service.rpc.context import CallContext
