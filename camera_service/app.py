@@ -69,6 +69,7 @@ from camera_service.storage.crypto import lazy_box
 from camera_service.storage.database import Database
 from camera_service.storage.redis import open_redis
 from camera_service.storage.streams import RedisStreamTransport
+from camera_service.storage.factory import open_database
 from camera_service.users.methods import UsersApi
 from camera_service.users.service import UserService
 
@@ -114,7 +115,7 @@ class Application:
         metrics = Metrics()
         bus = EventBus()
         connections = ConnectionRegistry()
-        db = Database(settings.storage.database_path)
+        db = open_database(settings.storage)
         hook_secret = (
             settings.secrets.hook_secret.get_secret_value() if settings.secrets.hook_secret else None
         )

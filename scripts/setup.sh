@@ -34,6 +34,8 @@ if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then T
 # The container image test (tests/image/): debootstrap builds the base, buildah builds and runs the image.
 TEST_PACKAGES+=(debootstrap buildah)
 TEST_PACKAGES+=(prometheus)  # promtool checks deploy/prometheus/alerts.yml; a test scrapes the service
+# PostgreSQL backend tests: tests/harness/postgres.py starts private servers (the system cluster is stopped below).
+TEST_PACKAGES+=(postgresql)
 IMAGE_PACKAGES=(python3 python3-venv)  # the image's interpreter (dev machines bring their own python3.11)
 BROWSER_PACKAGES=(chromium)
 if [[ "$PROFILE" == "image" ]]; then
@@ -78,6 +80,14 @@ if ((${#missing[@]})); then
     fi
   fi
   rm -f "$apt_log"
+  # Debian starts a "main" cluster when it installs postgresql: the tests run their own servers, so stop it
+  # (only one we just installed; an operator's running cluster is left alone on later runs).
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+    pg_lsclusters --no-header 2>/dev/null | awk '$4 == "online" {print $1, $2}' | while read -r ver name; do
+      log "stopping the PostgreSQL cluster $ver/$name that the package started"
+      "${SUDO[@]}" pg_ctlcluster "$ver" "$name" stop || true
+    done
+  fi
   if [[ "$PROFILE" == "image" ]]; then "${SUDO[@]}" apt-get clean && "${SUDO[@]}" rm -rf /var/lib/apt/lists/*; fi
 fi
 

@@ -152,3 +152,60 @@ async def rpc(service: RunningService) -> AsyncIterator[RpcClient]:
     """A JSON-RPC client connected to `service`."""
     client = await service.client()
     yield client
+
+
+# --- database fixtures (tests/harness/postgres.py) ---
+from collections.abc import Iterator  # noqa: E402
+
+from tests.harness.postgres import PostgresServer, run_postgres  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL server for the whole session (started on first use)."""
+    with run_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test (dropped afterwards): its postgresql:// URL."""
+    url = pg_server.create_database()
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store test runs once per engine: a SQLite file URL, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+OpenDatabase = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def open_db(database_url: str) -> AsyncIterator[OpenDatabase]:
+    """``db = await open_db({"cameras": MIGRATIONS})``: a started Database on this test's engine."""
+    from camera_service.storage.factory import database_for_url
+
+    opened: list[Any] = []
+
+    async def factory(migrations: Mapping[str, Any] | None = None) -> Any:
+        db = database_for_url(database_url)
+        for domain, migs in (migrations or {}).items():
+            db.register(domain, migs)
+        await db.start()
+        opened.append(db)
+        return db
+
+    try:
+        yield factory
+    finally:
+        for db in reversed(opened):
+            await db.stop()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from camera_service.storage.database import Database, Migration
+from camera_service.storage.database import Database, Migration, Row
 
 ANALYTICS_DDL = """
 CREATE TABLE analytics_detections (
@@ -101,7 +100,7 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
         raise ValueError("not a valid cursor") from exc
 
 
-def _record(row: sqlite3.Row) -> DetectionRecord:
+def _record(row: Row) -> DetectionRecord:
     return DetectionRecord(
         event_id=row["event_id"],
         camera=row["camera"],
@@ -126,9 +125,9 @@ class AnalyticsStore:
 
     async def insert(self, rec: DetectionRecord) -> None:
         await self.db.execute(
-            "INSERT OR IGNORE INTO analytics_detections"
+            "INSERT INTO analytics_detections"
             "(event_id, camera, time, label, score, track_id, zone, box, plate, snapshot_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 rec.event_id,
                 rec.camera,
@@ -164,8 +163,8 @@ class AnalyticsStore:
             where.append("score>=?")
             args.append(q.min_score)
         if q.plate:
-            where.append("instr(plate, ?) > 0")
-            args.append(normalise_plate(q.plate))
+            where.append("plate LIKE ?")  # letters and digits only: no LIKE wildcard to escape
+            args.append(f"%{normalise_plate(q.plate)}%")
         if q.cursor:
             t, s = decode_cursor(q.cursor)
             where.append("(time<? OR (time=? AND seq<?))")
@@ -189,7 +188,8 @@ class AnalyticsStore:
 
     async def extend_activity(self, event_id: str, end: float) -> None:
         await self.db.execute(
-            'UPDATE analytics_activity SET "end"=MAX("end", ?) WHERE event_id=?', (end, event_id)
+            'UPDATE analytics_activity SET "end"=CASE WHEN "end" > ? THEN "end" ELSE ? END WHERE event_id=?',
+            (end, end, event_id),
         )
 
     async def activity(self, camera: str, start: float, end: float, limit: int = 10_000) -> list[Activity]:

@@ -102,10 +102,10 @@ async def _apikey(args: argparse.Namespace) -> int:
     from camera_service.auth import apikeys
     from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuthStore
     from camera_service.config.settings import settings_from_args
-    from camera_service.storage.database import Database
+    from camera_service.storage.factory import open_database
 
     settings = settings_from_args(args.config)
-    db = Database(settings.storage.database_path)
+    db = open_database(settings.storage)
     db.register("auth", MIGRATIONS)
     await db.start()
     store = AuthStore(db)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -51,7 +50,7 @@ from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import Broadcaster
 from camera_service.storage.crypto import SecretBox, load_or_create_key
-from camera_service.storage.database import Database
+from camera_service.storage.database import Database, IntegrityError
 
 log = logging.getLogger("camera_service.cameras")
 
@@ -271,7 +270,7 @@ class CameraService:
             camera = camera.model_copy(update={"created_at": now, "updated_at": now})
             try:
                 seq = await self.store.insert(camera)
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise conflict("exists", f"camera '{camera.id}' already exists", id=camera.id) from None
             self._cache.put(camera, seq)
             if not camera.enabled:

@@ -78,7 +78,7 @@ class CameraStore:
         return [(int(r["seq"]), self._from_row(r["doc"], r["secrets"])) for r in rows]
 
     async def insert(self, camera: Camera) -> int:
-        """Insert; raises sqlite3.IntegrityError on a duplicate id. Returns the camera's seq."""
+        """Insert; raises storage IntegrityError on a duplicate id. Returns the camera's seq."""
         doc, secrets = self._row_values(camera)
         await self.db.execute(
             "INSERT INTO cameras(id, seq, doc, secrets, created_at, updated_at) "

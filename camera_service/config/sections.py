@@ -191,6 +191,9 @@ class MediaMTXConfig(ConfigModel):
         return f"http://{self.host}:{self.playback_port}"
 
 
+_DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
 class StorageConfig(ConfigModel):
     data_dir: Path = Field(
         Path("data"), title="Data directory", description="Database, keys and runtime files live here."
@@ -206,6 +209,21 @@ class StorageConfig(ConfigModel):
     clips_dir: Path | None = Field(
         None, title="Clips directory", description="Exported clips root. Empty: <data_dir>/clips."
     )
+    database_url: SecretStr | None = Field(
+        None,
+        title="Database URL",
+        description="Empty: the SQLite file <data_dir>/camera-service.db (single instance, the default). "
+        "sqlite:///PATH: another SQLite file (sqlite:////abs/path). postgresql://USER:PASSWORD@HOST:PORT/DB: "
+        "PostgreSQL, shared by several instances (docs/scale-out.md). Kept secret (it may hold a password).",
+    )
+    database_pool_size: int = Field(
+        10,
+        ge=1,
+        le=200,
+        title="Database pool size",
+        description="PostgreSQL only: the most connections this instance opens.",
+    )
+
     redis_url: SecretStr | None = Field(
         None,
         title="Redis URL",
@@ -225,6 +243,18 @@ class StorageConfig(ConfigModel):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_engine(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(_DATABASE_SCHEMES):
+            raise ValueError("must start with sqlite:///, postgresql:// or postgres://")
+        return value
+
+    @property
+    def database_engine(self) -> Literal["sqlite", "postgresql"]:
+        url = self.database_url.get_secret_value() if self.database_url else ""
+        return "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
+
     @property
     def recordings_path(self) -> Path:
         return self.recordings_dir or self.data_dir / "recordings"
@@ -239,6 +269,10 @@ class StorageConfig(ConfigModel):
 
     @property
     def database_path(self) -> Path:
+        """The SQLite file (the default, or a sqlite:/// URL)."""
+        url = self.database_url.get_secret_value() if self.database_url else ""
+        if url.startswith("sqlite:///"):
+            return Path(url.removeprefix("sqlite:///"))
         return self.data_dir / "camera-service.db"
 
 

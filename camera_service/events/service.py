@@ -12,8 +12,6 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
 from camera_service.auth.scopes import in_scope
 from camera_service.core.bus import Event, EventBus, topic_matches
 from camera_service.core.clock import Clock, SystemClock
@@ -43,7 +41,7 @@ from camera_service.events.webhooks.store import (
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import ConnectionContext
 from camera_service.storage.crypto import SecretBox
-from camera_service.storage.database import Database, Migration
+from camera_service.storage.database import Database, Migration, Tx
 
 if TYPE_CHECKING:
     from camera_service.cameras.ports import CameraDirectory
@@ -141,12 +139,12 @@ class EventService:
         # Subscribed from construction on: events of components that start before us are queued.
         self._unsubscribe = bus.subscribe(self._on_bus, topics=("*",))
 
-    async def _encrypt_plain_secrets(self, conn: aiosqlite.Connection) -> None:
-        self._plain_secrets_encrypted = await encrypt_plain_secrets(conn, self._secret_box())
+    async def _encrypt_plain_secrets(self, tx: Tx) -> None:
+        self._plain_secrets_encrypted = await encrypt_plain_secrets(tx, self._secret_box())
 
     # --- component ---
     async def start(self) -> None:
-        if self._plain_secrets_encrypted:
+        if self._plain_secrets_encrypted and self.db.dialect == "sqlite":
             # The plain secrets' old pages may still sit in WAL frames: checkpoint and empty the WAL.
             await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._plain_secrets_encrypted = 0

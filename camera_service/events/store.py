@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from camera_service.core.bus import Event
 from camera_service.core.jsonlimits import load_stored
 from camera_service.events.models import ClipState, EventStatus, StoredEvent
-from camera_service.storage.database import Database, Migration
+from camera_service.storage.database import Database, Migration, Row
 
 EVENTS_DDL = """
 CREATE TABLE events (
@@ -49,8 +48,8 @@ CREATE INDEX events_clip_state ON events(clip_state)
 """
 
 _INSERT = (
-    "INSERT OR IGNORE INTO events(id, type, camera, time, severity, severity_rank, data, source) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events(id, type, camera, time, severity, severity_rank, data, source) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -95,7 +94,7 @@ def insert_statement(event: Event, source: str = "service") -> tuple[str, Sequen
     )
 
 
-def _row_to_event(row: sqlite3.Row) -> StoredEvent:
+def _row_to_event(row: Row) -> StoredEvent:
     return StoredEvent(
         id=row["id"],
         type=row["type"],

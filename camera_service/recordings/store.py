@@ -7,13 +7,12 @@ Times are unix seconds (UTC floats). Paths are stored relative to their storage 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from camera_service.recordings.models import Clip, RecordingSession, Segment, Snapshot
-from camera_service.storage.database import Database, Migration
+from camera_service.storage.database import Database, IntegrityError, Migration, Row
 
 MIGRATIONS = [
     Migration(
@@ -60,11 +59,11 @@ _SNAP_COLS = "id, camera, path, format, width, height, size, created_at"
 _SESS_COLS = "id, camera, started_at, duration_s, stop_at, stopped_at, stop_reason, requested_by"
 
 
-def _seg(row: sqlite3.Row) -> Segment:
+def _seg(row: Row) -> Segment:
     return Segment(**dict(row))
 
 
-def _clip(row: sqlite3.Row) -> Clip:
+def _clip(row: Row) -> Clip:
     d = dict(row)
     d["locked"] = bool(d["locked"])
     return Clip(**d)
@@ -81,10 +80,12 @@ class RecordingStore:
     ) -> dict[str, tuple[float, int]]:
         """camera -> (recorded seconds clipped to [start, end), bytes of the segments overlapping it)."""
         marks = ",".join("?" * len(cameras))
+        # CASE, not SQLite's 2-argument MIN/MAX: the same SQL runs on PostgreSQL (storage/dialect.py).
         rows = await self.db.fetch_all(
-            "SELECT camera, SUM(MIN(start + duration_s, ?) - MAX(start, ?)), SUM(size) FROM rec_segments "
+            "SELECT camera, SUM(CASE WHEN start + duration_s < ? THEN start + duration_s ELSE ? END"
+            " - CASE WHEN start > ? THEN start ELSE ? END), SUM(size) FROM rec_segments "
             f"WHERE start < ? AND start + duration_s > ? AND camera IN ({marks}) GROUP BY camera",
-            (end, start, end, start, *cameras),
+            (end, end, start, start, end, start, *cameras),
         )
         return {str(r[0]): (float(r[1] or 0.0), int(r[2] or 0)) for r in rows}
 
@@ -340,7 +341,7 @@ class RecordingStore:
             await self.db.execute(
                 "INSERT INTO rec_session_names(name, session_id) VALUES (?,?)", (name, session_id)
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             return False
         return True
 

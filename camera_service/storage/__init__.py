@@ -1,5 +1,5 @@
-"""Persistence: the embedded database and its migrations."""
+"""Persistence: the Database port and its migrations (SQLite default, PostgreSQL optional)."""
 
-from camera_service.storage.database import Database, Migration
+from camera_service.storage.database import Database, IntegrityError, Migration
 
-__all__ = ["Database", "Migration"]
+__all__ = ["Database", "IntegrityError", "Migration"]

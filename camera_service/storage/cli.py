@@ -38,6 +38,15 @@ def run_backup(args: argparse.Namespace) -> int:
     from camera_service.cli import _settings
 
     settings = _settings(args)
+    if args.backup_command != "inspect" and settings.storage.database_engine == "postgresql":
+        # The archive format holds one SQLite file; PostgreSQL has its own tools (docs/scale-out.md).
+        print(
+            "backup: storage.database_url points at PostgreSQL; `camera-service backup` copies the SQLite "
+            "database only. Back PostgreSQL up with pg_dump and restore it with pg_restore "
+            "(docs/scale-out.md); keep the data dir's keys (secret.key, secrets/) with it.",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if args.backup_command == "create":
             config = Path(args.config or os.environ.get("CAMERA_SERVICE_CONFIG") or "config/default.yaml")

@@ -39,11 +39,11 @@ def _password(args: argparse.Namespace) -> tuple[str, bool]:
 async def _run(args: argparse.Namespace) -> int:
     from camera_service.auth.store import MIGRATIONS as AUTH_MIGRATIONS
     from camera_service.config.settings import settings_from_args
-    from camera_service.storage.database import Database
+    from camera_service.storage.factory import open_database
     from camera_service.users.service import UserError, UserService
 
     settings = settings_from_args(args.config)
-    db = Database(settings.storage.database_path)
+    db = open_database(settings.storage)
     db.register("auth", AUTH_MIGRATIONS)
     users = UserService(settings, db, tokens=None)  # no tokens minted here
     await db.start()

@@ -184,7 +184,7 @@ class UserStore:
     async def revoke_user_sessions(self, username: str, now: float, *, keep: str | None = None) -> int:
         return await self.db.execute(
             "UPDATE user_sessions SET revoked_at=? WHERE username=? AND revoked_at IS NULL"
-            " AND session_id IS NOT ?",
+            " AND session_id IS DISTINCT FROM ?",
             (now, username, keep),
         )
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from camera_service.events.store import migrations as event_migrations
-from camera_service.storage.database import Database
+from camera_service.storage.sqlite import SqliteDatabase as Database
 from tests.harness.mediamtx import REPO_ROOT, MediaMTXInstance
 from tests.harness.rpc_client import RpcClient
 from tests.harness.service import run_service, service_config

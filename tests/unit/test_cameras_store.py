@@ -1,8 +1,8 @@
-"""The SQLite store: round trip with encrypted credentials, kept secrets, undecryptable rows."""
+"""The camera store on SQLite and PostgreSQL: round trip with encrypted credentials, kept secrets,
+undecryptable rows."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,11 +12,13 @@ from pydantic import SecretStr
 from camera_service.cameras.models import Camera, OnvifEndpoint
 from camera_service.cameras.store import MIGRATIONS, CameraStore
 from camera_service.storage.crypto import SecretBox
-from camera_service.storage.database import Database
+from camera_service.storage.database import IntegrityError
+from camera_service.storage.factory import database_for_url
 
 
-async def test_round_trip_encrypts_credentials(tmp_path: Path) -> None:
-    db = Database(tmp_path / "t.db", {"cameras": MIGRATIONS})
+async def test_round_trip_encrypts_credentials(tmp_path: Path, database_url: str) -> None:
+    db = database_for_url(database_url)
+    db.register("cameras", MIGRATIONS)
     await db.start()
     key = Fernet.generate_key()
     store = CameraStore(db, SecretBox(key))
@@ -32,7 +34,7 @@ async def test_round_trip_encrypts_credentials(tmp_path: Path) -> None:
     )
     assert await store.insert(cam) == 1
     assert await store.insert(Camera(id="b", name="B", source="publisher")) == 2
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await store.insert(Camera(id="a", name="dup", source="publisher"))
     (seq, loaded), _ = await store.load_all()
     assert seq == 1 and loaded.password is not None and loaded.password.get_secret_value() == "Hunter2-pw"
@@ -40,10 +42,15 @@ async def test_round_trip_encrypts_credentials(tmp_path: Path) -> None:
     assert loaded.onvif is not None and loaded.onvif.password is not None
     assert loaded.onvif.password.get_secret_value() == "Onvif-pw-9"
     assert "Hunter2" not in loaded.model_dump_json() and "Onvif-pw" not in repr(loaded)
-    await db.stop()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("t.db*"))
+    rows = await db.fetch_all("SELECT * FROM cameras")
+    stored = b"".join(bytes(r["secrets"] or b"") + r["doc"].encode() for r in rows)
     for secret in (b"Hunter2-pw", b"Srt-pass-1", b"Onvif-pw-9", b"admin"):
-        assert secret not in raw
+        assert secret not in stored
+    await db.stop()
+    if db.dialect == "sqlite":
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("store.db*"))
+        for secret in (b"Hunter2-pw", b"Srt-pass-1", b"Onvif-pw-9", b"admin"):
+            assert secret not in raw
 
     # Another key: the row still loads, flagged, and an update can keep the undecryptable blob.
     await db.start()

@@ -15,7 +15,7 @@ from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.models import ClipState
 from camera_service.events.store import EventStore, insert_statement, migrations
-from camera_service.storage.database import Database
+from camera_service.storage.sqlite import SqliteDatabase as Database
 
 
 class InstantClock:

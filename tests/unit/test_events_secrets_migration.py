@@ -18,14 +18,15 @@ from camera_service.events.webhooks.store import WEBHOOKS_DDL
 from camera_service.observability.metrics import Metrics
 from camera_service.storage.crypto import SecretBox
 from camera_service.storage.database import Database, Migration
+from camera_service.storage.factory import database_for_url
 from tests.unit.fakes import rule_deps
 
 PLAIN = "legacy-plain-secret-7f3a9c21d4"
 
 
-async def _v3_database_with_plain_secret(path: Path) -> None:
+async def _v3_database_with_plain_secret(path: Path | str) -> None:
     """A database as the events domain left it before secrets were encrypted (schema v3)."""
-    db = Database(path)
+    db = database_for_url(path if isinstance(path, str) else f"sqlite:///{path}")
     db.register("events", migrations([Migration(2, WEBHOOKS_DDL), Migration(3, RULES_DDL)]))
     await db.start()
     await db.execute(
@@ -36,8 +37,8 @@ async def _v3_database_with_plain_secret(path: Path) -> None:
     await db.stop()
 
 
-def _events(path: Path, key: bytes) -> tuple[Database, EventService]:
-    db = Database(path)
+def _events(path: Path | str, key: bytes) -> tuple[Database, EventService]:
+    db = database_for_url(path if isinstance(path, str) else f"sqlite:///{path}")
     box = SecretBox(key)
     deps = rule_deps()
     events = EventService(
@@ -117,5 +118,24 @@ async def test_undecryptable_secret_is_kept_and_never_sent_unsigned(tmp_path: Pa
         await events.webhooks.update("wh_old", secret="a-fresh-secret-0123456789")
         row = events.webhooks.get("wh_old")
         assert row is not None and row.secret == "a-fresh-secret-0123456789" and row.secret_error is None
+    finally:
+        await db.stop()
+
+
+async def test_migration_data_step_runs_on_postgresql(pg_url: str) -> None:
+    """The same migration v4 (DDL + its data step) on PostgreSQL: the plain secret is encrypted."""
+    await _v3_database_with_plain_secret(pg_url)
+    key = Fernet.generate_key()
+    db, events = _events(pg_url, key)
+    await db.start()
+    try:
+        await events.webhooks.load()
+        row = events.webhooks.get("wh_old")
+        assert row is not None and row.secret == PLAIN and row.secret_error is None
+        stored = await db.fetch_one("SELECT secret, secret_enc FROM webhooks WHERE id='wh_old'")
+        assert stored is not None and stored["secret"] is None
+        assert SecretBox(key).open(bytes(stored["secret_enc"])) == {"secret": PLAIN}
+        versions = await db.fetch_all("SELECT version FROM schema_migrations WHERE domain='events'")
+        assert sorted(r[0] for r in versions) == [1, 2, 3, 4]
     finally:
         await db.stop()

@@ -18,7 +18,7 @@ from camera_service.events.webhooks.models import DeliveryStatus
 from camera_service.events.webhooks.policy import AttemptResult
 from camera_service.observability.metrics import Metrics
 from camera_service.storage.crypto import SecretBox
-from camera_service.storage.database import Database
+from camera_service.storage.sqlite import SqliteDatabase as Database
 from tests.harness.clock import FakeClock
 from tests.unit.fakes import rule_deps
 

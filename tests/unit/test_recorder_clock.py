@@ -17,7 +17,7 @@ from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.models import RecordingSession
 from camera_service.recordings.recorder import Recorder
 from camera_service.recordings.store import MIGRATIONS, RecordingStore
-from camera_service.storage.database import Database
+from camera_service.storage.sqlite import SqliteDatabase as Database
 from tests.harness.clock import FakeClock
 
 # Monday 2026-03-02 09:59:30 UTC

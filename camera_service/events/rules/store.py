@@ -68,20 +68,20 @@ class RuleStore:
         outcome: RunOutcome,
         actions: list[ActionOutcome],
     ) -> int:
-        await self.db.execute(
-            "INSERT INTO rule_runs(rule_id, event_id, event_type, camera, time, outcome, actions) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (
-                rule_id,
-                event_id,
-                event_type,
-                camera,
-                time,
-                outcome.value,
-                json.dumps([a.model_dump(mode="json") for a in actions]),
-            ),
-        )
-        row = await self.db.fetch_one("SELECT last_insert_rowid()")
+        async with self.db.tx() as tx:
+            row = await tx.fetch_one(
+                "INSERT INTO rule_runs(rule_id, event_id, event_type, camera, time, outcome, actions) "
+                "VALUES (?,?,?,?,?,?,?) RETURNING id",
+                (
+                    rule_id,
+                    event_id,
+                    event_type,
+                    camera,
+                    time,
+                    outcome.value,
+                    json.dumps([a.model_dump(mode="json") for a in actions]),
+                ),
+            )
         return int(row[0]) if row else 0
 
     async def runs(
@@ -98,7 +98,7 @@ class RuleStore:
         args: list[Any] = []
         for column, values in (("rule_id", rule_ids), ("camera", cameras)):
             if values is not None:
-                where.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
+                where.append(f"{column} IN ({','.join('?' * len(values))})" if values else "1=0")
                 args.extend(sorted(values))
         if rule_id:
             where.append("rule_id=?")

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from camera_service.core.bus import Severity
 from camera_service.events.webhooks.models import Delivery, DeliveryStatus, Webhook
 from camera_service.storage.crypto import DecryptError, SecretBox
+from camera_service.storage.database import Row, Tx
 
 log = logging.getLogger("camera_service.events.webhooks")
 
@@ -58,27 +56,29 @@ CREATE INDEX webhook_outbox_webhook ON webhook_outbox(webhook_id, created_at)
 SECRETS_AT_REST_DDL = "ALTER TABLE webhooks ADD COLUMN secret_enc BLOB"
 
 
-async def encrypt_plain_secrets(conn: aiosqlite.Connection, box: SecretBox) -> int:
+async def encrypt_plain_secrets(tx: Tx, box: SecretBox) -> int:
     """Data step of migration v4 (runs inside its transaction): encrypt plain secrets, blank them.
 
-    secure_delete makes SQLite zero the freed bytes of the old cells, so the plain text does not linger
-    in the page; the caller then truncates the WAL (EventService.start) so no old frame keeps it either.
+    On SQLite, secure_delete makes it zero the freed bytes of the old cells, so the plain text does not
+    linger in the page; the caller then truncates the WAL (EventService.start) so no old frame keeps it
+    either. (A PostgreSQL database never had plain secrets: it starts at the current schema.)
     """
-    async with conn.execute("SELECT id, secret FROM webhooks WHERE secret IS NOT NULL") as cur:
-        rows = list(await cur.fetchall())
+    rows = await tx.fetch_all("SELECT id, secret FROM webhooks WHERE secret IS NOT NULL")
     if not rows:
         return 0
-    async with conn.execute("PRAGMA secure_delete") as cur:
-        previous = await cur.fetchone()
-    await conn.execute("PRAGMA secure_delete=ON")
+    sqlite = tx.dialect == "sqlite"
+    previous = await tx.fetch_one("PRAGMA secure_delete") if sqlite else None
+    if sqlite:
+        await tx.execute("PRAGMA secure_delete=ON")
     try:
         for row in rows:
-            await conn.execute(
+            await tx.execute(
                 "UPDATE webhooks SET secret_enc=?, secret=NULL WHERE id=?",
                 (box.seal({"secret": row["secret"]}), row["id"]),
             )
     finally:
-        await conn.execute(f"PRAGMA secure_delete={int(previous[0]) if previous else 0}")
+        if sqlite:
+            await tx.execute(f"PRAGMA secure_delete={int(previous[0]) if previous else 0}")
     log.info("webhook secrets encrypted at rest", extra={"webhooks": len(rows)})
     return len(rows)
 
@@ -103,7 +103,7 @@ class OutboxRow:
     created_at: float
 
 
-def _webhook(row: sqlite3.Row, box: SecretBox) -> WebhookRow:
+def _webhook(row: Row, box: SecretBox) -> WebhookRow:
     sealed = row["secret_enc"]
     secret: str | None = None
     error: str | None = None
@@ -142,7 +142,7 @@ def _outbox_row(r: Any) -> OutboxRow:
     )
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
+def _delivery(row: Row) -> Delivery:
     return Delivery(**{k: row[k] for k in Delivery.model_fields})
 
 
