@@ -67,9 +67,9 @@ from camera_service.server.websocket import WebSocketEndpoint
 from camera_service.statistics.methods import StatisticsApi
 from camera_service.storage.crypto import lazy_box
 from camera_service.storage.database import Database
+from camera_service.storage.factory import open_database
 from camera_service.storage.redis import open_redis
 from camera_service.storage.streams import RedisStreamTransport
-from camera_service.storage.factory import open_database
 from camera_service.users.methods import UsersApi
 from camera_service.users.service import UserService
 

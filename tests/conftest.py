@@ -155,8 +155,6 @@ async def rpc(service: RunningService) -> AsyncIterator[RpcClient]:
 
 
 # --- database fixtures (tests/harness/postgres.py) ---
-from collections.abc import Iterator  # noqa: E402
-
 from tests.harness.postgres import PostgresServer, run_postgres  # noqa: E402
 
 

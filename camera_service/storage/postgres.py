@@ -1,6 +1,6 @@
 """PostgreSQL Database (camera_service/storage/database.py): psycopg 3 async with a psycopg-pool pool.
 
-Chosen by `storage.database_url = postgresql://...` (docs/scale-out.md, ADR "PostgreSQL driver"). The
+Chosen by `storage.database_url = postgresql://...` (docs/scale-out.md, ADR 0021). The
 stores' SQL is translated by storage/dialect.py (`?` -> `%s`, SQLite column types in migrations).
 Connections run in autocommit; `tx()`, `transaction` and `execute_many` open an explicit transaction.
 Several instances may start at once on one database: migrations run under an advisory lock.

@@ -23,7 +23,7 @@ from camera_service.events.shared import SharedEvents, decode, encode_event
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import ConnectionContext
 from camera_service.storage.crypto import SecretBox
-from camera_service.storage.database import Database
+from camera_service.storage.sqlite import SqliteDatabase as Database
 from tests.unit.fakes import rule_deps
 
 

@@ -167,3 +167,17 @@ async def test_migrations_apply_once_and_in_order(open_db: OpenDatabase) -> None
     await db.start()  # already applied: the data step does not run again
     assert calls == ["run"]
     assert len(await db.fetch_all("SELECT * FROM things")) == 1
+
+
+def test_backup_refuses_postgresql(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from camera_service.storage.cli import run_backup
+
+    monkeypatch.setenv("CAMERA_SERVICE_STORAGE__DATABASE_URL", "postgresql://u:topsecret@127.0.0.1:1/db")
+    args = argparse.Namespace(backup_command="create", config=None, output=Path("x.tar.gz"), with_media=False)
+    assert run_backup(args) == 2
+    err = capsys.readouterr().err
+    assert "pg_dump" in err and "PostgreSQL" in err and "topsecret" not in err
