@@ -34,6 +34,10 @@ from camera_service.auth.transport import TransportSecurity, build_ssl_context
 from camera_service.cameras.methods import CameraApi
 from camera_service.cameras.models import CameraStatus
 from camera_service.cameras.service import CameraService
+from camera_service.cluster.forward import FORWARD_TOKEN_TTL_S, OwnerForwarder, identity_claims
+from camera_service.cluster.ownership import Ownership
+from camera_service.cluster.routing import Directory, advertised
+from camera_service.cluster.service import ClusterService
 from camera_service.compat.files import CompatFiles
 from camera_service.compat.http import CompatHttp
 from camera_service.compat.methods import CompatApi
@@ -95,6 +99,7 @@ class Components:
     events: EventService  # event store, subscriptions, webhooks, rules, event clips
     users: UserService  # console users, sign-in, refresh sessions (camera_service/users)
     analytics: AnalyticsService  # sampled frames -> detections -> events
+    cluster: ClusterService | None  # several instances: heartbeats, camera leases (None: one instance)
     api: MethodRegistry  # the bound API
     components: tuple[Component, ...]  # start order
     started_at: float
@@ -158,6 +163,13 @@ class Application:
                 instance_id=settings.cluster.instance_id,
                 block_ms=settings.events.shared.read_block_ms,
             )
+        # Several instances (docs/scale-out.md): this one configures and records only the cameras it
+        # holds a lease on, and routes stream URLs to the owner. Off: it owns every camera.
+        clustered = settings.cluster.enabled
+        ownership = Ownership(settings.cluster.instance_id if clustered else None, clock)
+        directory = Directory(
+            advertised(settings.cluster, settings.server, settings.mediamtx, settings.server.port)
+        )
         cameras = CameraService(
             settings.cameras,
             server=settings.server,
@@ -174,6 +186,8 @@ class Application:
             # Compat stream URLs and camera_status_update carry the caller's stream token.
             stream_token=stream_tokens.mint if security else None,
             pushes=shared_events,
+            owns=ownership.owns if clustered else None,
+            route_streams=directory.route if clustered else None,
         )
         auth = AuthService(
             settings,
@@ -221,6 +235,8 @@ class Application:
                 f"{settings.server.public_scheme}://{settings.server.public_host}:{self.http.port}"
             ),
             pushes=shared_events,
+            instance_id=ownership.instance_id,
+            fence=ownership.fence if clustered else None,
         )
         onvif = OnvifService(settings.onvif, cameras, bus, clock=clock)
 
@@ -281,6 +297,22 @@ class Application:
             params_hooks=[auth.inline_token],
             scope_resolver=lambda identity: Scope.resolve(identity, cameras.cameras()),
             batch_limit=anonymous.batch_limit if settings.security.enabled else None,
+            # Several instances: camera-local calls run on the camera's owner (cluster/forward.py).
+            forwarders=[
+                OwnerForwarder(
+                    directory,
+                    resolve=cameras.resolve_id,
+                    mint=(
+                        lambda identity: stream_tokens.verifier.mint(
+                            identity_claims(identity), FORWARD_TOKEN_TTL_S
+                        )
+                    )
+                    if security
+                    else None,
+                )
+            ]
+            if clustered
+            else [],
         )
         transport = TransportSecurity(auth, connections, tls=settings.security.tls_cert is not None)
         self.endpoint = WebSocketEndpoint(self.dispatcher, settings.server, metrics, connections)
@@ -320,6 +352,25 @@ class Application:
         if settings.demo.enabled:
             components.append(DemoPublisher(settings.demo, settings.mediamtx))
         components.append(self.http)
+        cluster = (
+            ClusterService(
+                settings.cluster,
+                db=db,
+                ownership=ownership,
+                directory=directory,
+                cameras=cameras,
+                # Advertised once the server listens (its port may be chosen at start).
+                me=lambda: advertised(settings.cluster, settings.server, settings.mediamtx, self.http.port),
+                on_acquired=recordings.refresh_camera,
+                clock=clock,
+            )
+            if clustered
+            else None
+        )
+        if cluster is not None:
+            # After HTTP: any instance answers calls while it claims; stopped first, so it hands its
+            # cameras over while MediaMTX still runs.
+            components.append(cluster)
         metrics.registry.register(
             OpsCollector(
                 lambda: [
@@ -347,6 +398,7 @@ class Application:
             events=events,
             users=users,
             analytics=analytics,
+            cluster=cluster,
             api=api,
             components=tuple(components),
             started_at=started_at,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from camera_service.cameras.models import Camera, CameraStatusInfo
+from camera_service.cameras.sync import SyncReport
 
 # A path contributor shapes the MediaMTX path config of a camera (recordings adds its record keys).
 PathContributor = Callable[[Camera], dict[str, object]]
@@ -51,3 +52,12 @@ class CameraAdmin(CameraDirectory, Protocol):
     async def list_all(self) -> list[Camera]: ...
     async def add(self, camera: Camera, *, apply: bool = True) -> Camera: ...
     async def replace(self, camera: Camera, *, keep_secrets: bool = False) -> Camera: ...
+
+
+class SharedRegistry(CameraDirectory, Protocol):
+    """What the cluster needs: take in rows other instances changed, and (re)apply or stop a camera's
+    path after its ownership changed (the path builder asks the cluster's `owns`)."""
+
+    async def sync(self) -> SyncReport: ...
+    async def reapply(self, camera_id: str) -> None: ...
+    def request_reconcile(self) -> None: ...

@@ -44,13 +44,24 @@ def source_url_with_credentials(camera: Camera) -> str:
 class PathConfigBuilder:
     """Pure function camera -> MediaMTX path config (None: the camera must have no path)."""
 
-    def __init__(self, cfg: CamerasConfig, internal: HookHost) -> None:
+    def __init__(
+        self, cfg: CamerasConfig, internal: HookHost, owns: Callable[[str], bool] | None = None
+    ) -> None:
+        """`owns`: camera id -> whether this instance owns the camera now (a cluster's lease); None:
+        it owns every camera. A camera another instance owns has no path here (no pull, no recording)."""
         self.cfg = cfg
         self.internal = internal
+        self.owns = owns
         self.contributors: list[PathContributor] = []
 
-    def desired(self, camera: Camera) -> dict[str, Any] | None:
+    def wanted(self, camera: Camera) -> bool:
+        """Whether the camera should have a MediaMTX path on this instance."""
         if not camera.enabled or camera.credentials_error:
+            return False
+        return self.owns is None or self.owns(camera.id)
+
+    def desired(self, camera: Camera) -> dict[str, Any] | None:
+        if not self.wanted(camera):
             return None
         conf: dict[str, Any]
         kind = camera.source_kind

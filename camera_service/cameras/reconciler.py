@@ -103,7 +103,7 @@ class PathReconciler:
     def check_drift(self, present: Mapping[str, object], cameras: Mapping[str, Camera], busy: bool) -> None:
         """A path vanished or appeared behind our back. Only drift seen by two polls in a row counts, so a
         camera being added/removed right now (DB first, then MediaMTX) is not one; nor while `busy`."""
-        expected = {cid for cid, cam in cameras.items() if cam.enabled and not cam.credentials_error}
+        expected = {cid for cid, cam in cameras.items() if self.builder.wanted(cam)}
         drift = (expected - present.keys()) | (present.keys() - cameras.keys())
         if drift & self._last_drift and not self.provisioner.lock.locked() and not busy:
             self.request()

@@ -37,6 +37,7 @@ from camera_service.cameras.registry import CameraCache
 from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.store import MIGRATIONS, CameraStore
 from camera_service.cameras.streams import StreamUrls, build_stream_urls, with_stream_token
+from camera_service.cameras.sync import SyncReport, sync_cache
 from camera_service.cameras.urls import mask_credentials
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
 from camera_service.core.bus import EventBus
@@ -75,11 +76,15 @@ class CameraService:
         reader_url: Callable[[str], str] | None = None,
         stream_token: Callable[[Identity | None, str], tuple[str, float]] | None = None,
         pushes: PushRelay | None = None,
+        owns: Callable[[str], bool] | None = None,
+        route_streams: Callable[[StreamUrls], StreamUrls] | None = None,
     ) -> None:
         """`reader_url`: id -> RTSP URL the service's own readers (fps sampling, probes) use; it carries
         the internal credential when MediaMTX checks readers. `stream_token`: (identity, camera id) ->
         (token, expiry) when security is on: compat stream URLs and camera_status_update carry it.
-        `pushes` (scale-out): status pushes to and from the other instances' clients."""
+        `pushes` (scale-out): status pushes to and from the other instances' clients.
+        Several instances (camera_service/cluster): `owns` says which cameras get a path here;
+        `route_streams` points a camera's stream URLs at the MediaMTX of the instance that owns it."""
         self.cfg = cfg
         self.reader_url = reader_url
         self.stream_token = stream_token
@@ -94,7 +99,8 @@ class CameraService:
         self.connections = connections
         self.metrics = CameraMetrics(metrics.registry)
         db.register("cameras", MIGRATIONS)
-        self.builder = PathConfigBuilder(cfg, internal)
+        self.builder = PathConfigBuilder(cfg, internal, owns)
+        self.route_streams = route_streams
         self.provisioner = Provisioner(mediamtx.client, cfg.reconcile_concurrency)
         self.tracker = StatusTracker(cfg.poll_interval_s, self._on_status_change, self.request_reconcile)
         self._store: CameraStore | None = None
@@ -236,7 +242,29 @@ class CameraService:
         return source_url_with_credentials(camera)
 
     def stream_urls(self, camera_id: str) -> StreamUrls:
-        return build_stream_urls(camera_id, self.server_cfg, self.mtx_cfg)
+        urls = build_stream_urls(camera_id, self.server_cfg, self.mtx_cfg)
+        return self.route_streams(urls) if self.route_streams is not None else urls
+
+    def owns(self, camera_id: str) -> bool:
+        """Whether this instance runs the camera's MediaMTX path (always, without a cluster)."""
+        return self.builder.owns is None or self.builder.owns(camera_id)
+
+    async def sync(self) -> SyncReport:
+        """Take in registry rows other instances added, changed or removed (one shared database)."""
+        async with self._mutate:
+            report = await sync_cache(self.store, self._cache)
+            for cid in report.changed:
+                camera = self._cache.get(cid)
+                if not camera.enabled:
+                    self.tracker.infos[cid] = CameraStatusInfo(status=CameraStatus.DISABLED)
+            for cid in report.removed:
+                self.tracker.forget(cid)
+                task = self.live.sampling.pop(cid, None)
+                if task is not None:
+                    task.cancel()
+        if report.removed:
+            self.request_reconcile()  # deletes their leftover paths
+        return report
 
     def client_stream_urls(self, camera_id: str, identity: Identity | None) -> StreamUrls:
         """Stream URLs for a client: each carries a fresh stream token scoped to `identity` and this camera

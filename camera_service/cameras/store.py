@@ -77,6 +77,19 @@ class CameraStore:
         rows = await self.db.fetch_all("SELECT seq, doc, secrets FROM cameras ORDER BY seq")
         return [(int(r["seq"]), self._from_row(r["doc"], r["secrets"])) for r in rows]
 
+    async def versions(self) -> dict[str, float]:
+        """id -> updated_at of every row (registry sync between instances, cameras/sync.py)."""
+        rows = await self.db.fetch_all("SELECT id, updated_at FROM cameras")
+        return {str(r["id"]): float(r["updated_at"]) for r in rows}
+
+    async def load(self, ids: list[str]) -> list[tuple[int, Camera]]:
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetch_all(
+            f"SELECT seq, doc, secrets FROM cameras WHERE id IN ({marks}) ORDER BY seq",  # noqa: S608
+            tuple(ids),
+        )
+        return [(int(r["seq"]), self._from_row(r["doc"], r["secrets"])) for r in rows]
+
     async def insert(self, camera: Camera) -> int:
         """Insert; raises storage IntegrityError on a duplicate id. Returns the camera's seq."""
         doc, secrets = self._row_values(camera)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 
 from camera_service.config.base import ConfigModel
 
@@ -34,7 +34,8 @@ class ClusterConfig(ConfigModel):
         title="Advertised WebSocket URL",
         description=(
             "How the other instances reach this one's JSON-RPC endpoint (e.g. ws://10.0.0.5:8002/ws); they "
-            "forward camera-local calls (PTZ, snapshots, probes) of cameras this instance owns there. "
+            "forward camera-local calls (PTZ, snapshots, probes, recording start/stop) of cameras this "
+            "instance owns there, with a short-lived token of the caller signed with security.jwt_secret. "
             "Empty: ws://<server.public_host>:<server.port><server.ws_path>."
         ),
     )
@@ -88,14 +89,6 @@ class ClusterConfig(ConfigModel):
             "cameras assigned elsewhere. Must be under a third of lease_ttl_s."
         ),
     )
-    internal_token: SecretStr | None = Field(
-        None,
-        title="Internal credential",
-        description=(
-            "Shared secret the instances present to each other when one forwards a camera-local call to "
-            "the owner. The same value on every instance; required when the cluster is enabled."
-        ),
-    )
 
     @model_validator(mode="after")
     def _check(self) -> ClusterConfig:
@@ -107,8 +100,6 @@ class ClusterConfig(ConfigModel):
             raise ValueError("heartbeat_interval_s must be under half of instance_ttl_s")
         if self.enabled and not self.instance_id:
             raise ValueError("instance_id is required when the cluster is enabled")
-        if self.enabled and self.internal_token is None:
-            raise ValueError("internal_token is required when the cluster is enabled")
         return self
 
     @property

@@ -25,6 +25,7 @@ class Ownership:
         self.instance_id = instance_id
         self.clock = clock
         self._held: dict[str, Held] = {}
+        self._last: dict[str, int] = {}  # epoch of our latest holding of a camera we released
 
     @property
     def clustered(self) -> bool:
@@ -39,11 +40,15 @@ class Ownership:
         return held is not None and held.deadline > self.clock.monotonic()
 
     def fence(self, camera_id: str) -> tuple[str, int] | None:
-        """(instance id, epoch) to stamp on the camera's recording rows; None without a cluster or
-        when we do not own the camera (a cluster caller then refuses the write)."""
-        if self.instance_id is None or not self.owns(camera_id):
+        """(instance id, epoch) to stamp on the camera's segment rows: the epoch of our current or
+        latest holding (MediaMTX closes the last segment after we stopped the path, so it arrives just
+        after a release). None without a cluster or when we never held the camera: such a write is
+        refused (recordings/index.py)."""
+        if self.instance_id is None:
             return None
-        return self.instance_id, self._held[camera_id].epoch
+        held = self._held.get(camera_id)
+        epoch = held.epoch if held is not None else self._last.get(camera_id)
+        return (self.instance_id, epoch) if epoch is not None else None
 
     def epoch(self, camera_id: str) -> int | None:
         held = self._held.get(camera_id)
@@ -60,7 +65,11 @@ class Ownership:
 
     def revoke(self, camera_id: str) -> bool:
         """Forget a camera; True when it was ours (stop it)."""
-        return self._held.pop(camera_id, None) is not None
+        held = self._held.pop(camera_id, None)
+        if held is None:
+            return False
+        self._last[camera_id] = held.epoch
+        return True
 
     def lapsed(self) -> list[str]:
         """Cameras we still hold whose local deadline passed (renewals failed): to stop now."""

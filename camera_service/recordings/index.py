@@ -67,11 +67,28 @@ def _scan(root: Path) -> dict[str, tuple[int, float]]:
     return found
 
 
+# camera id -> (this instance, its lease epoch on the camera), or None when it never held the camera.
+Fence = Callable[[str], tuple[str, int] | None]
+
+
 class SegmentIndex:
-    def __init__(self, store: RecordingStore, root: Path, kind_of: Callable[[str], SegmentKind]) -> None:
+    def __init__(
+        self,
+        store: RecordingStore,
+        root: Path,
+        kind_of: Callable[[str], SegmentKind],
+        *,
+        instance_id: str | None = None,
+        fence: Fence | None = None,
+    ) -> None:
+        """Several instances (camera_service/cluster): rows carry `instance_id` and the lease epoch from
+        `fence`; a segment of a camera this instance never held is refused, and the start-up
+        reconciliation only touches this instance's rows (the others' files are on their disks)."""
         self.store = store
         self.root = root.expanduser().resolve()
         self._kind_of = kind_of
+        self.instance_id = instance_id
+        self._fence = fence
         self._on_indexed: list[Callable[[Segment], None]] = []
 
     def on_indexed(self, cb: Callable[[Segment], None]) -> None:
@@ -87,12 +104,22 @@ class SegmentIndex:
         except ValueError:
             return None
 
-    async def add(self, rel: str, duration_hint: float | None = None) -> Segment | None:
+    async def add(
+        self, rel: str, duration_hint: float | None = None, *, on_disk: bool = False
+    ) -> Segment | None:
+        """Index one file (`on_disk`: found by the start-up reconciliation, not announced by MediaMTX)."""
         parsed = parse_segment_name(rel)
         if parsed is None:
             log.warning("ignoring segment with an unexpected name: %s", rel)
             return None
         camera, start = parsed
+        epoch: int | None = None
+        if self.instance_id is not None:
+            fenced = self._fence(camera) if self._fence is not None else None
+            if fenced is None and not on_disk:
+                log.warning("segment of a camera this instance does not own: not indexed: %s", rel)
+                return None
+            epoch = fenced[1] if fenced is not None else None
         probed = await asyncio.to_thread(_probe_segment, self.root, rel)
         if probed is None:
             return None
@@ -111,7 +138,9 @@ class SegmentIndex:
                 width=width,
                 height=height,
                 kind=self._kind_of(camera),
-            )
+            ),
+            owner=self.instance_id,
+            epoch=epoch,
         )
         for cb in self._on_indexed:
             cb(seg)
@@ -120,14 +149,14 @@ class SegmentIndex:
     async def reconcile(self) -> tuple[int, int]:
         """Make the index equal to the disk: index unknown files, drop rows whose file vanished."""
         on_disk = await asyncio.to_thread(_scan, self.root)
-        known = await self.store.segment_paths()
+        known = await self.store.segment_paths(self.instance_id)
         vanished = [p for p in known if p not in on_disk]
         await self.store.delete_segments(vanished)
         added = 0
         for rel, (size, _mtime) in sorted(on_disk.items()):
             if rel in known and known[rel] == size:
                 continue
-            if await self.add(rel) is not None:
+            if await self.add(rel, on_disk=True) is not None:
                 added += 1
         if added or vanished:
             log.info("segment index reconciled", extra={"added": added, "removed": len(vanished)})

@@ -38,7 +38,7 @@ from camera_service.recordings.capture import ClipExports, SnapshotTaker
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.downloads import DownloadRoutes
 from camera_service.recordings.export import Exporter
-from camera_service.recordings.index import SegmentIndex
+from camera_service.recordings.index import Fence, SegmentIndex
 from camera_service.recordings.models import Clip, ClipKind, RecordingSession, Segment, Snapshot
 from camera_service.recordings.queries import ArchiveQueries
 from camera_service.recordings.recorder import Recorder
@@ -81,7 +81,11 @@ class RecordingsService:
         frame_cache: Callable[[str], tuple[VideoFrame, float] | None] | None = None,
         activity_source: Callable[[str, float, float], Awaitable[list[Any]]] | None = None,
         pushes: PushRelay | None = None,
+        instance_id: str | None = None,
+        fence: Fence | None = None,
     ) -> None:
+        """`instance_id`/`fence`: several instances share the index (camera_service/cluster); segment
+        rows carry the recording instance and its lease epoch (recordings/index.py)."""
         self.cfg = cfg
         # Scale-out: recording_status_update to and from the other instances' clients.
         self.pushes: PushRelay = pushes or LocalPushes()
@@ -104,7 +108,13 @@ class RecordingsService:
         self.recorder = Recorder(
             cfg, self.store, cameras, internal, self.roots["recordings"], clock=self.clock
         )
-        self.index = SegmentIndex(self.store, self.roots["recordings"], self.recorder.segment_kind)
+        self.index = SegmentIndex(
+            self.store,
+            self.roots["recordings"],
+            self.recorder.segment_kind,
+            instance_id=instance_id,
+            fence=fence,
+        )
         self.exporter = Exporter(
             lambda: mediamtx.client,
             part_duration_s=cfg.part_duration_s,
@@ -235,6 +245,11 @@ class RecordingsService:
                 self._refresh_camera(event.camera, removed=event.type == "camera.removed"),
                 f"rec-refresh-{event.camera}",
             )
+
+    async def refresh_camera(self, camera_id: str) -> None:
+        """Re-read the camera's recording policy and re-apply its path (a cluster instance just took the
+        camera over, or another instance changed it)."""
+        await self._refresh_camera(camera_id, removed=False)
 
     async def _refresh_camera(self, camera_id: str, removed: bool) -> None:
         try:

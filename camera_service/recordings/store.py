@@ -48,6 +48,15 @@ CREATE TABLE rec_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 CREATE TABLE rec_session_names (name TEXT PRIMARY KEY, session_id TEXT NOT NULL UNIQUE);
 """,
     ),
+    # Scale-out (issue 16): the instance that recorded a segment and its lease epoch on the camera (the
+    # fencing token); both NULL on a single instance.
+    Migration(
+        3,
+        """
+ALTER TABLE rec_segments ADD COLUMN owner TEXT;
+ALTER TABLE rec_segments ADD COLUMN epoch INTEGER
+""",
+    ),
 ]
 
 _SEG_COLS = "id, camera, path, start, duration_s, size, codec, width, height, kind"
@@ -100,12 +109,18 @@ class RecordingStore:
 
     # ---- segments ----------------------------------------------------------------------------------
 
-    async def upsert_segment(self, seg: Segment) -> Segment:
+    async def upsert_segment(
+        self, seg: Segment, owner: str | None = None, epoch: int | None = None
+    ) -> Segment:
+        """Insert or update a segment row; `owner`/`epoch`: the recording instance and its lease epoch."""
         await self.db.execute(
-            "INSERT INTO rec_segments(camera, path, start, duration_s, size, codec, width, height, kind) "
-            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET duration_s=excluded.duration_s, "
-            "size=excluded.size, codec=excluded.codec, width=excluded.width, height=excluded.height",
+            "INSERT INTO rec_segments(owner, epoch, camera, path, start, duration_s, size, codec, width, "
+            "height, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET "
+            "duration_s=excluded.duration_s, size=excluded.size, codec=excluded.codec, width=excluded.width, "
+            "height=excluded.height",
             (
+                owner,
+                epoch,
                 seg.camera,
                 seg.path,
                 seg.start,
@@ -121,8 +136,14 @@ class RecordingStore:
         assert row is not None
         return _seg(row)
 
-    async def segment_paths(self) -> dict[str, int]:
-        return {r["path"]: r["size"] for r in await self.db.fetch_all("SELECT path, size FROM rec_segments")}
+    async def segment_paths(self, owner: str | None = None) -> dict[str, int]:
+        """path -> size of the indexed segments (only those `owner` recorded, when given: several
+        instances share one index but each has its own disk)."""
+        if owner is None:
+            rows = await self.db.fetch_all("SELECT path, size FROM rec_segments")
+        else:
+            rows = await self.db.fetch_all("SELECT path, size FROM rec_segments WHERE owner=?", (owner,))
+        return {r["path"]: r["size"] for r in rows}
 
     async def get_segment(self, *, seg_id: int | None = None, path: str | None = None) -> Segment | None:
         if seg_id is not None:

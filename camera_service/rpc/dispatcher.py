@@ -42,6 +42,10 @@ Guard = Callable[[CallContext, MethodSpec], Awaitable[None]]
 # call does not run. The auth component registers one that takes `auth_token`/`token` out of any call's
 # params and authenticates the connection with it (the established protocol's inline authentication).
 ParamsHook = Callable[[CallContext, MethodSpec, JsonValue], Awaitable[JsonValue]]
+# A forwarder runs after the guards and params validation: it may answer the call elsewhere (several
+# instances: camera-local work runs on the camera's owner, camera_service/cluster/forward.py) and return
+# the result pre-encoded, or return None to run the handler here. It may raise an RpcError or a DomainError.
+Forwarder = Callable[[CallContext, MethodSpec, JsonValue], Awaitable[orjson.Fragment | None]]
 # An observer sees every finished call (audit): (ctx, spec, params, error or None).
 Observer = Callable[[CallContext, MethodSpec, BaseModel | None, RpcError | None], None]
 
@@ -136,8 +140,10 @@ class Dispatcher:
         params_hooks: Sequence[ParamsHook] = (),
         scope_resolver: ScopeResolver | None = None,
         batch_limit: Callable[[ConnectionContext], int] | None = None,
+        forwarders: Sequence[Forwarder] = (),
     ) -> None:
         self.registry = registry
+        self.forwarders = list(forwarders)
         self.scope_resolver = scope_resolver
         self.max_batch_size = max_batch_size
         # Per connection (e.g. fewer members before authentication); never above max_batch_size.
@@ -241,7 +247,8 @@ class Dispatcher:
             for guard in self.guards:
                 await guard(ctx, spec)
             params = self._parse_params(spec, raw_params)
-            result = await call(spec, ctx, params)
+            forwarded = await self._forward(ctx, spec, raw_params)
+            result = forwarded if forwarded is not None else await call(spec, ctx, params)
             if isinstance(result, orjson.Fragment):  # pre-encoded (rpc.discover): no per-call encode
                 outcome = result
             else:
@@ -263,6 +270,13 @@ class Dispatcher:
             except Exception:
                 log.exception("call observer failed")
         return outcome
+
+    async def _forward(self, ctx: CallContext, spec: MethodSpec, raw: JsonValue) -> orjson.Fragment | None:
+        for forward in self.forwarders:
+            result = await forward(ctx, spec, raw)
+            if result is not None:
+                return result
+        return None
 
     @staticmethod
     def _parse_params(spec: MethodSpec, raw: JsonValue) -> BaseModel:

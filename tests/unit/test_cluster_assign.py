@@ -119,10 +119,13 @@ async def test_ownership_lapses_on_the_simulated_clock() -> None:
     await clock.advance(6.9)
     assert own.owns("cam1") and own.lapsed() == []
     await clock.advance(0.2)  # past sent + ttl - margin: no longer ours, even before a revoke
-    assert not own.owns("cam1") and own.fence("cam1") is None
-    assert own.lapsed() == ["cam1"]
+    assert not own.owns("cam1") and own.lapsed() == ["cam1"]
     assert own.revoke("cam1") is True and own.revoke("cam1") is False
     assert own.lapsed() == []
+    # The segment MediaMTX closes after the stop still carries the epoch it was recorded under.
+    assert own.fence("cam1") == ("a", 3)
+    assert own.grant("cam1", 5, local_deadline(clock.monotonic(), 10.0, 3.0)) is True
+    assert own.fence("cam1") == ("a", 5)
 
 
 def test_single_instance_owns_everything() -> None:
@@ -133,13 +136,60 @@ def test_single_instance_owns_everything() -> None:
 
 def test_cluster_config_checks() -> None:
     assert ClusterConfig().enabled is False
-    cfg = ClusterConfig(enabled=True, instance_id="node-1", internal_token="s3cret")  # type: ignore[arg-type]
+    cfg = ClusterConfig(enabled=True, instance_id="node-1")
     assert cfg.move_bound_s == cfg.lease_ttl_s + cfg.renew_interval_s
     with pytest.raises(ValueError, match="instance_id is required"):
-        ClusterConfig(enabled=True, internal_token="x")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="internal_token is required"):
-        ClusterConfig(enabled=True, instance_id="a")
+        ClusterConfig(enabled=True)
     with pytest.raises(ValueError, match="a third of lease_ttl_s"):
         ClusterConfig(lease_ttl_s=6, renew_interval_s=3)
     with pytest.raises(ValueError, match="letters, digits"):
         ClusterConfig(instance_id="bad id")
+
+
+def test_routing_points_stream_urls_at_the_owner() -> None:
+    from camera_service.cameras.streams import StreamUrls
+    from camera_service.cluster.routing import Directory
+    from camera_service.cluster.store import Member
+
+    me = Member("a", "ws://a:8002/ws", "rtsp://a:8554", "http://a:8888", "http://a:8889")
+    b = Member("b", "ws://b:8002/ws", "rtsp://b:9554", "http://b:9888", "http://b:9889")
+    directory = Directory(me)
+    directory.update({"b": b}, {"cam1": "b", "cam2": "a", "cam3": "gone"})
+    urls = StreamUrls(
+        camera="cam1",
+        rtsp="rtsp://a:8554/cam1",
+        hls="http://a:8888/cam1/index.m3u8",
+        webrtc="http://a:8889/cam1",
+        whep="http://a:8889/cam1/whep",
+    )
+    routed = directory.route(urls)
+    assert routed.rtsp == "rtsp://b:9554/cam1"
+    assert routed.hls == "http://b:9888/cam1/index.m3u8"
+    assert (routed.webrtc, routed.whep) == ("http://b:9889/cam1", "http://b:9889/cam1/whep")
+    mine = urls.model_copy(update={"camera": "cam2"})
+    assert directory.route(mine) == mine
+    # An owner that is not live (or no owner yet): this instance's URLs, unchanged.
+    orphan = urls.model_copy(update={"camera": "cam3"})
+    assert directory.route(orphan) == orphan
+    assert directory.owner("cam3") is None
+
+
+def test_forwarded_identity_keeps_its_scope() -> None:
+    from camera_service.auth.identity import Identity
+    from camera_service.auth.roles import Role
+    from camera_service.cluster.forward import identity_claims
+
+    scoped = Identity(subject="op", role=Role.OPERATOR, cameras=frozenset({"c1"}), scope_claimed=True)
+    assert identity_claims(scoped) == {
+        "sub": "op",
+        "role": Role.OPERATOR.label,
+        "cameras": ["c1"],
+        "groups": [],
+        "tags": [],
+        "agencies": [],
+    }
+    # A scope claim with empty lists means no camera: it must not turn into "every camera".
+    none = Identity(subject="v", role=Role.VIEWER, scope_claimed=True)
+    assert identity_claims(none)["cameras"] == []
+    admin = Identity(subject="root", role=Role.ADMIN)
+    assert identity_claims(admin) == {"sub": "root", "role": Role.ADMIN.label}

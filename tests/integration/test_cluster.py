@@ -1,0 +1,175 @@
+"""Scale-out must-shows (issue 16, items 2 and 5): three real instances on one PostgreSQL (and one
+Redis: shared events, pushes and quotas run as in production), 30 cameras
+pulled from ffmpeg publishers and recorded; kill -9 of one instance moves its cameras to the others,
+recording resumes there, and the shared recordings index never has two owners' segments overlapping."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from camera_service.auth.roles import Role
+from camera_service.auth.tokens import mint_token
+from tests.harness.cluster import FAST_TIMING, ClusterInstance, run_cluster
+from tests.harness.ffmpeg import TestCamera
+from tests.harness.mediamtx import MediaMTXInstance
+from tests.harness.procs import wait_for
+from tests.harness.rpc_client import RpcCallError, RpcClient
+from tests.harness.service import TEST_JWT_SECRET
+
+pytestmark = pytest.mark.timeout(240)
+
+CAMERAS = [f"cam{i:02d}" for i in range(30)]
+SOURCES = 3  # ffmpeg publishers; ten cameras pull each (cheap: no transcoding in the instances)
+# Short segments so recording shows up in the index within seconds.
+RECORDINGS = {"recordings": {"segment_duration_s": 2.0, "part_duration_s": 0.5}}
+
+
+async def _rows(pg_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        cur = await conn.execute(sql, args)
+        return list(await cur.fetchall())
+
+
+async def _owners(pg_url: str) -> dict[str, tuple[str, int, float]]:
+    """camera -> (owner, epoch, seconds its lease still runs), for unexpired leases."""
+    rows = await _rows(
+        pg_url,
+        "SELECT camera_id, instance_id, epoch, "
+        "lease_expires_at - EXTRACT(EPOCH FROM clock_timestamp())::float8 FROM camera_owner",
+    )
+    return {r[0]: (r[1], int(r[2]), float(r[3])) for r in rows if float(r[3]) > 0}
+
+
+async def _recorded_since(pg_url: str, since: float) -> dict[str, set[str]]:
+    """camera -> instances with a segment row starting at or after `since` (unix seconds)."""
+    rows = await _rows(pg_url, "SELECT camera, owner FROM rec_segments WHERE start >= %s", since)
+    out: dict[str, set[str]] = {}
+    for camera, owner in rows:
+        out.setdefault(camera, set()).add(owner)
+    return out
+
+
+async def _overlaps(pg_url: str) -> list[tuple[Any, ...]]:
+    """Pairs of segments of one camera from different holdings (owner, epoch) that overlap in time."""
+    return await _rows(
+        pg_url,
+        "SELECT a.camera, a.owner, a.epoch, a.start, b.owner, b.epoch, b.start FROM rec_segments a "
+        "JOIN rec_segments b ON a.camera = b.camera AND a.id < b.id "
+        "AND (a.owner IS DISTINCT FROM b.owner OR a.epoch IS DISTINCT FROM b.epoch) "
+        "AND a.start < b.start + b.duration_s AND b.start < a.start + a.duration_s",
+    )
+
+
+async def test_three_instances_thirty_cameras_failover(
+    pg_url: str, redis_url: str, mediamtx: MediaMTXInstance, tmp_path: Path
+) -> None:
+    publishers = [
+        TestCamera(mediamtx.rtsp_url(f"src{i}"), width=160, height=120, fps=5, gop=5) for i in range(SOURCES)
+    ]
+    for cam in publishers:
+        await cam.start()
+    try:
+        async with run_cluster(3, pg_url, tmp_path, RECORDINGS, redis_url=redis_url) as nodes:
+            await _run(pg_url, mediamtx, nodes)
+    finally:
+        for cam in publishers:
+            await cam.stop()
+
+
+async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInstance]) -> None:
+    a, b, c = nodes
+    admin = await a.client()
+    for i, cid in enumerate(CAMERAS):
+        await admin.call("add_camera", {"id": cid, "source": mediamtx.rtsp_url(f"src{i % SOURCES}")})
+        await admin.call("set_recording_policy", {"camera": cid, "policy": {"mode": "continuous"}})
+
+    # A client on A lists all 30 (shared tables), whichever instance owns them.
+    page = await admin.call("list_cameras", {"limit": 100})
+    assert page["total"] == 30
+    assert sorted(cam["id"] for cam in page["cameras"]) == CAMERAS
+
+    # Every camera gets an owner; spread over all three; each owner records its cameras.
+    start = time.time()
+    owners = await wait_for(lambda: _all_owned(pg_url), 60, 0.5, message="not every camera got an owner")
+    by_node = {n.instance_id: sorted(c for c, o in owners.items() if o[0] == n.instance_id) for n in nodes}
+    assert all(by_node.values()), by_node
+    await wait_for(
+        lambda: _recording_everywhere(pg_url, start, owners),
+        60,
+        0.5,
+        message="not every camera recorded by its owner",
+    )
+
+    # Routing: stream URLs from A point at the MediaMTX of the camera's owner.
+    cam_b = by_node[b.instance_id][0]
+    urls = await admin.call("get_stream_urls", {"camera": cam_b})
+    assert urls["rtsp"].startswith(f"rtsp://127.0.0.1:{b.rtsp_port}/{cam_b}"), urls
+    cam_a = by_node[a.instance_id][0]
+    urls = await admin.call("get_stream_urls", {"camera": cam_a})
+    assert urls["rtsp"].startswith(f"rtsp://127.0.0.1:{a.rtsp_port}/{cam_a}"), urls
+
+    # Camera-local work asked on A runs on the owner: a snapshot of B's camera (A has no path for it).
+    snap = await admin.call("take_snapshot", {"camera": cam_b})
+    assert snap["camera"] == cam_b and (snap["width"], snap["height"]) == (160, 120)
+    assert (b.data_dir / "snapshots" / snap["file_path"]).is_file()
+    # Forwarding carries the caller's own scope: an operator limited to A's camera gets NOT_FOUND for B's.
+    token = mint_token(TEST_JWT_SECRET.encode(), subject="op", role=Role.OPERATOR, ttl_s=600, cameras=[cam_a])
+    scoped = await RpcClient.connect(a.ws_url, additional_headers={"Authorization": f"Bearer {token}"})
+    try:
+        with pytest.raises(RpcCallError) as refused:
+            await scoped.call("take_snapshot", {"camera": cam_b})
+        assert refused.value.code == -32004
+    finally:
+        await scoped.close()
+
+    # kill -9 instance B (service and its MediaMTX): its cameras are owned and recording on A or C.
+    moved = set(by_node[b.instance_id])
+    killed_at = time.time()
+    b.kill()
+    await b.process.wait_exit()
+
+    async def taken_over() -> float | None:
+        now_owners = await _owners(pg_url)
+        if any(now_owners.get(cid, ("", 0, 0))[0] not in (a.instance_id, c.instance_id) for cid in moved):
+            return None
+        recorded = await _recorded_since(pg_url, killed_at)
+        if all(recorded.get(cid, set()) & {a.instance_id, c.instance_id} for cid in moved):
+            return time.time() - killed_at
+        return None
+
+    elapsed = await wait_for(taken_over, 40, 0.25, message="B's cameras not recording elsewhere")
+    bound = FAST_TIMING["lease_ttl_s"] + FAST_TIMING["renew_interval_s"]
+    print(
+        f"\nfailover: {len(moved)} cameras of B owned and recording on A/C after {elapsed:.1f} s "
+        f"(lease bound {bound:.1f} s + first 2 s segment)"
+    )
+    assert elapsed <= 20.0
+
+    # New holdings carry a higher epoch than B's; no two holdings' segments overlap in the index.
+    after = await _owners(pg_url)
+    assert all(after[cid][1] > owners[cid][1] for cid in moved)
+    assert await _overlaps(pg_url) == []
+    unfenced = await _rows(pg_url, "SELECT count(*) FROM rec_segments WHERE owner IS NULL OR epoch IS NULL")
+    assert unfenced[0][0] == 0
+
+    # The survivors still answer for all 30; B's camera now streams from its new owner.
+    page = await (await c.client()).call("list_cameras", {"limit": 100})
+    assert page["total"] == 30
+    new_owner = next(n for n in (a, c) if n.instance_id == after[cam_b][0])
+    urls = await admin.call("get_stream_urls", {"camera": cam_b})
+    assert urls["rtsp"].startswith(f"rtsp://127.0.0.1:{new_owner.rtsp_port}/{cam_b}"), urls
+
+
+async def _all_owned(pg_url: str) -> dict[str, tuple[str, int, float]] | None:
+    owners = await _owners(pg_url)
+    return owners if set(owners) == set(CAMERAS) else None
+
+
+async def _recording_everywhere(pg_url: str, since: float, owners: dict[str, tuple[str, int, float]]) -> bool:
+    recorded = await _recorded_since(pg_url, since)
+    return all(owners[cid][0] in recorded.get(cid, set()) for cid in CAMERAS)
