@@ -206,6 +206,7 @@ class Application:
                 settings.security.agency_limits,
                 open_redis(settings.storage.redis_url, client_name="camera-service-quotas"),
                 lease_ttl_s=settings.security.live_lease_ttl_s,
+                active_readers=mediamtx.reader_ids,
             )
             if settings.storage.redis_url is not None
             else None,

@@ -33,6 +33,7 @@ class Lease:
     ids: set[str] = field(default_factory=set)  # MediaMTX ids seen (RTSP: connection, then session)
     confirmed: bool = False
     holder: str = ""  # the identity (subject) that asked
+    confirmed_at: float = 0.0
 
 
 class LiveViewQuota(Protocol):

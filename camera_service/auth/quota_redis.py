@@ -19,7 +19,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -118,6 +118,7 @@ class RedisLiveViewQuotas:
         lease_ttl_s: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
         instance: str | None = None,
+        active_readers: Callable[[], Awaitable[set[str] | None]] | None = None,
     ) -> None:
         self.limits = dict(limits)
         self._redis = redis
@@ -128,6 +129,10 @@ class RedisLiveViewQuotas:
         self._seq = 0
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # per viewer, with its waiters
         self._renewer: asyncio.Task[None] | None = None
+        self._clock = clock
+        # MediaMTX's current reader ids (None: unknown): a confirmed lease whose reader is gone without a
+        # runOnUnread (MediaMTX crashed or restarted, the hook's call failed) is released, not renewed.
+        self._active_readers = active_readers
 
     async def start(self) -> None:
         self._renewer = asyncio.create_task(self._renew_loop(), name="quota-renew")
@@ -202,7 +207,7 @@ class RedisLiveViewQuotas:
         if key is None:
             return
         lease = self._book.leases[key]
-        lease.confirmed = True
+        lease.confirmed, lease.confirmed_at = True, self._clock()
         await self._renew(key)
 
     async def release(self, reader_id: str) -> None:
@@ -251,8 +256,23 @@ class RedisLiveViewQuotas:
         while True:
             await asyncio.sleep(self.lease_ttl_s / 3)
             try:
-                await self._expire_local()
-                for key in [k for k, v in self._book.leases.items() if v.confirmed]:
-                    await self._renew(key)
+                await self._renew_round()
             except Exception:
                 log.exception("lease renewal round failed")
+
+    async def _renew_round(self) -> None:
+        await self._expire_local()
+        asked = self._clock()
+        active = await self._active_readers() if self._active_readers is not None else None
+        for key, lease in list(self._book.leases.items()):
+            if not lease.confirmed or key not in self._book.leases:
+                continue
+            if active is not None and lease.confirmed_at < asked and not lease.ids & active:
+                log.info(
+                    "live view ended without runOnUnread: lease released", extra={"camera": lease.camera}
+                )
+                del self._book.leases[key]
+                with contextlib.suppress(RedisError):
+                    await self.scripts.release(lease.agency, key, lease.holder)
+                continue
+            await self._renew(key)

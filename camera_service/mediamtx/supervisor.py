@@ -126,6 +126,16 @@ class MediaMTXSupervisor:
     def client(self) -> MediaMTXClient:
         return self._client
 
+    async def reader_ids(self) -> set[str] | None:
+        """Ids of every reader of every path now (as in runOnRead's MTX_READER_ID); None when MediaMTX
+        does not answer (unknown, not "none")."""
+        if not self.is_up:
+            return None
+        try:
+            return {reader.id for path in await self._client.list_paths() for reader in path.readers}
+        except Exception:
+            return None
+
     @property
     def state(self) -> State:
         return self._state

@@ -184,10 +184,24 @@ async def test_fifty_viewers_over_three_instances_admit_exactly_ten(
             # the survivors' confirmed leases outlived that TTL (renewed every TTL/3), and the slots the
             # killed instance held are free for anyone
             assert await in_use(admins[1]) == LIMIT - on_c
-            admitted = RtspViewer(rtsp_url(rtsp_ports[1], viewer_token(VIEWERS + 2)))
+            admitted = RtspViewer(rtsp_url(rtsp_ports[0], viewer_token(VIEWERS + 2)))
             await admitted.play(timeout=60)
-            viewers.append((1, admitted))
-            assert await in_use(admins[0]) == LIMIT - on_c + 1
+            viewers.append((0, admitted))
+            assert await in_use(admins[1]) == LIMIT - on_c + 1
+
+            # MediaMTX of instance A dies (SIGKILL: no runOnUnread for its readers) and is restarted by
+            # A's supervisor: A's renewal round finds those readers gone and releases their leases.
+            on_a = sum(1 for n, _ in viewers if n == 0)
+            mediamtx = a.app.services.mediamtx
+            old_pid = mediamtx.pid
+            assert old_pid is not None
+            os.kill(old_pid, signal.SIGKILL)
+
+            async def a_readers_released() -> bool:
+                return await in_use(admins[1]) == LIMIT - on_c + 1 - on_a
+
+            await wait_for(a_readers_released, 60, 0.2)
+            assert mediamtx.pid != old_pid
     finally:
         for _, viewer in viewers:
             await viewer.close()

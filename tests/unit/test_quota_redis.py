@@ -184,3 +184,37 @@ async def test_unreachable_redis_refuses_reads_but_not_the_advisory_check() -> N
             await quotas.status()
     finally:
         await quotas.stop()
+
+
+async def test_a_reader_gone_without_unread_hook_is_released(redis_url: str) -> None:
+    """MediaMTX crashed or restarted: its readers are gone and no runOnUnread comes. The renewal round
+    asks MediaMTX for its readers and releases the leases of readers that are not there any more."""
+    readers: set[str] | None = {"s1", "s2"}
+
+    async def active() -> set[str] | None:
+        return readers
+
+    quotas = RedisLiveViewQuotas({"POLICE": 5}, open_redis(redis_url), lease_ttl_s=0.6, active_readers=active)
+    observer = open_redis(redis_url)
+    scripts = LeaseScripts(observer)
+    await quotas.start()
+    try:
+        for sid in ("s1", "s2"):
+            assert await quotas.acquire(sid, "cam", "POLICE", f"fp-{sid}", holder=sid)
+            await quotas.confirm(sid)
+        readers = None  # MediaMTX not answering: unknown, so both are still renewed
+        await asyncio.sleep(1.5)  # several renewal rounds and more than one TTL
+        assert await scripts.count("POLICE") == 2
+        readers = {"s2"}  # s1's reader vanished
+
+        async def one_left() -> bool:
+            return await scripts.count("POLICE") == 1
+
+        await wait_for(one_left, 10, 0.05)
+        await asyncio.sleep(1.5)
+        assert await scripts.count("POLICE") == 1  # s2 is still renewed
+        await quotas.release("s1")  # a late hook for it changes nothing
+        assert await scripts.count("POLICE") == 1
+    finally:
+        await quotas.stop()
+        await observer.aclose()
