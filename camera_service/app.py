@@ -277,6 +277,7 @@ class Application:
                 connections=connections,
                 started_at=started_at,
                 status_words=settings.compat.status_components == "words",
+                time_zone=settings.server.time_zone,
             ),
             AuthApi(auth=auth, contract=contract, failed_authenticate=settings.compat.failed_authenticate),
             UsersApi(users=users),

@@ -28,6 +28,7 @@ from camera_service.auth.scopes import ScopedCamera
 from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuditEntry, AuthStore
 from camera_service.auth.stream_tokens import StreamTokens
 from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, identity_from_claims
+from camera_service.cameras.models import camera_of_path
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import cancel_and_wait
@@ -274,7 +275,7 @@ class AuthService:
 
     # ---- live view -----------------------------------------------------------------------------------
     async def lookup_camera(self, path: str) -> ScopedCamera | None:
-        camera = self._cameras.find(path)
+        camera = self._cameras.find(camera_of_path(path))  # "<id>.sub": the camera's substream
         if camera is not None:
             return camera
         demo = self.settings.demo

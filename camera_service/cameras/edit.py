@@ -43,6 +43,7 @@ def camera_from_add(camera_id: str, p: AddCameraParams) -> Camera:
         source=parsed.source,
         enabled=True if p.enabled is None else p.enabled,
         on_demand=bool(p.on_demand),
+        substream=p.substream,
         rtsp_transport=p.rtsp_transport,
         tags=p.tags or [],
         group=p.group,
@@ -64,7 +65,18 @@ def apply_update(old: Camera, p: UpdateCameraParams) -> tuple[Camera, bool]:
         if required in given and getattr(p, required) is None:
             raise invalid_input(required, "must not be null")
     changes: dict[str, object] = {}
-    for key in ("name", "enabled", "on_demand", "rtsp_transport", "group", "site", "zone", "agency"):
+    simple = (
+        "name",
+        "enabled",
+        "on_demand",
+        "substream",
+        "rtsp_transport",
+        "group",
+        "site",
+        "zone",
+        "agency",
+    )
+    for key in simple:
         if key in given:
             changes[key] = getattr(p, key)
     if "tags" in given:

@@ -11,6 +11,17 @@ from camera_service.cameras.config import RtspTransport
 from camera_service.cameras.urls import SourceKind, source_kind
 
 CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# A camera's substream has its own MediaMTX path: "<id>.sub" (a dot never occurs in a camera id).
+SUBSTREAM_SUFFIX = ".sub"
+
+
+def substream_path(camera_id: str) -> str:
+    return camera_id + SUBSTREAM_SUFFIX
+
+
+def camera_of_path(path: str) -> str:
+    """The camera id a MediaMTX path belongs to (a substream path belongs to its camera)."""
+    return path.removesuffix(SUBSTREAM_SUFFIX)
 
 
 class CameraStatus(StrEnum):
@@ -47,6 +58,13 @@ class Camera(BaseModel):
     source: str = Field(description="Pull URL without credentials, 'publisher', or a local device path.")
     enabled: bool = Field(True, description="Disabled cameras have no MediaMTX path and status DISABLED.")
     on_demand: bool = Field(False, description="Pull the source only while someone reads it.")
+    substream: str | None = Field(
+        None,
+        description=(
+            "A second, lighter stream of the same camera on the path '<id>.sub': a pull URL (opened with the "
+            "camera's credentials) or 'publisher'. Grids play it; a focused view plays the main stream."
+        ),
+    )
     rtsp_transport: RtspTransport | None = Field(None, description="RTSP transport; null = service default.")
     tags: list[str] = Field(default_factory=list, description="Free labels.")
     group: str | None = Field(None, description="Group (e.g. a camera wall or building).")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from camera_service.cameras.config import CamerasConfig
-from camera_service.cameras.models import Camera
+from camera_service.cameras.models import Camera, substream_path
 from camera_service.cameras.urls import RTSP_SCHEMES, mask_credentials, with_credentials
 from camera_service.core.errors import invalid_input
 from camera_service.core.hooks import HookHost
@@ -109,19 +109,39 @@ class PathConfigBuilder:
             conf["runOnInitRestart"] = conf.pop("runOnDemandRestart")
         return conf
 
+    def desired_substream(self, camera: Camera) -> dict[str, Any] | None:
+        """The substream's path: its source only (no hooks, no recording: status and recordings follow
+        the main stream). A pulled substream uses the camera's credentials."""
+        if not camera.substream or not self.wanted(camera):
+            return None
+        if camera.substream == "publisher":
+            return {"source": "publisher"}
+        password = camera.password.get_secret_value() if camera.password else None
+        conf: dict[str, Any] = {
+            "source": with_credentials(camera.substream, camera.username, password, {}),
+            "sourceOnDemand": camera.on_demand,
+        }
+        if camera.substream.split("://", 1)[0] in RTSP_SCHEMES:
+            conf["rtspTransport"] = camera.rtsp_transport or self.cfg.default_rtsp_transport
+        return conf
+
+    def paths(self, camera: Camera) -> dict[str, dict[str, Any] | None]:
+        """MediaMTX path name -> desired config (None: must not exist) of everything the camera owns."""
+        return {camera.id: self.desired(camera), substream_path(camera.id): self.desired_substream(camera)}
+
     def startup_paths(self, cameras: list[Camera], secrets_allowed: bool) -> dict[str, dict[str, Any]]:
         """Desired configs of every camera that has a path (what a reconcile applies). Without
         `secrets_allowed`, configs holding any of the camera's secrets are left out."""
         out: dict[str, dict[str, Any]] = {}
         for camera in cameras:
-            conf = self.desired(camera)
-            if conf is None:
-                continue
-            if not secrets_allowed:
-                text = json.dumps(conf)
-                if any(secret and secret in text for secret in camera.secrets()):
+            for name, conf in self.paths(camera).items():
+                if conf is None:
                     continue
-            out[camera.id] = conf
+                if not secrets_allowed:
+                    text = json.dumps(conf)
+                    if any(secret and secret in text for secret in camera.secrets()):
+                        continue
+                out[name] = conf
         return out
 
 

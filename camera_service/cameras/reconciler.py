@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.metrics import CameraMetrics
-from camera_service.cameras.models import Camera
+from camera_service.cameras.models import Camera, substream_path
 from camera_service.cameras.provisioning import PathConfigBuilder, Provisioner, ReconcileReport
 from camera_service.core.tasks import TaskSet
 from camera_service.mediamtx.errors import MediaMTXError
@@ -50,7 +50,10 @@ class PathReconciler:
         self.last: ReconcileReport | None = None
 
     def desired_configs(self) -> dict[str, dict[str, object] | None]:
-        return {c.id: self.builder.desired(c) for c in self._cameras()}
+        out: dict[str, dict[str, object] | None] = {}
+        for camera in self._cameras():
+            out.update(self.builder.paths(camera))
+        return out
 
     async def reconcile(self) -> ReconcileReport:
         """Make MediaMTX's path configs equal to the registry now (one reconcile at a time)."""
@@ -104,7 +107,9 @@ class PathReconciler:
         """A path vanished or appeared behind our back. Only drift seen by two polls in a row counts, so a
         camera being added/removed right now (DB first, then MediaMTX) is not one; nor while `busy`."""
         expected = {cid for cid, cam in cameras.items() if self.builder.wanted(cam)}
-        drift = (expected - present.keys()) | (present.keys() - cameras.keys())
+        expected |= {substream_path(cid) for cid, cam in cameras.items() if cam.substream and cid in expected}
+        owned = cameras.keys() | {substream_path(cid) for cid in cameras}
+        drift = (expected - present.keys()) | (present.keys() - owned)
         if drift & self._last_drift and not self.provisioner.lock.locked() and not busy:
             self.request()
         self._last_drift = drift

@@ -24,6 +24,20 @@ def _check_source(value: str | None) -> str | None:
     return value.strip()
 
 
+def _check_substream(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parsed = parse_source(value)
+    except SourceError as exc:
+        raise ValueError(str(exc)) from None
+    if parsed.kind == "device":
+        raise ValueError("a substream is a pull URL or 'publisher', not a local device")
+    if parsed.username is not None or parsed.password is not None or parsed.secret_query:
+        raise ValueError("a substream URL carries no credentials: it is opened with the camera's")
+    return parsed.source
+
+
 def _check_tags(value: list[str] | None) -> list[str] | None:
     if value is None:
         return None
@@ -63,6 +77,15 @@ class CameraFields(Params):
     password: str | None = Field(None, max_length=1024, description="Source password (write-only).")
     enabled: bool | None = Field(None, description="false: no MediaMTX path, status DISABLED.")
     on_demand: bool | None = Field(None, description="Pull the source only while someone reads it.")
+    substream: str | None = Field(
+        None,
+        max_length=2048,
+        description=(
+            "Optional second, lighter stream on the path '<id>.sub': a pull URL without credentials (the "
+            "camera's are used) or 'publisher'. null removes it. The web console's grid plays it; a "
+            "focused tile plays the main stream."
+        ),
+    )
     rtsp_transport: RtspTransport | None = Field(None, description="RTSP transport of a pulled RTSP source.")
     tags: list[str] | None = Field(None, max_length=50, description=_TAGS_DESC)
     group: str | None = Field(None, min_length=1, max_length=128, description="Group.")
@@ -75,6 +98,7 @@ class CameraFields(Params):
     metadata: dict[str, Any] | None = Field(None, description="Free metadata (JSON object).")
 
     _v_source = field_validator("source")(_check_source)
+    _v_substream = field_validator("substream")(_check_substream)
     _v_tags = field_validator("tags")(_check_tags)
 
 
@@ -149,6 +173,7 @@ class CameraInfo(BaseModel):
     has_credentials: bool = Field(description="Credentials are stored for the source (never returned).")
     enabled: bool
     on_demand: bool
+    substream: str | None = Field(None, description="Substream source (path '<id>.sub'); null: none.")
     rtsp_transport: RtspTransport | None
     tags: list[str]
     group: str | None
@@ -185,6 +210,7 @@ class CameraInfo(BaseModel):
             has_credentials=camera.has_credentials,
             enabled=camera.enabled,
             on_demand=camera.on_demand,
+            substream=camera.substream,
             rtsp_transport=camera.rtsp_transport,
             tags=camera.tags,
             group=camera.group,

@@ -242,7 +242,9 @@ class CameraService:
         return source_url_with_credentials(camera)
 
     def stream_urls(self, camera_id: str) -> StreamUrls:
-        urls = build_stream_urls(camera_id, self.server_cfg, self.mtx_cfg)
+        camera = self._cache.find(camera_id)
+        has_sub = bool(camera and camera.enabled and camera.substream)
+        urls = build_stream_urls(camera_id, self.server_cfg, self.mtx_cfg, substream=has_sub)
         return self.route_streams(urls) if self.route_streams is not None else urls
 
     def owns(self, camera_id: str) -> bool:
@@ -348,13 +350,15 @@ class CameraService:
             if task is not None:
                 task.cancel()
             try:
-                await self.provisioner.apply(camera_id, None)
+                for name in self.builder.paths(camera):
+                    await self.provisioner.apply(name, None)
             except MediaMTXError as exc:
                 # Removed from the registry: the next reconcile deletes the leftover path.
                 log.warning(
                     "path of a removed camera not deleted yet: %s", exc.message, extra={"camera": camera_id}
                 )
-            self.provisioner.errors.pop(camera_id, None)
+            for name in self.builder.paths(camera):
+                self.provisioner.errors.pop(name, None)
         log.info("camera removed", extra={"camera": camera_id})
         self.bus.emit("camera.removed", camera=camera_id, name=camera.name)
         self._update_counts()
@@ -364,7 +368,8 @@ class CameraService:
         """Push the camera's desired path config to MediaMTX now (MEDIAMTX_UNAVAILABLE when it is down)."""
         camera = self.get_cached(camera_id)
         try:
-            await self.provisioner.apply(camera_id, self.builder.desired(camera))
+            for name, conf in self.builder.paths(camera).items():
+                await self.provisioner.apply(name, conf)
         except MediaMTXError as exc:
             raise apply_error(camera, exc) from None
 
@@ -377,14 +382,16 @@ class CameraService:
 
     async def _apply(self, camera: Camera) -> None:
         try:
-            await self.provisioner.apply(camera.id, self.builder.desired(camera))
+            for name, conf in self.builder.paths(camera).items():
+                await self.provisioner.apply(name, conf)
         except MediaMTXUnavailable:
             log.warning(
                 "MediaMTX unavailable: camera stored, provisioned when it is back",
                 extra={"camera": camera.id},
             )
         except MediaMTXError as exc:
-            self.provisioner.errors.pop(camera.id, None)
+            for name in self.builder.paths(camera):
+                self.provisioner.errors.pop(name, None)
             raise apply_error(camera, exc) from None
 
     # ---- reconcile (cameras/reconciler.py) --------------------------------------------------------

@@ -6,7 +6,14 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
+from camera_service.cameras.models import substream_path
 from camera_service.config.sections import MediaMTXConfig, ServerConfig
+
+
+class SubstreamUrls(BaseModel):
+    rtsp: str = Field(description="RTSP URL of the substream.")
+    hls: str | None = Field(None, description="HLS playlist URL; null when HLS is off.")
+    whep: str | None = Field(None, description="WHEP endpoint; null when WebRTC is off.")
 
 
 class StreamUrls(BaseModel):
@@ -17,6 +24,9 @@ class StreamUrls(BaseModel):
     whep: str | None = Field(None, description="WHEP endpoint (WebRTC playback); null when WebRTC is off.")
     rtmp: str | None = Field(None, description="RTMP URL; null when RTMP is off.")
     srt: str | None = Field(None, description="SRT URL (streamid read:<path>); null when SRT is off.")
+    substream: SubstreamUrls | None = Field(
+        None, description="The camera's substream (lighter, for grids); null when it has none."
+    )
     token: str | None = Field(
         None,
         description=(
@@ -38,8 +48,12 @@ def with_stream_token(urls: StreamUrls, token: str, expires_at: float) -> Stream
         return f"{url}{'&' if '?' in url else '?'}token={token}"
 
     srt = f"{urls.srt}:token:{token}" if urls.srt else None  # streamid read:<path>:<user>:<pass>
+    sub = urls.substream
+    if sub is not None:  # the same token opens the substream's path (auth maps it to the camera)
+        sub = SubstreamUrls(rtsp=add(sub.rtsp) or sub.rtsp, hls=add(sub.hls), whep=add(sub.whep))
     return urls.model_copy(
         update={
+            "substream": sub,
             "rtsp": add(urls.rtsp),
             "hls": add(urls.hls),
             "webrtc": add(urls.webrtc),
@@ -56,11 +70,22 @@ def _host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def build_stream_urls(camera_id: str, server: ServerConfig, mtx: MediaMTXConfig) -> StreamUrls:
+def build_stream_urls(
+    camera_id: str, server: ServerConfig, mtx: MediaMTXConfig, *, substream: bool = False
+) -> StreamUrls:
     host = _host(server.public_host)
     web = server.public_scheme
     path = quote(camera_id, safe="/")
+    sub = None
+    if substream:
+        spath = quote(substream_path(camera_id), safe="/")
+        sub = SubstreamUrls(
+            rtsp=f"rtsp://{host}:{mtx.rtsp_port}/{spath}",
+            hls=f"{web}://{host}:{mtx.hls_port}/{spath}/index.m3u8" if mtx.enable_hls else None,
+            whep=f"{web}://{host}:{mtx.webrtc_port}/{spath}/whep" if mtx.enable_webrtc else None,
+        )
     return StreamUrls(
+        substream=sub,
         camera=camera_id,
         rtsp=f"rtsp://{host}:{mtx.rtsp_port}/{path}",
         hls=f"{web}://{host}:{mtx.hls_port}/{path}/index.m3u8" if mtx.enable_hls else None,

@@ -411,6 +411,7 @@ class CamerasApi:
         password: str | None = UNSET,
         enabled: bool | None = UNSET,
         on_demand: bool | None = UNSET,
+        substream: str | None = UNSET,
         rtsp_transport: Literal["automatic", "udp", "multicast", "tcp"] | None = UNSET,
         tags: builtins.list[str] | None = UNSET,
         group: str | None = UNSET,
@@ -446,6 +447,9 @@ class CamerasApi:
             password: Source password (write-only).
             enabled: false: no MediaMTX path, status DISABLED.
             on_demand: Pull the source only while someone reads it.
+            substream: Optional second, lighter stream on the path '<id>.sub': a pull URL without
+            credentials (the camera's are used) or 'publisher'. null removes it. The web console's
+            grid plays it; a focused tile plays the main stream.
             rtsp_transport: RTSP transport of a pulled RTSP source.
             tags: Free labels (at most 50, 1-64 characters each).
             group: Group.
@@ -466,6 +470,7 @@ class CamerasApi:
                 "password": password,
                 "enabled": enabled,
                 "on_demand": on_demand,
+                "substream": substream,
                 "rtsp_transport": rtsp_transport,
                 "tags": tags,
                 "group": group,
@@ -697,6 +702,7 @@ class CamerasApi:
         password: str | None = UNSET,
         enabled: bool | None = UNSET,
         on_demand: bool | None = UNSET,
+        substream: str | None = UNSET,
         rtsp_transport: Literal["automatic", "udp", "multicast", "tcp"] | None = UNSET,
         tags: builtins.list[str] | None = UNSET,
         group: str | None = UNSET,
@@ -728,6 +734,9 @@ class CamerasApi:
             password: Source password (write-only).
             enabled: false: no MediaMTX path, status DISABLED.
             on_demand: Pull the source only while someone reads it.
+            substream: Optional second, lighter stream on the path '<id>.sub': a pull URL without
+            credentials (the camera's are used) or 'publisher'. null removes it. The web console's
+            grid plays it; a focused tile plays the main stream.
             rtsp_transport: RTSP transport of a pulled RTSP source.
             tags: Free labels (at most 50, 1-64 characters each).
             group: Group.
@@ -747,6 +756,7 @@ class CamerasApi:
                 "password": password,
                 "enabled": enabled,
                 "on_demand": on_demand,
+                "substream": substream,
                 "rtsp_transport": rtsp_transport,
                 "tags": tags,
                 "group": group,

@@ -67,11 +67,21 @@ class Directory:
         if owner is None or owner.id == self.me.id:
             return urls
         me = self.me
+        sub = urls.substream
+        if sub is not None:  # the substream's path lives with the camera's
+            sub = sub.model_copy(
+                update={
+                    "rtsp": _rebase(sub.rtsp, me.rtsp_url, owner.rtsp_url) or sub.rtsp,
+                    "hls": _rebase(sub.hls, me.hls_url, owner.hls_url),
+                    "whep": _rebase(sub.whep, me.webrtc_url, owner.webrtc_url),
+                }
+            )
         return urls.model_copy(
             update={
                 "rtsp": _rebase(urls.rtsp, me.rtsp_url, owner.rtsp_url) or urls.rtsp,
                 "hls": _rebase(urls.hls, me.hls_url, owner.hls_url),
                 "webrtc": _rebase(urls.webrtc, me.webrtc_url, owner.webrtc_url),
                 "whep": _rebase(urls.whep, me.webrtc_url, owner.webrtc_url),
+                "substream": sub,
             }
         )

@@ -6,12 +6,22 @@ description and bounds so `check-config` and the docs can explain it.
 
 from __future__ import annotations
 
+import functools
+import re
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
 from camera_service.config.base import ConfigModel
+
+_ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
+
+
+@functools.cache
+def _system_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 class ServerConfig(ConfigModel):
@@ -91,6 +101,26 @@ class ServerConfig(ConfigModel):
     public_scheme: Literal["http", "https"] = Field(
         "http", title="Public scheme", description="Scheme of URLs handed to clients."
     )
+    time_zone: str = Field(
+        "UTC",
+        max_length=64,
+        title="Site time zone",
+        description=(
+            "IANA time zone (e.g. Asia/Dubai) clients show times in (get_server_info.time_zone): the web "
+            "console's timeline, events and export range; a device may override it. The API stays UTC."
+        ),
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not _ZONE_RE.match(value):
+            raise ValueError(f"'{value}' is not an IANA time zone name (like Europe/Berlin)")
+        zones = _system_zones()
+        if zones and value not in zones:  # without a tz database only the name's shape is checked
+            raise ValueError(f"unknown time zone '{value}' (an IANA name like Europe/Berlin)")
+        return value
+
     internal_port: int = Field(
         0,
         ge=0,

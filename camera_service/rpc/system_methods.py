@@ -29,6 +29,7 @@ class SystemApi:
     connections: Sized
     started_at: float
     status_words: bool  # settings.compat.status_components == "words"
+    time_zone: str = "UTC"  # settings.server.time_zone
 
 
 @router.method(role=Role.PUBLIC)
@@ -56,6 +57,9 @@ class ServerInfo(BaseModel):
     methods: int = Field(description="Number of JSON-RPC methods.")
     max_cameras: int | None = Field(None, description="Compat: the camera limit; null = no fixed limit.")
     uptime: int = Field(0, description="Compat: whole seconds since the service started.")
+    time_zone: str = Field(
+        "UTC", description="The site's IANA time zone (server.time_zone) clients show times in (API: UTC)."
+    )
 
 
 @router.method(role=Role.VIEWER)
@@ -72,6 +76,7 @@ async def get_server_info(system: SystemApi, ctx: CallContext) -> ServerInfo:
         supported_formats=["mp4", "jpeg", "png", "jpg"],
         methods=len(api),
         uptime=int(time.time() - system.started_at),
+        time_zone=system.time_zone,
     )
 
 

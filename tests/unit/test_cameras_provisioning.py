@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SecretStr
+import pytest
+from pydantic import SecretStr, ValidationError
 
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.models import Camera
 from camera_service.cameras.provisioning import PathConfigBuilder, Provisioner, config_matches
+from camera_service.cameras.schemas import AddCameraParams
 from camera_service.mediamtx.client import MediaMTXClient
 from camera_service.mediamtx.errors import MediaMTXNotFound, MediaMTXRejected
 from camera_service.server.internal import InternalHttpServer
@@ -126,3 +128,43 @@ async def test_reconcile_adds_repairs_deletes_and_leaves_equal_alone() -> None:
     again = await prov.reconcile({k: v for k, v in desired.items() if k != "broken"})
     assert client.calls == [] and again.unchanged == 3 and prov.errors == {"broken": "invalid source"}
     await prov.apply("gone", None)  # deleting a missing path is fine
+
+
+def test_substream_has_its_own_path_with_the_camera_credentials() -> None:
+    b = _builder()
+    b.contributors.append(lambda cam: {"record": True})
+    cam = Camera(
+        id="a",
+        name="a",
+        source="rtsp://h/main",
+        substream="rtsp://h/sub",
+        username="u",
+        password=SecretStr("pw"),
+    )
+    paths = b.paths(cam)
+    assert set(paths) == {"a", "a.sub"}
+    sub = paths["a.sub"]
+    assert sub is not None and sub["source"] == "rtsp://u:pw@h/sub" and sub["rtspTransport"] == "tcp"
+    # Only the source: no status hooks, no recording (those follow the main stream).
+    assert not {"runOnOnline", "runOnOffline", "record"} & sub.keys()
+    assert b.paths(Camera(id="p", name="p", source="publisher", substream="publisher"))["p.sub"] == {
+        "source": "publisher"
+    }
+    assert b.paths(Camera(id="n", name="n", source="publisher"))["n.sub"] is None  # none: deleted
+    off = Camera(id="o", name="o", source="publisher", substream="publisher", enabled=False)
+    assert b.paths(off) == {"o": None, "o.sub": None}
+    assert "a.sub" not in b.startup_paths([cam], secrets_allowed=False)
+    assert b.startup_paths([cam], secrets_allowed=True)["a.sub"]["source"] == "rtsp://u:pw@h/sub"
+
+
+def test_substream_params_refuse_credentials_and_devices() -> None:
+    ok = AddCameraParams.model_validate({"source": "publisher", "substream": " rtsp://h/sub "})
+    assert ok.substream == "rtsp://h/sub"
+    for bad, words in (
+        ("rtsp://u:p@h/sub", "no credentials"),
+        ("rtsp://h/sub?token=x", "no credentials"),
+        ("/dev/video0", "not a local device"),
+        ("ftp://h/x", "unsupported URL scheme"),
+    ):
+        with pytest.raises(ValidationError, match=words):
+            AddCameraParams.model_validate({"source": "publisher", "substream": bad})

@@ -147,7 +147,7 @@ def test_cluster_config_checks() -> None:
 
 
 def test_routing_points_stream_urls_at_the_owner() -> None:
-    from camera_service.cameras.streams import StreamUrls
+    from camera_service.cameras.streams import StreamUrls, SubstreamUrls
     from camera_service.cluster.routing import Directory
     from camera_service.cluster.store import Member
 
@@ -166,6 +166,22 @@ def test_routing_points_stream_urls_at_the_owner() -> None:
     assert routed.rtsp == "rtsp://b:9554/cam1"
     assert routed.hls == "http://b:9888/cam1/index.m3u8"
     assert (routed.webrtc, routed.whep) == ("http://b:9889/cam1", "http://b:9889/cam1/whep")
+    assert routed.substream is None
+    with_sub = urls.model_copy(
+        update={
+            "substream": SubstreamUrls(
+                rtsp="rtsp://a:8554/cam1.sub",
+                hls="http://a:8888/cam1.sub/index.m3u8",
+                whep="http://a:8889/cam1.sub/whep",
+            )
+        }
+    )
+    sub = directory.route(with_sub).substream
+    assert sub is not None and (sub.rtsp, sub.hls, sub.whep) == (
+        "rtsp://b:9554/cam1.sub",
+        "http://b:9888/cam1.sub/index.m3u8",
+        "http://b:9889/cam1.sub/whep",
+    )
     mine = urls.model_copy(update={"camera": "cam2"})
     assert directory.route(mine) == mine
     # An owner that is not live (or no owner yet): this instance's URLs, unchanged.

@@ -1,40 +1,15 @@
 // Administration (admin role only; the app shows this page only when the server would accept its calls):
-// cameras (add with a connection test, edit enabled, remove; credentials write-only), users, API keys,
-// component health and the audit log.
-import { useEffect, useState } from "preact/hooks";
-import type { Methods } from "./api/generated";
+// cameras (add with a connection test and an optional substream, edit enabled, remove; credentials
+// write-only), users, API keys, component health and the audit log.
+import { useState } from "preact/hooks";
+import { OnvifImport, Retention, Webhooks } from "./admin_more";
+import { Rules } from "./admin_rules";
+import { Choice, Field, Messages, ROLES, type RoleName, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { rpc } from "./session";
-import { OnvifImport, Retention, Rules, Webhooks } from "./admin_more";
 import { fmt } from "./time";
 
 type Tab = "cameras" | "users" | "apiKeys" | "webhooks" | "rules" | "retention" | "health" | "audit";
-
-function useLoad<T>(f: () => Promise<T>, deps: unknown[] = []): [T | null, () => void, string] {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState("");
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    f().then(setData, (e) => setError(String(e?.message ?? e)));
-  }, [n, ...deps]);
-  return [data, () => setN((x) => x + 1), error];
-}
-
-function useAction(): [(f: () => Promise<unknown>) => Promise<void>, string, string] {
-  const [error, setError] = useState("");
-  const [note, setNote] = useState("");
-  const run = async (f: () => Promise<unknown>) => {
-    setError("");
-    setNote("");
-    try {
-      const r = await f();
-      if (typeof r === "string") setNote(r);
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    }
-  };
-  return [run, error, note];
-}
 
 export function AdminPage() {
   const [tab, setTab] = useState<Tab>("cameras");
@@ -75,23 +50,11 @@ export function AdminPage() {
   );
 }
 
-function Field({ label, value, set, type = "text" }: { label: string; value: string; set: (v: string) => void; type?: "text" | "password" }) {
-  return (
-    <label>
-      {label}
-      {type === "password" ? (
-        <input type="password" value={value} autoComplete="new-password" onInput={(e) => set((e.target as HTMLInputElement).value)} />
-      ) : (
-        <input type="text" value={value} autoComplete="off" onInput={(e) => set((e.target as HTMLInputElement).value)} />
-      )}
-    </label>
-  );
-}
-
 function Cameras() {
   const [page, reload, loadError] = useLoad(() => rpc.call("list_cameras", { limit: 500 }));
   const [run, error, note] = useAction();
-  const [form, setForm] = useState({ id: "", name: "", source: "", username: "", password: "" });
+  const empty = { id: "", name: "", source: "", substream: "", username: "", password: "" };
+  const [form, setForm] = useState(empty);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
   const creds = form.username ? { username: form.username, password: form.password || null } : {};
   return (
@@ -101,8 +64,9 @@ function Cameras() {
         onSubmit={(e) => {
           e.preventDefault();
           void run(async () => {
-            await rpc.call("add_camera", { id: form.id || null, name: form.name || null, source: form.source, ...creds });
-            setForm({ id: "", name: "", source: "", username: "", password: "" });
+            const sub = form.substream || null;
+            await rpc.call("add_camera", { id: form.id || null, name: form.name || null, source: form.source, substream: sub, ...creds });
+            setForm(empty);
             reload();
           });
         }}
@@ -110,6 +74,7 @@ function Cameras() {
         <Field label="ID" value={form.id} set={set("id")} />
         <Field label={t("name")} value={form.name} set={set("name")} />
         <Field label={t("source")} value={form.source} set={set("source")} />
+        <Field label={t("substream")} value={form.substream} set={set("substream")} />
         <Field label={t("username")} value={form.username} set={set("username")} />
         <Field label={t("password")} value={form.password} set={set("password")} type="password" />
         <button
@@ -128,24 +93,14 @@ function Cameras() {
           {t("add")}
         </button>
       </form>
-      {note && <p role="status">{note}</p>}
-      {(error || loadError) && <p class="error" role="alert">{error || loadError}</p>}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">ID</th>
-            <th scope="col">{t("name")}</th>
-            <th scope="col">{t("source")}</th>
-            <th scope="col">{t("status")}</th>
-            <th scope="col">{t("admin")}</th>
-          </tr>
-        </thead>
-        <tbody>
+      <Messages error={error || loadError} note={note} />
+      <Table head={["ID", t("name"), t("source"), t("substream"), t("status"), t("admin")]}>
           {page?.cameras.map((c) => (
             <tr key={c.id}>
               <td>{c.id}</td>
               <td>{c.name}</td>
               <td>{c.source}</td>
+              <td>{c.substream ?? ""}</td>
               <td>{c.enabled ? c.status : "DISABLED"}</td>
               <td>
                 <button type="button" onClick={() => void run(async () => (await rpc.call("update_camera", { camera: c.id, enabled: !c.enabled } as never), reload()))}>
@@ -157,13 +112,10 @@ function Cameras() {
               </td>
             </tr>
           ))}
-        </tbody>
-      </table>
+      </Table>
     </div>
   );
 }
-
-type RoleName = Methods["create_user"]["params"]["role"];
 
 function Users() {
   const [list, reload, loadError] = useLoad(() => rpc.call("list_users"));
@@ -185,31 +137,14 @@ function Users() {
       >
         <Field label={t("username")} value={form.username} set={(v) => setForm({ ...form, username: v })} />
         <Field label={t("password")} value={form.password} set={(v) => setForm({ ...form, password: v })} type="password" />
-        <label>
-          {t("role")}
-          <select value={form.role} onChange={(e) => setForm({ ...form, role: (e.target as HTMLSelectElement).value as RoleName })}>
-            <option value="viewer">viewer</option>
-            <option value="operator">operator</option>
-            <option value="admin">admin</option>
-          </select>
-        </label>
+        <Choice label={t("role")} value={form.role} options={ROLES} set={(role) => setForm({ ...form, role })} />
         <Field label={t("cameras")} value={form.cameras} set={(v) => setForm({ ...form, cameras: v })} />
         <button type="submit" disabled={!form.username || !form.password}>
           {t("create")}
         </button>
       </form>
-      {(error || loadError) && <p class="error" role="alert">{error || loadError}</p>}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("username")}</th>
-            <th scope="col">{t("role")}</th>
-            <th scope="col">{t("cameras")}</th>
-            <th scope="col">{t("status")}</th>
-            <th scope="col">{t("admin")}</th>
-          </tr>
-        </thead>
-        <tbody>
+      <Messages error={error || loadError} />
+      <Table head={[t("username"), t("role"), t("cameras"), t("status"), t("admin")]}>
           {list?.users.map((u) => (
             <tr key={u.username}>
               <td>{u.username}</td>
@@ -219,9 +154,9 @@ function Users() {
                   value={u.role}
                   onChange={(e) => void run(async () => (await rpc.call("update_user", { username: u.username, role: (e.target as HTMLSelectElement).value as RoleName }), reload()))}
                 >
-                  <option value="viewer">viewer</option>
-                  <option value="operator">operator</option>
-                  <option value="admin">admin</option>
+                  {ROLES.map((r) => (
+                    <option value={r}>{r}</option>
+                  ))}
                 </select>
               </td>
               <td>{(u.scopes.cameras ?? []).join(", ") || t("all")}</td>
@@ -233,8 +168,7 @@ function Users() {
               </td>
             </tr>
           ))}
-        </tbody>
-      </table>
+      </Table>
     </div>
   );
 }
@@ -259,31 +193,13 @@ function ApiKeys() {
         }}
       >
         <Field label={t("name")} value={name} set={setName} />
-        <label>
-          {t("role")}
-          <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value as RoleName)}>
-            <option value="viewer">viewer</option>
-            <option value="operator">operator</option>
-            <option value="admin">admin</option>
-          </select>
-        </label>
+        <Choice label={t("role")} value={role} options={ROLES} set={setRole} />
         <button type="submit" disabled={!name}>
           {t("create")}
         </button>
       </form>
-      {note && <p role="status"><code>{note}</code></p>}
-      {(error || loadError) && <p class="error" role="alert">{error || loadError}</p>}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">key_id</th>
-            <th scope="col">{t("name")}</th>
-            <th scope="col">{t("role")}</th>
-            <th scope="col">{t("status")}</th>
-            <th scope="col">{t("admin")}</th>
-          </tr>
-        </thead>
-        <tbody>
+      <Messages error={error || loadError} note={note && <code>{note}</code>} />
+      <Table head={["key_id", t("name"), t("role"), t("status"), t("admin")]}>
           {list?.keys.map((k) => (
             <tr key={k.key_id}>
               <td>{k.key_id}</td>
@@ -299,8 +215,7 @@ function ApiKeys() {
               </td>
             </tr>
           ))}
-        </tbody>
-      </table>
+      </Table>
     </div>
   );
 }
@@ -309,7 +224,7 @@ function Health() {
   const [status, , error] = useLoad(() => rpc.call("get_status"));
   return (
     <div>
-      {error && <p class="error" role="alert">{error}</p>}
+      <Messages error={error} />
       <pre data-testid="health">{status ? JSON.stringify(status, null, 2) : ""}</pre>
     </div>
   );
@@ -319,18 +234,8 @@ function Audit() {
   const [page, , error] = useLoad(() => rpc.call("list_audit", { limit: 100 }));
   return (
     <div>
-      {error && <p class="error" role="alert">{error}</p>}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("time")}</th>
-            <th scope="col">actor</th>
-            <th scope="col">method</th>
-            <th scope="col">outcome</th>
-            <th scope="col">remote</th>
-          </tr>
-        </thead>
-        <tbody>
+      <Messages error={error} />
+      <Table head={[t("time"), "actor", "method", "outcome", "remote"]}>
           {page?.entries.map((e) => (
             <tr key={e.id}>
               <td title={e.time}>{fmt(e.time)}</td>
@@ -340,8 +245,7 @@ function Audit() {
               <td>{e.remote}</td>
             </tr>
           ))}
-        </tbody>
-      </table>
+      </Table>
     </div>
   );
 }

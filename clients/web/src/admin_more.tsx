@@ -1,52 +1,15 @@
-// More administration: webhooks (add, test, deliveries, redrive, remove), rules (enable/disable),
-// retention and storage (edit as JSON), ONVIF import.
-import { useEffect, useState } from "preact/hooks";
+// More administration: webhooks (add, test, deliveries, redrive, remove), retention and storage (edit
+// as JSON), ONVIF import. Rules: admin_rules.tsx.
+import { useState } from "preact/hooks";
+import { Field, Messages, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { rpc } from "./session";
 import { fmt } from "./time";
 
-function useData<T>(f: () => Promise<T>): [T | null, () => void, string] {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState("");
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    f().then(setData, (e) => setError(String(e?.message ?? e)));
-  }, [n]);
-  return [data, () => setN((x) => x + 1), error];
-}
-
-function useRun(): [(f: () => Promise<string | void>) => Promise<void>, string, string] {
-  const [error, setError] = useState("");
-  const [note, setNote] = useState("");
-  const run = async (f: () => Promise<string | void>) => {
-    setError("");
-    setNote("");
-    try {
-      setNote((await f()) ?? "");
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    }
-  };
-  return [run, error, note];
-}
-
-function Messages({ error, note }: { error: string; note: string }) {
-  return (
-    <>
-      {note && <p role="status">{note}</p>}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-    </>
-  );
-}
-
 export function Webhooks() {
-  const [hooks, reload, loadError] = useData(() => rpc.call("list_webhooks"));
-  const [deliveries, reloadDeliveries] = useData(() => rpc.call("list_webhook_deliveries", { limit: 50 }));
-  const [run, error, note] = useRun();
+  const [hooks, reload, loadError] = useLoad(() => rpc.call("list_webhooks"));
+  const [deliveries, reloadDeliveries] = useLoad(() => rpc.call("list_webhook_deliveries", { limit: 50 }));
+  const [run, error, note] = useAction();
   const [url, setUrl] = useState("");
   const [topics, setTopics] = useState("*");
   return (
@@ -62,29 +25,14 @@ export function Webhooks() {
           });
         }}
       >
-        <label>
-          URL
-          <input type="text" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Topics
-          <input type="text" value={topics} onInput={(e) => setTopics((e.target as HTMLInputElement).value)} />
-        </label>
+        <Field label="URL" value={url} set={setUrl} />
+        <Field label="Topics" value={topics} set={setTopics} />
         <button type="submit" disabled={!url}>
           {t("add")}
         </button>
       </form>
       <Messages error={error || loadError} note={note} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">URL</th>
-            <th scope="col">Topics</th>
-            <th scope="col">{t("status")}</th>
-            <th scope="col">{t("admin")}</th>
-          </tr>
-        </thead>
-        <tbody>
+      <Table head={["URL", "Topics", t("status"), t("admin")]}>
           {hooks?.map((h) => (
             <tr key={h.id}>
               <td>{h.url}</td>
@@ -109,20 +57,9 @@ export function Webhooks() {
               </td>
             </tr>
           ))}
-        </tbody>
-      </table>
+      </Table>
       <h3>Deliveries</h3>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("time")}</th>
-            <th scope="col">{t("type")}</th>
-            <th scope="col">{t("status")}</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">{t("admin")}</th>
-          </tr>
-        </thead>
-        <tbody>
+      <Table head={[t("time"), t("type"), t("status"), "Attempts", t("admin")]}>
           {deliveries?.map((d) => (
             <tr key={d.id}>
               <td title={new Date(d.created_at * 1000).toISOString()}>{fmt(d.created_at * 1000)}</td>
@@ -140,53 +77,16 @@ export function Webhooks() {
               </td>
             </tr>
           ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-export function Rules() {
-  const [rules, reload, loadError] = useData(() => rpc.call("list_rules"));
-  const [run, error, note] = useRun();
-  return (
-    <div>
-      <Messages error={error || loadError} note={note} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("name")}</th>
-            <th scope="col">Trigger</th>
-            <th scope="col">Actions</th>
-            <th scope="col">{t("admin")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rules?.map((r) => (
-            <tr key={r.id}>
-              <td>{r.name}</td>
-              <td>
-                <code>{JSON.stringify(r.trigger)}</code>
-              </td>
-              <td>{r.actions.map((a) => (a as { type?: string }).type ?? "?").join(", ")}</td>
-              <td>
-                <button type="button" onClick={() => void run(async () => (await rpc.call("update_rule", { id: r.id, enabled: r.enabled === false }), reload()))}>
-                  {r.enabled === false ? t("enable") : t("disable")}
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      </Table>
     </div>
   );
 }
 
 export function Retention() {
-  const [settings, reload, loadError] = useData(() => rpc.call("get_retention_settings"));
-  const [storage] = useData(() => rpc.call("get_storage_info"));
+  const [settings, reload, loadError] = useLoad(() => rpc.call("get_retention_settings"));
+  const [storage] = useLoad(() => rpc.call("get_storage_info"));
   const [text, setText] = useState<string | null>(null);
-  const [run, error, note] = useRun();
+  const [run, error, note] = useAction();
   const value = text ?? (settings ? JSON.stringify(settings, null, 2) : "");
   return (
     <div>
@@ -219,7 +119,7 @@ export function Retention() {
 }
 
 export function OnvifImport() {
-  const [run, error, note] = useRun();
+  const [run, error, note] = useAction();
   const [form, setForm] = useState({ xaddr: "", user: "", password: "", id: "" });
   const [hosts, setHosts] = useState("");
   const [found, setFound] = useState<Array<{ address: string; xaddrs: string[]; name?: string | null; registered?: boolean }>>([]);
@@ -231,36 +131,18 @@ export function OnvifImport() {
       return `${r.devices.length} found`;
     });
   const field = (k: keyof typeof form, label: string, type: "text" | "password" = "text") => (
-    <label>
-      {label}
-      {type === "password" ? (
-        <input type="password" autoComplete="new-password" value={form[k]} onInput={(e) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })} />
-      ) : (
-        <input type="text" value={form[k]} onInput={(e) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })} />
-      )}
-    </label>
+    <Field label={label} value={form[k]} type={type} set={(v) => setForm({ ...form, [k]: v })} />
   );
   return (
     <div>
       <div class="row">
-        <label>
-          Discovery hosts (optional)
-          <input type="text" value={hosts} onInput={(e) => setHosts((e.target as HTMLInputElement).value)} />
-        </label>
+        <Field label="Discovery hosts (optional)" value={hosts} set={setHosts} />
         <button type="button" data-testid="discover" onClick={() => void discover()}>
           ONVIF discovery
         </button>
       </div>
       {found.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("name")}</th>
-              <th scope="col">xaddr</th>
-              <th scope="col">{t("admin")}</th>
-            </tr>
-          </thead>
-          <tbody>
+        <Table head={[t("name"), "xaddr", t("admin")]}>
             {found.map((d) => (
               <tr key={d.address} data-device={d.address}>
                 <td>{d.name ?? d.address}</td>
@@ -276,8 +158,7 @@ export function OnvifImport() {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
+        </Table>
       )}
     <form
       class="row"

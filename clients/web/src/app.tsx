@@ -6,7 +6,7 @@ import { LivePage } from "./live/live";
 import { LoginPage } from "./login";
 import { RecordingsPage } from "./recordings";
 import { can, currentUser, logout, onUser, rpc, type User } from "./session";
-import { setSiteZone, siteZone, ZONES } from "./time";
+import { deviceZone, setDeviceZone, setSite, siteZone, zones } from "./time";
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || "#/live");
@@ -25,6 +25,14 @@ export function App() {
   const hash = useHash();
   useEffect(() => onUser(setUser), []);
   useEffect(() => rpc.onState(setConn), []);
+  useEffect(() => {
+    // The site's time zone (server.time_zone); a device may override it below.
+    if (user)
+      void rpc
+        .call("get_server_info")
+        .then((info) => (setSite(info.time_zone ?? "UTC"), force((n) => n + 1)))
+        .catch(() => undefined);
+  }, [user?.username]);
   if (!user) return <LoginPage />;
 
   const route = hash.slice(2).split("/");
@@ -69,13 +77,17 @@ export function App() {
           <label>
             {t("timeZone")}
             <select
-              value={siteZone()}
+              data-testid="tz"
+              value={deviceZone()}
               onChange={(e) => {
-                setSiteZone((e.target as HTMLSelectElement).value);
+                setDeviceZone((e.target as HTMLSelectElement).value);
                 force((n) => n + 1);
               }}
             >
-              {ZONES.map((z) => (
+              <option value="">
+                {t("siteZone")}: {siteZone()}
+              </option>
+              {zones().map((z) => (
                 <option value={z}>{z}</option>
               ))}
             </select>

@@ -168,17 +168,43 @@ export function EventsPage() {
   );
 }
 
+/** The event's snapshot and clip as they are now (a rule may add them after the event was shown): while
+ * the clip is being cut, asked again every 2 s. */
+function useEventMedia(id: string) {
+  const [media, setMedia] = useState<{ snapshot: string | null; clip: string | null; pending: boolean }>({ snapshot: null, clip: null, pending: false });
+  useEffect(() => {
+    let alive = true;
+    let timer = 0;
+    const load = async () => {
+      const e = await rpc.call("get_event", { id });
+      const snap = e.snapshot_id ? await rpc.call("get_snapshot", { id: e.snapshot_id }) : null;
+      const clip = e.clip_id && e.clip_state === "ready" ? await rpc.call("get_clip", { id: e.clip_id }) : null;
+      if (!alive) return;
+      const pending = e.clip_state === "pending";
+      setMedia({ snapshot: snap?.download_url ?? null, clip: clip?.download_url ?? null, pending });
+      if (pending || (!e.snapshot_id && Date.now() - (e.time ?? 0) * 1000 < 30_000)) timer = window.setTimeout(() => void load().catch(() => undefined), 2000);
+    };
+    void load().catch(() => undefined);
+    return () => {
+      alive = false;
+      window.clearTimeout(timer);
+    };
+  }, [id]);
+  return media;
+}
+
 function EventDetail({ event, mayChange, act }: { event: StoredEvent; mayChange: boolean; onChange: (e: StoredEvent) => void; act: (f: () => Promise<StoredEvent>) => Promise<void> }) {
   const [tags, setTags] = useState((event.tags ?? []).join(", "));
   const [notes, setNotes] = useState(event.notes ?? "");
-  const [clip, setClip] = useState<string | null>(null);
-  useEffect(() => {
-    if (event.clip_id) void rpc.call("get_clip", { id: event.clip_id }).then((c) => setClip(c.download_url)).catch(() => undefined);
-  }, [event.clip_id]);
+  const media = useEventMedia(event.id!);
   return (
     <div class="event-detail">
       <pre>{JSON.stringify(event.data ?? {}, null, 1)}</pre>
-      {clip && <video src={clip} controls muted aria-label="event clip" />}
+      <div class="event-media">
+        {media.snapshot && <img src={media.snapshot} alt={t("eventSnapshot")} data-testid="event-snapshot" />}
+        {media.clip && <video src={media.clip} controls autoPlay muted aria-label={t("eventClip")} data-testid="event-clip" />}
+        {media.pending && <span role="status">{t("eventClip")}…</span>}
+      </div>
       {mayChange && (
         <div class="row">
           <label>

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { CameraInfo, StoredEvent, Timeline } from "./api/generated";
 import { t } from "./i18n";
 import { can, rpc } from "./session";
-import { fmt, utc } from "./time";
+import { fmt, fromZoneInput, toZoneInput, utc, zone } from "./time";
 
 const SPANS: Array<[string, number]> = [
   ["15 min", 900],
@@ -14,10 +14,6 @@ const SPANS: Array<[string, number]> = [
   ["7 d", 7 * 86400],
 ];
 const PLAY_S = 60;
-
-function toLocalInput(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19);
-}
 
 export function RecordingsPage({ camera }: { camera: string }) {
   const [cameras, setCameras] = useState<CameraInfo[]>([]);
@@ -123,10 +119,10 @@ export function RecordingsPage({ camera }: { camera: string }) {
           </select>
         </label>
         <label>
-          {t("jump")} (UTC)
-          <input type="datetime-local" step={1} value={jump} onInput={(e) => setJump((e.target as HTMLInputElement).value)} />
+          {t("jump")} ({zone()})
+          <input type="datetime-local" step={1} data-testid="jump-to" value={jump} onInput={(e) => setJump((e.target as HTMLInputElement).value)} />
         </label>
-        <button type="button" disabled={!jump} onClick={() => setEnd(Date.parse(jump + "Z") + (span * 1000) / 2)}>
+        <button type="button" data-testid="jump" disabled={!jump || Number.isNaN(fromZoneInput(jump))} onClick={() => setEnd(fromZoneInput(jump) + (span * 1000) / 2)}>
           {t("jump")}
         </button>
         <button type="button" onClick={() => setEnd(null)}>
@@ -136,8 +132,8 @@ export function RecordingsPage({ camera }: { camera: string }) {
       {camera && (
         <>
           <div class="axis">
-            <span title={utc(windowStart)}>{fmt(windowStart)}</span>
-            <span title={utc(windowEnd)}>{fmt(windowEnd)}</span>
+            <span title={utc(windowStart)} data-testid="axis-start">{fmt(windowStart)}</span>
+            <span title={utc(windowEnd)} data-testid="axis-end">{fmt(windowEnd)}</span>
           </div>
           <div
             ref={bar}
@@ -170,18 +166,18 @@ export function RecordingsPage({ camera }: { camera: string }) {
               return <div class="range" data-testid="range" style={{ insetInlineStart: `${a}%`, width: `${Math.max(b - a, 0.3)}%` }} />;
             })}
             {marks.map((m) => (
-              <div class={`mark sev-${m.severity}`} title={`${m.type} ${utc((m.time ?? 0) * 1000)}`} style={{ insetInlineStart: `${pos((m.time ?? 0) * 1000)}%` }} />
+              <div class={`mark sev-${m.severity}`} data-testid="mark" title={`${m.type} ${fmt((m.time ?? 0) * 1000)} (${utc((m.time ?? 0) * 1000)})`} style={{ insetInlineStart: `${pos((m.time ?? 0) * 1000)}%` }} />
             ))}
             {sel && <div class="selection" style={{ insetInlineStart: `${pos(sel[0])}%`, width: `${pos(sel[1]) - pos(sel[0])}%` }} />}
           </div>
           <div class="row">
             <label>
-              {t("from")} (UTC)
-              <input type="datetime-local" step={1} data-testid="sel-from" value={sel ? toLocalInput(sel[0]) : ""} onInput={(e) => setSel([Date.parse((e.target as HTMLInputElement).value + "Z"), sel?.[1] ?? Date.now()])} />
+              {t("from")} ({zone()})
+              <input type="datetime-local" step={1} data-testid="sel-from" value={sel ? toZoneInput(sel[0]) : ""} onInput={(e) => setSel([fromZoneInput((e.target as HTMLInputElement).value), sel?.[1] ?? Date.now()])} />
             </label>
             <label>
-              {t("to")} (UTC)
-              <input type="datetime-local" step={1} data-testid="sel-to" value={sel ? toLocalInput(sel[1]) : ""} onInput={(e) => setSel([sel?.[0] ?? Date.now(), Date.parse((e.target as HTMLInputElement).value + "Z")])} />
+              {t("to")} ({zone()})
+              <input type="datetime-local" step={1} data-testid="sel-to" value={sel ? toZoneInput(sel[1]) : ""} onInput={(e) => setSel([sel?.[0] ?? Date.now(), fromZoneInput((e.target as HTMLInputElement).value)])} />
             </label>
             {can("export_clip") && (
               <button type="button" disabled={!sel || !!busy} data-testid="export" onClick={() => sel && void doExport(sel)}>

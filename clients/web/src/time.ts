@@ -1,19 +1,37 @@
-// Times are shown in the site time zone (chosen per device, default UTC); the UTC value is on hover.
-let zone = localStorage.getItem("tz") || "UTC";
+// Times are shown in the site time zone (the server's `server.time_zone`, from get_server_info) unless this
+// device overrides it (kept in localStorage: no secret); the UTC value is on hover. Date/time inputs are
+// read in the same zone, so what an operator types is what the timeline, events and exports show.
+let site = "UTC";
+let override = localStorage.getItem("tz") || "";
 
 export function siteZone(): string {
-  return zone;
+  return site;
 }
 
-export function setSiteZone(z: string) {
-  zone = z;
-  localStorage.setItem("tz", z);
+export function setSite(z: string) {
+  site = z || "UTC";
+}
+
+/** The device's own choice ("" = follow the site). */
+export function deviceZone(): string {
+  return override;
+}
+
+export function setDeviceZone(z: string) {
+  override = z;
+  if (z) localStorage.setItem("tz", z);
+  else localStorage.removeItem("tz");
+}
+
+/** The zone times are shown in. */
+export function zone(): string {
+  return override || site;
 }
 
 export function fmt(t: number | string | Date, withDate = true): string {
   const d = new Date(t);
   return new Intl.DateTimeFormat(undefined, {
-    timeZone: zone,
+    timeZone: zone(),
     year: withDate ? "numeric" : undefined,
     month: withDate ? "2-digit" : undefined,
     day: withDate ? "2-digit" : undefined,
@@ -28,4 +46,34 @@ export function utc(t: number | string | Date): string {
   return new Date(t).toISOString();
 }
 
-export const ZONES = ["UTC", "Asia/Dubai", "Asia/Riyadh", "Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo"];
+/** The wall-clock fields of `ms` in the zone, as "YYYY-MM-DDTHH:MM:SS" (a datetime-local value). */
+export function toZoneInput(ms: number): string {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone(),
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(new Date(ms));
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** A datetime-local value read as wall-clock time in the zone -> Unix ms (NaN when not a date). */
+export function fromZoneInput(value: string): number {
+  const asUtc = Date.parse(value.length === 16 ? `${value}:00Z` : `${value}Z`);
+  if (Number.isNaN(asUtc)) return NaN;
+  // The zone's offset at that instant; a second pass settles values near a DST change.
+  let ms = asUtc;
+  for (let i = 0; i < 2; i++) ms = asUtc - (Date.parse(toZoneInput(ms) + "Z") - ms);
+  return ms;
+}
+
+export function zones(): string[] {
+  const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
+  const all = intl.supportedValuesOf?.("timeZone") ?? [];
+  return all.includes("UTC") ? all : ["UTC", ...all];
+}

@@ -121,6 +121,7 @@ export type CameraInfo = {
   has_credentials: boolean;
   enabled: boolean;
   on_demand: boolean;
+  substream?: string | null;
   rtsp_transport: "automatic" | "udp" | "multicast" | "tcp" | null;
   tags: Array<string>;
   group: string | null;
@@ -730,6 +731,7 @@ export type ServerInfo = {
   methods: number;
   max_cameras?: number | null;
   uptime?: number;
+  time_zone?: string;
 };
 
 export type ServerStatus = {
@@ -899,6 +901,7 @@ export type StreamUrls = {
   whep?: string | null;
   rtmp?: string | null;
   srt?: string | null;
+  substream?: SubstreamUrls | null;
   token?: string | null;
   token_expires_at?: string | null;
 };
@@ -908,6 +911,12 @@ export type Subscription = {
   topics: Array<string>;
   cameras: Array<string> | null;
   min_severity: Severity | null;
+};
+
+export type SubstreamUrls = {
+  rtsp: string;
+  hls?: string | null;
+  whep?: string | null;
 };
 
 export type TamperSettings = {
@@ -1038,6 +1047,7 @@ export interface Methods {
       password?: string | null;
       enabled?: boolean | null;
       on_demand?: boolean | null;
+      substream?: string | null;
       rtsp_transport?: "automatic" | "udp" | "multicast" | "tcp" | null;
       tags?: Array<string> | null;
       group?: string | null;
@@ -1731,6 +1741,7 @@ export interface Methods {
       password?: string | null;
       enabled?: boolean | null;
       on_demand?: boolean | null;
+      substream?: string | null;
       rtsp_transport?: "automatic" | "udp" | "multicast" | "tcp" | null;
       tags?: Array<string> | null;
       group?: string | null;

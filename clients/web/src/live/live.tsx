@@ -131,6 +131,7 @@ export function LivePage() {
               serverState={states[c.id] ?? c.status}
               onDemand={c.on_demand}
               selected={selected === c.id}
+              grid={perPage > 1}
               onSelect={() => setSelected(c.id)}
             />
           </div>

@@ -7,18 +7,20 @@ import { StreamError, WhepSession } from "./whep";
 
 export type TileState = "connecting" | "live" | "stale" | "offline";
 export type Transport = "webrtc" | "hls" | null;
+export type Variant = "main" | "sub";
 export interface PlayerStatus {
   state: TileState;
   transport: Transport;
   reason: string;
   frames: number;
+  variant: Variant; // what plays: the camera's substream (grids) or its main stream
 }
 
 const FALLBACK_MS = 4000;
 const STALE_MS = 1000;
 const RECONNECT_AFTER_STALE_MS = 1500;
 const HLS_START_MS = 20000;
-const preferHls = new Map<string, string>(); // camera -> why WebRTC did not play (this tab)
+const preferHls = new Map<string, string>(); // camera path -> why WebRTC did not play (this tab)
 
 function stripQuery(url: string): string {
   const u = new URL(url);
@@ -27,7 +29,8 @@ function stripQuery(url: string): string {
 }
 
 export class Player {
-  status: PlayerStatus = { state: "connecting", transport: null, reason: "", frames: 0 };
+  status: PlayerStatus = { state: "connecting", transport: null, reason: "", frames: 0, variant: "main" };
+  private wantSub = false;
   private active = false;
   private whep: WhepSession | null = null;
   private hls: HlsType | null = null;
@@ -37,6 +40,7 @@ export class Player {
   private backoff = 500;
   private generation = 0;
   private token = "";
+  private key = ""; // camera:variant, what preferHls remembers
   private serverDown = false; // the service says the camera is not publishing: no stream request until it is
   private serverReason = "";
 
@@ -62,6 +66,16 @@ export class Player {
     this.generation++;
     this.cleanup(this.status.state === "live");
     window.clearTimeout(this.retryTimer);
+  }
+
+  /** Play the substream (when the camera has one) or the main stream; a change reconnects. */
+  useSubstream(sub: boolean) {
+    if (sub === this.wantSub) return;
+    this.wantSub = sub;
+    if (this.active) {
+      window.clearTimeout(this.retryTimer);
+      void this.attempt();
+    }
   }
 
   /** The server says the camera went offline: show it now, keep retrying. */
@@ -129,10 +143,14 @@ export class Player {
       const urls = await rpc.call("get_stream_urls", { camera: this.camera });
       if (gen !== this.generation) return;
       this.token = urls.token ?? "";
-      const why = preferHls.get(this.camera);
-      if (why && urls.hls) await this.startHls(stripQuery(urls.hls), why, gen);
-      else if (urls.whep) await this.startWebrtc(stripQuery(urls.whep), urls.hls ? stripQuery(urls.hls) : null, gen);
-      else if (urls.hls) await this.startHls(stripQuery(urls.hls), "WebRTC is switched off on the server", gen);
+      const variant: Variant = this.wantSub && urls.substream ? "sub" : "main";
+      const src = variant === "sub" ? urls.substream! : urls;
+      this.key = `${this.camera}:${variant}`;
+      if (variant !== this.status.variant) this.set({ variant });
+      const why = preferHls.get(this.key);
+      if (why && src.hls) await this.startHls(stripQuery(src.hls), why, gen);
+      else if (src.whep) await this.startWebrtc(stripQuery(src.whep), src.hls ? stripQuery(src.hls) : null, gen);
+      else if (src.hls) await this.startHls(stripQuery(src.hls), "WebRTC is switched off on the server", gen);
       else throw new StreamError("error", "neither WebRTC nor HLS is enabled on the server");
     } catch (e) {
       if (gen !== this.generation) return;
@@ -166,7 +184,7 @@ export class Player {
       if (last === 0 && now - started > FALLBACK_MS) {
         const why = "no frame decoded over WebRTC in 4 s (H.264 with B-frames or a codec WebRTC cannot carry)";
         if (hlsUrl) {
-          preferHls.set(this.camera, why);
+          preferHls.set(this.key, why);
           this.generation++;
           this.cleanup();
           void this.startHls(hlsUrl, why, this.generation).catch((e) => this.fail(String(e?.message ?? e)));

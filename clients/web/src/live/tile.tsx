@@ -9,20 +9,30 @@ export interface TileProps {
   serverState: string; // camera_status_update state (ONLINE/OFFLINE/...)
   onDemand: boolean;
   selected: boolean;
+  /** Several tiles on screen: play the camera's substream if it has one (fullscreen: the main stream). */
+  grid: boolean;
   onSelect: () => void;
 }
 
 const STATE_LABEL = { connecting: "connecting", live: "liveState", stale: "stale", offline: "offline" } as const;
 
-export function Tile({ camera, name, recording, serverState, onDemand, selected, onSelect }: TileProps) {
+export function Tile({ camera, name, recording, serverState, onDemand, selected, grid, onSelect }: TileProps) {
   const box = useRef<HTMLDivElement>(null);
   const video = useRef<HTMLVideoElement>(null);
   const player = useRef<Player | null>(null);
-  const [status, setStatus] = useState<PlayerStatus>({ state: "connecting", transport: null, reason: "", frames: 0 });
+  const [status, setStatus] = useState<PlayerStatus>({
+    state: "connecting",
+    transport: null,
+    reason: "",
+    frames: 0,
+    variant: "main",
+  });
+  const [full, setFull] = useState(false);
   const [zoom, setZoom] = useState({ scale: 1, x: 50, y: 50 });
 
   useEffect(() => {
     const p = new Player(camera, video.current!, setStatus);
+    p.useSubstream(grid && !full);
     player.current = p;
     // Only tiles on screen stream (a grid stays cheap); scrolled out of view -> stopped.
     const io = new IntersectionObserver((entries) => {
@@ -34,6 +44,13 @@ export function Tile({ camera, name, recording, serverState, onDemand, selected,
       p.stop();
     };
   }, [camera]);
+
+  useEffect(() => {
+    const f = () => setFull(document.fullscreenElement === box.current);
+    document.addEventListener("fullscreenchange", f);
+    return () => document.removeEventListener("fullscreenchange", f);
+  }, []);
+  useEffect(() => player.current?.useSubstream(grid && !full), [grid, full]);
 
   useEffect(() => {
     // The service's camera status (hook-driven, milliseconds): no stream request while it is not ONLINE,
@@ -85,6 +102,7 @@ export function Tile({ camera, name, recording, serverState, onDemand, selected,
       data-camera={camera}
       data-state={status.state}
       data-transport={status.transport ?? ""}
+      data-stream={status.variant}
       tabIndex={0}
       role="group"
       aria-label={`${name}: ${t(STATE_LABEL[status.state])}`}

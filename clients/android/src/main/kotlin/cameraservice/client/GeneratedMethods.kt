@@ -50,6 +50,7 @@ public suspend fun CameraClient.acknowledgeEvent(
  * @param password Source password (write-only).
  * @param enabled false: no MediaMTX path, status DISABLED.
  * @param onDemand Pull the source only while someone reads it.
+ * @param substream Optional second, lighter stream on the path '<id>.sub': a pull URL without credentials (the camera's are used) or 'publisher'. null removes it. The web console's grid plays it; a focused tile plays the main stream.
  * @param rtspTransport RTSP transport of a pulled RTSP source.
  * @param tags Free labels (at most 50, 1-64 characters each).
  * @param group Group.
@@ -68,6 +69,7 @@ public suspend fun CameraClient.addCamera(
     password: String? = null,
     enabled: Boolean? = null,
     onDemand: Boolean? = null,
+    substream: String? = null,
     rtspTransport: AddCameraRtspTransport? = null,
     tags: List<String>? = null,
     group: String? = null,
@@ -81,7 +83,7 @@ public suspend fun CameraClient.addCamera(
 ): CameraInfo =
     call(
         "add_camera",
-        AddCameraParams(source = source, name = name, username = username, password = password, enabled = enabled, onDemand = onDemand, rtspTransport = rtspTransport, tags = tags, group = group, site = site, zone = zone, agency = agency, onvif = onvif, metadata = metadata, id = id),
+        AddCameraParams(source = source, name = name, username = username, password = password, enabled = enabled, onDemand = onDemand, substream = substream, rtspTransport = rtspTransport, tags = tags, group = group, site = site, zone = zone, agency = agency, onvif = onvif, metadata = metadata, id = id),
         AddCameraParams.serializer(),
         CameraInfo.serializer(),
         idempotent = false,
@@ -1943,6 +1945,7 @@ public suspend fun CameraClient.unsubscribeEvents(
  * @param password Source password (write-only).
  * @param enabled false: no MediaMTX path, status DISABLED.
  * @param onDemand Pull the source only while someone reads it.
+ * @param substream Optional second, lighter stream on the path '<id>.sub': a pull URL without credentials (the camera's are used) or 'publisher'. null removes it. The web console's grid plays it; a focused tile plays the main stream.
  * @param rtspTransport RTSP transport of a pulled RTSP source.
  * @param tags Free labels (at most 50, 1-64 characters each).
  * @param group Group.
@@ -1961,6 +1964,7 @@ public suspend fun CameraClient.updateCamera(
     password: String? = null,
     enabled: Boolean? = null,
     onDemand: Boolean? = null,
+    substream: String? = null,
     rtspTransport: UpdateCameraRtspTransport? = null,
     tags: List<String>? = null,
     group: String? = null,
@@ -1973,7 +1977,7 @@ public suspend fun CameraClient.updateCamera(
 ): CameraInfo =
     call(
         "update_camera",
-        UpdateCameraParams(camera = camera, name = name, source = source, username = username, password = password, enabled = enabled, onDemand = onDemand, rtspTransport = rtspTransport, tags = tags, group = group, site = site, zone = zone, agency = agency, onvif = onvif, metadata = metadata),
+        UpdateCameraParams(camera = camera, name = name, source = source, username = username, password = password, enabled = enabled, onDemand = onDemand, substream = substream, rtspTransport = rtspTransport, tags = tags, group = group, site = site, zone = zone, agency = agency, onvif = onvif, metadata = metadata),
         UpdateCameraParams.serializer(),
         CameraInfo.serializer(),
         idempotent = false,

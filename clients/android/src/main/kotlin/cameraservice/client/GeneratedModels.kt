@@ -195,6 +195,8 @@ public data class CameraInfo(
     @SerialName("has_credentials") val hasCredentials: Boolean,
     @SerialName("enabled") val enabled: Boolean,
     @SerialName("on_demand") val onDemand: Boolean,
+    /** Substream source (path '<id>.sub'); null: none. */
+    @SerialName("substream") val substream: String? = null,
     @SerialName("rtsp_transport") val rtspTransport: CameraInfoRtspTransport? = null,
     @SerialName("tags") val tags: List<String>,
     @SerialName("group") val group: String? = null,
@@ -1119,6 +1121,8 @@ public data class ServerInfo(
     @SerialName("max_cameras") val maxCameras: Long? = null,
     /** Compat: whole seconds since the service started. */
     @SerialName("uptime") val uptime: Long? = null,
+    /** The site's IANA time zone (server.time_zone) clients show times in (API: UTC). */
+    @SerialName("time_zone") val timeZone: String? = null,
 )
 
 @Serializable
@@ -1385,6 +1389,8 @@ public data class StreamUrls(
     @SerialName("rtmp") val rtmp: String? = null,
     /** SRT URL (streamid read:<path>); null when SRT is off. */
     @SerialName("srt") val srt: String? = null,
+    /** The camera's substream (lighter, for grids); null when it has none. */
+    @SerialName("substream") val substream: SubstreamUrls? = null,
     /** Short-lived stream token already in every URL (`?token=`; SRT: the streamid password); null when security is off. Get fresh URLs before it expires. */
     @SerialName("token") val token: String? = null,
     /** ISO 8601 expiry of `token`. */
@@ -1398,6 +1404,16 @@ public data class Subscription(
     @SerialName("topics") val topics: List<String>,
     @SerialName("cameras") val cameras: List<String>? = null,
     @SerialName("min_severity") val minSeverity: Severity? = null,
+)
+
+@Serializable
+public data class SubstreamUrls(
+    /** RTSP URL of the substream. */
+    @SerialName("rtsp") val rtsp: String,
+    /** HLS playlist URL; null when HLS is off. */
+    @SerialName("hls") val hls: String? = null,
+    /** WHEP endpoint; null when WebRTC is off. */
+    @SerialName("whep") val whep: String? = null,
 )
 
 @Serializable
@@ -1909,6 +1925,7 @@ internal data class AddCameraParams(
     @SerialName("password") val password: String? = null,
     @SerialName("enabled") val enabled: Boolean? = null,
     @SerialName("on_demand") val onDemand: Boolean? = null,
+    @SerialName("substream") val substream: String? = null,
     @SerialName("rtsp_transport") val rtspTransport: AddCameraRtspTransport? = null,
     @SerialName("tags") val tags: List<String>? = null,
     @SerialName("group") val group: String? = null,
@@ -2392,6 +2409,7 @@ internal data class UpdateCameraParams(
     @SerialName("password") val password: String? = null,
     @SerialName("enabled") val enabled: Boolean? = null,
     @SerialName("on_demand") val onDemand: Boolean? = null,
+    @SerialName("substream") val substream: String? = null,
     @SerialName("rtsp_transport") val rtspTransport: UpdateCameraRtspTransport? = null,
     @SerialName("tags") val tags: List<String>? = null,
     @SerialName("group") val group: String? = null,

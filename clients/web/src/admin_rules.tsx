@@ -1,0 +1,199 @@
+// Rules: list, enable/disable, remove, and an editor for a new or an existing rule: the trigger (topics,
+// cameras, conditions, cooldown) and its actions, whose fields come from the server's own parameter
+// schemas (list_rule_action_types), so a new action type needs no console change.
+import { useState } from "preact/hooks";
+import type { ActionTypeInfo, Rule, RuleAction, Severity, Trigger } from "./api/generated";
+import { Choice, Field, Messages, Table, useAction, useLoad } from "./admin_ui";
+import { t } from "./i18n";
+import { can, rpc } from "./session";
+
+const SEVERITIES = ["", "low", "medium", "high", "critical"] as const;
+type Prop = { type?: string; enum?: string[]; anyOf?: Prop[]; description?: string; default?: unknown };
+
+interface Draft {
+  id: string | null; // null: a new rule
+  name: string;
+  topics: string;
+  cameras: string;
+  labels: string;
+  minSeverity: (typeof SEVERITIES)[number];
+  minConfidence: string;
+  cooldown: string;
+  actions: Array<{ type: string; params: Record<string, string> }>;
+  keep: Pick<Trigger, "schedule"> & { data?: Record<string, unknown> }; // not edited here, kept as they are
+}
+
+const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+const EMPTY: Draft = { id: null, name: "", topics: "", cameras: "", labels: "", minSeverity: "", minConfidence: "", cooldown: "0", actions: [], keep: {} };
+
+function draftOf(r: Rule): Draft {
+  const c = r.trigger.conditions ?? {};
+  return {
+    id: r.id,
+    name: r.name,
+    topics: r.trigger.topics.join(", "),
+    cameras: (r.trigger.cameras ?? []).join(", "),
+    labels: (c.labels ?? []).join(", "),
+    minSeverity: c.min_severity ?? "",
+    minConfidence: c.min_confidence == null ? "" : String(c.min_confidence),
+    cooldown: String(r.trigger.cooldown_s ?? 0),
+    keep: { schedule: r.trigger.schedule, data: c.data },
+    actions: r.actions.map((a) => ({
+      type: a.type,
+      params: Object.fromEntries(Object.entries(a.params ?? {}).map(([k, v]) => [k, v == null ? "" : String(v)])),
+    })),
+  };
+}
+
+/** The JSON type of a schema property (`float | None` is anyOf [number, null]). */
+function kind(p: Prop): string {
+  return p.type ?? p.anyOf?.find((x) => x.type && x.type !== "null")?.type ?? "string";
+}
+
+function props(info: ActionTypeInfo | undefined): Array<[string, Prop]> {
+  return Object.entries((info?.params_schema.properties ?? {}) as Record<string, Prop>);
+}
+
+function toRule(d: Draft, types: ActionTypeInfo[]): { trigger: Trigger; actions: RuleAction[] } {
+  const trigger: Trigger = {
+    topics: list(d.topics),
+    cameras: list(d.cameras).length ? list(d.cameras) : null,
+    schedule: d.keep.schedule ?? null,
+    conditions: {
+      data: d.keep.data ?? {},
+      labels: list(d.labels).length ? list(d.labels) : null,
+      min_severity: (d.minSeverity || null) as Severity | null,
+      min_confidence: d.minConfidence === "" ? null : Number(d.minConfidence),
+    },
+    cooldown_s: Number(d.cooldown || 0),
+  };
+  const actions = d.actions.map((a) => {
+    const schema = Object.fromEntries(props(types.find((x) => x.type === a.type)));
+    const params: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(a.params)) {
+      if (v === "" || !(k in schema)) continue; // empty: the server's default
+      const ty = kind(schema[k]);
+      params[k] = ty === "number" || ty === "integer" ? Number(v) : ty === "boolean" ? v === "true" : v;
+    }
+    return { type: a.type, params };
+  });
+  return { trigger, actions };
+}
+
+export function Rules() {
+  const [rules, reload, loadError] = useLoad(() => rpc.call("list_rules"));
+  const [types] = useLoad(() => rpc.call("list_rule_action_types"));
+  const [run, error, note] = useAction();
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const mayEdit = can("add_rule");
+  const save = (d: Draft) =>
+    run(async () => {
+      const body = toRule(d, types ?? []);
+      if (d.id) await rpc.call("update_rule", { id: d.id, name: d.name, ...body });
+      else await rpc.call("add_rule", { name: d.name, ...body });
+      setDraft(null);
+      reload();
+      return `${t("saved")}: ${d.name}`;
+    });
+  return (
+    <div>
+      {mayEdit && !draft && (
+        <button type="button" data-testid="rule-new" onClick={() => setDraft({ ...EMPTY, actions: [] })}>
+          {t("newRule")}
+        </button>
+      )}
+      {draft && types && <RuleEditor draft={draft} types={types} onSave={(d) => void save(d)} onCancel={() => setDraft(null)} />}
+      <Messages error={error || loadError} note={note} />
+      <Table head={[t("name"), t("trigger"), t("actions"), t("admin")]}>
+        {rules?.map((r) => (
+          <tr key={r.id} data-rule={r.id}>
+            <td>{r.name}</td>
+            <td>
+              <code>{JSON.stringify(r.trigger)}</code>
+            </td>
+            <td>{r.actions.map((a) => a.type).join(", ")}</td>
+            <td>
+              {mayEdit && r.source === "api" && (
+                <button type="button" onClick={() => setDraft(draftOf(r))}>
+                  {t("edit")}
+                </button>
+              )}
+              <button type="button" onClick={() => void run(async () => (await rpc.call("update_rule", { id: r.id, enabled: r.enabled === false }), reload()))}>
+                {r.enabled === false ? t("enable") : t("disable")}
+              </button>
+              {mayEdit && r.source === "api" && (
+                <button type="button" onClick={() => confirm(`${t("remove")} ${r.name}?`) && void run(async () => (await rpc.call("remove_rule", { id: r.id }), reload()))}>
+                  {t("remove")}
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
+    </div>
+  );
+}
+
+function RuleEditor({ draft, types, onSave, onCancel }: { draft: Draft; types: ActionTypeInfo[]; onSave: (d: Draft) => void; onCancel: () => void }) {
+  const [d, setD] = useState<Draft>(draft);
+  const set = (k: keyof Draft) => (v: string) => setD({ ...d, [k]: v });
+  const setAction = (i: number, a: Draft["actions"][number]) => setD({ ...d, actions: d.actions.map((x, j) => (j === i ? a : x)) });
+  return (
+    <form
+      class="rule-editor"
+      aria-label={t("ruleEditor")}
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSave(d);
+      }}
+    >
+      <fieldset class="row">
+        <legend>{t("trigger")}</legend>
+        <Field label={t("name")} value={d.name} set={set("name")} />
+        <Field label={t("topics")} value={d.topics} set={set("topics")} />
+        <Field label={t("cameras")} value={d.cameras} set={set("cameras")} />
+      </fieldset>
+      <fieldset class="row">
+        <legend>{t("conditions")}</legend>
+        <Choice label={t("minSeverity")} value={d.minSeverity} options={SEVERITIES} set={(v) => setD({ ...d, minSeverity: v })} />
+        <Field label={t("labels")} value={d.labels} set={set("labels")} />
+        <Field label={t("minConfidence")} value={d.minConfidence} set={set("minConfidence")} />
+        <Field label={t("cooldown")} value={d.cooldown} set={set("cooldown")} />
+      </fieldset>
+      <fieldset>
+        <legend>{t("actions")}</legend>
+        {d.actions.map((a, i) => (
+          <div class="row" data-action={i}>
+            <Choice
+              label={`${t("action")} ${i + 1}`}
+              value={a.type}
+              options={types.map((x) => x.type)}
+              set={(type) => setAction(i, { type, params: {} })}
+            />
+            {props(types.find((x) => x.type === a.type)).map(([k, p]) =>
+              p.enum ? (
+                <Choice label={`${k} (${i + 1})`} value={a.params[k] ?? ""} options={["", ...p.enum]} set={(v) => setAction(i, { ...a, params: { ...a.params, [k]: v } })} />
+              ) : (
+                <Field label={`${k} (${i + 1})`} value={a.params[k] ?? ""} set={(v) => setAction(i, { ...a, params: { ...a.params, [k]: v } })} />
+              ),
+            )}
+            <button type="button" onClick={() => setD({ ...d, actions: d.actions.filter((_, j) => j !== i) })}>
+              {t("remove")} {i + 1}
+            </button>
+          </div>
+        ))}
+        <button type="button" data-testid="rule-add-action" onClick={() => setD({ ...d, actions: [...d.actions, { type: types[0]?.type ?? "notify", params: {} }] })}>
+          {t("addAction")}
+        </button>
+      </fieldset>
+      <div class="row">
+        <button type="submit" data-testid="rule-save" disabled={!d.name || !list(d.topics).length}>
+          {t("save")}
+        </button>
+        <button type="button" onClick={onCancel}>
+          {t("cancel")}
+        </button>
+      </div>
+    </form>
+  );
+}

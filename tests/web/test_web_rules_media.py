@@ -1,0 +1,136 @@
+"""Rules edited in the console (conditions and actions, real browser, real service), and what a rule
+makes shown in the events feed: the event's snapshot and its clip, both decoded by the browser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.browser import ConsolePage, WebEnv, poll, web_env
+
+pytestmark = pytest.mark.integration
+
+BASELINE = ["-profile:v", "baseline", "-bf", "0"]
+
+
+async def _rule(env: WebEnv, name: str) -> dict[str, Any] | None:
+    admin = await env.service.client()
+    return next((r for r in await admin.call("list_rules") if r["name"] == name), None)
+
+
+async def _edit_rule_in_console(page: ConsolePage, env: WebEnv) -> str:
+    p = page.page
+    await p.click('[data-nav="admin"]')
+    await p.click('button[data-tab="rules"]')
+    await p.get_by_test_id("rule-new").click()
+    form = p.locator("form.rule-editor")
+    await form.get_by_label("Name").fill("gate")
+    await form.get_by_label("Topics").fill("door.forced")
+    await form.get_by_label("Cameras").fill("cam1")
+    await form.get_by_label("Minimum severity").select_option("high")
+    for i, kind in enumerate(("snapshot", "clip", "notify"), start=1):
+        await p.get_by_test_id("rule-add-action").click()
+        await form.get_by_label(f"Action {i}").select_option(kind)
+    await form.get_by_label("pre_s (2)").fill("3")
+    await form.get_by_label("post_s (2)").fill("3")
+    await form.get_by_label("message (3)").fill("check the gate")
+    await page.shot("admin-rule-editor")
+    assert await page.axe() == []
+    await p.get_by_test_id("rule-save").click()
+
+    async def created() -> bool:
+        return await _rule(env, "gate") is not None
+
+    await poll(created, 10, "rule created from the console")
+    rule = await _rule(env, "gate")
+    assert rule is not None
+    assert rule["trigger"]["topics"] == ["door.forced"] and rule["trigger"]["cameras"] == ["cam1"]
+    assert rule["trigger"]["conditions"]["min_severity"] == "high"
+    assert [a["type"] for a in rule["actions"]] == ["snapshot", "clip", "notify"]
+    assert rule["actions"][1]["params"] == {"pre_s": 3.0, "post_s": 3.0}
+    assert rule["actions"][2]["params"]["message"] == "check the gate"
+
+    # Edit it: a stricter condition, one action fewer.
+    await p.locator(f'tr[data-rule="{rule["id"]}"]').get_by_role("button", name="Edit").click()
+    assert await form.get_by_label("pre_s (2)").input_value() == "3"
+    await form.get_by_label("Minimum severity").select_option("critical")
+    await form.get_by_role("button", name="Remove 3").click()
+    await p.get_by_test_id("rule-save").click()
+
+    async def edited() -> bool:
+        r = await _rule(env, "gate")
+        return (
+            r is not None
+            and r["trigger"]["conditions"]["min_severity"] == "critical"
+            and [a["type"] for a in r["actions"]] == ["snapshot", "clip"]
+        )
+
+    await poll(edited, 10, "rule edited from the console")
+    return str(rule["id"])
+
+
+async def test_rule_editor_and_event_snapshot_and_clip(tmp_path: Path, test_camera_factory: Any) -> None:
+    async with web_env(tmp_path) as env:
+        admin = await env.service.client()
+        await admin.call("add_camera", {"id": "cam1", "name": "Gate", "source": "publisher"})
+        url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/cam1"
+        await test_camera_factory(url, width=320, height=240, fps=15, gop=15, extra_args=BASELINE)
+
+        async def online() -> bool:
+            return (await admin.call("get_camera", {"camera": "cam1"}))["status"] == "ONLINE"
+
+        await poll(online, 30, "cam1 online")
+        await admin.call("start_recording", {"camera": "cam1"})
+        page = await env.page()
+        await page.goto("/")
+        await page.login("admin", env.admin_password)
+        rule_id = await _edit_rule_in_console(page, env)
+
+        async def recorded() -> bool:
+            now = datetime.now(UTC)
+            window = {
+                "camera": "cam1",
+                "start": (now - timedelta(hours=1)).isoformat(),
+                "end": now.isoformat(),
+            }
+            return (await admin.call("get_timeline", window))["recorded_s"] >= 6
+
+        await poll(recorded, 90, "6 s recorded", step=0.5)
+        await page.page.click('[data-nav="events"]')
+        await page.page.locator("section.events table").wait_for()
+        # Below the edited rule's severity: no run. At it: a snapshot and a clip.
+        await admin.call("create_event", {"type": "door.forced", "severity": "high", "camera": "cam1"})
+        event = await admin.call(
+            "create_event", {"type": "door.forced", "severity": "critical", "camera": "cam1"}
+        )
+        row = page.page.locator(f'tr[data-event="{event["id"]}"]')
+        await row.wait_for(timeout=10_000)
+        await row.locator("td").nth(3).click()
+        snapshot = page.page.get_by_test_id("event-snapshot")
+        await snapshot.wait_for(timeout=30_000)
+
+        seen: list[Any] = []
+
+        async def snapshot_decoded() -> bool:
+            seen[:] = await snapshot.evaluate("i => [i.complete, i.naturalWidth, i.naturalHeight, i.src]")
+            return bool(seen[0]) and (seen[1], seen[2]) == (320, 240)
+
+        try:
+            await poll(snapshot_decoded, 15, "the event's snapshot decoded at 320x240")
+        except AssertionError:
+            raise AssertionError(f"snapshot {seen}; console: {page.errors}") from None
+        clip = page.page.get_by_test_id("event-clip")
+        await clip.wait_for(timeout=60_000)
+
+        async def clip_plays() -> bool:
+            return bool(await clip.evaluate("v => v.currentTime > 0.5 && v.videoWidth === 320"))
+
+        await poll(clip_plays, 30, "the event's clip playing")
+        runs = await admin.call("list_rule_runs", {"rule": rule_id})
+        assert [r["event_id"] for r in runs] == [event["id"]]
+        await page.shot("events-snapshot-and-clip")
+        assert await page.axe() == []
+        page.check_clean()
