@@ -177,3 +177,35 @@ async def web_env(tmp: Path, overrides: dict[str, Any] | None = None) -> AsyncIt
                 with contextlib.suppress(Exception):
                     await ctx.close()
             await browser.close()
+
+
+BASELINE = ["-profile:v", "baseline", "-bf", "0"]  # plays over WebRTC
+BFRAMES = ["-profile:v", "high", "-bf", "2"]  # refused by MediaMTX's WebRTC: HLS
+
+
+async def wait_online(env: WebEnv, cid: str) -> None:
+    admin = await env.service.client()
+
+    async def online() -> bool:
+        return bool((await admin.call("get_camera", {"camera": cid}))["status"] == "ONLINE")
+
+    await poll(online, 30, f"{cid} online")
+
+
+async def publisher_camera(
+    env: WebEnv,
+    factory: Callable[..., Awaitable[Any]],
+    cid: str,
+    *,
+    args: list[str] = BASELINE,
+    size: tuple[int, int] = (320, 240),
+    **fields: Any,
+) -> Any:
+    """Add camera `cid` (source publisher, plus `fields`), publish a 15 fps test pattern to it with
+    ffmpeg and wait until the service reports it ONLINE. Returns the TestCamera."""
+    admin = await env.service.client()
+    await admin.call("add_camera", {"id": cid, "name": cid.upper(), "source": "publisher", **fields})
+    url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/{cid}"
+    cam = await factory(url, width=size[0], height=size[1], fps=15, gop=15, extra_args=args)
+    await wait_online(env, cid)
+    return cam

@@ -11,23 +11,12 @@ from typing import Any
 import pytest
 from playwright.async_api import Route
 
-from tests.web.browser import ConsolePage, WebEnv, poll, web_env
+from tests.web.browser import BASELINE, BFRAMES, ConsolePage, poll, publisher_camera, web_env
 
 pytestmark = pytest.mark.integration
 
-BASELINE = ["-profile:v", "baseline", "-bf", "0"]
-BFRAMES = ["-profile:v", "high", "-bf", "2"]
 MAIN = (640, 360)
 SUB = (320, 180)
-
-
-async def _online(env: WebEnv, cid: str) -> None:
-    admin = await env.service.client()
-
-    async def online() -> bool:
-        return (await admin.call("get_camera", {"camera": cid}))["status"] == "ONLINE"
-
-    await poll(online, 30, f"{cid} online")
 
 
 async def _decoded_size(page: ConsolePage, cam: str) -> tuple[int, int]:
@@ -67,23 +56,17 @@ async def test_grid_plays_substream_focused_tile_main_stream(
 ) -> None:
     async with web_env(tmp_path) as env:
         admin = await env.service.client()
+        # Two publishers of different sizes: which one a tile decodes shows in videoWidth/videoHeight.
+        await publisher_camera(env, test_camera_factory, "duo", size=MAIN, substream="publisher")
         rtsp = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}"
-        await admin.call(
-            "add_camera", {"id": "duo", "name": "Duo", "source": "publisher", "substream": "publisher"}
+        await test_camera_factory(
+            f"{rtsp}/duo.sub", width=SUB[0], height=SUB[1], fps=15, gop=15, extra_args=BASELINE
         )
-        await admin.call("add_camera", {"id": "solo", "name": "Solo", "source": "publisher"})
-        info = await admin.call("get_camera", {"camera": "duo"})
-        assert info["substream"] == "publisher"
+        await publisher_camera(env, test_camera_factory, "solo", size=MAIN)
+        assert (await admin.call("get_camera", {"camera": "duo"}))["substream"] == "publisher"
         urls = await admin.call("get_stream_urls", {"camera": "duo"})
         assert urls["substream"]["whep"].split("?")[0].endswith("/duo.sub/whep")
         assert (await admin.call("get_stream_urls", {"camera": "solo"}))["substream"] is None
-        # Two publishers of different sizes: which one a tile decodes shows in videoWidth/videoHeight.
-        kw = {"fps": 15, "gop": 15, "extra_args": BASELINE}
-        await test_camera_factory(f"{rtsp}/duo", width=MAIN[0], height=MAIN[1], **kw)
-        await test_camera_factory(f"{rtsp}/duo.sub", width=SUB[0], height=SUB[1], **kw)
-        await test_camera_factory(f"{rtsp}/solo", width=MAIN[0], height=MAIN[1], **kw)
-        await _online(env, "duo")
-        await _online(env, "solo")
 
         page = await env.page()
         await page.goto("/")
@@ -113,10 +96,7 @@ async def test_grid_plays_substream_focused_tile_main_stream(
 async def test_hls_tile_goes_stale_when_frames_stop(tmp_path: Path, test_camera_factory: Any) -> None:
     async with web_env(tmp_path) as env:
         admin = await env.service.client()
-        await admin.call("add_camera", {"id": "bf", "name": "BF", "source": "publisher"})
-        url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/bf"
-        await test_camera_factory(url, width=320, height=240, fps=15, gop=15, extra_args=BFRAMES)
-        await _online(env, "bf")
+        await publisher_camera(env, test_camera_factory, "bf", args=BFRAMES)
         page = await env.page()
         await page.goto("/")
         await page.login("admin", env.admin_password)

@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.web.browser import ConsolePage, WebEnv, poll, web_env
+from tests.web.browser import ConsolePage, WebEnv, poll, publisher_camera, web_env
 
 pytestmark = pytest.mark.integration
-
-BASELINE = ["-profile:v", "baseline", "-bf", "0"]
 
 
 async def _rule(env: WebEnv, name: str) -> dict[str, Any] | None:
@@ -75,14 +73,7 @@ async def _edit_rule_in_console(page: ConsolePage, env: WebEnv) -> str:
 async def test_rule_editor_and_event_snapshot_and_clip(tmp_path: Path, test_camera_factory: Any) -> None:
     async with web_env(tmp_path) as env:
         admin = await env.service.client()
-        await admin.call("add_camera", {"id": "cam1", "name": "Gate", "source": "publisher"})
-        url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/cam1"
-        await test_camera_factory(url, width=320, height=240, fps=15, gop=15, extra_args=BASELINE)
-
-        async def online() -> bool:
-            return (await admin.call("get_camera", {"camera": "cam1"}))["status"] == "ONLINE"
-
-        await poll(online, 30, "cam1 online")
+        await publisher_camera(env, test_camera_factory, "cam1")
         await admin.call("start_recording", {"camera": "cam1"})
         page = await env.page()
         await page.goto("/")

@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import { OnvifImport, Retention, Webhooks } from "./admin_more";
 import { Rules } from "./admin_rules";
-import { Choice, Field, Messages, ROLES, type RoleName, Table, useAction, useLoad } from "./admin_ui";
+import { Act, Choice, Field, Messages, ROLES, type RoleName, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { rpc } from "./session";
 import { fmt } from "./time";
@@ -103,12 +103,8 @@ function Cameras() {
               <td>{c.substream ?? ""}</td>
               <td>{c.enabled ? c.status : "DISABLED"}</td>
               <td>
-                <button type="button" onClick={() => void run(async () => (await rpc.call("update_camera", { camera: c.id, enabled: !c.enabled } as never), reload()))}>
-                  {c.enabled ? t("disable") : t("enable")}
-                </button>
-                <button type="button" onClick={() => confirm(`${t("remove")} ${c.id}?`) && void run(async () => (await rpc.call("remove_camera", { camera: c.id } as never), reload()))}>
-                  {t("remove")}
-                </button>
+                <Act label={c.enabled ? t("disable") : t("enable")} run={run} f={async () => (await rpc.call("update_camera", { camera: c.id, enabled: !c.enabled }), reload())} />
+                <Act label={t("remove")} ask={`${t("remove")} ${c.id}?`} run={run} f={async () => (await rpc.call("remove_camera", { camera: c.id }), reload())} />
               </td>
             </tr>
           ))}
@@ -162,9 +158,7 @@ function Users() {
               <td>{(u.scopes.cameras ?? []).join(", ") || t("all")}</td>
               <td>{u.disabled ? "disabled" : `${u.active_sessions} sessions`}</td>
               <td>
-                <button type="button" onClick={() => void run(async () => (await rpc.call("update_user", { username: u.username, disabled: !u.disabled }), reload()))}>
-                  {u.disabled ? t("enable") : t("disable")}
-                </button>
+                <Act label={u.disabled ? t("enable") : t("disable")} run={run} f={async () => (await rpc.call("update_user", { username: u.username, disabled: !u.disabled }), reload())} />
               </td>
             </tr>
           ))}
@@ -208,9 +202,7 @@ function ApiKeys() {
               <td>{k.revoked_at ? "revoked" : "active"}</td>
               <td>
                 {!k.revoked_at && (
-                  <button type="button" onClick={() => void run(async () => (await rpc.call("revoke_api_key", { key_id: k.key_id }), reload()))}>
-                    {t("remove")}
-                  </button>
+                  <Act label={t("remove")} run={run} f={async () => (await rpc.call("revoke_api_key", { key_id: k.key_id }), reload())} />
                 )}
               </td>
             </tr>

@@ -1,7 +1,7 @@
 // More administration: webhooks (add, test, deliveries, redrive, remove), retention and storage (edit
 // as JSON), ONVIF import. Rules: admin_rules.tsx.
 import { useState } from "preact/hooks";
-import { Field, Messages, Table, useAction, useLoad } from "./admin_ui";
+import { Act, Field, Messages, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { rpc } from "./session";
 import { fmt } from "./time";
@@ -51,9 +51,7 @@ export function Webhooks() {
                 >
                   Test
                 </button>
-                <button type="button" onClick={() => void run(async () => (await rpc.call("remove_webhook", { id: h.id }), reload()))}>
-                  {t("remove")}
-                </button>
+                <Act label={t("remove")} run={run} f={async () => (await rpc.call("remove_webhook", { id: h.id }), reload())} />
               </td>
             </tr>
           ))}
@@ -70,9 +68,7 @@ export function Webhooks() {
               <td>{d.attempts}</td>
               <td>
                 {d.status !== "delivered" && (
-                  <button type="button" onClick={() => void run(async () => (await rpc.call("redrive_webhook_delivery", { id: d.id }), reloadDeliveries()))}>
-                    Redrive
-                  </button>
+                  <Act label="Redrive" run={run} f={async () => (await rpc.call("redrive_webhook_delivery", { id: d.id }), reloadDeliveries())} />
                 )}
               </td>
             </tr>

@@ -3,7 +3,7 @@
 // schemas (list_rule_action_types), so a new action type needs no console change.
 import { useState } from "preact/hooks";
 import type { ActionTypeInfo, Rule, RuleAction, Severity, Trigger } from "./api/generated";
-import { Choice, Field, Messages, Table, useAction, useLoad } from "./admin_ui";
+import { Act, Choice, Field, Messages, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { can, rpc } from "./session";
 
@@ -118,14 +118,8 @@ export function Rules() {
                   {t("edit")}
                 </button>
               )}
-              <button type="button" onClick={() => void run(async () => (await rpc.call("update_rule", { id: r.id, enabled: r.enabled === false }), reload()))}>
-                {r.enabled === false ? t("enable") : t("disable")}
-              </button>
-              {mayEdit && r.source === "api" && (
-                <button type="button" onClick={() => confirm(`${t("remove")} ${r.name}?`) && void run(async () => (await rpc.call("remove_rule", { id: r.id }), reload()))}>
-                  {t("remove")}
-                </button>
-              )}
+              <Act label={r.enabled === false ? t("enable") : t("disable")} run={run} f={async () => (await rpc.call("update_rule", { id: r.id, enabled: r.enabled === false }), reload())} />
+              {mayEdit && r.source === "api" && <Act label={t("remove")} ask={`${t("remove")} ${r.name}?`} run={run} f={async () => (await rpc.call("remove_rule", { id: r.id }), reload())} />}
             </td>
           </tr>
         ))}

@@ -96,3 +96,12 @@ export function Table({ head, children }: { head: string[]; children: ComponentC
     </table>
   );
 }
+
+/** A row's button: runs `f` through `run` (its error/note shown), after a confirmation when `ask` is set. */
+export function Act(props: { label: string; run: (f: () => Promise<unknown>) => Promise<void>; f: () => Promise<unknown>; ask?: string }) {
+  return (
+    <button type="button" onClick={() => (!props.ask || confirm(props.ask)) && void props.run(props.f)}>
+      {props.label}
+    </button>
+  );
+}
