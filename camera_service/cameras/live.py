@@ -65,8 +65,12 @@ class LivePush:
         reader_url: Callable[[str], str],
         lookup: Callable[[str], Camera | None],
         pushes: PushRelay | None = None,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
+        """`owns` (several instances): whether this instance tracks the camera; another instance's
+        status pushes become the status this one reports for the cameras it does not own."""
         self.cfg = cfg
+        self.owns = owns
         self.bus = bus
         self.connections = connections
         self.metrics = metrics
@@ -120,8 +124,13 @@ class LivePush:
     def _on_remote_status(self, payload: dict[str, Any]) -> None:
         """Another instance's camera changed status: push it to this instance's clients (same scopes)."""
         camera = self.lookup(str(payload["camera"]))
-        if camera is not None and len(self.connections):
-            self._push(camera, CameraStatusInfo.model_validate(payload["info"]))
+        if camera is None:
+            return
+        info = CameraStatusInfo.model_validate(payload["info"])
+        if self.owns is not None and not self.owns(camera.id):
+            self.tracker.infos[camera.id] = info  # the owner's word: get_camera/list_cameras report it
+        if len(self.connections):
+            self._push(camera, info)
 
     def _push(self, camera: Camera, info: CameraStatusInfo) -> None:
         def permitted(conn: ConnectionContext) -> bool:

@@ -120,6 +120,7 @@ class CameraService:
             reader_url=self.local_rtsp_url,
             lookup=self._cache.find,
             pushes=pushes or LocalPushes(),
+            owns=owns,
         )
         self.reconciler = PathReconciler(
             cfg,
@@ -421,7 +422,9 @@ class CameraService:
         if up:
             paths = {p.name: p for p in await self.mediamtx.client.list_paths()}
             self.reconciler.check_drift(paths, self._cache.by_id, busy=self._mutate.locked())
-        self.tracker.apply(self.cameras(), paths, mtx_up=up, provisioning_errors=self.provisioner.errors)
+        # Several instances: only the owner tracks a camera (others report what its pushes said).
+        tracked = [c for c in self.cameras() if self.owns(c.id)]
+        self.tracker.apply(tracked, paths, mtx_up=up, provisioning_errors=self.provisioner.errors)
         self._update_counts()
 
     def _update_counts(self) -> None:

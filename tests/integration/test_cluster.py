@@ -105,6 +105,13 @@ async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInsta
         message="not every camera recorded by its owner",
     )
 
+    # A reports every camera's live status: its own, and the others' from their owners' pushes (Redis).
+    async def all_online_on_a() -> bool:
+        cams = (await admin.call("list_cameras", {"limit": 100}))["cameras"]
+        return all(cam["status"] == "ONLINE" for cam in cams)
+
+    await wait_for(all_online_on_a, 30, 0.5, message="A does not report every camera ONLINE")
+
     # Routing: stream URLs from A point at the MediaMTX of the camera's owner.
     cam_b = by_node[b.instance_id][0]
     urls = await admin.call("get_stream_urls", {"camera": cam_b})
@@ -157,9 +164,10 @@ async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInsta
     unfenced = await _rows(pg_url, "SELECT count(*) FROM rec_segments WHERE owner IS NULL OR epoch IS NULL")
     assert unfenced[0][0] == 0
 
-    # The survivors still answer for all 30; B's camera now streams from its new owner.
+    # The survivors still answer for all 30, every one ONLINE again; B's camera streams from its new owner.
     page = await (await c.client()).call("list_cameras", {"limit": 100})
     assert page["total"] == 30
+    await wait_for(all_online_on_a, 30, 0.5, message="A does not report B's cameras ONLINE again")
     new_owner = next(n for n in (a, c) if n.instance_id == after[cam_b][0])
     urls = await admin.call("get_stream_urls", {"camera": cam_b})
     assert urls["rtsp"].startswith(f"rtsp://127.0.0.1:{new_owner.rtsp_port}/{cam_b}"), urls
