@@ -18,8 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from av.video.frame import VideoFrame
-
+from camera_service.analytics.frames import LiveFrames
 from camera_service.analytics.methods import AnalyticsApi
 from camera_service.analytics.service import AnalyticsService
 from camera_service.auth.abuse import AnonymousLimits
@@ -50,7 +49,6 @@ from camera_service.events.rules.actions import RuleDeps
 from camera_service.events.service import EventService
 from camera_service.events.shared import SharedEvents
 from camera_service.media.demo import DemoPublisher
-from camera_service.media.snapshot import GrabbedFrame
 from camera_service.mediamtx.adoption import previous_callback_endpoint
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
@@ -213,6 +211,8 @@ class Application:
             clock=clock,
         )
         users = UserService(settings, db, tokens=stream_tokens.verifier)
+        # Analytics' samplers keep each analysed camera's last frame here; take_snapshot reads it.
+        frames = LiveFrames(settings.analytics.frame_cache_max_age_s)
         recordings = RecordingsService(
             settings.recordings,
             data_dir=data_dir,
@@ -226,11 +226,7 @@ class Application:
             internal=internal,
             cameras=cameras,
             rtsp_url=readers.rtsp_url,
-            # take_snapshot answers from analytics' fresh frame when it reads the camera anyway. The one
-            # cycle of the graph (analytics stores detection frames as snapshots): resolved at call time.
-            frame_cache=lambda camera: analytics.latest_frame(camera),  # noqa: PLW0108 (built below)
-            # get_timeline marks motion periods and objects (analytics, built below, like frame_cache).
-            activity_source=lambda cam, a, b: analytics.timeline_activity(cam, a, b),  # noqa: PLW0108
+            frames=frames,  # take_snapshot answers from analytics' fresh frame when it reads the camera
             clock=clock,
             public_base_url=lambda: (
                 f"{settings.server.public_scheme}://{settings.server.public_host}:{self.http.port}"
@@ -239,18 +235,22 @@ class Application:
             instance_id=ownership.instance_id,
             fence=ownership.fence if clustered else None,
         )
+        # Registrations on other components, here rather than in constructors: MediaMTX's hooks, the
+        # paths a managed MediaMTX starts with, and the recorder's settings in every path config.
+        for component in (cameras, recordings):
+            for hook, handler in component.hook_handlers().items():
+                internal.on_hook(hook, handler)
+        mediamtx.set_paths_provider(cameras.startup_paths)
+        cameras.add_path_contributor(recordings.recorder.contribute)
         onvif = OnvifService(settings.onvif, cameras, bus, clock=clock)
-
-        async def save_detection_frame(camera: str, frame: VideoFrame, at: float, quality: int) -> str:
-            return (await recordings.store_frame(camera, GrabbedFrame(frame, at, True), "jpeg", quality)).id
-
         analytics = AnalyticsService(
             settings.analytics,
             db,
             bus,
             metrics,
             rtsp_url=readers.rtsp_url,
-            save_snapshot=save_detection_frame,  # best-frame snapshots of detections
+            frames=frames,
+            snapshots=recordings,  # best-frame snapshots of detections
             clock=clock,
         )
         # events last among the domains: it subscribes to the bus at construction, so nothing is missed.
@@ -282,7 +282,9 @@ class Application:
             AuthApi(auth=auth, contract=contract, failed_authenticate=settings.compat.failed_authenticate),
             UsersApi(users=users),
             CameraApi(cameras=cameras, streams=auth),
-            RecordingsApi(recordings=recordings, download_urls=settings.compat.download_urls),
+            RecordingsApi(
+                recordings=recordings, download_urls=settings.compat.download_urls, activity=analytics
+            ),
             EventsApi(events=events, cameras=cameras),
             OnvifApi(onvif=onvif, cameras=cameras),
             AnalyticsApi(analytics=analytics, cameras=cameras),

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from av.video.frame import VideoFrame
 
 from camera_service.analytics.builtin.yolo import ENTRYPOINT as YOLO_ENTRYPOINT
 from camera_service.analytics.config import AnalyticsConfig
+from camera_service.analytics.frames import LiveFrames
 from camera_service.analytics.metrics import AnalyticsMetrics
 from camera_service.analytics.models import CameraAnalyticsSettings, Detection
 from camera_service.analytics.motion import zone_of
@@ -36,11 +37,13 @@ from camera_service.core.bus import Event, EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import TaskSet, cancel_and_wait
+from camera_service.media.snapshot import GrabbedFrame
+from camera_service.observability.metrics import Metrics
+from camera_service.recordings.ports import FrameStore
 from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.analytics")
 
-SaveSnapshot = Callable[[str, VideoFrame, float, int], Awaitable[str]]  # -> snapshot id
 HIGH_LABELS = {"person"}
 
 
@@ -56,13 +59,15 @@ class AnalyticsService:
         cfg: AnalyticsConfig,
         db: Database,
         bus: EventBus,
-        metrics: Any,
+        metrics: Metrics,
         *,
         rtsp_url: Callable[[str], str],
+        frames: LiveFrames,
         clock: Clock | None = None,
-        save_snapshot: SaveSnapshot | None = None,
+        snapshots: FrameStore | None = None,
     ) -> None:
-        """`save_snapshot` stores a detection's best frame as a snapshot (the recordings domain)."""
+        """`frames`: where the samplers' last frames are read (take_snapshot); `snapshots` stores a
+        detection's best frame as a snapshot (the recordings domain)."""
         self.cfg = cfg
         self.clock: Clock = clock or SystemClock()  # retention and settings times (frames carry wall time)
         self.bus = bus
@@ -70,7 +75,8 @@ class AnalyticsService:
         self.store = AnalyticsStore(db)
         db.register("analytics", MIGRATIONS)
         self._rtsp_url = rtsp_url
-        self.save_snapshot = save_snapshot
+        self.frames = frames
+        self.snapshots = snapshots
         self.discovery = Discovery({}, {})
         self.queue: InferenceQueue | None = None
         self.pipelines: dict[str, CameraPipeline] = {}
@@ -114,6 +120,7 @@ class AnalyticsService:
         pipelines = list(self.pipelines.values())
         self.pipelines.clear()
         for p in pipelines:
+            self.frames.detach(p.camera)
             p.stop()
         if self.queue is not None:
             await asyncio.to_thread(self.queue.stop)
@@ -177,11 +184,13 @@ class AnalyticsService:
             reconnect_s=self.cfg.reconnect_s,
         )
         self.pipelines[camera] = pipeline
+        self.frames.attach(camera, pipeline.sampler)
         pipeline.start()
 
     async def _stop_pipeline(self, camera: str) -> None:
         pipeline = self.pipelines.pop(camera, None)
         if pipeline is not None:
+            self.frames.detach(camera)
             pipeline.stop()
             await asyncio.to_thread(pipeline.sampler.join, 2.0)
 
@@ -205,14 +214,6 @@ class AnalyticsService:
     async def search(self, q: DetectionQuery) -> tuple[list[DetectionRecord], str | None]:
         """Confirmed detections, newest first: the page and the next page's cursor (None at the end)."""
         return await self.store.search(q)
-
-    def latest_frame(self, camera: str) -> tuple[VideoFrame, float] | None:
-        """The camera's last sampled frame if fresh enough (take_snapshot answers from it)."""
-        pipeline = self.pipelines.get(camera)
-        if pipeline is None:
-            return None
-        sample = pipeline.sampler.latest_frame(self.cfg.frame_cache_max_age_s)
-        return (sample.frame, sample.time) if sample is not None else None
 
     # --- worker ---
     def _ensure_queue(self) -> None:
@@ -283,11 +284,12 @@ class AnalyticsService:
         camera = pipeline.camera
         snapshot_id = None
         frame = track.best_context
-        if self.save_snapshot is not None and isinstance(frame, VideoFrame):
+        if self.snapshots is not None and isinstance(frame, VideoFrame):
             try:
-                snapshot_id = await self.save_snapshot(
-                    camera, frame, track.best_time, self.cfg.snapshot_quality
-                )
+                grabbed = GrabbedFrame(frame, track.best_time, True)
+                snapshot_id = (
+                    await self.snapshots.store_frame(camera, grabbed, "jpeg", self.cfg.snapshot_quality)
+                ).id
             except Exception:
                 log.exception("detection snapshot failed", extra={"camera": camera})
         zone = zone_of(track.best_box, pipeline.settings.zones)

@@ -43,7 +43,7 @@ from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerCon
 from camera_service.core.bus import EventBus
 from camera_service.core.component import ComponentHealth
 from camera_service.core.errors import DomainError, conflict
-from camera_service.core.hooks import HookHost
+from camera_service.core.hooks import HookHandler, HookHost
 from camera_service.core.pushes import LocalPushes, PushRelay
 from camera_service.core.tasks import TaskSet
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
@@ -132,9 +132,6 @@ class CameraService:
             tasks=self._tasks,
             after=self.tracker.wake,
         )
-        internal.on_hook(HOOK_ONLINE, self._on_hook)
-        internal.on_hook(HOOK_OFFLINE, self._on_hook)
-        mediamtx.set_paths_provider(self._startup_paths)  # used by a managed MediaMTX only
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -165,7 +162,7 @@ class CameraService:
                 apply=False,
             )
 
-    async def _startup_paths(self, secrets_allowed: bool) -> dict[str, dict[str, Any]]:
+    async def startup_paths(self, secrets_allowed: bool) -> dict[str, dict[str, Any]]:
         """The paths a (re)spawned managed MediaMTX starts with: exactly what a reconcile would apply, so
         the reconcile after its start finds nothing to change. Without a memory-only config file, paths
         that carry credentials are left out (they never touch the disk; the reconcile applies them)."""
@@ -412,6 +409,10 @@ class CameraService:
         self.tracker.wake()
 
     # ---- status ----------------------------------------------------------------------------------
+
+    def hook_handlers(self) -> dict[str, HookHandler]:
+        """The MediaMTX hooks this component handles (app.py registers them on the internal listener)."""
+        return {HOOK_ONLINE: self._on_hook, HOOK_OFFLINE: self._on_hook}
 
     async def _on_hook(self, params: dict[str, str]) -> None:
         self.tracker.wake()

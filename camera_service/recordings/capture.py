@@ -14,8 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from av.video.frame import VideoFrame
-
+from camera_service.analytics.ports import FrameSource
 from camera_service.cameras.ports import CameraRegistry
 from camera_service.core.bus import EventBus
 from camera_service.core.errors import CameraUnavailable, InvalidInput, StorageFailure, TimedOut
@@ -28,8 +27,6 @@ from camera_service.recordings.models import Clip, ClipKind, Snapshot
 from camera_service.recordings.store import RecordingStore
 
 _EXT = {"jpeg": "jpg", "png": "png"}
-
-FrameCache = Callable[[str], tuple[VideoFrame, float] | None]
 
 
 def _stamp(ts: float) -> str:
@@ -142,9 +139,9 @@ class SnapshotTaker:
         bus: EventBus,
         cameras: CameraRegistry,
         rtsp_url: Callable[[str], str],
-        frame_cache: FrameCache | None,
+        frames: FrameSource | None,
     ) -> None:
-        """`frame_cache`: a fresh decoded frame of a camera another component already reads (analytics)."""
+        """`frames`: a fresh decoded frame of a camera another component already reads (analytics)."""
         self.cfg = cfg
         self.store_ = store
         self.engine = engine
@@ -152,7 +149,7 @@ class SnapshotTaker:
         self.bus = bus
         self.cameras = cameras
         self._rtsp_url = rtsp_url
-        self.frame_cache = frame_cache
+        self.frames = frames
 
     async def take(
         self,
@@ -167,7 +164,7 @@ class SnapshotTaker:
         <camera>/<name> when a client chose `name`: sanitised, never over another file)."""
         camera = await self.cameras.get(camera_id)
         timeout = self.cfg.snapshot_timeout_s
-        cached = self.frame_cache(camera.id) if self.frame_cache is not None else None
+        cached = self.frames.latest_frame(camera.id) if self.frames is not None else None
         try:
             if cached is not None:
                 grabbed = GrabbedFrame(cached[0], cached[1], warm=True)

@@ -10,6 +10,7 @@ import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from camera_service.analytics.ports import ActivitySource
 from camera_service.auth.roles import Role
 from camera_service.recordings import archive, compat_sessions
 from camera_service.recordings.policy import parse_policy
@@ -60,6 +61,7 @@ class RecordingsApi:
 
     recordings: RecordingsService
     download_urls: str  # settings.compat.download_urls: "by_shape" or "files"
+    activity: ActivitySource | None = None  # get_timeline's motion/object marks (analytics)
 
 
 async def camera_of(api: RecordingsApi, ctx: CallContext, ref: str) -> Any:
@@ -297,8 +299,7 @@ async def get_timeline(api: RecordingsApi, ctx: CallContext, params: TimelinePar
     if end <= start:
         raise invalid_params("end", "must be after start")
     ranges, gaps, segs = await archive.timeline(api.recordings, camera.id, start, end)
-    source = api.recordings.activity_source
-    activity = await source(camera.id, start, end) if source is not None else []
+    activity = await api.activity.timeline_activity(camera.id, start, end) if api.activity else []
 
     def tr(a: float, b: float) -> TimeRange:
         return TimeRange(start=iso(a), end=iso(b), duration_s=round(b - a, 3))

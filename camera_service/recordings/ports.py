@@ -1,6 +1,7 @@
-"""What the recordings domain offers the others (events: event clips and rule actions), as Protocols.
+"""What the recordings domain offers the others, as Protocols: events (event clips and rule actions)
+and analytics (detection frames stored as snapshots).
 
-RecordingsService satisfies it; app.py passes it to the events component.
+RecordingsService satisfies them; app.py passes it to the events and analytics components.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from datetime import datetime
 from typing import Protocol
 
 from camera_service.media.imaging import ImageFormat
+from camera_service.media.snapshot import GrabbedFrame
 from camera_service.recordings.models import Clip, ClipKind, RecordingSession, Snapshot
 
 
@@ -36,4 +38,19 @@ class RecordingActions(Protocol):
         self, camera_id: str, duration_s: float | None = None, requested_by: str | None = None
     ) -> RecordingSession:
         """Start an on-demand (optionally timed) recording session."""
+        ...
+
+
+class FrameStore(Protocol):
+    async def store_frame(
+        self,
+        camera_id: str,
+        grabbed: GrabbedFrame,
+        fmt: ImageFormat = "jpeg",
+        quality: int = 85,
+        max_width: int | None = None,
+        *,
+        name: str | None = None,
+    ) -> Snapshot:
+        """Encode an already decoded frame of a camera and store it as a snapshot."""
         ...

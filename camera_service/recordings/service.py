@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from av.video.frame import VideoFrame
-
+from camera_service.analytics.ports import FrameSource
 from camera_service.auth.scopes import in_scope
 from camera_service.cameras.ports import CameraRegistry
 from camera_service.core.bus import Event, EventBus, Severity
@@ -26,7 +25,7 @@ from camera_service.core.errors import (
     DomainError,
     StorageFailure,
 )
-from camera_service.core.hooks import HookHost
+from camera_service.core.hooks import HookHandler, HookHost
 from camera_service.core.pushes import LocalPushes, PushRelay
 from camera_service.core.tasks import TaskSet
 from camera_service.media.imaging import ImageFormat
@@ -78,8 +77,7 @@ class RecordingsService:
         public_base_url: Callable[[], str],
         rtsp_url: Callable[[str], str] | None = None,
         clock: Clock | None = None,
-        frame_cache: Callable[[str], tuple[VideoFrame, float] | None] | None = None,
-        activity_source: Callable[[str, float, float], Awaitable[list[Any]]] | None = None,
+        frames: FrameSource | None = None,
         pushes: PushRelay | None = None,
         instance_id: str | None = None,
         fence: Fence | None = None,
@@ -138,10 +136,8 @@ class RecordingsService:
             bus=bus,
             cameras=cameras,
             rtsp_url=self._rtsp_url,
-            frame_cache=frame_cache,  # a fresh frame analytics already decoded, if any
+            frames=frames,  # a fresh frame analytics already decoded, if any
         )
-        # Activity marks of a camera's timeline (analytics): (camera, start, end) -> [.kind/.start/...].
-        self.activity_source = activity_source
         self.storage = StorageManager(
             self.store,
             bus,
@@ -154,8 +150,6 @@ class RecordingsService:
             clock=self.clock,
         )
         self.downloads = DownloadRoutes(self.roots, self.signer, self._is_known_file)
-        cameras.add_path_contributor(self.recorder.contribute)
-        internal.on_hook("segment_complete", self._on_segment_hook)
         self.index.on_indexed(self._segment_indexed)
         self.recorder.on_session(self._session_changed)
         self._tasks = TaskSet("recordings")
@@ -215,6 +209,10 @@ class RecordingsService:
         self._tasks.spawn(coro, name=name)
 
     # ---- wiring callbacks ----------------------------------------------------------------------------
+
+    def hook_handlers(self) -> dict[str, HookHandler]:
+        """The MediaMTX hooks this component handles (app.py registers them on the internal listener)."""
+        return {"segment_complete": self._on_segment_hook}
 
     async def _on_segment_hook(self, params: dict[str, str]) -> None:
         if self._closed:
