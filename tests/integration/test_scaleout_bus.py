@@ -7,14 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcClient
 from tests.harness.service import RunningService, run_service, service_config
+from tests.harness.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +141,31 @@ async def drain(client: RpcClient, within: float) -> list[dict[str, Any]]:
         except TimeoutError:
             break
     return got
+
+
+async def test_webhooks_from_three_instances_on_one_postgresql_are_delivered_exactly_once(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    """Every instance runs an outbox worker on the shared database; each delivery reaches the receiver
+    once. The webhook is added on A; B and C hear of it over the stream and queue deliveries too."""
+    async with (
+        webhook_receiver(delay_s=0.02) as receiver,
+        instances(tmp_path, 3, redis_url, database_url=pg_url) as svcs,
+    ):
+        admin = await svcs[0].client()
+        await admin.call("add_webhook", {"url": receiver.url, "topics": ["alarm.*"], "secret": "s" * 16})
+        operators = [await svc.client("operator") for svc in svcs]
+
+        async def known_everywhere() -> bool:
+            return all(len(svc.app.services.events.webhooks.all()) == 1 for svc in svcs)
+
+        await wait_for(known_everywhere, timeout=10)
+        n = 60
+        for i in range(n):
+            await operators[i % 3].call("create_event", {"type": "alarm.tick", "data": {"i": i}})
+        await receiver.wait_for(n, timeout=60)
+        await asyncio.sleep(1.5)  # a second attempt by another worker would arrive now
+        keys = Counter(r.headers["Idempotency-Key"] for r in receiver.requests)
+        assert len(keys) == n and set(keys.values()) == {1}, "a delivery was sent twice"
+        ticks = sorted(orjson.loads(r.body)["event"]["data"]["i"] for r in receiver.requests)
+        assert ticks == list(range(n))
