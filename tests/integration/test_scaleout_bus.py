@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcClient
@@ -27,13 +28,15 @@ pytestmark = pytest.mark.integration
 async def instances(
     tmp_path: Path, n: int, redis_url: str, database_url: str | None = None
 ) -> AsyncIterator[list[RunningService]]:
+    key = Fernet.generate_key().decode()  # one deployment, one at-rest key (webhook secrets, credentials)
     async with contextlib.AsyncExitStack() as stack:
         out = []
         for i in range(n):
             storage: dict[str, Any] = {"redis_url": redis_url}
             if database_url is not None:
                 storage["database_url"] = database_url
-            cfg = service_config(tmp_path / f"svc{i}", overrides={"storage": storage})
+            overrides = {"storage": storage, "cameras": {"secret_key": key}}
+            cfg = service_config(tmp_path / f"svc{i}", overrides=overrides)
             out.append(await stack.enter_async_context(run_service(cfg)))
         yield out
 

@@ -59,6 +59,7 @@ class OutboxWorker:
         self._tasks = TaskSet("webhook-outbox")
         self._slots = asyncio.Semaphore(cfg.concurrency)
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def breaker(self, webhook_id: str) -> CircuitBreaker:
         b = self._breakers.get(webhook_id)
@@ -81,10 +82,15 @@ class OutboxWorker:
 
     async def start(self) -> None:
         await self.refresh_gauges()
+        self._stopping = False
         self._tasks.reopen()
         self._tasks.spawn(self._run(), name="webhook-outbox")
 
     async def stop(self) -> None:
+        # The flag and the wake end the loop even if the cancel is lost: one that lands while a
+        # PostgreSQL query is in flight was seen to vanish, leaving the loop asleep for a whole poll.
+        self._stopping = True
+        self._wake.set()
         await self._tasks.close()
 
     async def refresh_gauges(self) -> None:
@@ -93,7 +99,7 @@ class OutboxWorker:
         self.metrics.dead_letters.set(counts.get("dead", 0))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._pass()
                 wait = self.cfg.poll_interval_s
