@@ -11,7 +11,6 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
-from camera_service.storage.factory import database_for_url
 from cryptography.fernet import Fernet
 
 from camera_service.core.bus import Event, EventBus
@@ -22,6 +21,7 @@ from camera_service.events.webhooks.models import DeliveryStatus
 from camera_service.events.webhooks.policy import AttemptResult
 from camera_service.observability.metrics import Metrics
 from camera_service.storage.crypto import SecretBox
+from camera_service.storage.factory import database_for_url
 from tests.unit.fakes import rule_deps
 
 pytestmark = pytest.mark.integration
