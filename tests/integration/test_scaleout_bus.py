@@ -16,6 +16,7 @@ import orjson
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.harness.cluster import run_cluster
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcClient
 from tests.harness.service import RunningService, run_service, service_config
@@ -172,3 +173,47 @@ async def test_webhooks_from_three_instances_on_one_postgresql_are_delivered_exa
         assert len(keys) == n and set(keys.values()) == {1}, "a delivery was sent twice"
         ticks = sorted(orjson.loads(r.body)["event"]["data"]["i"] for r in receiver.requests)
         assert ticks == list(range(n))
+
+
+async def test_webhooks_raised_around_a_kill_are_all_delivered_once_per_delivery_id(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    """Three instances as processes (tests/harness/cluster.py); events are raised on all three while B
+    is SIGKILLed. Every event whose create_event answered is delivered; each gets one delivery id; a
+    delivery B was sending when it died may be sent again after its claim lease (at least once, same
+    Idempotency-Key), never more often than B had deliveries in flight."""
+    hooks = {"events": {"webhooks": {"timeout_s": 1.0, "poll_interval_s": 0.2, "concurrency": 4}}}
+    async with (
+        webhook_receiver(delay_s=0.05) as receiver,
+        run_cluster(3, pg_url, tmp_path, hooks, redis_url=redis_url) as (a, b, c),
+    ):
+        admin = await a.client()
+        await admin.call("add_webhook", {"url": receiver.url, "topics": ["alarm.*"], "secret": "s" * 16})
+        clients = {n.instance_id: await n.client("operator") for n in (a, b, c)}
+        raised: list[str] = []
+
+        async def raise_on(node_id: str, i: int) -> None:
+            made = await clients[node_id].call("create_event", {"type": "alarm.tick", "data": {"i": i}})
+            raised.append(made["id"])
+
+        for i in range(30):  # before the kill: all three raise
+            await raise_on((a, b, c)[i % 3].instance_id, i)
+        b.kill()
+        await b.process.wait_exit()
+        for i in range(30, 60):  # after: the survivors
+            await raise_on((a, c)[i % 2].instance_id, i)
+
+        def delivered_events() -> set[str]:
+            return {orjson.loads(r.body)["event"]["id"] for r in receiver.accepted}
+
+        await wait_for(lambda: delivered_events() >= set(raised), 60, 0.2, message="events not delivered")
+        await asyncio.sleep(1.0)
+        by_event: dict[str, set[str]] = {}
+        for r in receiver.accepted:
+            by_event.setdefault(orjson.loads(r.body)["event"]["id"], set()).add(r.headers["Idempotency-Key"])
+        assert all(len(keys) == 1 for keys in by_event.values()), "an event was queued twice"
+        repeats = Counter(r.headers["Idempotency-Key"] for r in receiver.accepted)
+        again = sum(n - 1 for n in repeats.values())
+        posts = len(receiver.accepted)
+        print(f"\n{len(raised)} events, {posts} accepted POSTs, {again} repeated after the kill")
+        assert again <= 4  # at most B's in-flight deliveries (concurrency 4) are sent a second time
