@@ -366,6 +366,7 @@ class Application:
                 # Advertised once the server listens (its port may be chosen at start).
                 me=lambda: advertised(settings.cluster, settings.server, settings.mediamtx, self.http.port),
                 on_acquired=recordings.refresh_camera,
+                on_released=recordings.release_camera,
                 clock=clock,
             )
             if clustered

@@ -39,6 +39,7 @@ CAMERA_LOCAL = frozenset(
         "probe_camera",
         "start_recording",
         "stop_recording",
+        "get_recording_status",  # the recorder's live state (session, policy) is the owner's
     }
 )
 _CAMERA_KEYS = ("camera", "camera_id", "device")

@@ -46,11 +46,13 @@ class ClusterService:
         cameras: SharedRegistry,
         me: Callable[[], Member],
         on_acquired: Callable[[str], Awaitable[None]],
+        on_released: Callable[[str], Awaitable[None]],
         clock: Clock,
     ) -> None:
         """`me`: this instance's advertised row (called at start, once the server's port is known);
         `on_acquired`: run when a camera becomes ours or changed elsewhere (recordings re-reads its
-        policy) before its path is applied."""
+        policy, carries a running session on) before its path is applied; `on_released`: after a camera
+        stopped here (recordings forgets its session without ending it)."""
         self.cfg = cfg
         self.db = db
         self.ownership = ownership
@@ -58,6 +60,7 @@ class ClusterService:
         self.cameras = cameras
         self._me = me
         self._on_acquired = on_acquired
+        self._on_released = on_released
         self.clock = clock
         db.register("cluster", MIGRATIONS)
         self._store: ClusterStore | None = None
@@ -246,3 +249,7 @@ class ClusterService:
         except (DomainError, MediaMTXError) as exc:
             log.warning("released camera's path not deleted yet: %s", exc, extra={"camera": camera_id})
             self.cameras.request_reconcile()
+        try:
+            await self._on_released(camera_id)
+        except Exception:
+            log.exception("release hook failed", extra={"camera": camera_id})

@@ -123,6 +123,30 @@ class Recorder:
         self._tasks.reopen()
         # Sessions stay persisted as active: a restart resumes them (MediaMTX stops with us anyway).
 
+    async def adopt_session(self, camera_id: str) -> None:
+        """Several instances: this one just took the camera over; carry on the on-demand session
+        another instance started (persisted in the shared store), with its deadline."""
+        if camera_id in self._sessions:
+            return
+        for s in await self.store.active_sessions():
+            if s.camera != camera_id:
+                continue
+            if s.stop_at is not None and s.stop_at <= self.clock.time():
+                await self.store.finish_session(s.id, s.stop_at, "timer")
+                return
+            self._sessions[camera_id] = s
+            if s.stop_at is not None:
+                self._arm_timer(s)
+            return
+
+    async def release_session(self, camera_id: str) -> None:
+        """Several instances: the camera moved to another instance, which carries its session on;
+        forget it here without ending it (the store keeps it running)."""
+        async with self._lock:
+            self._sessions.pop(camera_id, None)
+            timer = self._timers.pop(camera_id, None)
+        await cancel_and_wait(timer)
+
     async def _policy_loop(self) -> None:
         while True:
             await self.clock.sleep(self.cfg.policy_interval_s)

@@ -148,6 +148,7 @@ class RecordingsService:
             recording_now=self.recorder.recording_cameras,
             on_warning=self._storage_notice,
             clock=self.clock,
+            owner=instance_id,
         )
         self.downloads = DownloadRoutes(self.roots, self.signer, self._is_known_file)
         self.index.on_indexed(self._segment_indexed)
@@ -246,8 +247,13 @@ class RecordingsService:
 
     async def refresh_camera(self, camera_id: str) -> None:
         """Re-read the camera's recording policy and re-apply its path (a cluster instance just took the
-        camera over, or another instance changed it)."""
+        camera over: it also carries on a running on-demand session; or another instance changed it)."""
+        await self.recorder.adopt_session(camera_id)
         await self._refresh_camera(camera_id, removed=False)
+
+    async def release_camera(self, camera_id: str) -> None:
+        """A cluster instance handed the camera over: its new owner carries the session on."""
+        await self.recorder.release_session(camera_id)
 
     async def _refresh_camera(self, camera_id: str, removed: bool) -> None:
         try:

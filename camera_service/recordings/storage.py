@@ -49,8 +49,12 @@ class StorageManager:
         recording_now: Callable[[], set[str]],
         on_warning: Callable[[dict[str, Any]], None],
         clock: Clock | None = None,
+        owner: str | None = None,
     ) -> None:
+        """`owner` (several instances): retention considers only the segments this instance recorded
+        (their files are on its disk)."""
         self.clock: Clock = clock or SystemClock()
+        self.owner = owner
         self.store = store
         self.bus = bus
         self.roots = roots
@@ -144,7 +148,7 @@ class StorageManager:
         locked = await self.store.locked_ranges()
         protected = locked + self._protected()
         recording = self._recording_now()
-        segs = await self.store.list_segments(limit=10_000_000)
+        segs = await self.store.list_segments(limit=10_000_000, owner=self.owner)
         newest: dict[str, float] = {}
         for s in segs:
             newest[s.camera] = max(newest.get(s.camera, 0.0), s.start)

@@ -163,8 +163,12 @@ class RecordingStore:
         before: tuple[float, int] | None = None,
         cameras: Collection[str] | None = None,
         ascending: bool = False,
+        owner: str | None = None,
     ) -> list[Segment]:
         where, args = self._seg_filter(camera, start, end, cameras)
+        if owner is not None:  # one instance's rows of a shared index (retention)
+            where.append("owner = ?")
+            args.append(owner)
         if before is not None:
             op = ">" if ascending else "<"
             where.append(f"(start {op} ? OR (start = ? AND id {op} ?))")

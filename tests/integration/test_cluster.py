@@ -134,6 +134,11 @@ async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInsta
     finally:
         await scoped.close()
 
+    # An on-demand session on B's camera, asked on A, runs on B (and moves with the camera below).
+    session = await admin.call("start_recording", {"camera": cam_b, "duration_s": 600})
+    status = await admin.call("get_recording_status", {"camera": cam_b})
+    assert status["reason"] == "session" and status["session"]["id"] == session["session_id"], status
+
     # kill -9 instance B (service and its MediaMTX): its cameras are owned and recording on A or C.
     moved = set(by_node[b.instance_id])
     killed_at = time.time()
@@ -163,6 +168,10 @@ async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInsta
     assert await _overlaps(pg_url) == []
     unfenced = await _rows(pg_url, "SELECT count(*) FROM rec_segments WHERE owner IS NULL OR epoch IS NULL")
     assert unfenced[0][0] == 0
+
+    # The session carries on at the camera's new owner (same id, same deadline).
+    status = await admin.call("get_recording_status", {"camera": cam_b})
+    assert status["reason"] == "session" and status["session"]["id"] == session["session_id"], status
 
     # The survivors still answer for all 30, every one ONLINE again; B's camera streams from its new owner.
     page = await (await c.client()).call("list_cameras", {"limit": 100})

@@ -113,10 +113,9 @@ async def _node(url: str, inst: str, clock: FakeClock) -> tuple[ClusterService, 
     ownership = Ownership(inst, clock)
     registry = FakeRegistry(CAMS, ownership.owns)
     me = Member(inst, f"ws://{inst}/ws", f"rtsp://{inst}:8554")
-    acquired: list[str] = []
 
     async def on_acquired(cid: str) -> None:
-        acquired.append(cid)
+        pass
 
     svc = ClusterService(
         cfg,
@@ -126,6 +125,7 @@ async def _node(url: str, inst: str, clock: FakeClock) -> tuple[ClusterService, 
         cameras=registry,
         me=lambda: me,
         on_acquired=on_acquired,
+        on_released=on_acquired,
         clock=clock,
     )
     await db.start()
@@ -188,3 +188,31 @@ async def test_rounds_hand_over_take_over_and_stop_lost_cameras(pg_url: str) -> 
         for db in (db_a, db_b):
             with contextlib.suppress(Exception):
                 await db.stop()
+
+
+async def test_segment_rows_carry_owner_and_epoch(open_db: Any, tmp_path: Any) -> None:
+    from camera_service.recordings.index import SegmentIndex
+    from camera_service.recordings.models import Segment
+    from camera_service.recordings.store import MIGRATIONS as REC_MIGRATIONS
+    from camera_service.recordings.store import RecordingStore
+
+    store = RecordingStore(await open_db({"recordings": REC_MIGRATIONS}))
+
+    def seg(path: str, start: float) -> Segment:
+        return Segment(id=0, camera="cam", path=path, start=start, duration_s=2.0, size=10)
+
+    await store.upsert_segment(seg("cam/1.mp4", 100.0), owner="a", epoch=1)
+    await store.upsert_segment(seg("cam/2.mp4", 102.0), owner="b", epoch=2)
+    await store.upsert_segment(seg("cam/3.mp4", 104.0))  # one instance: no owner
+    assert await store.segment_paths("a") == {"cam/1.mp4": 10}
+    assert set(await store.segment_paths()) == {"cam/1.mp4", "cam/2.mp4", "cam/3.mp4"}
+    assert [s.path for s in await store.list_segments(owner="b", limit=10)] == ["cam/2.mp4"]
+    rows = await store.db.fetch_all("SELECT path, owner, epoch FROM rec_segments ORDER BY path")
+    assert [(r["owner"], r["epoch"]) for r in rows] == [("a", 1), ("b", 2), (None, None)]
+
+    # A segment MediaMTX announces for a camera this instance never held is refused (not indexed).
+    index = SegmentIndex(store, tmp_path, lambda _cam: "continuous", instance_id="a", fence=lambda _c: None)
+    (tmp_path / "cam").mkdir()
+    (tmp_path / "cam" / "2026-11-30_10-00-00-000000.mp4").write_bytes(b"x" * 10)
+    assert await index.add("cam/2026-11-30_10-00-00-000000.mp4", 2.0) is None
+    assert "cam/2026-11-30_10-00-00-000000.mp4" not in await store.segment_paths()
