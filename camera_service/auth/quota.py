@@ -56,6 +56,13 @@ class LiveViewQuota(Protocol):
     async def status(self) -> dict[str, tuple[int, int]]:
         """agency -> (limit, in use)."""
 
+    @property
+    def healthy(self) -> bool:
+        """False while the shared store is unreachable (new live views are refused)."""
+
+    def describe(self) -> dict[str, object]:
+        """Health details: where leases are counted."""
+
 
 def pending_cap(limit: int) -> int:
     """Unconfirmed leases one identity may hold in an agency (security M8: setup-only requests by one
@@ -185,3 +192,10 @@ class LiveViewQuotas:
 
     async def status(self) -> dict[str, tuple[int, int]]:
         return {agency: (limit, self.in_use(agency)) for agency, limit in sorted(self.limits.items())}
+
+    @property
+    def healthy(self) -> bool:
+        return True
+
+    def describe(self) -> dict[str, object]:
+        return {"quotas": "memory", "leases": len(self._book.leases)}

@@ -85,26 +85,40 @@ class LeaseScripts:
     """The three scripts, loaded once (EVALSHA; redis-py reloads them after a server restart)."""
 
     def __init__(self, redis: Redis) -> None:
+        self._redis = redis
         self._reserve = redis.register_script(RESERVE_LUA)
         self._release = redis.register_script(RELEASE_LUA)
         self._count = redis.register_script(COUNT_LUA)
+        self.reachable: bool | None = None  # how the last call went (None: no call yet)
+
+    async def _run(self, call: Awaitable[Any]) -> Any:
+        try:
+            res = await call
+        except RedisError:
+            self.reachable = False
+            raise
+        self.reachable = True
+        return res
 
     async def reserve(
         self, agency: str, lease: str, limit: int, ttl_s: float, *, holder: str = "", cap: int = 0
     ) -> tuple[bool, int, str]:
         """Take or renew `lease`. cap > 0: a pending lease, at most `cap` pending per holder."""
         keys = [live_key(agency), pending_key(agency, holder)]
-        res: Any = await self._reserve(keys=keys, args=[lease, limit, max(1, int(ttl_s * 1000)), cap])
+        args: list[str | int] = [lease, limit, max(1, int(ttl_s * 1000)), cap]
+        res = await self._run(self._reserve(keys=keys, args=args))
         reason = res[2].decode() if isinstance(res[2], bytes) else str(res[2])
         return bool(int(res[0])), int(res[1]), reason
 
     async def release(self, agency: str, lease: str, holder: str = "") -> bool:
-        res: Any = await self._release(keys=[live_key(agency), pending_key(agency, holder)], args=[lease])
-        return bool(int(res))
+        keys = [live_key(agency), pending_key(agency, holder)]
+        return bool(int(await self._run(self._release(keys=keys, args=[lease]))))
 
     async def count(self, agency: str) -> int:
-        res: Any = await self._count(keys=[live_key(agency)], args=[])
-        return int(res)
+        return int(await self._run(self._count(keys=[live_key(agency)], args=[])))
+
+    async def ping(self) -> None:
+        await self._run(self._redis.ping())
 
 
 class RedisLiveViewQuotas:
@@ -260,7 +274,21 @@ class RedisLiveViewQuotas:
             except Exception:
                 log.exception("lease renewal round failed")
 
+    @property
+    def healthy(self) -> bool:
+        return self.scripts.reachable is not False
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "quotas": "redis",
+            "quota_store_reachable": self.scripts.reachable,
+            "leases": len(self._book.leases),
+        }
+
     async def _renew_round(self) -> None:
+        if not self._book.leases:
+            with contextlib.suppress(RedisError):
+                await self.scripts.ping()  # keeps `healthy` current while nobody watches
         await self._expire_local()
         asked = self._clock()
         active = await self._active_readers() if self._active_readers is not None else None

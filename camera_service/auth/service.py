@@ -163,11 +163,17 @@ class AuthService:
         await self.audit.stop()
 
     def health(self) -> ComponentHealth:
+        # Security on and the shared quota store unreachable: no new live view is admitted.
+        quotas_ok = self.quotas.healthy or not self.enabled
         return ComponentHealth(
             name=self.name,
-            healthy=True,
-            status="enabled" if self.enabled else "disabled",
-            details={"api_keys": len(self._keys) - len(self._revoked), "audit_dropped": self.audit.dropped},
+            healthy=quotas_ok,
+            status=("enabled" if self.enabled else "disabled") if quotas_ok else "quota store unreachable",
+            details={
+                "api_keys": len(self._keys) - len(self._revoked),
+                "audit_dropped": self.audit.dropped,
+                **self.quotas.describe(),
+            },
         )
 
     async def _bootstrap_admin_key(self) -> None:

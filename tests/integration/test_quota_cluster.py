@@ -28,6 +28,7 @@ from camera_service.storage.redis import open_redis
 from tests.conftest import TestCameraFactory
 from tests.harness.ports import free_port
 from tests.harness.procs import wait_for
+from tests.harness.redis import run_redis
 from tests.harness.rpc_client import RpcCallError, RpcClient
 from tests.harness.rtsp_viewer import RtspError, RtspViewer
 from tests.harness.service import TEST_JWT_SECRET, ServiceProcess, run_service, service_config
@@ -206,3 +207,53 @@ async def test_fifty_viewers_over_three_instances_admit_exactly_ten(
         for _, viewer in viewers:
             await viewer.close()
         await redis.aclose()
+
+
+async def test_redis_outage_refuses_new_viewers_and_shows_in_health(
+    tmp_path: Path, test_camera_factory: TestCameraFactory
+) -> None:
+    """Fail closed: with the shared quota store down no new live view is admitted (a limit is a limit);
+    viewers already playing go on; get_status says why. Its own redis-server, stopped mid-test."""
+    with run_redis(tmp_path / "redis") as server:
+        overrides = {
+            "security": {"agency_limits": {"POLICE": 5}, "live_lease_ttl_s": 3.0},
+            "storage": {"redis_url": server.url},
+        }
+        async with run_service(service_config(tmp_path / "data", overrides=overrides)) as svc:
+            admin = await svc.client()
+            await admin.call("add_camera", {"id": "police-cam", "source": "publisher", "agency": "POLICE"})
+            port = svc.settings.mediamtx.rtsp_port
+            await test_camera_factory(
+                f"rtsp://127.0.0.1:{port}/police-cam", width=320, height=240, fps=10, gop=10
+            )
+            await wait_camera(admin, "police-cam", status="ONLINE")
+            playing = RtspViewer(rtsp_url(port, viewer_token(0)))
+            try:
+                await playing.play(timeout=60)
+                await wait_for(lambda: playing.received > 1000, 30, 0.2)
+                auth = (await admin.call("get_status"))["components"]["auth"]
+                assert auth["healthy"] is True
+                assert auth["details"]["quotas"] == "redis" and auth["details"]["quota_store_reachable"]
+
+                server.stop()
+
+                async def degraded() -> bool:
+                    status = await admin.call("get_status")
+                    return status["status"] == "degraded" and (
+                        status["components"]["auth"]["status"] == "quota store unreachable"
+                    )
+
+                await wait_for(degraded, 30, 0.2)
+                refused = RtspViewer(rtsp_url(port, viewer_token(1)))
+                with pytest.raises(RtspError) as err:
+                    await refused.play(timeout=60)
+                await refused.close()
+                assert err.value.status == 401
+                # the stream-URL call's pre-check is advisory: it answers; the read is what is refused
+                urls = await admin.call("get_stream_urls", {"camera": "police-cam"})
+                assert "token=" in urls["rtsp"]
+                # the viewer admitted before the outage keeps playing
+                before = playing.received
+                await wait_for(lambda: playing.received > before + 1000, 30, 0.2)
+            finally:
+                await playing.close()

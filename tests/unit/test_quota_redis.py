@@ -110,6 +110,7 @@ async def test_quotas_across_two_instances(redis_url: str) -> None:
         assert await b.acquire("conn-2", "cam", "POLICE", "fp2", holder="v2")
         assert await b.acquire("conn-3", "cam", "POLICE", "fp3", holder="v3")
         assert await a.status() == {"POLICE": (3, 3)} == await b.status()
+        assert a.healthy and a.describe() == {"quotas": "redis", "quota_store_reachable": True, "leases": 1}
         assert not await a.acquire("conn-4", "cam", "POLICE", "fp4", holder="v4")
         with pytest.raises(QuotaExceeded) as err:
             await b.check("POLICE", "cam")
@@ -182,6 +183,7 @@ async def test_unreachable_redis_refuses_reads_but_not_the_advisory_check() -> N
         assert await quotas.acquire("s2", "cam", None)  # no agency, no lease, no Redis needed
         with pytest.raises(RedisError):
             await quotas.status()
+        assert not quotas.healthy and quotas.describe()["quota_store_reachable"] is False
     finally:
         await quotas.stop()
 
