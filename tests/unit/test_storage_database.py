@@ -181,3 +181,13 @@ def test_backup_refuses_postgresql(
     assert run_backup(args) == 2
     err = capsys.readouterr().err
     assert "pg_dump" in err and "PostgreSQL" in err and "topsecret" not in err
+
+
+async def test_unreachable_postgresql_fails_clearly_without_the_password() -> None:
+    from camera_service.storage.postgres import PostgresDatabase
+
+    db = PostgresDatabase("postgresql://camsvc:pw-never-logged@127.0.0.1:1/camsvc", connect_timeout_s=1.0)
+    with pytest.raises(RuntimeError, match="cannot connect to PostgreSQL") as info:
+        await db.start()
+    assert "pw-never-logged" not in str(info.value) and "'dbname': 'camsvc'" in str(info.value)
+    assert db.health().healthy is False
