@@ -10,7 +10,7 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from camera_service.analytics.models import CameraAnalyticsSettings, MotionSettings, TamperSettings, Zone
 from camera_service.analytics.plugins import PluginManifest
 from camera_service.analytics.service import AnalyticsService
-from camera_service.analytics.store import DetectionQuery, DetectionRecord, decode_cursor
+from camera_service.analytics.store import DetectionQuery, DetectionRecord
 from camera_service.auth.roles import Role
 from camera_service.cameras.models import Camera
 from camera_service.cameras.ports import CameraDirectory
@@ -18,6 +18,7 @@ from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
+from camera_service.storage.keyset import decode_cursor
 
 router = MethodRegistry(tag="analytics")
 

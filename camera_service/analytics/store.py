@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from camera_service.storage.database import Database, Migration, Row
+from camera_service.storage.keyset import newest_first
 
 ANALYTICS_DDL = """
 CREATE TABLE analytics_detections (
@@ -88,18 +88,6 @@ class DetectionQuery:
     limit: int = 100
 
 
-def _cursor(time: float, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{time!r}:{seq}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[float, int]:
-    try:
-        t, s = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        return float(t), int(s)
-    except Exception as exc:
-        raise ValueError("not a valid cursor") from exc
-
-
 def _record(row: Row) -> DetectionRecord:
     return DetectionRecord(
         event_id=row["event_id"],
@@ -165,18 +153,9 @@ class AnalyticsStore:
         if q.plate:
             where.append("plate LIKE ?")  # letters and digits only: no LIKE wildcard to escape
             args.append(f"%{normalise_plate(q.plate)}%")
-        if q.cursor:
-            t, s = decode_cursor(q.cursor)
-            where.append("(time<? OR (time=? AND seq<?))")
-            args.extend([t, t, s])
-        sql = "SELECT * FROM analytics_detections"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY time DESC, seq DESC LIMIT ?"
-        args.append(q.limit + 1)
-        rows = await self.db.fetch_all(sql, args)
-        page = rows[: q.limit]
-        nxt = _cursor(page[-1]["time"], page[-1]["seq"]) if len(rows) > q.limit else None
+        page, nxt = await newest_first(
+            self.db, "analytics_detections", where, args, cursor=q.cursor, limit=q.limit
+        )
         return [_record(r) for r in page], nxt
 
     async def add_activity(self, camera: str, a: Activity) -> None:

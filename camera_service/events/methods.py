@@ -14,12 +14,13 @@ from camera_service.core.bus import Event, Severity
 from camera_service.core.jsonlimits import check_json
 from camera_service.events.models import EventNotification, EventStatus, StoredEvent, SubscriptionFilter
 from camera_service.events.service import EventService
-from camera_service.events.store import EventQuery, decode_cursor
+from camera_service.events.store import EventQuery
 from camera_service.events.subscriptions import NOTIFICATION, SubscriptionLimitError
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
+from camera_service.storage.keyset import decode_cursor
 
 router = MethodRegistry(tag="events")
 router.notification(

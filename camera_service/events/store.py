@@ -6,7 +6,6 @@ a PostgreSQL backend can implement the same methods later.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from camera_service.core.bus import Event
 from camera_service.core.jsonlimits import load_stored
 from camera_service.events.models import ClipState, EventStatus, StoredEvent
 from camera_service.storage.database import Database, Migration, Row
+from camera_service.storage.keyset import newest_first
 
 EVENTS_DDL = """
 CREATE TABLE events (
@@ -64,20 +64,6 @@ class EventQuery:
     min_severity_rank: int | None = None
     cursor: str | None = None
     limit: int = 100
-
-
-def encode_cursor(time: float, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{time!r}:{seq}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[float, int]:
-    """Raises ValueError for anything that is not a cursor this store issued."""
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        t, s = text.split(":")
-        return float(t), int(s)
-    except Exception as exc:
-        raise ValueError("not a valid cursor") from exc
 
 
 def insert_statement(event: Event, source: str = "service") -> tuple[str, Sequence[Any]]:
@@ -156,18 +142,7 @@ class EventStore:
         if q.min_severity_rank is not None:
             where.append("severity_rank>=?")
             args.append(q.min_severity_rank)
-        if q.cursor:
-            t, s = decode_cursor(q.cursor)
-            where.append("(time<? OR (time=? AND seq<?))")
-            args.extend([t, t, s])
-        sql = "SELECT * FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY time DESC, seq DESC LIMIT ?"
-        args.append(q.limit + 1)
-        rows = await self.db.fetch_all(sql, args)
-        page = rows[: q.limit]
-        next_cursor = encode_cursor(page[-1]["time"], page[-1]["seq"]) if len(rows) > q.limit else None
+        page, next_cursor = await newest_first(self.db, "events", where, args, cursor=q.cursor, limit=q.limit)
         return [_row_to_event(r) for r in page], next_cursor
 
     async def update(

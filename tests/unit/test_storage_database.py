@@ -191,3 +191,12 @@ async def test_unreachable_postgresql_fails_clearly_without_the_password() -> No
         await db.start()
     assert "pw-never-logged" not in str(info.value) and "'dbname': 'camsvc'" in str(info.value)
     assert db.health().healthy is False
+
+
+def test_keyset_cursor_round_trip_and_garbage() -> None:
+    from camera_service.storage.keyset import decode_cursor, encode_cursor
+
+    assert decode_cursor(encode_cursor(1764500000.123456, 42)) == (1764500000.123456, 42)
+    for bad in ("", "not-base64!", encode_cursor(1.0, 2)[:-4]):
+        with pytest.raises(ValueError, match="not a valid cursor"):
+            decode_cursor(bad)
