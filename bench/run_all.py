@@ -11,6 +11,7 @@ BENCHMARKS = [
     "bench.snapshots",
     "bench.events",
     "bench.bus",
+    "bench.postgres",
     "bench.ptz",
     "bench.client",
     "bench.kotlin_client",
