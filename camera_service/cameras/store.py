@@ -14,9 +14,10 @@ from pydantic import SecretStr
 
 from camera_service.cameras.models import Camera
 from camera_service.storage.crypto import DecryptError, SecretBox
-from camera_service.storage.database import Database, Migration
+from camera_service.storage.database import Database, IntegrityError, Migration
 
 log = logging.getLogger("camera_service.cameras")
+_SEQ_ATTEMPTS = 20  # each lost race means another insert won: progress is guaranteed
 
 MIGRATIONS = [
     Migration(
@@ -93,14 +94,25 @@ class CameraStore:
     async def insert(self, camera: Camera) -> int:
         """Insert; raises storage IntegrityError on a duplicate id. Returns the camera's seq."""
         doc, secrets = self._row_values(camera)
-        await self.db.execute(
-            "INSERT INTO cameras(id, seq, doc, secrets, created_at, updated_at) "
-            "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM cameras), ?, ?, ?, ?)",
-            (camera.id, doc, secrets, camera.created_at, camera.updated_at),
-        )
-        row = await self.db.fetch_one("SELECT seq FROM cameras WHERE id=?", (camera.id,))
-        assert row is not None
-        return int(row["seq"])
+        for attempt in range(_SEQ_ATTEMPTS):
+            try:
+                async with self.db.tx() as tx:
+                    row = await tx.fetch_one(
+                        "INSERT INTO cameras(id, seq, doc, secrets, created_at, updated_at) "
+                        "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM cameras), ?, ?, ?, ?) "
+                        "RETURNING seq",
+                        (camera.id, doc, secrets, camera.created_at, camera.updated_at),
+                    )
+            except IntegrityError:
+                # Instances sharing PostgreSQL may pick the same next seq at once: retry that, never a
+                # duplicate id.
+                taken = await self.db.fetch_one("SELECT 1 FROM cameras WHERE id=?", (camera.id,))
+                if taken is not None or attempt == _SEQ_ATTEMPTS - 1:
+                    raise
+                continue
+            assert row is not None
+            return int(row["seq"])
+        raise AssertionError("unreachable")
 
     async def update(self, camera: Camera, *, keep_secrets: bool = False) -> bool:
         """Rewrite a camera. keep_secrets: leave the stored (e.g. undecryptable) credentials as they are."""

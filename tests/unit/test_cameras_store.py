@@ -62,3 +62,29 @@ async def test_round_trip_encrypts_credentials(tmp_path: Path, database_url: str
     assert again.name == "renamed" and again.password is not None  # original credentials survived
     assert await store.delete("b") and not await store.delete("b")
     await db.stop()
+
+
+async def test_concurrent_inserts_get_distinct_seqs(database_url: str) -> None:
+    """Instances sharing PostgreSQL can race for the next seq: each insert still lands, with its own seq;
+    a duplicate id is still refused."""
+    import asyncio
+
+    dbs = []
+    for _ in range(3):  # three pools: three "instances" writing at once
+        db = database_for_url(database_url)
+        db.register("cameras", MIGRATIONS)
+        await db.start()
+        dbs.append(db)
+    try:
+        box = SecretBox(Fernet.generate_key())
+        stores = [CameraStore(db, box) for db in dbs]
+        seqs = await asyncio.gather(
+            *(stores[i % 3].insert(Camera(id=f"c{i}", name=f"C{i}", source="publisher")) for i in range(12))
+        )
+        assert sorted(seqs) == list(range(1, 13))
+        with pytest.raises(IntegrityError):
+            await stores[1].insert(Camera(id="c3", name="dup", source="publisher"))
+        assert len(await stores[2].load_all()) == 12
+    finally:
+        for db in dbs:
+            await db.stop()
