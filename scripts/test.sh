@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Sets everything up (idempotent), then runs the test suite: bash scripts/test.sh [pytest args...]
 # MEDIAMTX_BIN points the tests at the built MediaMTX. Timeouts come from pyproject.toml.
+# TEST_WORKERS=N runs the test files in N parallel pytest-xdist workers (default 0: serial, in this process);
+# the suite mostly waits on real MediaMTX/ffmpeg/browser/buildah processes.
+# One file never spans two workers (--dist loadfile: module fixtures stay shared); tests/conftest.py sends the
+# longest files first. Each worker has its own tmp dirs and its own slice of free ports (tests/harness/ports.py).
 # Exit code: pytest's, except "no tests collected" (5) which is reported and mapped to 1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,7 +15,10 @@ MEDIAMTX_BIN="$(bash scripts/install-mediamtx.sh 2>/dev/null | tail -n 1)"
 [[ -x "$MEDIAMTX_BIN" ]] || { echo "[test] ERROR: no MediaMTX binary ($MEDIAMTX_BIN)" >&2; exit 1; }
 export MEDIAMTX_BIN
 rc=0
-"$ROOT/.venv/bin/pytest" -q "$@" </dev/null || rc=$?
+WORKERS="${TEST_WORKERS:-0}"
+XDIST=()
+if [[ "$WORKERS" != "0" ]]; then XDIST=(-n "$WORKERS" --dist loadfile --no-loadscope-reorder); fi
+"$ROOT/.venv/bin/pytest" -q "${XDIST[@]}" "$@" </dev/null || rc=$?
 if [[ "$rc" == "5" ]]; then
   echo "[test] ERROR: no tests ran (pytest exit code 5)" >&2
   exit 1

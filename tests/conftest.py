@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
@@ -19,6 +20,27 @@ from tests.harness.ffmpeg import TestCamera  # noqa: E402
 from tests.harness.mediamtx import MediaMTXInstance, run_mediamtx  # noqa: E402
 from tests.harness.procs import ProcessGroupCleanup  # noqa: E402
 from tests.harness.redis import RedisServer, run_redis  # noqa: E402
+
+# --- parallel runs (pytest-xdist: scripts/test.sh) ---
+# Whole files go to the workers in collection order (--dist loadfile --no-loadscope-reorder). The longest
+# files (measured with --durations) go first, so that none of them starts last and sets the suite's wall
+# time. This only orders; every test still runs, each file's tests in their own order.
+LONGEST_FIRST = (
+    "tests/image/test_container_image.py",  # buildah build of the Dockerfile: minutes
+    "tests/web/test_web_operations.py",  # chromium
+    "tests/integration/test_kotlin_client.py",  # mvn verify: Kotlin compile + ITs
+    "tests/integration/test_recordings_policies.py",
+    "tests/integration/test_recordings_archive.py",
+    "tests/integration/test_auth_liveview.py",
+    "tests/web/test_web_console.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # a serial run keeps pytest's order
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable sort
 
 
 # --- harness fixtures ---

@@ -190,8 +190,10 @@ async def test_a_foreign_mediamtx_on_our_api_port_is_never_taken_for_ours(
 
 
 @needs_mtx
-async def test_pagination_beyond_default_page(sup: MediaMTXSupervisor) -> None:
-    c = sup.client
+async def test_pagination_beyond_default_page(make_sup: SupFactory) -> None:
+    # 150 concurrent writes, which MediaMTX applies one at a time: on a loaded machine the last ones
+    # wait longer than the default 5 s request timeout.
+    c = (await make_sup(light_config(request_timeout_s=60.0))).client
     await asyncio.gather(*(c.add_path_config(f"p{i:03d}", {}) for i in range(150)))
     assert len(await c.list_path_configs()) == 150
     assert len(await c.list_paths()) == 150
