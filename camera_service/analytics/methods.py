@@ -16,6 +16,7 @@ from camera_service.cameras.models import Camera
 from camera_service.cameras.ports import CameraDirectory
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
+from camera_service.rpc.paging import check_page_window
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
 from camera_service.storage.keyset import decode_cursor
@@ -194,13 +195,7 @@ async def search_detections(
     """Confirmed detections (objects, faces, plates), newest first, within the caller's cameras."""
     if params.camera is not None:
         await require_camera_access(api, ctx, params.camera)
-    if params.cursor:
-        try:
-            decode_cursor(params.cursor)
-        except ValueError as exc:
-            raise invalid_params("cursor", str(exc)) from exc
-    if params.start and params.end and params.end <= params.start:
-        raise invalid_params("end", "end must be after start")
+    check_page_window(params.cursor, params.start, params.end, decode_cursor)
     q = DetectionQuery(
         label=params.label,
         camera=params.camera,

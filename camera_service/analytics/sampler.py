@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import av
 from av.video.frame import VideoFrame
 
+from camera_service.media.rtsp import open_live_video
+
 log = logging.getLogger("camera_service.analytics.sampler")
 
 _CREDENTIALS = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/@\s]*@")
@@ -104,20 +106,9 @@ class CameraSampler:
             self.reconnects += 1
 
     def _read(self) -> None:
-        opts = {
-            "rtsp_transport": "tcp",
-            "timeout": str(int(self.open_timeout_s * 1_000_000)),
-            "fflags": "nobuffer",
-            "flags": "low_delay",
-            "analyzeduration": "100000",
-            "probesize": "4096",
-            "fpsprobesize": "0",
-        }
         period = 1.0 / self.fps
         next_due = 0.0
-        with av.open(self._url(), options=opts, timeout=(self.open_timeout_s, self.open_timeout_s)) as c:
-            stream = c.streams.video[0]
-            stream.thread_type = "SLICE"
+        with open_live_video(self._url(), self.open_timeout_s) as (c, stream):
             if self.keyframes_only:
                 stream.codec_context.skip_frame = "NONKEY"
             self.connected = True

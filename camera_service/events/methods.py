@@ -18,6 +18,7 @@ from camera_service.events.store import EventQuery
 from camera_service.events.subscriptions import NOTIFICATION, SubscriptionLimitError
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError, invalid_params, not_found
+from camera_service.rpc.paging import check_page_window
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
 from camera_service.storage.keyset import decode_cursor
@@ -131,13 +132,7 @@ class EventPage(BaseModel):
 @router.method(scope=CameraScope.CAMERAS, role=Role.VIEWER)
 async def list_events(api: EventsApi, ctx: CallContext, params: ListEventsParams) -> EventPage:
     """Stored events, newest first, filtered and paged with a cursor."""
-    if params.cursor:
-        try:
-            decode_cursor(params.cursor)
-        except ValueError as exc:
-            raise invalid_params("cursor", str(exc)) from exc
-    if params.start and params.end and params.end <= params.start:
-        raise invalid_params("end", "end must be after start")
+    check_page_window(params.cursor, params.start, params.end, decode_cursor)
     q = EventQuery(
         type=params.type,
         camera=params.camera,

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import av
 from av.video.frame import VideoFrame
 
+from camera_service.media.rtsp import open_live_video
+
 log = logging.getLogger("camera_service.media.snapshot")
 
 
@@ -72,22 +74,8 @@ class _Reader:
         return not self.done
 
     def _run(self) -> None:
-        # The SDP already carries SPS/PPS: probe almost nothing, or av.open reads ~0.5 s of stream first.
-        opts = {
-            "rtsp_transport": "tcp",
-            "timeout": str(int(self.open_timeout_s * 1_000_000)),
-            "fflags": "nobuffer",
-            "flags": "low_delay",
-            "analyzeduration": "100000",
-            "probesize": "4096",
-            "fpsprobesize": "0",
-        }
         try:
-            with av.open(
-                self.url, options=opts, timeout=(self.open_timeout_s, self.open_timeout_s)
-            ) as container:
-                stream = container.streams.video[0]
-                stream.thread_type = "SLICE"  # frame threading would delay every frame by N frames
+            with open_live_video(self.url, self.open_timeout_s) as (container, stream):
                 seen_key = False
                 for packet in container.demux(stream):
                     with self._cond:

@@ -53,47 +53,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _curated(top: SubParsers, groups: dict[str, SubParsers]) -> None:
     """Commands that combine methods (call + download, subscribe + print) or take raw JSON."""
-    snap = top.add_parser(
+    snap = _command(
+        top,
         "snapshot",
-        help="take a snapshot and download it",
-        description="Take a snapshot of CAMERA (take_snapshot) and save it to a file.",
-        epilog=EXIT_TEXT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "take a snapshot and download it",
+        "Take a snapshot of CAMERA (take_snapshot) and save it to a file.",
     )
-    common_options(snap, top=False)
     commands.add_snapshot(snap)
-    export = groups["recordings"].add_parser(
+    export = _command(
+        groups["recordings"],
         "export",
-        help="export a time range as one MP4 and download it",
-        description="Export [--from, --to] of CAMERA as one MP4 (export_clip) and save it to a file.",
-        epilog=EXIT_TEXT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "export a time range as one MP4 and download it",
+        "Export [--from, --to] of CAMERA as one MP4 (export_clip) and save it to a file.",
     )
-    common_options(export, top=False)
     commands.add_export(export)
-    follow = groups["events"].add_parser(
+    follow = _command(
+        groups["events"],
         "follow",
-        help="print events as they happen",
-        description="Subscribe (subscribe_events) and print each matching event; renewed after reconnects.",
-        epilog=EXIT_TEXT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "print events as they happen",
+        "Subscribe (subscribe_events) and print each matching event; renewed after reconnects.",
     )
-    common_options(follow, top=False)
     commands.add_follow(follow)
-    call = top.add_parser(
+    call = _command(
+        top,
         "call",
-        help="call any method with JSON params",
-        description="Call METHOD with PARAMS (a JSON object or array) and print the result.",
-        epilog=EXIT_TEXT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "call any method with JSON params",
+        "Call METHOD with PARAMS (a JSON object or array) and print the result.",
     )
-    common_options(call, top=False)
     call.add_argument("rpc_method", metavar="METHOD")
     call.add_argument("rpc_params", metavar="PARAMS", nargs="?", type=json_arg, default=None)
     call.set_defaults(action="call")
     comp = top.add_parser("completion", help="print a shell completion script (bash or zsh)")
     comp.add_argument("shell", choices=["bash", "zsh"])
     comp.set_defaults(action="completion")
+
+
+def _command(parent: SubParsers, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    """A hand-made subcommand, with the connection and output options and the exit codes."""
+    parser = parent.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=EXIT_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common_options(parser, top=False)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
