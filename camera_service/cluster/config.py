@@ -56,6 +56,12 @@ class ClusterConfig(ConfigModel):
         title="Advertised WebRTC base",
         description="As advertised_rtsp_url, for WebRTC/WHEP (http://host:8889).",
     )
+    advertised_rtmp_url: str | None = Field(
+        None, title="Advertised RTMP base", description="As advertised_rtsp_url, for RTMP (rtmp://host:1935)."
+    )
+    advertised_srt_url: str | None = Field(
+        None, title="Advertised SRT base", description="As advertised_rtsp_url, for SRT (srt://host:8890)."
+    )
     heartbeat_interval_s: float = Field(
         2.0, gt=0, le=60.0, title="Heartbeat interval", description="Seconds between heartbeat writes."
     )

@@ -29,13 +29,17 @@ def advertised(cfg: ClusterConfig, server: ServerConfig, mtx: MediaMTXConfig, ws
         rtsp_url=cfg.advertised_rtsp_url or f"rtsp://{host}:{mtx.rtsp_port}",
         hls_url=cfg.advertised_hls_url or f"{web}://{host}:{mtx.hls_port}",
         webrtc_url=cfg.advertised_webrtc_url or f"{web}://{host}:{mtx.webrtc_port}",
+        rtmp_url=cfg.advertised_rtmp_url or f"rtmp://{host}:{mtx.rtmp_port}",
+        srt_url=cfg.advertised_srt_url or f"srt://{host}:{mtx.srt_port}",
     )
 
 
 def _rebase(url: str | None, local: str | None, remote: str | None) -> str | None:
-    if url is None or not local or not remote or not url.startswith(local + "/"):
+    """`url` under the `local` base moved to the `remote` base (a path or, for SRT, a query follows)."""
+    if url is None or not local or not remote or not url.startswith(local):
         return url
-    return remote + url[len(local) :]
+    rest = url[len(local) :]
+    return remote + rest if rest[:1] in ("/", "?") else url
 
 
 class Directory:
@@ -82,6 +86,8 @@ class Directory:
                 "hls": _rebase(urls.hls, me.hls_url, owner.hls_url),
                 "webrtc": _rebase(urls.webrtc, me.webrtc_url, owner.webrtc_url),
                 "whep": _rebase(urls.whep, me.webrtc_url, owner.webrtc_url),
+                "rtmp": _rebase(urls.rtmp, me.rtmp_url, owner.rtmp_url),
+                "srt": _rebase(urls.srt, me.srt_url, owner.srt_url),
                 "substream": sub,
             }
         )

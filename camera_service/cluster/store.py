@@ -27,6 +27,13 @@ CREATE TABLE camera_owner (
 CREATE INDEX camera_owner_instance ON camera_owner(instance_id)
 """,
     ),
+    Migration(
+        2,
+        """
+ALTER TABLE cluster_instances ADD COLUMN rtmp_url TEXT;
+ALTER TABLE cluster_instances ADD COLUMN srt_url TEXT
+""",
+    ),
 ]
 
 _NOW = {
@@ -44,6 +51,8 @@ class Member:
     rtsp_url: str | None = None
     hls_url: str | None = None
     webrtc_url: str | None = None
+    rtmp_url: str | None = None
+    srt_url: str | None = None
 
 
 class ClusterStore:
@@ -53,22 +62,31 @@ class ClusterStore:
 
     async def heartbeat(self, me: Member) -> None:
         await self.db.execute(
-            "INSERT INTO cluster_instances(id, ws_url, rtsp_url, hls_url, webrtc_url, started_at, "
-            f"heartbeat_at) VALUES (?,?,?,?,?,{self.now},{self.now}) ON CONFLICT(id) DO UPDATE SET "
-            "ws_url=excluded.ws_url, rtsp_url=excluded.rtsp_url, hls_url=excluded.hls_url, "
-            "webrtc_url=excluded.webrtc_url, heartbeat_at=excluded.heartbeat_at",
-            (me.id, me.ws_url, me.rtsp_url, me.hls_url, me.webrtc_url),
+            "INSERT INTO cluster_instances(id, ws_url, rtsp_url, hls_url, webrtc_url, rtmp_url, srt_url, "
+            f"started_at, heartbeat_at) VALUES (?,?,?,?,?,?,?,{self.now},{self.now}) ON CONFLICT(id) DO "
+            "UPDATE SET ws_url=excluded.ws_url, rtsp_url=excluded.rtsp_url, hls_url=excluded.hls_url, "
+            "webrtc_url=excluded.webrtc_url, rtmp_url=excluded.rtmp_url, srt_url=excluded.srt_url, "
+            "heartbeat_at=excluded.heartbeat_at",
+            (me.id, me.ws_url, me.rtsp_url, me.hls_url, me.webrtc_url, me.rtmp_url, me.srt_url),
         )
 
     async def members(self) -> tuple[dict[str, tuple[Member, float]], float]:
         """Every instance row with its last heartbeat, and the database's now."""
         rows = await self.db.fetch_all(
-            f"SELECT id, ws_url, rtsp_url, hls_url, webrtc_url, heartbeat_at, {self.now} AS now "
-            "FROM cluster_instances"
+            "SELECT id, ws_url, rtsp_url, hls_url, webrtc_url, rtmp_url, srt_url, heartbeat_at, "
+            f"{self.now} AS now FROM cluster_instances"
         )
         out = {
             str(r["id"]): (
-                Member(str(r["id"]), r["ws_url"], r["rtsp_url"], r["hls_url"], r["webrtc_url"]),
+                Member(
+                    str(r["id"]),
+                    r["ws_url"],
+                    r["rtsp_url"],
+                    r["hls_url"],
+                    r["webrtc_url"],
+                    r["rtmp_url"],
+                    r["srt_url"],
+                ),
                 float(r["heartbeat_at"]),
             )
             for r in rows

@@ -8,6 +8,7 @@ recording). Use `async with run_cluster(...) as nodes:`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -117,9 +118,11 @@ async def run_cluster(
             inst = f"node-{chr(ord('a') + i)}"
             data_dir = workdir / inst
             cfg = instance_config(inst, data_dir, database_url, overrides, redis_url=redis_url)
-            node = ClusterInstance(inst, data_dir, ServiceProcess(cfg, workdir / f"{inst}-proc"))
-            nodes.append(node)
-            await node.process.start(timeout=60.0)
+            nodes.append(ClusterInstance(inst, data_dir, ServiceProcess(cfg, workdir / f"{inst}-proc")))
+        # The first one alone (it migrates the fresh database and creates the bootstrap user: two first
+        # starts at once race on that user's row), then the others in parallel.
+        await nodes[0].process.start(timeout=90.0)
+        await asyncio.gather(*(node.process.start(timeout=90.0) for node in nodes[1:]))
         yield nodes
     finally:
         for node in reversed(nodes):

@@ -151,8 +151,24 @@ def test_routing_points_stream_urls_at_the_owner() -> None:
     from camera_service.cluster.routing import Directory
     from camera_service.cluster.store import Member
 
-    me = Member("a", "ws://a:8002/ws", "rtsp://a:8554", "http://a:8888", "http://a:8889")
-    b = Member("b", "ws://b:8002/ws", "rtsp://b:9554", "http://b:9888", "http://b:9889")
+    me = Member(
+        "a",
+        "ws://a:8002/ws",
+        "rtsp://a:8554",
+        "http://a:8888",
+        "http://a:8889",
+        "rtmp://a:1935",
+        "srt://a:8890",
+    )
+    b = Member(
+        "b",
+        "ws://b:8002/ws",
+        "rtsp://b:9554",
+        "http://b:9888",
+        "http://b:9889",
+        "rtmp://b:2935",
+        "srt://b:9890",
+    )
     directory = Directory(me)
     directory.update({"b": b}, {"cam1": "b", "cam2": "a", "cam3": "gone"})
     urls = StreamUrls(
@@ -161,8 +177,11 @@ def test_routing_points_stream_urls_at_the_owner() -> None:
         hls="http://a:8888/cam1/index.m3u8",
         webrtc="http://a:8889/cam1",
         whep="http://a:8889/cam1/whep",
+        rtmp="rtmp://a:1935/cam1",
+        srt="srt://a:8890?streamid=read:cam1",
     )
     routed = directory.route(urls)
+    assert (routed.rtmp, routed.srt) == ("rtmp://b:2935/cam1", "srt://b:9890?streamid=read:cam1")
     assert routed.rtsp == "rtsp://b:9554/cam1"
     assert routed.hls == "http://b:9888/cam1/index.m3u8"
     assert (routed.webrtc, routed.whep) == ("http://b:9889/cam1", "http://b:9889/cam1/whep")

@@ -55,12 +55,14 @@ async def test_one_winner_among_concurrent_claims(open_db: Any) -> None:
 
 async def test_heartbeats_members_and_leave(open_db: Any) -> None:
     store = ClusterStore(await open_db({"cluster": MIGRATIONS}))
-    await store.heartbeat(Member("a", "ws://h:1/ws", "rtsp://h:2", None, None))
+    await store.heartbeat(Member("a", "ws://h:1/ws", "rtsp://h:2", None, None, None, "srt://h:4"))
     await store.heartbeat(Member("b", "ws://h:3/ws"))
     await store.heartbeat(Member("a", "ws://h:9/ws", "rtsp://h:2", None, None))  # an upsert
     rows, now = await store.members()
     assert set(rows) == {"a", "b"}
     assert rows["a"][0].ws_url == "ws://h:9/ws" and rows["a"][0].rtsp_url == "rtsp://h:2"
+    assert rows["a"][0].srt_url is None  # the upsert rewrote every URL
+    assert rows["b"][0].srt_url is None
     assert all(now - beat < 5 for _m, beat in rows.values())
     assert await store.forget_dead(3600) == 0
     await store.leave("b")
