@@ -24,6 +24,7 @@ from camera_service.analytics.service import AnalyticsService
 from camera_service.auth.abuse import AnonymousLimits
 from camera_service.auth.internal import InternalReaders
 from camera_service.auth.methods import AuthApi
+from camera_service.auth.quota import LiveViewQuotas
 from camera_service.auth.quota_redis import RedisLiveViewQuotas
 from camera_service.auth.scopes import Scope
 from camera_service.auth.service import AuthService, load_or_create_jwt_secret, mediamtx_auth_config
@@ -207,7 +208,7 @@ class Application:
                 active_readers=mediamtx.reader_ids,
             )
             if settings.storage.redis_url is not None
-            else None,
+            else LiveViewQuotas(settings.security.agency_limits, active_readers=mediamtx.reader_ids),
             clock=clock,
         )
         users = UserService(settings, db, tokens=stream_tokens.verifier)

@@ -13,15 +13,22 @@ instance it reads from.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from camera_service.core.errors import QuotaExceeded
+from camera_service.core.tasks import cancel_and_wait
+
+log = logging.getLogger("camera_service.auth.quota")
 
 PENDING_TTL_S = 15.0
+RECONCILE_INTERVAL_S = 5.0  # in memory: how often leases are checked against MediaMTX's readers
+ActiveReaders = Callable[[], Awaitable[set[str] | None]]  # MediaMTX's reader ids now; None: unknown
 
 
 @dataclass
@@ -124,6 +131,24 @@ class LeaseBook:
         self.leases[key] = lease
         return lease
 
+    def confirm(self, key: str) -> Lease:
+        lease = self.leases[key]
+        lease.confirmed, lease.confirmed_at = True, self._clock()
+        return lease
+
+    def vanished(self, active: set[str], asked: float) -> list[tuple[str, Lease]]:
+        """Confirmed leases (before `asked`, when MediaMTX was asked) none of whose ids MediaMTX still
+        has among its readers: gone without a runOnUnread (MediaMTX crashed and restarted, the hook's
+        call failed). Removed from the book and returned."""
+        gone = [
+            (k, v)
+            for k, v in self.leases.items()
+            if v.confirmed and v.confirmed_at < asked and not v.ids & active
+        ]
+        for k, _ in gone:
+            del self.leases[k]
+        return gone
+
     def find(self, reader_id: str) -> str | None:
         return next((k for k, v in self.leases.items() if reader_id and reader_id in v.ids), None)
 
@@ -136,16 +161,52 @@ class LeaseBook:
 class LiveViewQuotas:
     """In-process quotas: one instance (no `storage.redis_url`)."""
 
-    def __init__(self, limits: dict[str, int], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: dict[str, int],
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        active_readers: ActiveReaders | None = None,
+        reconcile_interval_s: float = RECONCILE_INTERVAL_S,
+    ) -> None:
         self.limits = dict(limits)
+        self._clock = clock
         self._book = LeaseBook(clock)
         self._seq = itertools.count(1)
+        # Confirmed leases never time out here: those whose reader vanished without a runOnUnread are
+        # found by asking MediaMTX for its readers now and then.
+        self._active_readers = active_readers
+        self._interval = reconcile_interval_s
+        self._reconciler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        return None
+        if self._active_readers is not None and self.limits:
+            self._reconciler = asyncio.create_task(self._reconcile_loop(), name="quota-reconcile")
 
     async def stop(self) -> None:
-        return None
+        await cancel_and_wait(self._reconciler)
+        self._reconciler = None
+
+    async def reconcile(self) -> int:
+        """Release confirmed leases whose reader MediaMTX no longer has; how many were released."""
+        if self._active_readers is None:
+            return 0
+        asked = self._clock()
+        active = await self._active_readers()
+        if active is None:
+            return 0
+        gone = self._book.vanished(active, asked)
+        for _, lease in gone:
+            log.info("live view ended without runOnUnread: lease released", extra={"camera": lease.camera})
+        return len(gone)
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("quota reconcile failed")
 
     def in_use(self, agency: str) -> int:
         self._book.expire()
@@ -183,7 +244,7 @@ class LiveViewQuotas:
     async def confirm(self, reader_id: str) -> None:
         key = self._book.find(reader_id)
         if key is not None:
-            self._book.leases[key].confirmed = True
+            self._book.confirm(key)
 
     async def release(self, reader_id: str) -> None:
         key = self._book.find(reader_id)

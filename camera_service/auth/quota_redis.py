@@ -25,7 +25,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from camera_service.auth.quota import PENDING_TTL_S, LeaseBook, pending_cap, quota_exceeded
+from camera_service.auth.quota import PENDING_TTL_S, ActiveReaders, LeaseBook, pending_cap, quota_exceeded
 from camera_service.core.tasks import cancel_and_wait
 
 log = logging.getLogger("camera_service.auth.quota")
@@ -132,7 +132,7 @@ class RedisLiveViewQuotas:
         lease_ttl_s: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
         instance: str | None = None,
-        active_readers: Callable[[], Awaitable[set[str] | None]] | None = None,
+        active_readers: ActiveReaders | None = None,
     ) -> None:
         self.limits = dict(limits)
         self._redis = redis
@@ -220,8 +220,7 @@ class RedisLiveViewQuotas:
         key = self._book.find(reader_id)
         if key is None:
             return
-        lease = self._book.leases[key]
-        lease.confirmed, lease.confirmed_at = True, self._clock()
+        self._book.confirm(key)
         await self._renew(key)
 
     async def release(self, reader_id: str) -> None:
@@ -292,15 +291,9 @@ class RedisLiveViewQuotas:
         await self._expire_local()
         asked = self._clock()
         active = await self._active_readers() if self._active_readers is not None else None
-        for key, lease in list(self._book.leases.items()):
-            if not lease.confirmed or key not in self._book.leases:
-                continue
-            if active is not None and lease.confirmed_at < asked and not lease.ids & active:
-                log.info(
-                    "live view ended without runOnUnread: lease released", extra={"camera": lease.camera}
-                )
-                del self._book.leases[key]
-                with contextlib.suppress(RedisError):
-                    await self.scripts.release(lease.agency, key, lease.holder)
-                continue
+        for key, lease in self._book.vanished(active, asked) if active is not None else []:
+            log.info("live view ended without runOnUnread: lease released", extra={"camera": lease.camera})
+            with contextlib.suppress(RedisError):
+                await self.scripts.release(lease.agency, key, lease.holder)
+        for key in [k for k, v in self._book.leases.items() if v.confirmed]:
             await self._renew(key)

@@ -257,3 +257,42 @@ async def test_redis_outage_refuses_new_viewers_and_shows_in_health(
                 await wait_for(lambda: playing.received > before + 1000, 30, 0.2)
             finally:
                 await playing.close()
+
+
+async def test_single_instance_frees_leases_of_readers_lost_in_a_mediamtx_crash(
+    service_factory: Any, test_camera_factory: TestCameraFactory
+) -> None:
+    """One instance, quotas in memory: MediaMTX is SIGKILLed (no runOnUnread for its readers) and
+    restarted by the supervisor; the leases of the readers it lost are released, the agency is usable."""
+    overrides = {"security": {"agency_limits": {"POLICE": 2}}}
+    async with service_factory(overrides=overrides) as svc:
+        admin = await svc.client()
+        await admin.call("add_camera", {"id": "police-cam", "source": "publisher", "agency": "POLICE"})
+        port = svc.settings.mediamtx.rtsp_port
+        await test_camera_factory(
+            f"rtsp://127.0.0.1:{port}/police-cam", width=320, height=240, fps=10, gop=10
+        )
+        await wait_camera(admin, "police-cam", status="ONLINE")
+        viewers = [RtspViewer(rtsp_url(port, viewer_token(i))) for i in range(2)]
+        try:
+            for viewer in viewers:
+                await viewer.play(timeout=60)
+
+            async def full() -> bool:
+                return await in_use(admin) == 2
+
+            await wait_for(full, 30, 0.2)
+            assert (await admin.call("get_status"))["components"]["auth"]["details"]["quotas"] == "memory"
+            mediamtx = svc.app.services.mediamtx
+            old_pid = mediamtx.pid
+            assert old_pid is not None
+            os.kill(old_pid, signal.SIGKILL)
+
+            async def released() -> bool:
+                return await in_use(admin) == 0
+
+            await wait_for(released, 60, 0.2)
+            assert mediamtx.pid != old_pid
+        finally:
+            for viewer in viewers:
+                await viewer.close()

@@ -186,3 +186,30 @@ async def test_one_identity_cannot_fill_an_agency_quota_with_unconfirmed_leases(
     await quotas.confirm("m0")  # a real viewer confirms: its slot no longer counts as pending
     assert await quotas.acquire("m-next", "cam1", "POLICE", "fp-next", holder="mallory")
     assert quotas.in_use("POLICE") == cap + 2
+
+
+async def test_in_memory_lease_whose_reader_vanished_is_released() -> None:
+    """MediaMTX crashed: no runOnUnread comes; the reader list MediaMTX gives after its restart decides."""
+    from camera_service.auth.quota import LiveViewQuotas
+
+    now = [0.0]
+    readers: set[str] | None = None
+
+    async def active() -> set[str] | None:
+        return readers
+
+    quotas = LiveViewQuotas({"POLICE": 2}, clock=lambda: now[0], active_readers=active)
+    for sid in ("s1", "s2"):
+        assert await quotas.acquire(sid, "cam", "POLICE", f"fp-{sid}", holder=sid)
+        await quotas.confirm(sid)
+    now[0] = 1000.0  # confirmed leases do not time out
+    assert await quotas.reconcile() == 0 and quotas.in_use("POLICE") == 2  # MediaMTX not answering
+    assert not await quotas.acquire("s3", "cam", "POLICE", "fp-s3", holder="s3")
+    readers = {"s2", "other"}
+    assert await quotas.reconcile() == 1 and quotas.in_use("POLICE") == 1
+    assert await quotas.acquire("s3", "cam", "POLICE", "fp-s3", holder="s3")
+    # a lease confirmed after MediaMTX was asked is not judged on that answer
+    readers = set()
+    await quotas.confirm("s3")
+    assert await quotas.reconcile() == 1  # s2 only: s3 was confirmed at the same instant it was asked
+    assert quotas.in_use("POLICE") == 1
