@@ -11,7 +11,7 @@ Implementations: `storage/sqlite.py` (aiosqlite), `storage/postgres.py` (psycopg
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 from camera_service.core.component import ComponentHealth
 
 Dialect = Literal["sqlite", "postgresql"]
-Params = Sequence[Any] | dict[str, Any]
+Params = Sequence[object] | Mapping[str, object]
 
 
 class IntegrityError(Exception):
@@ -29,7 +29,7 @@ class IntegrityError(Exception):
 class Row(Protocol):
     """One result row: by column name or position (sqlite3.Row on SQLite, PgRow on PostgreSQL)."""
 
-    def __getitem__(self, key: int | str, /) -> Any: ...
+    def __getitem__(self, key: int | str, /) -> Any: ...  # column values are dynamically typed
     def keys(self) -> list[str]: ...
     def __len__(self) -> int: ...
 
@@ -79,11 +79,11 @@ class Database(Protocol):
         """Run one statement in autocommit; returns the number of changed rows."""
         ...
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         """One statement for each parameter row, all in one transaction."""
         ...
 
-    async def transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    async def transaction(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
         """Run several statements atomically."""
         ...
 

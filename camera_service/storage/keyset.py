@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any
 
 from camera_service.storage.database import Database, Row
 
@@ -28,7 +27,7 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
 
 
 async def newest_first(
-    db: Database, table: str, where: Sequence[str], args: Sequence[Any], *, cursor: str | None, limit: int
+    db: Database, table: str, where: Sequence[str], args: Sequence[object], *, cursor: str | None, limit: int
 ) -> tuple[list[Row], str | None]:
     """One page of `table` (a module constant; `where` holds fixed clauses, values are bound) and the
     next page's cursor (None at the end)."""

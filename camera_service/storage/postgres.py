@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -47,11 +47,11 @@ class PgRow:
 
     __slots__ = ("_index", "_values")
 
-    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
+    def __init__(self, values: Sequence[object], index: dict[str, int]) -> None:
         self._values = values
         self._index = index
 
-    def __getitem__(self, key: int | str, /) -> Any:
+    def __getitem__(self, key: int | str, /) -> Any:  # dynamically typed values, like sqlite3.Row
         if isinstance(key, str):
             return self._values[self._index[key]]
         return self._values[key]
@@ -62,22 +62,25 @@ class PgRow:
     def __len__(self) -> int:
         return len(self._values)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[object]:
         return iter(self._values)
 
     def __repr__(self) -> str:
         return f"PgRow({dict(zip(self._index, self._values, strict=False))!r})"
 
 
-def pg_row_factory(cursor: Any) -> RowMaker[PgRow]:
+Connection = psycopg.AsyncConnection[PgRow]
+
+
+def pg_row_factory(cursor: psycopg.AsyncCursor[PgRow]) -> RowMaker[PgRow]:
     index: dict[str, int] = {}
     for i, column in enumerate(cursor.description or ()):
         index.setdefault(column.name, i)
     return partial(PgRow, index=index)
 
 
-def _args(params: Params) -> Sequence[Any]:
-    if isinstance(params, dict):
+def _args(params: Params) -> Sequence[object]:
+    if not isinstance(params, Sequence):
         raise TypeError("named parameters are not portable: use ? placeholders")
     return params
 
@@ -85,7 +88,7 @@ def _args(params: Params) -> Sequence[Any]:
 class _PgTx:
     dialect: Literal["postgresql"] = "postgresql"
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -111,13 +114,14 @@ class _PgTx:
         return list(await cur.fetchall())
 
 
-def describe(url: str) -> dict[str, Any]:
+def describe(url: str) -> dict[str, str | int]:
     """Where a URL points, without its password (health details, logs)."""
     try:
         info = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return {"engine": "postgresql"}
-    return {"engine": "postgresql", **{k: info[k] for k in ("host", "port", "dbname", "user") if k in info}}
+    found = {k: info.get(k) for k in ("host", "port", "dbname", "user")}
+    return {"engine": "postgresql", **{k: v for k, v in found.items() if isinstance(v, str | int)}}
 
 
 class PostgresDatabase:
@@ -136,7 +140,7 @@ class PostgresDatabase:
         self._migrations = MigrationSet(migrations)
         self._pool_size = pool_size
         self._connect_timeout_s = connect_timeout_s
-        self._pool: AsyncConnectionPool[Any] | None = None
+        self._pool: AsyncConnectionPool[Connection] | None = None
 
     def register(self, domain: str, migrations: Sequence[Migration]) -> None:
         self._migrations.register(domain, migrations)
@@ -145,13 +149,17 @@ class PostgresDatabase:
         return self._migrations.versions()
 
     async def start(self) -> None:
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            self._url,
-            min_size=1,
-            max_size=self._pool_size,
-            open=False,
-            name="camera-service",
-            kwargs={"autocommit": True, "row_factory": pg_row_factory},
+        # kwargs' row_factory makes every connection an AsyncConnection[PgRow]; the pool's type cannot see it.
+        pool = cast(
+            "AsyncConnectionPool[Connection]",
+            AsyncConnectionPool(
+                self._url,
+                min_size=1,
+                max_size=self._pool_size,
+                open=False,
+                name="camera-service",
+                kwargs={"autocommit": True, "row_factory": pg_row_factory},
+            ),
         )
         try:
             await pool.open(wait=True, timeout=self._connect_timeout_s)
@@ -170,9 +178,7 @@ class PostgresDatabase:
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
 
-    async def _migrate(
-        self, conn: psycopg.AsyncConnection[Any], domain: str, migrations: Sequence[Migration]
-    ) -> None:
+    async def _migrate(self, conn: Connection, domain: str, migrations: Sequence[Migration]) -> None:
         cur = await conn.execute(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE domain=%s", (domain,)
         )
@@ -212,7 +218,7 @@ class PostgresDatabase:
         )
 
     @property
-    def pool(self) -> AsyncConnectionPool[Any]:
+    def pool(self) -> AsyncConnectionPool[Connection]:
         if self._pool is None:
             raise RuntimeError("database is not started")
         return self._pool
@@ -221,14 +227,14 @@ class PostgresDatabase:
         async with self.pool.connection() as conn:
             return await _PgTx(conn).execute(sql, params)
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         async with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             try:
                 await cur.executemany(qmark_to_pyformat(sql), list(rows))
             except psycopg.IntegrityError as exc:
                 raise IntegrityError(str(exc)) from exc
 
-    async def transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    async def transaction(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
         async with self.tx() as tx:
             for sql, params in statements:
                 await tx.execute(sql, params)

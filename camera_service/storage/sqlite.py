@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import aiosqlite
 
@@ -148,7 +148,7 @@ class SqliteDatabase:
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         async with self._write_lock:
             await self.conn.execute("BEGIN")
             try:
@@ -161,7 +161,7 @@ class SqliteDatabase:
                 await self.conn.execute("ROLLBACK")
                 raise
 
-    async def transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    async def transaction(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
         async with self.tx() as tx:
             for sql, params in statements:
                 await tx.execute(sql, params)
