@@ -11,7 +11,14 @@ from camera_service.analytics.store import Activity, AnalyticsStore, DetectionQu
 from camera_service.auth.roles import Role
 from camera_service.auth.store import MIGRATIONS as AUTH_MIGRATIONS
 from camera_service.auth.store import ApiKeyRecord, AuditEntry, AuthStore
-from camera_service.events.rules.models import ActionOutcome, RunOutcome
+from camera_service.events.rules.models import (
+    ActionOutcome,
+    Rule,
+    RuleAction,
+    RuleSource,
+    RunOutcome,
+    Trigger,
+)
 from camera_service.events.rules.store import RULES_DDL, RuleStore
 from camera_service.events.store import migrations
 from camera_service.events.webhooks.store import WEBHOOKS_DDL
@@ -128,3 +135,23 @@ async def test_rule_run_ids_come_back_from_the_insert(open_db: OpenDatabase) -> 
     assert await store.runs(None, limit=9, before_id=None, rule_ids=set()) == []  # empty scope: nothing
     assert [r.id for r in await store.runs(None, limit=9, before_id=ids[1], cameras={"a"})] == [ids[0]]
     assert await store.prune_runs(keep=2) == 3
+
+
+async def test_rule_store_upsert_and_delete(open_db: OpenDatabase) -> None:
+    db = await open_db({"events": migrations([Migration(2, WEBHOOKS_DDL), Migration(3, RULES_DDL)])})
+    store = RuleStore(db)
+    rule = Rule(
+        id="r1",
+        name="door",
+        trigger=Trigger(topics=["alarm.door"]),
+        actions=[RuleAction(type="notify", params={"severity": "high"})],
+        source=RuleSource.API,
+        created_at=T0,
+        updated_at=T0,
+    )
+    await store.upsert(rule)
+    await store.upsert(rule.model_copy(update={"name": "front door", "updated_at": T0 + 1}))
+    (got,) = await store.all()
+    assert got.name == "front door" and got.created_at == T0 and got.updated_at == T0 + 1
+    assert got.trigger.topics == ["alarm.door"] and got.source is RuleSource.API
+    assert await store.delete("r1") and not await store.delete("r1") and await store.all() == []

@@ -78,6 +78,17 @@ async def test_recording_store(open_db: OpenDatabase) -> None:
     last = await store.last_session("a")
     assert last is not None and last.stopped_at == T0 + 30 and await store.active_sessions() == []
     assert await store.session_started_in("a", T0 - 1, T0 + 1) == last
+    # compat names: a bare file name found by LIKE ... ESCAPE (its `_` is literal, not a wildcard)
+    from types import SimpleNamespace
+
+    from camera_service.recordings.compat_names import _by_basename
+
+    await store.upsert_segment(Segment(id=0, camera="c", path="c/x_1.mp4", start=T0, duration_s=1, size=1))
+    await store.upsert_segment(Segment(id=0, camera="c", path="c/xa1.mp4", start=T0, duration_s=1, size=1))
+    svc: Any = SimpleNamespace(store=store)
+    assert await _by_basename(svc, "rec_segments", "x_1.mp4") == "c/x_1.mp4"
+    await store.upsert_segment(Segment(id=0, camera="d", path="d/x_1.mp4", start=T0, duration_s=1, size=1))
+    assert await _by_basename(svc, "rec_segments", "x_1.mp4") is None  # two cameras have it: ambiguous
     await store.put_setting("k", {"x": 1})
     await store.put_setting("k", {"x": 2})
     assert await store.get_setting("k") == {"x": 2} and await store.get_setting("none") is None
