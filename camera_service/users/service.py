@@ -21,6 +21,7 @@ from camera_service.auth.ratelimit import KeyedBuckets
 from camera_service.auth.roles import Role
 from camera_service.auth.tokens import identity_from_claims
 from camera_service.core.component import ComponentHealth
+from camera_service.storage.database import IntegrityError
 from camera_service.storage.secret_files import secrets_dir, write_private
 from camera_service.users import passwords
 from camera_service.users.store import MIGRATIONS, SessionRecord, UserRecord, UserStore
@@ -109,7 +110,14 @@ class UserService:
 
     async def _bootstrap_admin(self) -> None:
         password = secrets.token_urlsafe(18)
-        await self.create(ADMIN_USER, password, Role.ADMIN, {}, created_by="bootstrap")
+        try:
+            await self.create(ADMIN_USER, password, Role.ADMIN, {}, created_by="bootstrap")
+        except (UserExists, IntegrityError):
+            # Several instances started at once on one database: another one created it (its data dir
+            # holds the password file).
+            log.info("the first console user was created by another instance")
+            self._users = await self.store.count()
+            return
         path = secrets_dir(self.settings.storage.data_dir) / ADMIN_PASSWORD_FILE
         write_private(path, password + "\n")
         log.warning(

@@ -119,10 +119,8 @@ async def run_cluster(
             data_dir = workdir / inst
             cfg = instance_config(inst, data_dir, database_url, overrides, redis_url=redis_url)
             nodes.append(ClusterInstance(inst, data_dir, ServiceProcess(cfg, workdir / f"{inst}-proc")))
-        # The first one alone (it migrates the fresh database and creates the bootstrap user: two first
-        # starts at once race on that user's row), then the others in parallel.
-        await nodes[0].process.start(timeout=90.0)
-        await asyncio.gather(*(node.process.start(timeout=90.0) for node in nodes[1:]))
+        # All at once, on a fresh database (migrations and first-start bootstraps race, as in production).
+        await asyncio.gather(*(node.process.start(timeout=90.0) for node in nodes))
         yield nodes
     finally:
         for node in reversed(nodes):

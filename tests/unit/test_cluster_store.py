@@ -218,3 +218,25 @@ async def test_segment_rows_carry_owner_and_epoch(open_db: Any, tmp_path: Any) -
     (tmp_path / "cam" / "2026-11-30_10-00-00-000000.mp4").write_bytes(b"x" * 10)
     assert await index.add("cam/2026-11-30_10-00-00-000000.mp4", 2.0) is None
     assert "cam/2026-11-30_10-00-00-000000.mp4" not in await store.segment_paths()
+
+
+async def test_instances_starting_at_once_create_one_bootstrap_user(pg_url: str, tmp_path: Any) -> None:
+    from camera_service.config.settings import Settings
+    from camera_service.users.service import UserService
+
+    dbs, services = [], []
+    for n in range(4):
+        settings = Settings(storage={"data_dir": str(tmp_path / f"node{n}")})  # type: ignore[arg-type]
+        db = database_for_url(pg_url)
+        services.append(UserService(settings, db, tokens=None))
+        await db.start()
+        dbs.append(db)
+    try:
+        await asyncio.gather(*(svc.start() for svc in services))  # a race on the 'admin' row
+        rows = await dbs[0].fetch_all("SELECT COUNT(*) AS n FROM users")
+        assert rows[0]["n"] == 1
+        written = [n for n in range(4) if any((tmp_path / f"node{n}").rglob("*admin*"))]
+        assert len(written) == 1  # the instance that created it holds its password file
+    finally:
+        for db in dbs:
+            await db.stop()
