@@ -181,6 +181,25 @@ async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInsta
     urls = await admin.call("get_stream_urls", {"camera": cam_b})
     assert urls["rtsp"].startswith(f"rtsp://127.0.0.1:{new_owner.rtsp_port}/{cam_b}"), urls
 
+    # A clean stop of C hands its cameras over at once (leases released, not left to run out).
+    c_cams = {cid for cid, (o, _e, _t) in (await _owners(pg_url)).items() if o == c.instance_id}
+    assert c_cams
+    stopped_at = time.time()
+    await c.process.stop()
+
+    async def handed_over() -> float | None:
+        now_owners = await _owners(pg_url)
+        if set(now_owners) != set(CAMERAS) or any(o != a.instance_id for o, _e, _t in now_owners.values()):
+            return None
+        recorded = await _recorded_since(pg_url, stopped_at)
+        if all(a.instance_id in recorded.get(cid, set()) for cid in c_cams):
+            return time.time() - stopped_at
+        return None
+
+    handover = await wait_for(handed_over, 30, 0.25, message="C's cameras not handed over to A")
+    print(f"clean stop: {len(c_cams)} cameras of C owned and recording on A after {handover:.1f} s")
+    assert await _overlaps(pg_url) == []
+
 
 async def _all_owned(pg_url: str) -> dict[str, tuple[str, int, float]] | None:
     owners = await _owners(pg_url)
