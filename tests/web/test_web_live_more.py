@@ -59,7 +59,7 @@ async def test_grid_plays_substream_focused_tile_main_stream(
         # Two publishers of different sizes: which one a tile decodes shows in videoWidth/videoHeight.
         await publisher_camera(env, test_camera_factory, "duo", size=MAIN, substream="publisher")
         rtsp = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}"
-        await test_camera_factory(
+        sub_publisher = await test_camera_factory(
             f"{rtsp}/duo.sub", width=SUB[0], height=SUB[1], fps=15, gop=15, extra_args=BASELINE
         )
         await publisher_camera(env, test_camera_factory, "solo", size=MAIN)
@@ -85,11 +85,22 @@ async def test_grid_plays_substream_focused_tile_main_stream(
         await page.page.click('button[data-layout="1"]')
         await _plays(page, "duo", "main", MAIN)
 
-        # Removing the substream removes its path: the grid falls back to the main stream.
+        await page.page.click('button[data-layout="2x2"]')
+        await _plays(page, "duo", "sub", SUB)
+
+        # The substream stops while the camera stays up: the grid tile plays the main stream instead.
+        await sub_publisher.stop()
+        await _plays(page, "duo", "main", MAIN)
+        assert (await admin.call("get_camera", {"camera": "duo"}))["status"] == "ONLINE"
+        # Removing the substream: no substream URLs, and the path is gone from MediaMTX.
         await admin.call("update_camera", {"camera": "duo", "substream": None})
         assert (await admin.call("get_stream_urls", {"camera": "duo"}))["substream"] is None
-        await page.page.click('button[data-layout="2x2"]')
-        await _plays(page, "duo", "main", MAIN)
+        mtx = env.service.app.services.mediamtx.client
+        assert "duo.sub" not in {c["name"] for c in await mtx.list_path_configs()}
+        # MediaMTX's 404 for the stopped substream is what sent the tile to the main stream; Chromium logs
+        # every 4xx fetch as a console error. Nothing else may be logged.
+        expected = ["/duo.sub/whep", "the server responded with a status of 404"]
+        page.errors = [e for e in page.errors if not any(x in e for x in expected)]
         page.check_clean()
 
 

@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import { OnvifImport, Retention, Webhooks } from "./admin_more";
 import { Rules } from "./admin_rules";
-import { Act, Choice, Field, Messages, ROLES, type RoleName, Table, useAction, useLoad } from "./admin_ui";
+import { Act, Choice, Field, list, Messages, ROLES, type RoleName, RowForm, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { rpc } from "./session";
 import { fmt } from "./time";
@@ -59,16 +59,13 @@ function Cameras() {
   const creds = form.username ? { username: form.username, password: form.password || null } : {};
   return (
     <div>
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void run(async () => {
-            const sub = form.substream || null;
-            await rpc.call("add_camera", { id: form.id || null, name: form.name || null, source: form.source, substream: sub, ...creds });
-            setForm(empty);
-            reload();
-          });
+      <RowForm
+        run={run}
+        submit={async () => {
+          const sub = form.substream || null;
+          await rpc.call("add_camera", { id: form.id || null, name: form.name || null, source: form.source, substream: sub, ...creds });
+          setForm(empty);
+          reload();
         }}
       >
         <Field label="ID" value={form.id} set={set("id")} />
@@ -92,7 +89,7 @@ function Cameras() {
         <button type="submit" disabled={!form.source}>
           {t("add")}
         </button>
-      </form>
+      </RowForm>
       <Messages error={error || loadError} note={note} />
       <Table head={["ID", t("name"), t("source"), t("substream"), t("status"), t("admin")]}>
           {page?.cameras.map((c) => (
@@ -114,21 +111,18 @@ function Cameras() {
 }
 
 function Users() {
-  const [list, reload, loadError] = useLoad(() => rpc.call("list_users"));
+  const [users, reload, loadError] = useLoad(() => rpc.call("list_users"));
   const [run, error] = useAction();
   const [form, setForm] = useState({ username: "", password: "", role: "viewer" as RoleName, cameras: "" });
   return (
     <div>
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void run(async () => {
-            const cameras = form.cameras.split(",").map((s) => s.trim()).filter(Boolean);
-            await rpc.call("create_user", { username: form.username, password: form.password, role: form.role, cameras: cameras.length ? cameras : null });
-            setForm({ username: "", password: "", role: "viewer", cameras: "" });
-            reload();
-          });
+      <RowForm
+        run={run}
+        submit={async () => {
+          const cameras = list(form.cameras);
+          await rpc.call("create_user", { username: form.username, password: form.password, role: form.role, cameras: cameras.length ? cameras : null });
+          setForm({ username: "", password: "", role: "viewer", cameras: "" });
+          reload();
         }}
       >
         <Field label={t("username")} value={form.username} set={(v) => setForm({ ...form, username: v })} />
@@ -138,10 +132,10 @@ function Users() {
         <button type="submit" disabled={!form.username || !form.password}>
           {t("create")}
         </button>
-      </form>
+      </RowForm>
       <Messages error={error || loadError} />
       <Table head={[t("username"), t("role"), t("cameras"), t("status"), t("admin")]}>
-          {list?.users.map((u) => (
+          {users?.users.map((u) => (
             <tr key={u.username}>
               <td>{u.username}</td>
               <td>
@@ -168,22 +162,19 @@ function Users() {
 }
 
 function ApiKeys() {
-  const [list, reload, loadError] = useLoad(() => rpc.call("list_api_keys"));
+  const [keys, reload, loadError] = useLoad(() => rpc.call("list_api_keys"));
   const [run, error, note] = useAction();
   const [name, setName] = useState("");
   const [role, setRole] = useState<RoleName>("viewer");
   return (
     <div>
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void run(async () => {
-            const k = await rpc.call("create_api_key", { name, role });
-            setName("");
-            reload();
-            return `${k.key_id}: ${k.key}`; // shown once, never stored by the console
-          });
+      <RowForm
+        run={run}
+        submit={async () => {
+          const k = await rpc.call("create_api_key", { name, role });
+          setName("");
+          reload();
+          return `${k.key_id}: ${k.key}`; // shown once, never stored by the console
         }}
       >
         <Field label={t("name")} value={name} set={setName} />
@@ -191,10 +182,10 @@ function ApiKeys() {
         <button type="submit" disabled={!name}>
           {t("create")}
         </button>
-      </form>
+      </RowForm>
       <Messages error={error || loadError} note={note && <code>{note}</code>} />
       <Table head={["key_id", t("name"), t("role"), t("status"), t("admin")]}>
-          {list?.keys.map((k) => (
+          {keys?.keys.map((k) => (
             <tr key={k.key_id}>
               <td>{k.key_id}</td>
               <td>{k.name}</td>

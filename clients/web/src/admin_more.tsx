@@ -1,7 +1,7 @@
 // More administration: webhooks (add, test, deliveries, redrive, remove), retention and storage (edit
 // as JSON), ONVIF import. Rules: admin_rules.tsx.
 import { useState } from "preact/hooks";
-import { Act, Field, Messages, Table, useAction, useLoad } from "./admin_ui";
+import { Act, Field, list, Messages, RowForm, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { rpc } from "./session";
 import { fmt } from "./time";
@@ -14,15 +14,12 @@ export function Webhooks() {
   const [topics, setTopics] = useState("*");
   return (
     <div>
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void run(async () => {
-            await rpc.call("add_webhook", { url, topics: topics.split(",").map((s) => s.trim()).filter(Boolean) });
-            setUrl("");
-            reload();
-          });
+      <RowForm
+        run={run}
+        submit={async () => {
+          await rpc.call("add_webhook", { url, topics: list(topics) });
+          setUrl("");
+          reload();
         }}
       >
         <Field label="URL" value={url} set={setUrl} />
@@ -30,7 +27,7 @@ export function Webhooks() {
         <button type="submit" disabled={!url}>
           {t("add")}
         </button>
-      </form>
+      </RowForm>
       <Messages error={error || loadError} note={note} />
       <Table head={["URL", "Topics", t("status"), t("admin")]}>
           {hooks?.map((h) => (
@@ -121,8 +118,8 @@ export function OnvifImport() {
   const [found, setFound] = useState<Array<{ address: string; xaddrs: string[]; name?: string | null; registered?: boolean }>>([]);
   const discover = () =>
     run(async () => {
-      const list = hosts.split(",").map((h) => h.trim()).filter(Boolean);
-      const r = await rpc.call("discover_cameras", { hosts: list.length ? list : null, timeout_s: 3 }, 30_000);
+      const given = list(hosts);
+      const r = await rpc.call("discover_cameras", { hosts: given.length ? given : null, timeout_s: 3 }, 30_000);
       setFound(r.devices);
       return `${r.devices.length} found`;
     });
@@ -156,19 +153,16 @@ export function OnvifImport() {
             ))}
         </Table>
       )}
-    <form
-      class="row"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void run(async () => {
-          const r = await rpc.call(
-            "import_onvif_camera",
-            { xaddr: form.xaddr, user: form.user || null, password: form.password || null, id: form.id || null },
-            60_000,
-          );
-          setForm({ xaddr: "", user: "", password: "", id: "" });
-          return JSON.stringify(r).slice(0, 200);
-        });
+    <RowForm
+      run={run}
+      submit={async () => {
+        const r = await rpc.call(
+          "import_onvif_camera",
+          { xaddr: form.xaddr, user: form.user || null, password: form.password || null, id: form.id || null },
+          60_000,
+        );
+        setForm({ xaddr: "", user: "", password: "", id: "" });
+        return JSON.stringify(r).slice(0, 200);
       }}
     >
       {field("xaddr", "ONVIF xaddr")}
@@ -179,7 +173,7 @@ export function OnvifImport() {
         ONVIF import
       </button>
       <Messages error={error} note={note} />
-    </form>
+    </RowForm>
     </div>
   );
 }

@@ -3,7 +3,7 @@
 // schemas (list_rule_action_types), so a new action type needs no console change.
 import { useState } from "preact/hooks";
 import type { ActionTypeInfo, Rule, RuleAction, Severity, Trigger } from "./api/generated";
-import { Act, Choice, Field, Messages, Table, useAction, useLoad } from "./admin_ui";
+import { Act, Choice, Field, list, Messages, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { can, rpc } from "./session";
 
@@ -23,7 +23,6 @@ interface Draft {
   keep: Pick<Trigger, "schedule"> & { data?: Record<string, unknown> }; // not edited here, kept as they are
 }
 
-const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
 const EMPTY: Draft = { id: null, name: "", topics: "", cameras: "", labels: "", minSeverity: "", minConfidence: "", cooldown: "0", actions: [], keep: {} };
 
 function draftOf(r: Rule): Draft {

@@ -105,3 +105,21 @@ export function Act(props: { label: string; run: (f: () => Promise<unknown>) => 
     </button>
   );
 }
+
+/** "a, b,,c" -> ["a", "b", "c"] */
+export const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+
+/** A one-row form whose submit runs `submit` through `run` (errors and notes shown by the caller). */
+export function RowForm(props: { run: (f: () => Promise<unknown>) => Promise<void>; submit: () => Promise<unknown>; children: ComponentChildren }) {
+  return (
+    <form
+      class="row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void props.run(props.submit);
+      }}
+    >
+      {props.children}
+    </form>
+  );
+}

@@ -20,6 +20,7 @@ const FALLBACK_MS = 4000;
 const STALE_MS = 1000;
 const RECONNECT_AFTER_STALE_MS = 1500;
 const HLS_START_MS = 20000;
+const SUB_RETRY_MS = 60_000;
 const preferHls = new Map<string, string>(); // camera path -> why WebRTC did not play (this tab)
 
 function stripQuery(url: string): string {
@@ -31,6 +32,7 @@ function stripQuery(url: string): string {
 export class Player {
   status: PlayerStatus = { state: "connecting", transport: null, reason: "", frames: 0, variant: "main" };
   private wantSub = false;
+  private subDownUntil = 0; // the substream failed: the main stream plays until then
   private active = false;
   private whep: WhepSession | null = null;
   private hls: HlsType | null = null;
@@ -109,6 +111,13 @@ export class Player {
   }
 
   private fail(reason: string) {
+    if (this.status.variant === "sub" && !this.serverDown && this.active) {
+      // The camera is up but its substream does not play: show the main stream for a while instead.
+      this.subDownUntil = Date.now() + SUB_RETRY_MS;
+      this.set({ variant: "main" });
+      void this.attempt();
+      return;
+    }
     this.generation++;
     this.cleanup();
     this.set({ state: "offline", reason, transport: null });
@@ -143,7 +152,8 @@ export class Player {
       const urls = await rpc.call("get_stream_urls", { camera: this.camera });
       if (gen !== this.generation) return;
       this.token = urls.token ?? "";
-      const variant: Variant = this.wantSub && urls.substream ? "sub" : "main";
+      const subOk = !!urls.substream && Date.now() > this.subDownUntil;
+      const variant: Variant = this.wantSub && subOk ? "sub" : "main";
       const src = variant === "sub" ? urls.substream! : urls;
       this.key = `${this.camera}:${variant}`;
       if (variant !== this.status.variant) this.set({ variant });
