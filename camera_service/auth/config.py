@@ -83,6 +83,16 @@ class SecurityConfig(ConfigModel):
         title="Longest CLI token",
         description="Upper bound of `token create --ttl`.",
     )
+    access_token_ttl_s: int = Field(
+        900,
+        ge=10,
+        le=3600,
+        title="Console access token lifetime",
+        description=(
+            "Lifetime of the access JWT `login`/`refresh` hand out (the web console renews it in the "
+            "background); a logout or a disabled user ends access within this long."
+        ),
+    )
     stream_token_ttl_s: int = Field(
         300,
         ge=10,

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("camera_service.users")
 
-ACCESS_TTL_S = 900  # an access JWT outlives a logout or a disable by at most this long
 REFRESH_TTL_S = 7 * 86_400
 ADMIN_USER = "admin"
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name
@@ -266,7 +265,8 @@ class UserService:
             await self.store.revoke_session(session_id, now)
 
     def _tokens(self, rec: UserRecord, session_id: str, refresh: str, refresh_expires: float) -> Tokens:
-        ttl = min(ACCESS_TTL_S, self.settings.security.max_token_ttl_s)
+        # An access JWT outlives a logout or a disable by at most this long.
+        ttl = min(self.settings.security.access_token_ttl_s, self.settings.security.max_token_ttl_s)
         claims: dict[str, object] = {
             "sub": rec.username,
             "role": rec.role.label,
