@@ -183,9 +183,26 @@ def load_settings(path: Path | None = None, overrides: Mapping[str, Any] | None 
         data = deep_merge(data, dict(overrides))
     _check_env_keys(env)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, f"in {path} or the environment")) from exc
+    _check_cluster(settings)
+    return settings
+
+
+def _check_cluster(settings: Settings) -> None:
+    """Several instances share rows that only shared settings can read (docs/scale-out.md)."""
+    if not settings.cluster.enabled:
+        return
+    missing = []
+    if settings.storage.database_engine != "postgresql":
+        missing.append("storage.database_url (postgresql://...)")
+    if settings.cameras.secret_key is None:
+        missing.append("cameras.secret_key (the camera credentials' key)")
+    if settings.security.enabled and settings.security.jwt_secret is None:
+        missing.append("security.jwt_secret (stream tokens and forwarded calls)")
+    if missing:
+        raise ConfigError("cluster.enabled needs, the same on every instance: " + "; ".join(missing))
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:

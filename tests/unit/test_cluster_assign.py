@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -228,3 +230,26 @@ def test_forwarded_identity_keeps_its_scope() -> None:
     assert identity_claims(none)["cameras"] == []
     admin = Identity(subject="root", role=Role.ADMIN)
     assert identity_claims(admin) == {"sub": "root", "role": Role.ADMIN.label}
+
+
+def test_cluster_mode_refuses_settings_other_instances_cannot_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from camera_service.config import ConfigError, load_settings
+
+    for name in list(os.environ):
+        if name.startswith("CAMERA_SERVICE_"):
+            monkeypatch.delenv(name)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"storage: {{data_dir: '{tmp_path}'}}\ncluster: {{enabled: true, instance_id: n1}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg)
+    for key in ("storage.database_url", "cameras.secret_key", "security.jwt_secret"):
+        assert key in str(err.value)
+    cfg.write_text(
+        f"storage: {{data_dir: '{tmp_path}', database_url: 'postgresql://u@h/db'}}\n"
+        "cameras: {secret_key: 6570-tOdZJ8vu4JoMX3KjZIXeCQyy6WnN_jpAYtQwi0=}\n"
+        "security: {jwt_secret: a-shared-secret-of-enough-length-0123456789}\n"
+        "cluster: {enabled: true, instance_id: n1}\n"
+    )
+    assert load_settings(cfg).cluster.instance_id == "n1"
