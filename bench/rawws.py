@@ -18,14 +18,15 @@ from urllib.parse import urlsplit
 FrameHandler = Callable[[bytes, float], None]
 
 
-def masked_text_frame(payload: bytes) -> bytes:
+def masked_text_frame(payload: bytes, opcode: int = 0x1) -> bytes:
     n = len(payload)
+    first = 0x80 | opcode
     if n < 126:
-        header = bytes((0x81, 0x80 | n))
+        header = bytes((first, 0x80 | n))
     elif n < 1 << 16:
-        header = bytes((0x81, 0x80 | 126)) + n.to_bytes(2, "big")
+        header = bytes((first, 0x80 | 126)) + n.to_bytes(2, "big")
     else:
-        header = bytes((0x81, 0x80 | 127)) + n.to_bytes(8, "big")
+        header = bytes((first, 0x80 | 127)) + n.to_bytes(8, "big")
     mask = os.urandom(4)
     key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
     body = (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big") if n else b""
@@ -95,6 +96,8 @@ class RawWebSocket(asyncio.Protocol):
             del buf[: offset + length]
             if opcode == 0x1:
                 self.on_frame(payload, now)
+            elif opcode == 0x9 and self.transport is not None:  # a heartbeat ping: unanswered, it hangs up
+                self.transport.write(masked_text_frame(payload, opcode=0xA))
 
     def close(self) -> None:
         if self.transport is not None:
