@@ -12,13 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from camera_service.analytics.models import MotionSettings, TamperSettings, Zone
 
 CELL = 4
 
+Grey = npt.NDArray[np.uint8]  # an HxW luma image
+Mask = npt.NDArray[np.bool_]  # HxW, True = selected pixel
+Floats = npt.NDArray[np.float32]
 
-def polygon_mask(points: list[tuple[float, float]], width: int, height: int) -> np.ndarray:
+
+def polygon_mask(points: list[tuple[float, float]], width: int, height: int) -> Mask:
     """Boolean HxW mask of the pixels whose centres lie inside the normalised polygon (even-odd rule)."""
     ys, xs = np.mgrid[0:height, 0:width]
     px = (xs + 0.5) / width
@@ -69,10 +74,10 @@ class MotionGate:
     def __init__(self, cfg: MotionSettings, zones: list[Zone] | None = None) -> None:
         self.cfg = cfg
         self.zones = [z for z in zones or [] if z.mask]
-        self._bg: np.ndarray | None = None
-        self._keep: np.ndarray | None = None  # pixels outside every mask
+        self._bg: Floats | None = None
+        self._keep: Mask | None = None  # pixels outside every mask
 
-    def update(self, grey: np.ndarray) -> MotionResult:
+    def update(self, grey: Grey) -> MotionResult:
         frame = grey.astype(np.float32)
         h, w = frame.shape
         if self._bg is None or self._bg.shape != frame.shape:
@@ -95,7 +100,7 @@ class MotionGate:
         regions = self._regions(changed)
         return MotionResult(bool(regions), regions, share)
 
-    def _regions(self, changed: np.ndarray) -> list[tuple[float, float, float, float]]:
+    def _regions(self, changed: Mask) -> list[tuple[float, float, float, float]]:
         h, w = changed.shape
         gh, gw = h // CELL, w // CELL
         if gh == 0 or gw == 0 or not changed.any():
@@ -123,7 +128,7 @@ class MotionGate:
         return regions
 
 
-def sharpness(grey: np.ndarray) -> float:
+def sharpness(grey: Grey) -> float:
     """Variance of the 4-neighbour Laplacian: falls sharply when the image is defocused or covered."""
     f = grey.astype(np.float32)
     lap = -4 * f[1:-1, 1:-1] + f[:-2, 1:-1] + f[2:, 1:-1] + f[1:-1, :-2] + f[1:-1, 2:]
@@ -141,9 +146,9 @@ class TamperGuard:
         self._streak = dict.fromkeys(self.KINDS, 0)
         self._clear_streak = dict.fromkeys(self.KINDS, 0)
         self._sharp_ref: float | None = None
-        self._reference: np.ndarray | None = None
+        self._reference: Floats | None = None
 
-    def update(self, grey: np.ndarray) -> tuple[list[str], list[str]]:
+    def update(self, grey: Grey) -> tuple[list[str], list[str]]:
         f = grey.astype(np.float32)
         dark = float(f.mean()) < self.cfg.blackout_luma and float(f.std()) < 8.0
         sharp = sharpness(grey)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+
+import numpy as np
 
 from camera_service.analytics.models import CameraAnalyticsSettings
-from camera_service.analytics.motion import MotionGate, MotionResult, TamperGuard
+from camera_service.analytics.motion import Grey, MotionGate, MotionResult, TamperGuard
 from camera_service.analytics.sampler import CameraSampler, Sample
 from camera_service.analytics.tracker import Tracker
 from camera_service.analytics.worker import Job
+from camera_service.core.types import JsonObject
 
 log = logging.getLogger("camera_service.analytics")
 
@@ -65,7 +67,7 @@ class CameraPipeline:
         self._submit = submit
         self._post = post
         self._count = count
-        self.options: dict[str, Any] = {"plates_full_frame": settings.plates_full_frame}
+        self.options: JsonObject = {"plates_full_frame": settings.plates_full_frame}
         self.sampler = CameraSampler(
             camera,
             url,
@@ -85,11 +87,11 @@ class CameraPipeline:
     def stop(self) -> None:
         self.sampler.stop()
 
-    def _grey(self, sample: Sample) -> Any:
+    def _grey(self, sample: Sample) -> Grey:
         f = sample.frame
         h = min(self.settings.motion.frame_height, f.height)
         w = max(2, round(f.width * h / f.height / 2) * 2)
-        return f.reformat(width=w, height=h, format="gray").to_ndarray()
+        return np.asarray(f.reformat(width=w, height=h, format="gray").to_ndarray(), dtype=np.uint8)
 
     def on_sample(self, sample: Sample) -> None:
         """Sampler thread: gate, tamper check, maybe submit for detection, then report."""
@@ -133,7 +135,7 @@ class CameraPipeline:
         return Job(
             camera=self.camera,
             time=sample.time,
-            image=image,
+            image=np.asarray(image, dtype=np.uint8),  # rgb24: already uint8, no copy
             detectors=list(self.detectors),
             options=self.options,
             context=f,

@@ -15,12 +15,17 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonSchemaValue
 
 from camera_service.analytics.models import Detection
+from camera_service.core.types import JsonObject
+
+RgbImage = npt.NDArray[np.uint8]  # HxWx3 RGB
 
 log = logging.getLogger("camera_service.analytics.plugins")
 
@@ -38,7 +43,7 @@ class PluginManifest(BaseModel):
     )
     entrypoint: str = Field(description="`module:factory` that builds the plugin.")
     requires: list[str] = Field(default_factory=list, description="Plugins whose results it reads.")
-    config_schema: dict[str, Any] = Field(default_factory=dict, description="JSON Schema of its options.")
+    config_schema: JsonSchemaValue = Field(default_factory=dict, description="JSON Schema of its options.")
     description: str = Field("", max_length=500)
 
 
@@ -46,7 +51,7 @@ class PluginManifest(BaseModel):
 class LoadContext:
     models_dir: Path
     threads: int  # ONNX Runtime intra-op threads
-    options: dict[str, Any] = field(default_factory=dict)  # JSON config sections, e.g. "yolo"
+    options: JsonObject = field(default_factory=dict)  # JSON config sections, e.g. "yolo"
 
 
 @dataclass
@@ -55,8 +60,8 @@ class FrameInput:
 
     camera: str
     time: float
-    image: np.ndarray  # HxWx3 uint8 RGB
-    options: dict[str, Any] = field(default_factory=dict)
+    image: RgbImage
+    options: JsonObject = field(default_factory=dict)
     prior: list[Detection] = field(default_factory=list)
 
 
@@ -97,16 +102,19 @@ GATE_MANIFESTS = [
 ]
 
 
-def load_entrypoint(value: str) -> Any:
+def load_entrypoint(value: str) -> object:
     module, _, attr = value.partition(":")
-    obj: Any = importlib.import_module(module)
+    obj: object = importlib.import_module(module)
     for part in attr.split(".") if attr else []:
         obj = getattr(obj, part)
     return obj
 
 
 def build_plugin(entrypoint: str) -> DetectorPlugin:
-    plugin = load_entrypoint(entrypoint)()
+    factory = load_entrypoint(entrypoint)
+    if not callable(factory):
+        raise TypeError(f"{entrypoint} is not callable")
+    plugin = factory()
     if not isinstance(plugin, DetectorPlugin):
         raise TypeError(f"{entrypoint} did not return a plugin (needs manifest, load, detect)")
     PluginManifest.model_validate(plugin.manifest.model_dump())

@@ -13,7 +13,6 @@ import statistics
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from camera_service.analytics.models import CameraAnalyticsSettings, Detection, iou
 
@@ -33,7 +32,7 @@ class Track:
     best_score: float = 0.0
     best_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     best_time: float = 0.0
-    best_context: Any = None  # the frame of the best score (for the snapshot)
+    best_context: object = None  # the frame of the best score (for the snapshot)
     text: str | None = None  # plates: text read at the best score
     misses: int = 0
     still: int = 0  # consecutive samples without moving
@@ -55,7 +54,7 @@ class Tracker:
         self.tracks: list[Track] = []
         self.ended: list[Track] = []  # announced tracks that ended in the last update
 
-    def update(self, time: float, detections: list[Detection], context: Any = None) -> list[Track]:
+    def update(self, time: float, detections: list[Detection], context: object = None) -> list[Track]:
         """Feed one sample's detections; returns tracks confirmed by this sample (to announce)."""
         s = self.settings
         dets = [d for d in detections if d.score >= s.min_score]
@@ -96,7 +95,7 @@ class Tracker:
                 confirmed.append(t)
         return confirmed
 
-    def _observe(self, t: Track, d: Detection, time: float, context: Any) -> None:
+    def _observe(self, t: Track, d: Detection, time: float, context: object) -> None:
         t.scores.append(d.score)
         t.box = d.box
         t.last_seen = time

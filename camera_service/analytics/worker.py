@@ -14,16 +14,20 @@ import contextlib
 import logging
 import multiprocessing
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from time import monotonic, perf_counter
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from camera_service.analytics.models import Detection
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+    from camera_service.analytics.plugins import PluginManifest, RgbImage
+    from camera_service.core.types import JsonObject
 
 log = logging.getLogger("camera_service.analytics.worker")
 
@@ -32,11 +36,11 @@ log = logging.getLogger("camera_service.analytics.worker")
 class Job:
     camera: str
     time: float  # frame time (unix)
-    image: np.ndarray  # HxWx3 uint8 RGB
+    image: RgbImage
     detectors: list[str]
-    options: dict[str, Any] = field(default_factory=dict)
+    options: JsonObject = field(default_factory=dict)
     queued_at: float = field(default_factory=monotonic)
-    context: Any = None  # stays in this process (the frame, for snapshots)
+    context: object = None  # stays in this process (the frame, for snapshots)
 
 
 @dataclass
@@ -54,12 +58,12 @@ def worker_main(
     entrypoints: dict[str, str],
     models_dir: str,
     threads: int,
-    options: dict[str, Any] | None = None,
+    options: JsonObject | None = None,
 ) -> None:
     """Entry point of the worker process: load the plugins, then answer batches until told to stop."""
-    from camera_service.analytics.plugins import LoadContext, build_plugin, run_order
+    from camera_service.analytics.plugins import DetectorPlugin, LoadContext, build_plugin, run_order
 
-    plugins: dict[str, Any] = {}
+    plugins: dict[str, DetectorPlugin] = {}
     errors: dict[str, str] = {}
     ctx = LoadContext(Path(models_dir), threads, dict(options or {}))
     for pid, ep in entrypoints.items():
@@ -102,13 +106,15 @@ def worker_main(
         conn.send(("result", batch_id, results, timings, errors))
 
 
-def _required_by(pid: str, wanted: list[str], manifests: dict[str, Any]) -> bool:
+def _required_by(pid: str, wanted: list[str], manifests: Mapping[str, PluginManifest]) -> bool:
     return any(pid in manifests[w].requires for w in wanted if w in manifests)
 
 
 # --------------------------------------------------------------------------- the service side
 
 ResultCallback = Callable[[Job, list[Detection]], None]
+# ("result", batch id, detections per frame, plugin -> ms, plugin -> error)
+BatchReply = tuple[str, int, list[list[Detection]], dict[str, float], dict[str, str]]
 StatsCallback = Callable[[BatchStats], None]
 
 
@@ -126,7 +132,7 @@ class InferenceQueue:
         on_result: ResultCallback,
         on_stats: StatsCallback | None = None,
         on_drop: Callable[[str], None] | None = None,
-        options: dict[str, Any] | None = None,
+        options: JsonObject | None = None,
     ) -> None:
         """`options`: JSON config sections handed to the plugins' `load` (LoadContext.options)."""
         self.entrypoints = entrypoints
@@ -143,7 +149,7 @@ class InferenceQueue:
         self._cond = threading.Condition()
         self._pending: dict[str, Job] = {}  # insertion order = age
         self._stop = False
-        self._proc: Any = None
+        self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
         self.plugin_errors: dict[str, str] = {}
         self.restarts = 0
@@ -181,7 +187,7 @@ class InferenceQueue:
     @property
     def pid(self) -> int | None:
         proc = self._proc
-        return int(proc.pid) if proc is not None and proc.is_alive() else None
+        return proc.pid if proc is not None and proc.is_alive() else None
 
     # --- lifecycle ---
     def start(self) -> None:
@@ -295,12 +301,13 @@ class InferenceQueue:
                 except Exception:
                     log.exception("analytics result handling failed")
 
-    def _await_reply(self) -> Any:
+    def _await_reply(self) -> BatchReply | None:
         conn, proc = self._conn, self._proc
         assert conn is not None and proc is not None
         while True:
             if conn.poll(0.5):
-                return conn.recv()
+                reply: BatchReply = conn.recv()
+                return reply
             if not proc.is_alive():
                 return None
             if self._stop:

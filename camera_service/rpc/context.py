@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from camera_service.auth.identity import Identity
     from camera_service.auth.scopes import Scope
+    from camera_service.core.types import JsonValue
 
 ScopeResolver = Callable[["Identity | None"], "Scope"]
 
@@ -40,7 +43,7 @@ class ConnectionContext:
     def next_request_id(self) -> str:
         return f"c{self.id}-r{next(self._request_seq)}"
 
-    def notify(self, method: str, params: Any) -> bool:
+    def notify(self, method: str, params: BaseModel | JsonValue) -> bool:
         """Queue a server-to-client notification; False when the connection dropped it (queue full/closed)."""
         from camera_service.rpc.dispatcher import encode_notification  # dispatcher imports this module
 
@@ -81,7 +84,7 @@ class CallContext:
     resolve_scope: ScopeResolver | None = None
     _scope: Scope | None = None
     # The params as sent (after params hooks), for observers of calls refused before validation (audit).
-    raw_params: Any = None
+    raw_params: JsonValue = None
 
     @property
     def scope(self) -> Scope:

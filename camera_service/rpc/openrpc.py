@@ -6,9 +6,10 @@ import functools
 from typing import Any
 
 import orjson
-from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaValue
 
 from camera_service import API_VERSION
+from camera_service.core.types import JsonObject, JsonValue
 from camera_service.rpc.errors import ERROR_DESCRIPTIONS, ErrorCode
 from camera_service.rpc.registry import MethodRegistry, MethodSpec
 from camera_service.rpc.scope import CameraScope
@@ -16,12 +17,12 @@ from camera_service.rpc.scope import CameraScope
 REF = "#/components/schemas/{model}"
 
 
-def _hoist(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+def _hoist(schema: JsonSchemaValue, defs: dict[str, JsonSchemaValue]) -> JsonSchemaValue:
     defs.update(schema.pop("$defs", {}))
     return schema
 
 
-def _as_ref(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+def _as_ref(schema: JsonSchemaValue, defs: dict[str, JsonSchemaValue]) -> JsonSchemaValue:
     """Move a top-level model schema into components so docs and clients see it by name."""
     if schema.get("type") == "object" and "title" in schema and "properties" in schema:
         defs[schema["title"]] = schema
@@ -29,10 +30,10 @@ def _as_ref(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _method(spec: MethodSpec, defs: dict[str, Any]) -> dict[str, Any]:
+def _method(spec: MethodSpec, defs: dict[str, JsonSchemaValue]) -> JsonObject:
     params_schema = _hoist(spec.params_model.model_json_schema(ref_template=REF), defs)
     required = set(params_schema.get("required", []))
-    params = [
+    params: list[JsonValue] = [
         {
             "name": name,
             "required": name in required,
@@ -41,8 +42,8 @@ def _method(spec: MethodSpec, defs: dict[str, Any]) -> dict[str, Any]:
         }
         for name, prop in params_schema.get("properties", {}).items()
     ]
-    result_schema = _as_ref(_hoist(TypeAdapter(spec.result_type).json_schema(ref_template=REF), defs), defs)
-    method: dict[str, Any] = {
+    result_schema = _as_ref(_hoist(spec.result_adapter.json_schema(ref_template=REF), defs), defs)
+    method: JsonObject = {
         "name": spec.name,
         "summary": spec.summary,
         "paramStructure": "either",
@@ -80,9 +81,10 @@ def cached_openrpc_fragment(api: MethodRegistry) -> orjson.Fragment:
 
 
 def openrpc_document(api: MethodRegistry) -> dict[str, Any]:
-    defs: dict[str, Any] = {}
+    # Any: docs.py and the client generators walk the document as plain JSON
+    defs: dict[str, JsonSchemaValue] = {}
     methods = [_method(spec, defs) for spec in api]
-    notifications = []
+    notifications: list[JsonValue] = []
     for note in api.notifications:
         schema = _hoist(note.params_model.model_json_schema(ref_template=REF), defs)
         defs[note.params_model.__name__] = schema

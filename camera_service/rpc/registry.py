@@ -15,7 +15,7 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 
@@ -24,7 +24,8 @@ from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode
 from camera_service.rpc.scope import CameraScope
 
-Handler = Callable[..., Awaitable[Any]]
+Handler = Callable[..., Awaitable[object]]  # (api?, ctx, params?) -> the result model
+H = TypeVar("H", bound=Handler)
 
 
 _INT64 = 1 << 63
@@ -38,7 +39,7 @@ class Params(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _int64(cls, v: Any) -> Any:
+    def _int64(cls, v: object) -> object:
         if isinstance(v, int) and not isinstance(v, bool) and not -_INT64 <= v < _INT64:
             raise ValueError("integer out of range (64-bit signed)")
         return v
@@ -53,7 +54,7 @@ class MethodSpec:
     name: str
     handler: Handler
     params_model: type[BaseModel]
-    result_type: Any
+    result_type: object  # the handler's return annotation, a type expression
     result_adapter: TypeAdapter[Any]
     role: Role
     scope: CameraScope  # what the caller's camera scope limits (enforced by the guard / store queries)
@@ -104,10 +105,10 @@ class MethodRegistry:
         mutating: bool = False,
         compat: bool = False,
         tags: tuple[str, ...] = (),
-    ) -> Callable[[Handler], Handler]:
+    ) -> Callable[[H], H]:
         """Register `fn` under `name`. `role` is required: every method declares who may call it."""
 
-        def decorate(fn: Handler) -> Handler:
+        def decorate(fn: H) -> H:
             method_name = name or fn.__name__
             hints = get_type_hints(fn)
             args = list(inspect.signature(fn).parameters)
@@ -200,7 +201,7 @@ class MethodRegistry:
         return sorted(self._notifications.values(), key=lambda n: n.name)
 
 
-async def call(spec: MethodSpec, ctx: CallContext, params: BaseModel) -> Any:
+async def call(spec: MethodSpec, ctx: CallContext, params: BaseModel) -> object:
     args: list[object] = [ctx, params] if spec.takes_params else [ctx]
     if spec.api_type is not None:
         if spec.api is None:
