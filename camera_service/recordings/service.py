@@ -101,7 +101,7 @@ class RecordingsService:
             "snapshots": snapshots_root.expanduser().resolve(),
         }
         db.register("recordings", MIGRATIONS)
-        self.store = RecordingStore(db)
+        self.store = RecordingStore(db, owner=instance_id)
         self.signer = UrlSigner(load_or_create_key(cfg.download_key, data_dir), cfg.download_url_ttl_s)
         self.recorder = Recorder(
             cfg, self.store, cameras, internal, self.roots["recordings"], clock=self.clock

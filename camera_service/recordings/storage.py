@@ -51,8 +51,8 @@ class StorageManager:
         clock: Clock | None = None,
         owner: str | None = None,
     ) -> None:
-        """`owner` (several instances): retention considers only the segments this instance recorded
-        (their files are on its disk)."""
+        """`owner` (several instances): retention considers only the segments, clips and snapshots this
+        instance wrote (their files are on its disk)."""
         self.clock: Clock = clock or SystemClock()
         self.owner = owner
         self.store = store
@@ -168,11 +168,11 @@ class StorageManager:
         ]
         items += [
             Item("clips", c.camera, c.id, c.created_at, c.created_at, c.size, protected=c.locked)
-            for c in await self.store.list_clips(limit=10_000_000)
+            for c in await self.store.list_clips(limit=10_000_000, owner=self.owner)
         ]
         items += [
             Item("snapshots", s.camera, s.id, s.created_at, s.created_at, s.size)
-            for s in await self.store.list_snapshots(limit=10_000_000)
+            for s in await self.store.list_snapshots(limit=10_000_000, owner=self.owner)
         ]
         return items
 

@@ -57,6 +57,14 @@ ALTER TABLE rec_segments ADD COLUMN owner TEXT;
 ALTER TABLE rec_segments ADD COLUMN epoch INTEGER
 """,
     ),
+    # Scale-out: the instance whose disk holds a clip or snapshot file (NULL on a single instance).
+    Migration(
+        4,
+        """
+ALTER TABLE rec_clips ADD COLUMN owner TEXT;
+ALTER TABLE rec_snapshots ADD COLUMN owner TEXT
+""",
+    ),
 ]
 
 _SEG_COLS = "id, camera, path, start, duration_s, size, codec, width, height, kind"
@@ -79,8 +87,11 @@ def _clip(row: Row) -> Clip:
 
 
 class RecordingStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, owner: str | None = None) -> None:
+        """`owner` (several instances): this instance's id, written on the clip and snapshot rows it
+        creates (the files are on its disk)."""
         self.db = db
+        self.owner = owner
 
     # ---- statistics (get_statistics) ---------------------------------------------------------------
 
@@ -213,7 +224,7 @@ class RecordingStore:
     async def insert_clip(self, clip: Clip) -> None:
         d = clip.model_dump()
         await self.db.execute(
-            f"INSERT INTO rec_clips({_CLIP_COLS}) VALUES ({','.join('?' * 15)})",
+            f"INSERT INTO rec_clips({_CLIP_COLS}, owner) VALUES ({','.join('?' * 16)})",
             [
                 d["id"],
                 d["camera"],
@@ -230,6 +241,7 @@ class RecordingStore:
                 int(d["locked"]),
                 d["kind"],
                 d["created_at"],
+                self.owner,
             ],
         )
 
@@ -245,8 +257,12 @@ class RecordingStore:
         offset: int = 0,
         locked: bool | None = None,
         cameras: Collection[str] | None = None,
+        owner: str | None = None,
     ) -> list[Clip]:
         where, args = self._clip_filter(camera, locked, cameras)
+        if owner is not None:  # one instance's rows (retention: its own disk)
+            where.append("owner = ?")
+            args.append(owner)
         rows = await self.db.fetch_all(
             f"SELECT {_CLIP_COLS} FROM rec_clips {_where(where)} "
             "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
@@ -287,8 +303,8 @@ class RecordingStore:
     async def insert_snapshot(self, snap: Snapshot) -> None:
         d = snap.model_dump()
         await self.db.execute(
-            f"INSERT INTO rec_snapshots({_SNAP_COLS}) VALUES (?,?,?,?,?,?,?,?)",
-            [d[k] for k in _SNAP_COLS.split(", ")],
+            f"INSERT INTO rec_snapshots({_SNAP_COLS}, owner) VALUES (?,?,?,?,?,?,?,?,?)",
+            [*(d[k] for k in _SNAP_COLS.split(", ")), self.owner],
         )
 
     async def get_snapshot(self, *, snap_id: str | None = None, path: str | None = None) -> Snapshot | None:
@@ -303,8 +319,12 @@ class RecordingStore:
         limit: int = 100,
         offset: int = 0,
         cameras: Collection[str] | None = None,
+        owner: str | None = None,
     ) -> list[Snapshot]:
         where, args = _camera_filter(camera, cameras)
+        if owner is not None:  # one instance's rows (retention: its own disk)
+            where.append("owner = ?")
+            args.append(owner)
         rows = await self.db.fetch_all(
             f"SELECT {_SNAP_COLS} FROM rec_snapshots {_where(where)} "
             "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",

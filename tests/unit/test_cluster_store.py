@@ -212,6 +212,30 @@ async def test_segment_rows_carry_owner_and_epoch(open_db: Any, tmp_path: Any) -
     rows = await store.db.fetch_all("SELECT path, owner, epoch FROM rec_segments ORDER BY path")
     assert [(r["owner"], r["epoch"]) for r in rows] == [("a", 1), ("b", 2), (None, None)]
 
+    # Clips and snapshots carry the instance whose disk holds the file; retention lists only its own.
+    from camera_service.recordings.models import Clip, Snapshot
+
+    for inst in ("a", "b"):
+        mine = RecordingStore(store.db, owner=inst)
+        await mine.insert_clip(
+            Clip(id=f"clip-{inst}", camera="cam", name="c", start=1, end=2, path=f"{inst}.mp4", created_at=3)
+        )
+        await mine.insert_snapshot(
+            Snapshot(
+                id=f"snap-{inst}",
+                camera="cam",
+                path=f"{inst}.jpg",
+                format="jpeg",
+                width=1,
+                height=1,
+                size=1,
+                created_at=3,
+            )
+        )
+    assert [c.id for c in await store.list_clips(owner="a")] == ["clip-a"]
+    assert [s.id for s in await store.list_snapshots(owner="b")] == ["snap-b"]
+    assert len(await store.list_clips()) == 2
+
     # A segment MediaMTX announces for a camera this instance never held is refused (not indexed).
     index = SegmentIndex(store, tmp_path, lambda _cam: "continuous", instance_id="a", fence=lambda _c: None)
     (tmp_path / "cam").mkdir()
