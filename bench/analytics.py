@@ -127,10 +127,10 @@ async def run_step(
     active = max(1, n // 10) if gated else n
     names = [f"s{n}{'g' if gated else 'u'}{i:03d}" for i in range(n)]
     pubs = []
-    rtsp = svc.config["mediamtx"]["rtsp_port"]
     for i, cam in enumerate(names):
         await rpc.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
-        pubs.append(publish(clips["active" if i < active else "static"], f"rtsp://127.0.0.1:{rtsp}/{cam}"))
+        url = (await rpc.call("create_publish_url", {"camera": cam}))["rtsp_url"]  # security M7
+        pubs.append(publish(clips["active" if i < active else "static"], url))
     detectors = ["objects", "motion"] if gated else ["objects"]
     await asyncio.sleep(2.0)
     for cam in names:
@@ -197,11 +197,11 @@ async def run_step(
 async def snapshot_bench(
     svc: ServiceUnderTest, rpc: RpcClient, clips: dict[str, Path], k: int = 30
 ) -> dict[str, float]:
-    rtsp = svc.config["mediamtx"]["rtsp_port"]
     pubs = []
     for cam in ("snapa", "snapb"):
         await rpc.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
-        pubs.append(publish(clips["static"], f"rtsp://127.0.0.1:{rtsp}/{cam}"))
+        url = (await rpc.call("create_publish_url", {"camera": cam}))["rtsp_url"]  # security M7
+        pubs.append(publish(clips["static"], url))
     await asyncio.sleep(2.0)
     await rpc.call("set_analytics", {"camera": "snapa", "enabled": True, "detectors": ["motion"]})
     await asyncio.sleep(4.0)

@@ -80,7 +80,7 @@ async def main(samples: int, warm_samples: int) -> None:
             rpc = await svc.client()
             await rpc.call("add_camera", {"id": "cam", "name": "bench", "source": "publisher"})
             cam = TestCamera(
-                svc.rtsp_url("cam"),
+                await svc.publish_url("cam"),
                 width=WIDTH,
                 height=HEIGHT,
                 fps=FPS,

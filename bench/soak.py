@@ -105,7 +105,6 @@ def thirds(ys: list[float]) -> tuple[float, float]:
 
 
 async def run(args: argparse.Namespace) -> str:
-    rtsp_port = None
     svc = ServiceUnderTest(
         overrides={
             "recordings": {"segment_duration_s": 60, "retention": {"enabled": False}},
@@ -121,7 +120,6 @@ async def run(args: argparse.Namespace) -> str:
         }
     )
     svc.start()
-    rtsp_port = svc.config["mediamtx"]["rtsp_port"]
     c = Counters()
     clip = svc.tmp / "clip.mp4"
     make_clip(clip)
@@ -147,7 +145,9 @@ async def run(args: argparse.Namespace) -> str:
         await admin.call("set_recording_policy", {"camera": cam, "policy": {"mode": "continuous"}})
     await admin.call("add_webhook", {"url": f"http://127.0.0.1:{hook_port}/hook", "topics": ["soak.*"],
                                      "secret": "soak-secret-0123456789"})  # fmt: skip
-    pubs = {cam: start_publisher(clip, f"rtsp://127.0.0.1:{rtsp_port}/{cam}") for cam in cams}
+    # Security M7: each publisher camera's own credential.
+    urls = {cam: (await admin.call("create_publish_url", {"camera": cam}))["rtsp_url"] for cam in cams}
+    pubs = {cam: start_publisher(clip, urls[cam]) for cam in cams}
 
     subs: list[ClientConnection] = []
     readers: list[asyncio.Task[None]] = []
@@ -199,7 +199,7 @@ async def run(args: argparse.Namespace) -> str:
             await asyncio.sleep(1.0)
             for cam, proc in pubs.items():  # encoders reconnect
                 if proc.poll() is not None:
-                    pubs[cam] = start_publisher(clip, f"rtsp://127.0.0.1:{rtsp_port}/{cam}")
+                    pubs[cam] = start_publisher(clip, urls[cam])
                     c.publisher_restarts += 1
             if time.monotonic() >= next_kill:
                 next_kill += args.kill_every

@@ -108,12 +108,11 @@ async def run(loads: int) -> dict[str, Any]:
         async with web_env(Path(tmp)) as env:
             admin = await env.service.client()
             cams: list[TestCamera] = []
-            rtsp = env.service.settings.mediamtx.rtsp_port
             for i in range(16):
                 cid = f"cam{i + 1:02d}"
                 await admin.call("add_camera", {"id": cid, "name": cid, "source": "publisher"})
                 cam = TestCamera(
-                    f"rtsp://127.0.0.1:{rtsp}/{cid}",
+                    await env.service.publish_url(cid),
                     width=320,
                     height=240,
                     fps=15,

@@ -22,7 +22,7 @@ from camera_service.analytics.frames import LiveFrames
 from camera_service.analytics.methods import AnalyticsApi
 from camera_service.analytics.service import AnalyticsService
 from camera_service.auth.abuse import AnonymousLimits
-from camera_service.auth.internal import InternalReaders
+from camera_service.auth.internal import PUBLISH_KEY_FILE, InternalReaders, load_or_create_key
 from camera_service.auth.methods import AuthApi
 from camera_service.auth.quota import LiveViewQuotas
 from camera_service.auth.quota_redis import RedisLiveViewQuotas
@@ -72,6 +72,7 @@ from camera_service.storage.crypto import lazy_box
 from camera_service.storage.database import Database
 from camera_service.storage.factory import open_database
 from camera_service.storage.redis import open_redis
+from camera_service.storage.secret_files import secrets_dir
 from camera_service.storage.streams import RedisStreamTransport
 from camera_service.users.methods import UsersApi
 from camera_service.users.service import UserService
@@ -131,7 +132,11 @@ class Application:
             internal_port, hook_secret = internal_port or previous[0], hook_secret or previous[1]
         internal = InternalHttpServer(internal_port, hook_secret)
         security = settings.security.enabled
-        readers = InternalReaders(settings.mediamtx, enabled=security)
+        readers = InternalReaders(
+            settings.mediamtx,
+            enabled=security,
+            publish_key=load_or_create_key(secrets_dir(data_dir) / PUBLISH_KEY_FILE) if security else None,
+        )
         stream_tokens = StreamTokens(
             TokenVerifier(settings.security, load_or_create_jwt_secret(settings), clock),
             settings.security,
@@ -187,6 +192,7 @@ class Application:
             pushes=shared_events,
             owns=ownership.owns if clustered else None,
             route_streams=directory.route if clustered else None,
+            publisher_userinfo=readers.publish_userinfo,
         )
         auth = AuthService(
             settings,
@@ -355,7 +361,9 @@ class Application:
         # domains; HTTP last (clients arrive only once everything else is up).
         components += [db, internal, auth, users, mediamtx, cameras, recordings, events, onvif, analytics]
         if settings.demo.enabled:
-            components.append(DemoPublisher(settings.demo, settings.mediamtx))
+            components.append(
+                DemoPublisher(settings.demo, settings.mediamtx, readers.publish_url(settings.demo.camera_id))
+            )
         components.append(self.http)
         cluster = (
             ClusterService(

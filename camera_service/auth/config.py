@@ -195,10 +195,12 @@ class SecurityConfig(ConfigModel):
         ),
     )
     trusted_publish_networks: list[str] = Field(
-        ["127.0.0.1/32", "::1/128"],
+        [],
         title="Trusted publishers",
         description=(
-            "Networks that may publish into MediaMTX without a credential (local encoders, the demo camera)."
+            "Networks whose encoders may publish into publisher cameras' paths without the camera's publish "
+            "credential (never into pull cameras' paths). Empty (default): every publisher needs the "
+            "credential from create_publish_url. Listing 127.0.0.1/32 lets any local process publish."
         ),
     )
     audit_retention_days: int = Field(

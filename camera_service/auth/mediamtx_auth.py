@@ -2,8 +2,11 @@
 
 MediaMTX POSTs {user, password, token, ip, action, path, protocol, id, query}; any 2xx allows.
 - api/metrics/pprof are excluded in MediaMTX's config (their listeners are 127.0.0.1-only).
-- The service's own readers/publishers present the per-run internal credential (user/pass).
-- publish: trusted networks (local encoders, the demo camera), or an operator+ identity in scope.
+- The service's own readers present the per-run internal credential (user/pass): read/playback only.
+- publish (security M7): only a camera's configured source, whatever the address: a publisher camera's
+  issued credential, or the service's own per-path publisher password (demo, device cameras); never into a
+  pull camera's path or a path of no camera. MediaMTX runs with `overridePublisher: false`, so even a
+  valid second publisher cannot kick the first.
 - read/playback: a JWT, API key or stream token (as token, password, or `?token=`/`?jwt=` in the URL)
   whose scope includes the camera; reads also take a live-view lease under the agency quota.
 """
@@ -24,8 +27,9 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from camera_service.auth.identity import Identity
+from camera_service.auth.internal import InternalReaders
+from camera_service.auth.publishers import PublishCredentials
 from camera_service.auth.quota import LiveViewQuota
-from camera_service.auth.roles import Role
 from camera_service.auth.scopes import in_scope
 from camera_service.auth.store import AuditEntry
 
@@ -68,6 +72,8 @@ class MediaMTXAuth:
         internal_user: str,
         internal_password: str,
         trusted_publish: list[str],
+        internal_publishers: InternalReaders,
+        publish_credentials: PublishCredentials,
         authenticate: Authenticator,
         lookup_camera: CameraLookup,
         quotas: LiveViewQuota,
@@ -78,6 +84,8 @@ class MediaMTXAuth:
         self.internal_user = internal_user
         self._internal_password = internal_password
         self._trusted = [ipaddress.ip_network(n, strict=False) for n in trusted_publish]
+        self._internal_publishers = internal_publishers
+        self._publish_credentials = publish_credentials
         self._authenticate = authenticate
         self._lookup = lookup_camera
         self.quotas = quotas
@@ -147,10 +155,10 @@ class MediaMTXAuth:
         if action in ("api", "metrics", "pprof"):
             # Normally excluded in MediaMTX's config; if asked anyway, loopback only.
             return Decision(ip in ("127.0.0.1", "::1"), "local_only")
+        if action == "publish":
+            return await self._decide_publish(body, path, ip)
         if self._is_internal(body):
             return Decision(True, "internal")
-        if action == "publish" and self._trusted_ip(ip):
-            return Decision(True, "trusted_publisher")
         token = credential_from(body)
         if not token:
             return Decision(False, "credentials_required")
@@ -163,9 +171,6 @@ class MediaMTXAuth:
         camera = await self._lookup(path)
         if camera is None or not in_scope(camera, identity):
             return Decision(False, "not_in_scope", identity)
-        if action == "publish":
-            ok = identity.role >= Role.OPERATOR
-            return Decision(ok, "publish" if ok else "role_too_low", identity)
         if action not in ("read", "playback"):
             return Decision(False, "unknown_action", identity)
         fingerprint = hashlib.sha256(f"{ip}|{path}|{token}".encode()).hexdigest()
@@ -179,6 +184,26 @@ class MediaMTXAuth:
             while len(self._external_reads) > MAX_PENDING_READS:
                 self._external_reads.popitem(last=False)
         return Decision(True, action, identity)
+
+    async def _decide_publish(self, body: dict[str, Any], path: str, ip: str) -> Decision:
+        camera = await self._lookup(path)
+        if camera is None:
+            return Decision(False, "no_camera")
+        # Pull cameras have no publisher (MediaMTX pulls them); the demo path is the service's own.
+        kind = str(getattr(camera, "source_kind", "pull"))
+        if kind not in ("publisher", "device", "demo"):
+            return Decision(False, "not_a_publisher_path")
+        user, password = str(body.get("user") or ""), str(body.get("password") or "")
+        if self._internal_publishers.is_publisher(path, user, password):
+            return Decision(True, "internal_publisher")
+        if kind == "publisher":
+            if self._publish_credentials.matches(camera.id, credential_from(body)):
+                return Decision(True, "publish_credential")
+            if self._trusted_ip(ip):  # opt-in only (security.trusted_publish_networks, empty by default)
+                return Decision(True, "trusted_publisher")
+        if not (user or credential_from(body)):
+            return Decision(False, "credentials_required")
+        return Decision(False, "invalid_publish_credential")
 
     # runOnRead / runOnUnread hooks (services.internal), params: reader, path
     async def on_read(self, params: dict[str, str]) -> None:

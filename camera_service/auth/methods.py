@@ -13,7 +13,7 @@ from camera_service.auth.roles import Role
 from camera_service.auth.store import AuditEntry
 from camera_service.core.errors import Unauthenticated
 from camera_service.rpc.context import CallContext
-from camera_service.rpc.errors import ErrorCode, not_found, to_rpc_error
+from camera_service.rpc.errors import ErrorCode, invalid_params, not_found, to_rpc_error
 from camera_service.rpc.registry import MethodRegistry, Params
 from camera_service.rpc.scope import CameraScope
 
@@ -341,3 +341,46 @@ async def create_stream_token(api: AuthApi, ctx: CallContext, params: StreamToke
     await auth.check_live_quota(camera)
     token, expires = auth.stream_token(ident, camera.id)
     return StreamToken(camera=camera.id, token=token, expires_at=_iso(expires) or "")
+
+
+class PublishUrlParams(Params):
+    camera: str = Field(min_length=1, max_length=128, description="A publisher camera's id.")
+
+
+class PublishUrl(BaseModel):
+    camera: str
+    user: str = Field(description="User name to publish with (`publisher`).")
+    password: str = Field(
+        description="The camera's publish credential (shown once; stored hashed). Also accepted as "
+        "`?token=`; RTMP: `?user=publisher&pass=...`; SRT: streamid `publish:<camera>:publisher:<password>`."
+    )
+    rtsp_url: str = Field(description="RTSP URL to publish to, with the credential.")
+
+
+@router.method(
+    scope=CameraScope.CAMERAS,
+    role=Role.ADMIN,
+    mutating=True,
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS),
+)
+async def create_publish_url(api: AuthApi, ctx: CallContext, params: PublishUrlParams) -> PublishUrl:
+    """Issue the publish credential of a publisher camera (`source: publisher`) and its RTSP URL.
+
+    Only this credential may publish into the camera's MediaMTX path, from any address; a second
+    publisher cannot replace one that is publishing. Shown once (stored as a hash): calling again issues
+    a new credential and the old one stops working at once (publishers already connected stay until they
+    reconnect). Pull and device cameras take no publisher: -32602.
+    """
+    auth = api.auth
+    ident = ctx.connection.identity
+    assert ident is not None
+    camera = await auth.lookup_camera(params.camera)
+    if camera is None or not ctx.scope.sees(camera):
+        raise not_found("camera", params.camera)
+    kind = str(getattr(camera, "source_kind", ""))
+    if kind != "publisher":
+        raise invalid_params(
+            "camera", f"camera {camera.id!r} is a {kind or 'service'} camera: it takes no publisher"
+        )
+    user, password, url = await auth.issue_publish_url(camera.id, created_by=ident.subject)
+    return PublishUrl(camera=camera.id, user=user, password=password, rtsp_url=url)

@@ -21,6 +21,7 @@ from camera_service.auth.identity import Identity
 from camera_service.auth.internal import INTERNAL_USER, InternalReaders
 from camera_service.auth.login import InlineToken
 from camera_service.auth.mediamtx_auth import AUTH_ROUTE, MediaMTXAuth
+from camera_service.auth.publishers import PUBLISH_USER, PublishCredentials
 from camera_service.auth.quota import LiveViewQuota, LiveViewQuotas
 from camera_service.auth.ratelimit import KeyedBuckets, TokenBucket
 from camera_service.auth.roles import Role
@@ -29,6 +30,7 @@ from camera_service.auth.store import MIGRATIONS, ApiKeyRecord, AuditEntry, Auth
 from camera_service.auth.stream_tokens import StreamTokens
 from camera_service.auth.tokens import STREAM_TOKEN_TYPE, TokenError, identity_from_claims
 from camera_service.cameras.models import camera_of_path
+from camera_service.cameras.streams import build_stream_urls
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import cancel_and_wait
@@ -114,10 +116,13 @@ class AuthService:
         self.inline_token = InlineToken(self)
         # In memory (one instance) unless app.py passes the shared one (storage.redis_url).
         self.quotas: LiveViewQuota = quotas or LiveViewQuotas(self.cfg.agency_limits)
+        self.publishers = PublishCredentials(self.store, self.clock)
         self.mediamtx_auth = MediaMTXAuth(
             internal_user=INTERNAL_USER,
             internal_password=readers.password,
             trusted_publish=self.cfg.trusted_publish_networks,
+            internal_publishers=readers,
+            publish_credentials=self.publishers,
             authenticate=self.authenticate_token,
             lookup_camera=self.lookup_camera,
             quotas=self.quotas,
@@ -151,6 +156,7 @@ class AuthService:
 
     async def start(self) -> None:
         await self._reload_keys()
+        await self.publishers.load()
         self._refresh_task = asyncio.create_task(self._refresh_loop(), name="apikey-refresh")
         await self.audit.start()
         await self.quotas.start()
@@ -289,6 +295,13 @@ class AuthService:
             return _DemoCamera(demo.camera_id)
         return None
 
+    async def issue_publish_url(self, camera_id: str, *, created_by: str) -> tuple[str, str, str]:
+        """(user, password, rtsp URL with both) for the publisher of `camera_id`; replaces the previous
+        credential at once. The caller checks the camera is a publisher camera in the caller's scope."""
+        secret = await self.publishers.issue(camera_id, created_by=created_by)
+        plain = build_stream_urls(camera_id, self.settings.server, self.settings.mediamtx).rtsp
+        return PUBLISH_USER, secret, plain.replace("rtsp://", f"rtsp://{PUBLISH_USER}:{secret}@", 1)
+
     def stream_token(self, identity: Identity | None, camera_id: str) -> tuple[str, float]:
         """A short-lived viewer token that opens exactly this camera's live/playback streams."""
         return self._stream_tokens.mint(identity, camera_id)
@@ -303,6 +316,7 @@ class _DemoCamera:
 
     def __init__(self, camera_id: str) -> None:
         self.id = camera_id
+        self.source_kind = "demo"  # published by the service itself (security M7)
         self.group: str | None = None
         self.tags: list[str] = []
         self.agency: str | None = None
@@ -317,6 +331,9 @@ def mediamtx_auth_config(internal: HookHost) -> dict[str, Any]:
         "authHTTPAddress": internal.authenticated_url(AUTH_ROUTE),
         "authHTTPExclude": [{"action": "api"}, {"action": "metrics"}, {"action": "pprof"}],
         "pathDefaults": {
+            # Security M7: a second publisher never replaces the one publishing (config/mediamtx.yml says
+            # the same; repeated so an older template cannot turn it back on).
+            "overridePublisher": False,
             "runOnRead": hook("read", path="$MTX_PATH", reader="$MTX_READER_ID", type="$MTX_READER_TYPE"),
             "runOnUnread": hook("unread", path="$MTX_PATH", reader="$MTX_READER_ID"),
         },

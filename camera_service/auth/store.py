@@ -43,7 +43,19 @@ CREATE INDEX auth_audit_ts ON auth_audit(ts);
 CREATE INDEX auth_audit_actor ON auth_audit(actor, ts);
 CREATE INDEX auth_audit_method ON auth_audit(method, ts);
 """,
-    )
+    ),
+    # Security M7: one publish credential per publisher camera, stored as SHA-256 only.
+    Migration(
+        2,
+        """
+CREATE TABLE auth_publish_credentials (
+    camera_id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    created_by TEXT NOT NULL
+);
+""",
+    ),
 ]
 
 
@@ -122,6 +134,19 @@ class AuthStore:
 
     async def touch_key(self, key_id: str, when: float) -> None:
         await self.db.execute("UPDATE auth_api_keys SET last_used_at=? WHERE key_id=?", (when, key_id))
+
+    # ---- publish credentials -----------------------------------------------------------------------
+    async def put_publish_credential(self, camera_id: str, secret_hash: str, at: float, by: str) -> None:
+        await self.db.execute(
+            "INSERT INTO auth_publish_credentials (camera_id, secret_hash, created_at, created_by)"
+            " VALUES (?,?,?,?) ON CONFLICT(camera_id) DO UPDATE SET secret_hash=excluded.secret_hash,"
+            " created_at=excluded.created_at, created_by=excluded.created_by",
+            (camera_id, secret_hash, at, by),
+        )
+
+    async def publish_credentials(self) -> dict[str, str]:
+        rows = await self.db.fetch_all("SELECT camera_id, secret_hash FROM auth_publish_credentials")
+        return {r["camera_id"]: r["secret_hash"] for r in rows}
 
     # ---- audit -------------------------------------------------------------------------------------
     async def add_audit(self, entries: list[AuditEntry]) -> None:

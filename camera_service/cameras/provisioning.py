@@ -45,13 +45,20 @@ class PathConfigBuilder:
     """Pure function camera -> MediaMTX path config (None: the camera must have no path)."""
 
     def __init__(
-        self, cfg: CamerasConfig, internal: HookHost, owns: Callable[[str], bool] | None = None
+        self,
+        cfg: CamerasConfig,
+        internal: HookHost,
+        owns: Callable[[str], bool] | None = None,
+        publisher_userinfo: Callable[[str], str] | None = None,
     ) -> None:
         """`owns`: camera id -> whether this instance owns the camera now (a cluster's lease); None:
-        it owns every camera. A camera another instance owns has no path here (no pull, no recording)."""
+        it owns every camera. A camera another instance owns has no path here (no pull, no recording).
+        `publisher_userinfo`: camera id -> "user:password@" the device publisher MediaMTX runs presents
+        (security M7)."""
         self.cfg = cfg
         self.internal = internal
         self.owns = owns
+        self.publisher_userinfo = publisher_userinfo or (lambda _camera_id: "")
         self.contributors: list[PathContributor] = []
 
     def wanted(self, camera: Camera) -> bool:
@@ -84,9 +91,10 @@ class PathConfigBuilder:
                 "tcp",
             ]
             # MediaMTX expands $RTSP_PORT/$MTX_PATH itself (no shell).
+            userinfo = self.publisher_userinfo(camera.id)
             conf = {
                 "source": "publisher",
-                "runOnDemand": shlex.join(argv) + " rtsp://127.0.0.1:$RTSP_PORT/$MTX_PATH",
+                "runOnDemand": shlex.join(argv) + f" rtsp://{userinfo}127.0.0.1:$RTSP_PORT/$MTX_PATH",
                 "runOnDemandRestart": True,
             }
         else:

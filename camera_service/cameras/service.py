@@ -78,13 +78,15 @@ class CameraService:
         pushes: PushRelay | None = None,
         owns: Callable[[str], bool] | None = None,
         route_streams: Callable[[StreamUrls], StreamUrls] | None = None,
+        publisher_userinfo: Callable[[str], str] | None = None,
     ) -> None:
         """`reader_url`: id -> RTSP URL the service's own readers (fps sampling, probes) use; it carries
         the internal credential when MediaMTX checks readers. `stream_token`: (identity, camera id) ->
         (token, expiry) when security is on: compat stream URLs and camera_status_update carry it.
         `pushes` (scale-out): status pushes to and from the other instances' clients.
         Several instances (camera_service/cluster): `owns` says which cameras get a path here;
-        `route_streams` points a camera's stream URLs at the MediaMTX of the instance that owns it."""
+        `route_streams` points a camera's stream URLs at the MediaMTX of the instance that owns it.
+        `publisher_userinfo`: id -> "user:password@" of the device publisher MediaMTX runs (security M7)."""
         self.cfg = cfg
         self.reader_url = reader_url
         self.stream_token = stream_token
@@ -99,7 +101,7 @@ class CameraService:
         self.connections = connections
         self.metrics = CameraMetrics(metrics.registry)
         db.register("cameras", MIGRATIONS)
-        self.builder = PathConfigBuilder(cfg, internal, owns)
+        self.builder = PathConfigBuilder(cfg, internal, owns, publisher_userinfo)
         self.route_streams = route_streams
         self.provisioner = Provisioner(mediamtx.client, cfg.reconcile_concurrency)
         self.tracker = StatusTracker(cfg.poll_interval_s, self._on_status_change, self.request_reconcile)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from urllib.parse import urlsplit
 
 from camera_service.config.sections import DemoConfig, MediaMTXConfig
 from camera_service.core.component import ComponentHealth
@@ -48,17 +49,22 @@ class DemoPublisher:
 
     name = "demo_camera"
 
-    def __init__(self, demo: DemoConfig, mediamtx: MediaMTXConfig) -> None:
+    def __init__(self, demo: DemoConfig, mediamtx: MediaMTXConfig, publish_url: str | None = None) -> None:
+        """`publish_url`: where ffmpeg publishes, with the service's own publish credential (security M7)."""
         self.demo = demo
-        self.rtsp_url = f"rtsp://127.0.0.1:{mediamtx.rtsp_port}/{demo.camera_id}"
+        self.rtsp_url = publish_url or f"rtsp://127.0.0.1:{mediamtx.rtsp_port}/{demo.camera_id}"
         self._proc = ManagedProcess(
             "demo-ffmpeg",
             demo_ffmpeg_argv(demo, self.rtsp_url),
             restart=True,
             backoff_initial_s=1.0,
             backoff_max_s=10.0,
-            log_lines=lambda line: log.warning("ffmpeg: %s", line),
+            log_lines=lambda line: log.warning("ffmpeg: %s", self._masked(line)),
         )
+
+    def _masked(self, line: str) -> str:
+        password = urlsplit(self.rtsp_url).password
+        return line.replace(password, "***") if password else line
 
     async def start(self) -> None:
         if shutil.which(self.demo.ffmpeg) is None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,23 @@ def service_config(
     return deep_merge(base, overrides or {})
 
 
+_PUBLISH_URLS: weakref.WeakKeyDictionary[Application, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+async def publish_url(app: Application, path: str) -> str:
+    """The publish URL of publisher camera `path`, with the credential an admin gets from
+    create_publish_url (issued once per app and path, then reused; the camera need not exist yet).
+    Without security: the plain URL (MediaMTX admits everyone)."""
+    cache = _PUBLISH_URLS.setdefault(app, {})
+    if path not in cache:
+        if app.settings.security.enabled:
+            _user, _password, url = await app.services.auth.issue_publish_url(path, created_by="test")
+        else:
+            url = f"rtsp://127.0.0.1:{app.settings.mediamtx.rtsp_port}/{path}"
+        cache[path] = url
+    return cache[path]
+
+
 @dataclass
 class RunningService:
     app: Application
@@ -92,9 +110,13 @@ class RunningService:
         return f"http://127.0.0.1:{self.port}"
 
     def rtsp_url(self, path: str) -> str:
-        """The service's INTERNAL reader URL (MediaMTX admits it whatever the path's scope); publishing
-        from 127.0.0.1 needs no credential. Use public_rtsp_url to test access control."""
+        """The service's INTERNAL reader URL (MediaMTX admits it for read/playback whatever the path's
+        scope; it cannot publish). Use public_rtsp_url to test access control, publish_url to publish."""
         return self.app.services.readers.rtsp_url(path)
+
+    async def publish_url(self, path: str) -> str:
+        """An RTSP URL that may publish into publisher camera `path` (security M7): see publish_url()."""
+        return await publish_url(self.app, path)
 
     def public_rtsp_url(self, path: str, token: str | None = None) -> str:
         url = f"rtsp://127.0.0.1:{self.settings.mediamtx.rtsp_port}/{path}"

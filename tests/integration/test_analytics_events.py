@@ -23,9 +23,9 @@ async def test_still_scene_is_gated_moving_pattern_makes_motion_and_black_frames
         admin = await svc.client()
         for cam in ("still", "moving", "black"):
             await admin.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("still"), "chelsea")
-        await test_camera_factory(svc.public_rtsp_url("moving"), fps=5, gop=2)
-        to_black = await test_camera_factory(svc.public_rtsp_url("black"), fps=5, gop=2)
+        await photo_camera(test_camera_factory, await svc.publish_url("still"), "chelsea")
+        await test_camera_factory(await svc.publish_url("moving"), fps=5, gop=2)
+        to_black = await test_camera_factory(await svc.publish_url("black"), fps=5, gop=2)
         viewer = await svc.client("viewer")
         await viewer.call("subscribe_events", {"topics": ["motion.*", "tamper.*"]})
 
@@ -57,7 +57,7 @@ async def test_still_scene_is_gated_moving_pattern_makes_motion_and_black_frames
 
         # Switch the "black" camera to black frames: the sampler reconnects and reports a blackout.
         await to_black.stop()
-        await test_camera_factory(svc.public_rtsp_url("black"), fps=5, gop=2, input_args=BLACK)
+        await test_camera_factory(await svc.publish_url("black"), fps=5, gop=2, input_args=BLACK)
         note = await viewer.next_notification(
             "event", timeout=60, where=lambda p: p["event"]["type"] == "tamper.blackout"
         )
@@ -88,7 +88,7 @@ async def test_a_rule_on_detection_person_makes_a_clip(
     async with service_factory(overrides=cfg) as svc:
         admin = await svc.client()
         await admin.call("add_camera", {"id": "astro", "name": "astro", "source": "publisher"})
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("astro"), "astronaut")
+        await photo_camera(test_camera_factory, await svc.publish_url("astro"), "astronaut")
         await admin.call("set_recording_policy", {"camera": "astro", "policy": {"mode": "continuous"}})
         rule = await admin.call(
             "add_rule",

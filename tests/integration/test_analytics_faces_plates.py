@@ -30,8 +30,8 @@ async def test_face_on_the_astronaut_and_plate_text_in_the_event(
         admin = await svc.client()
         for cam in ("astro", "gate"):
             await admin.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("astro"), "astronaut")
-        await test_camera_factory(svc.public_rtsp_url("gate"), fps=5, gop=2, input_args=PLATE)
+        await photo_camera(test_camera_factory, await svc.publish_url("astro"), "astronaut")
+        await test_camera_factory(await svc.publish_url("gate"), fps=5, gop=2, input_args=PLATE)
         viewer = await svc.client("viewer")
         await viewer.call("subscribe_events", {"topics": ["detection.face", "detection.plate"]})
 

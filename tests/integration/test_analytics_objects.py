@@ -25,8 +25,8 @@ async def test_astronaut_is_a_person_and_the_cat_is_not(
         admin = await svc.client()
         for cam in ("astro", "cat"):
             await admin.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("astro"), "astronaut")
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("cat"), "chelsea")
+        await photo_camera(test_camera_factory, await svc.publish_url("astro"), "astronaut")
+        await photo_camera(test_camera_factory, await svc.publish_url("cat"), "chelsea")
         viewer = await svc.client("viewer")
         await viewer.call("subscribe_events", {"topics": ["detection.*"]})
 
@@ -117,7 +117,7 @@ async def test_killed_worker_is_restarted_and_analytics_resumes(
     async with service_factory(overrides=overrides()) as svc:
         admin = await svc.client()
         await admin.call("add_camera", {"id": "astro", "name": "astro", "source": "publisher"})
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("astro"), "astronaut")
+        await photo_camera(test_camera_factory, await svc.publish_url("astro"), "astronaut")
         await admin.call("set_analytics", {"camera": "astro", "enabled": True})
 
         async def worker() -> dict[str, Any] | None:
@@ -161,7 +161,7 @@ async def test_a_plugin_that_cannot_load_is_reported_and_the_service_runs_on(
     async with service_factory(overrides=cfg) as svc:
         admin = await svc.client()
         await admin.call("add_camera", {"id": "cat", "name": "cat", "source": "publisher"})
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("cat"), "chelsea")
+        await photo_camera(test_camera_factory, await svc.publish_url("cat"), "chelsea")
         await admin.call("set_analytics", {"camera": "cat", "enabled": True})
 
         async def reported() -> dict[str, Any] | None:

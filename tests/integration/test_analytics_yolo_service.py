@@ -57,7 +57,7 @@ async def test_a_configured_yolo_model_makes_detection_events_in_frame_coordinat
     async with service_factory(overrides=cfg) as svc:
         admin = await svc.client()
         await admin.call("add_camera", {"id": "cat", "name": "cat", "source": "publisher"})
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("cat"), "chelsea")
+        await photo_camera(test_camera_factory, await svc.publish_url("cat"), "chelsea")
         viewer = await svc.client("viewer")
         await viewer.call("subscribe_events", {"topics": ["detection.*"]})
         started = time.time()
@@ -95,7 +95,7 @@ async def test_a_missing_yolo_model_is_reported_and_the_service_runs_on(
     async with service_factory(overrides=cfg) as svc:
         admin = await svc.client()
         await admin.call("add_camera", {"id": "cat", "name": "cat", "source": "publisher"})
-        await photo_camera(test_camera_factory, svc.public_rtsp_url("cat"), "chelsea")
+        await photo_camera(test_camera_factory, await svc.publish_url("cat"), "chelsea")
         await admin.call("set_analytics", {"camera": "cat", "enabled": True})
 
         async def reported() -> dict[str, Any] | None:

@@ -46,8 +46,8 @@ async def test_live_view_needs_scoped_token_and_respects_quota(
         await admin.call("add_camera", {"id": "police-cam", "source": "publisher", "agency": "POLICE"})
         await admin.call("add_camera", {"id": "metro-cam", "source": "publisher", "agency": "METRO"})
         # loopback publishers are trusted (no credential), like local encoders and the demo camera
-        await test_camera_factory(svc.public_rtsp_url("police-cam"), width=320, height=240, fps=15, gop=15)
-        await test_camera_factory(svc.public_rtsp_url("metro-cam"), width=320, height=240, fps=15, gop=15)
+        await test_camera_factory(await svc.publish_url("police-cam"), width=320, height=240, fps=15, gop=15)
+        await test_camera_factory(await svc.publish_url("metro-cam"), width=320, height=240, fps=15, gop=15)
         await wait_camera(admin, "police-cam", status="ONLINE")
         await wait_camera(admin, "metro-cam", status="ONLINE")
 

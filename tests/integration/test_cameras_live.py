@@ -27,7 +27,7 @@ async def test_three_cameras_online_readable_and_status_pushed(
         "add_camera", {"id": "pub1", "name": "Publisher", "source": "publisher", "tags": ["lobby"]}
     )
     await rpc.call("add_camera", {"id": "od1", "source": mediamtx.rtsp_url("feed2"), "on_demand": True})
-    publisher = await test_camera_factory(service.rtsp_url("pub1"), width=352, height=288, fps=15)
+    publisher = await test_camera_factory(await service.publish_url("pub1"), width=352, height=288, fps=15)
 
     pull = await wait_camera(rpc, "pull1", status="ONLINE", width=320, height=240, codec="H264")
     assert pull["live"]["source_type"] == "rtspSource"

@@ -176,7 +176,7 @@ async def test_status_notifications_arrive_as_their_registered_model(
     async with CameraServiceClient(service.ws_url, token=service.token("admin")) as cs:
         await cs.cameras.add(id="pub1", name="pub1", source="publisher")
         async with cs.notifications("camera_status_update", where=lambda p: p["device"] == "pub1") as notes:
-            await test_camera_factory(service.public_rtsp_url("pub1"), width=320, height=240, fps=15)
+            await test_camera_factory(await service.publish_url("pub1"), width=320, height=240, fps=15)
 
             async def online() -> CameraStatusUpdate | None:
                 note = await notes.next(timeout=30)

@@ -164,7 +164,7 @@ async def test_camera_status_update_push_carries_the_receivers_token(
     await admin.call("add_camera", {"id": "push1", "name": "pushed", "source": "publisher"})
     viewer = await svc.client("viewer", scopes={"cameras": ["push1"]})
     other = await svc.client("viewer", scopes={"cameras": ["cam1"]})
-    cam = TestCamera(svc.rtsp_url("push1"), width=160, height=120, fps=15, gop=15)
+    cam = TestCamera(await svc.publish_url("push1"), width=160, height=120, fps=15, gop=15)
     await cam.start()
     try:
         note = await viewer.next_notification(

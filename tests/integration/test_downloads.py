@@ -29,7 +29,7 @@ async def svc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running
         rpc = await running.client()
         await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
         cam = TestCamera(
-            running.rtsp_url("cam1"), width=320, height=240, fps=25, gop=25, log_path=data / "c.log"
+            await running.publish_url("cam1"), width=320, height=240, fps=25, gop=25, log_path=data / "c.log"
         )
         await cam.start()
         try:

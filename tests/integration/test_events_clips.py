@@ -24,7 +24,7 @@ async def test_event_clip_pre4_post4_is_an_8s_mp4_linked_from_the_event(
     async with service_factory(overrides=OVERRIDES) as svc:
         admin = await svc.client()
         await admin.call("add_camera", {"id": "cam1", "name": "cam1", "source": "publisher"})
-        await test_camera_factory(svc.public_rtsp_url("cam1"), fps=25, gop=25)
+        await test_camera_factory(await svc.publish_url("cam1"), fps=25, gop=25)
         await admin.call("set_recording_policy", {"camera": "cam1", "policy": {"mode": "continuous"}})
         viewer = await svc.client("viewer")
         await viewer.call("subscribe_events", {"topics": ["event.*", "clip.*"], "cameras": ["cam1"]})

@@ -32,8 +32,8 @@ async def test_subscribed_client_gets_only_its_cameras_offline_event(
     admin = await service.client()
     for cid in ("cam1", "cam2"):
         await admin.call("add_camera", {"id": cid, "name": cid, "source": "publisher"})
-    cam1 = await test_camera_factory(service.public_rtsp_url("cam1"))
-    cam2 = await test_camera_factory(service.public_rtsp_url("cam2"))
+    cam1 = await test_camera_factory(await service.publish_url("cam1"))
+    cam2 = await test_camera_factory(await service.publish_url("cam2"))
     for cid in ("cam1", "cam2"):
         await _wait_status(admin, cid, "ONLINE")
 

@@ -53,8 +53,8 @@ async def test_offline_rule_webhook_and_snapshot_once_per_cooldown(
         admin = await svc.client()
         for cid in ("cam1", "cam2"):
             await admin.call("add_camera", {"id": cid, "name": cid, "source": "publisher"})
-        cam1 = await test_camera_factory(svc.public_rtsp_url("cam1"))
-        await test_camera_factory(svc.public_rtsp_url("cam2"))
+        cam1 = await test_camera_factory(await svc.publish_url("cam1"))
+        await test_camera_factory(await svc.publish_url("cam2"))
         await _status(admin, "cam1", "ONLINE")
         await _status(admin, "cam2", "ONLINE")
         # The webhook's own filter matches nothing: deliveries come from the rule action only.

@@ -31,7 +31,7 @@ from tests.harness.onvif_net import onvif_network, start_sim
 from tests.harness.ports import free_ports
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcClient
-from tests.harness.service import TEST_JWT_SECRET, service_config
+from tests.harness.service import TEST_JWT_SECRET, publish_url, service_config
 
 # Maven compiles Kotlin (about a minute) and, on a fresh machine, downloads its dependencies first.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
@@ -122,7 +122,7 @@ async def test_kotlin_client_unit_and_integration_tests_pass_against_the_real_se
             netns, discovery=False, velocity_range=[-0.8, 0.8], main_uri="rtsp://127.0.0.1:9/unused"
         )
         app = await service.start()
-        camera = TestCamera(app.services.readers.rtsp_url("cam1"), width=320, height=240, fps=25, gop=25)
+        camera = TestCamera(await publish_url(app, "cam1"), width=320, height=240, fps=25, gop=25)
         try:
             admin = await RpcClient.connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"})
             await admin.call("add_camera", {"id": "cam1", "name": "Gate", "source": "publisher"})

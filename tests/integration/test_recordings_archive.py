@@ -33,7 +33,7 @@ async def svc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running
         for cam_id in ("cam1", "cam2"):
             cams.append(
                 TestCamera(
-                    running.rtsp_url(cam_id),
+                    await running.publish_url(cam_id),
                     width=320,
                     height=240,
                     fps=25,

@@ -35,7 +35,7 @@ async def test_warning_then_block_refuses_new_recordings_and_keeps_existing_ones
         rpc = await svc.client()
         for cam in ("cam1", "cam2"):
             await rpc.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
-            await test_camera_factory(svc.rtsp_url(cam), width=320, height=240, fps=25, gop=12)
+            await test_camera_factory(await svc.publish_url(cam), width=320, height=240, fps=25, gop=12)
         assert (await rpc.call("get_storage_info"))["level"] == "ok"
         await rpc.call("start_recording", {"camera": "cam1"})
 

@@ -55,7 +55,7 @@ async def publishing(svc: RunningService, rpc: RpcClient, *cams: str) -> AsyncIt
     feeds = []
     for cam in cams:
         await rpc.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
-        feeds.append(TestCamera(svc.rtsp_url(cam), width=320, height=240, fps=25, gop=25))
+        feeds.append(TestCamera(await svc.publish_url(cam), width=320, height=240, fps=25, gop=25))
     try:
         for f in feeds:
             await f.start()

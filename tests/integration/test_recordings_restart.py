@@ -51,6 +51,7 @@ async def test_segments_written_while_the_service_was_down_are_indexed(tmp_path:
         await svc.start()
         rpc = await svc.client()
         await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
+        cam.url = (await rpc.call("create_publish_url", {"camera": "cam1"}))["rtsp_url"]  # security M7
         await cam.start()
         started = await rpc.call("start_recording", {"camera": "cam1"})
 

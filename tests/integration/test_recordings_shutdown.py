@@ -26,7 +26,7 @@ async def test_stop_while_recording_logs_no_errors(
     async with service_factory(overrides=overrides, data_dir=data) as svc:
         rpc = await svc.client()
         await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
-        await test_camera_factory(svc.rtsp_url("cam1"), width=320, height=240, fps=25, gop=12)
+        await test_camera_factory(await svc.publish_url("cam1"), width=320, height=240, fps=25, gop=12)
         await rpc.call("start_recording", {"camera": "cam1"})
 
         async def indexed() -> list[dict[str, Any]] | None:

@@ -30,7 +30,12 @@ async def svc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running
         await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
         await rpc.call("add_camera", {"id": "dark", "name": "never publishes", "source": "publisher"})
         cam = TestCamera(
-            running.rtsp_url("cam1"), width=320, height=240, fps=25, gop=25, log_path=data / "cam1.log"
+            await running.publish_url("cam1"),
+            width=320,
+            height=240,
+            fps=25,
+            gop=25,
+            log_path=data / "cam1.log",
         )
         await cam.start()
         try:

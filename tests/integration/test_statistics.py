@@ -20,7 +20,7 @@ async def test_statistics_per_camera_and_scoped(service_factory: Any, test_camer
         admin = await svc.client()
         for cam, group in (("gate", "north"), ("yard", "south")):
             await admin.call("add_camera", {"id": cam, "source": "publisher", "group": group})
-            await test_camera_factory(svc.public_rtsp_url(cam), width=320, height=240, fps=15, gop=15)
+            await test_camera_factory(await svc.publish_url(cam), width=320, height=240, fps=15, gop=15)
             await wait_camera(admin, cam, status="ONLINE")
         await admin.call("start_recording", {"camera": "gate"})
         await admin.call("take_snapshot", {"camera": "gate"}, timeout=40)

@@ -29,11 +29,10 @@ async def test_ping_and_get_status_answer_while_mediamtx_restarts(
 ) -> None:
     rpc = await service.client()
     ids = [f"cam{i}" for i in range(CAMERAS)]
-    rtsp = service.settings.mediamtx.rtsp_port
     for cid in ids:
         await rpc.call("add_camera", {"id": cid, "source": "publisher"})
     pubs = [
-        await test_camera_factory(f"rtsp://127.0.0.1:{rtsp}/{cid}", width=160, height=120, fps=10)
+        await test_camera_factory(await service.publish_url(cid), width=160, height=120, fps=10)
         for cid in ids
     ]
     cameras = service.app.services.cameras
