@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         AuthenticateFailed,
         AuthenticateResult,
         CreatedApiKey,
+        PublishUrl,
         QuotaStatus,
         Revoked,
         StreamToken,
@@ -296,6 +297,29 @@ class AuthApi:
             timeout,
         )
         return cast("CreatedApiKey", result)
+
+    async def create_publish_url(
+        self,
+        camera: str,
+        *,
+        timeout: float | None = None,
+    ) -> PublishUrl:
+        """Issue the publish credential of a publisher camera (`source: publisher`) and its RTSP URL.
+
+        Only this credential may publish into the camera's MediaMTX path, from any address; a second
+        publisher cannot replace one that is publishing. Shown once (stored as a hash): calling
+        again issues
+        a new credential and the old one stops working at once (publishers already connected stay
+        until they
+        reconnect). Pull and device cameras take no publisher: -32602.
+
+        JSON-RPC method `create_publish_url` (role: admin).
+
+        Args:
+            camera: A publisher camera's id.
+        """
+        result = await self._client.invoke("create_publish_url", {"camera": camera}, timeout)
+        return cast("PublishUrl", result)
 
     async def create_stream_token(
         self,
@@ -2486,6 +2510,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "cleanup_old_files": ("compat", "cleanup_old_files"),
     "create_api_key": ("auth", "create_api_key"),
     "create_event": ("events", "create"),
+    "create_publish_url": ("auth", "create_publish_url"),
     "create_stream_token": ("auth", "create_stream_token"),
     "create_user": ("users", "create"),
     "delete_clip": ("clips", "delete"),

@@ -540,6 +540,13 @@ export type PtzResult = {
   result: Record<string, unknown> | Array<Record<string, unknown>>;
 };
 
+export type PublishUrl = {
+  camera: string;
+  user: string;
+  password: string;
+  rtsp_url: string;
+};
+
 export type QuotaStatus = {
   agencies: Array<AgencyQuota>;
 };
@@ -1131,6 +1138,13 @@ export interface Methods {
     };
     result: StoredEvent;
     role: "operator";
+  };
+  "create_publish_url": {
+    params: {
+      camera: string;
+    };
+    result: PublishUrl;
+    role: "admin";
   };
   "create_stream_token": {
     params: {
@@ -1868,6 +1882,7 @@ export const METHOD_ROLES: Record<MethodName, string> = {
   "cleanup_old_files": "admin",
   "create_api_key": "admin",
   "create_event": "operator",
+  "create_publish_url": "admin",
   "create_stream_token": "viewer",
   "create_user": "admin",
   "delete_clip": "operator",

@@ -282,6 +282,31 @@ public suspend fun CameraClient.createEvent(
     )
 
 /**
+ * Issue the publish credential of a publisher camera (`source: publisher`) and its RTSP URL.
+ *
+ * Only this credential may publish into the camera's MediaMTX path, from any address; a second
+ * publisher cannot replace one that is publishing. Shown once (stored as a hash): calling again issues
+ * a new credential and the old one stops working at once (publishers already connected stay until they
+ * reconnect). Pull and device cameras take no publisher: -32602.
+ *
+ * Method `create_publish_url` · role admin · changes state.
+ * @param camera A publisher camera's id.
+ * @param options timeout and retry of this call
+ */
+public suspend fun CameraClient.createPublishUrl(
+    camera: String,
+    options: CallOptions = CallOptions.DEFAULT,
+): PublishUrl =
+    call(
+        "create_publish_url",
+        CreatePublishUrlParams(camera = camera),
+        CreatePublishUrlParams.serializer(),
+        PublishUrl.serializer(),
+        idempotent = false,
+        options = options,
+    )
+
+/**
  * A short-lived token that opens this camera's live and playback streams in MediaMTX.
  *
  * Method `create_stream_token` · role viewer · read-only, retried after a reconnect.

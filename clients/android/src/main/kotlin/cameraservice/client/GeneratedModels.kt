@@ -815,6 +815,17 @@ public data class PtzResult(
 )
 
 @Serializable
+public data class PublishUrl(
+    @SerialName("camera") val camera: String,
+    /** User name to publish with (`publisher`). */
+    @SerialName("user") val user: String,
+    /** The camera's publish credential (shown once; stored hashed). Also accepted as `?token=`; RTMP: `?user=publisher&pass=...`; SRT: streamid `publish:<camera>:publisher:<password>`. */
+    @SerialName("password") val password: String,
+    /** RTSP URL to publish to, with the credential. */
+    @SerialName("rtsp_url") val rtspUrl: String,
+)
+
+@Serializable
 public data class QuotaStatus(
     @SerialName("agencies") val agencies: List<AgencyQuota>,
 )
@@ -1989,6 +2000,11 @@ internal data class CreateEventParams(
     @SerialName("time") val time: String? = null,
     @SerialName("data") val data: JsonObject? = null,
     @SerialName("clip") val clip: ClipRequest? = null,
+)
+
+@Serializable
+internal data class CreatePublishUrlParams(
+    @SerialName("camera") val camera: String,
 )
 
 @Serializable
