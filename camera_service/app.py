@@ -130,7 +130,8 @@ class Application:
         previous = previous_callback_endpoint(runtime_dir) if settings.mediamtx.managed else None
         if previous is not None:
             internal_port, hook_secret = internal_port or previous[0], hook_secret or previous[1]
-        internal = InternalHttpServer(internal_port, hook_secret)
+        # Hooks send the secret from a 0600 file, never in their command line (security L11).
+        internal = InternalHttpServer(internal_port, hook_secret, secrets_dir(data_dir) / "hook_header")
         security = settings.security.enabled
         readers = InternalReaders(
             settings.mediamtx,

@@ -1,7 +1,9 @@
 """MediaMTX `authMethod: http`: MediaMTX asks us before every publish/read/playback.
 
 MediaMTX POSTs {user, password, token, ip, action, path, protocol, id, query}; any 2xx allows.
-- api/metrics/pprof are excluded in MediaMTX's config (their listeners are 127.0.0.1-only).
+- api (security L11): only the service's internal credential (the API holds cameras' pull URLs with their
+  passwords; its listener is 127.0.0.1-only, but any local user could read it). metrics/pprof are
+  excluded in MediaMTX's config (127.0.0.1-only, no secrets).
 - The service's own readers present the per-run internal credential (user/pass): read/playback only.
 - publish (security M7): only a camera's configured source, whatever the address: a publisher camera's
   issued credential, or the service's own per-path publisher password (demo, device cameras); never into a
@@ -152,7 +154,10 @@ class MediaMTXAuth:
         action = str(body.get("action") or "")
         path = str(body.get("path") or "")
         ip = str(body.get("ip") or "")
-        if action in ("api", "metrics", "pprof"):
+        if action == "api":
+            ok = self._is_internal(body)
+            return Decision(ok, "internal" if ok else "api_needs_internal_credential")
+        if action in ("metrics", "pprof"):
             # Normally excluded in MediaMTX's config; if asked anyway, loopback only.
             return Decision(ip in ("127.0.0.1", "::1"), "local_only")
         if action == "publish":

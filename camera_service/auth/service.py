@@ -329,7 +329,8 @@ def mediamtx_auth_config(internal: HookHost) -> dict[str, Any]:
     return {
         "authMethod": "http",
         "authHTTPAddress": internal.authenticated_url(AUTH_ROUTE),
-        "authHTTPExclude": [{"action": "api"}, {"action": "metrics"}, {"action": "pprof"}],
+        # The API is asked about too (security L11): only the service's own client may use it.
+        "authHTTPExclude": [{"action": "metrics"}, {"action": "pprof"}],
         "pathDefaults": {
             # Security M7: a second publisher never replaces the one publishing (config/mediamtx.yml says
             # the same; repeated so an older template cannot turn it back on).

@@ -11,12 +11,14 @@ import logging
 import secrets
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from camera_service.core.component import ComponentHealth
 from camera_service.core.hooks import HookHandler
+from camera_service.storage.secret_files import write_private
 
 log = logging.getLogger("camera_service.internal")
 
@@ -26,9 +28,14 @@ SECRET_HEADER = "X-Internal-Secret"  # noqa: S105 (a header name, not a secret)
 class InternalHttpServer:
     name = "internal_http"
 
-    def __init__(self, port: int = 0, secret: str | None = None) -> None:
+    def __init__(self, port: int = 0, secret: str | None = None, header_file: Path | None = None) -> None:
+        """`header_file`: hooks read the secret header from this file (0600, written here), so it never
+        sits in a hook's command line where `ps` shows it (security L11); None: in the URL."""
         self._requested_port = port
         self.secret = secret or secrets.token_urlsafe(32)
+        self.header_file = header_file
+        if header_file is not None:
+            write_private(header_file, f"{SECRET_HEADER}: {self.secret}\n")
         self.port = port
         self._hooks: dict[str, list[HookHandler]] = {}
         self.app = web.Application(middlewares=[self._check_secret])
@@ -50,8 +57,10 @@ class InternalHttpServer:
         """A MediaMTX runOn* command that reports `event` here. Values like "$MTX_PATH" are expanded by
         MediaMTX itself (it runs commands without a shell)."""
         query = urlencode({k: v for k, v in env_vars.items()}, safe="$")
-        url = f"{self.url}/hooks/{event}?{query}&secret={self.secret}"
-        return shlex.join(["curl", "-fsS", "-m", "5", "-X", "POST", url])
+        url = f"{self.url}/hooks/{event}?{query}"
+        if self.header_file is not None:
+            return shlex.join(["curl", "-fsS", "-m", "5", "-X", "POST", "-H", f"@{self.header_file}", url])
+        return shlex.join(["curl", "-fsS", "-m", "5", "-X", "POST", f"{url}&secret={self.secret}"])
 
     def authenticated_url(self, path: str) -> str:
         sep = "&" if "?" in path else "?"

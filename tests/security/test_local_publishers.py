@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -152,3 +153,25 @@ async def test_m7_the_services_own_demo_publisher_still_publishes(svc: RunningSe
     admin = await svc.client()
     demo = svc.settings.demo.camera_id
     await wait_for(lambda: _is(admin, demo, status="ONLINE", width=320, height=240), 45, 0.3)
+
+
+async def test_l11_mediamtx_api_needs_the_internal_credential_and_hooks_hide_the_secret(
+    svc: RunningService,
+) -> None:
+    """A local user can no longer read cameras' pull URLs (with passwords) from MediaMTX's loopback API,
+    and no hook's command line (what `ps` shows) carries the callback secret."""
+    api = f"http://127.0.0.1:{svc.settings.mediamtx.api_port}/v3/config/paths/list"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(api) as resp:
+            assert resp.status == 401
+        guess = {"Authorization": aiohttp.encode_basic_auth("camera-service", "guess")}
+        async with http.get(api, headers=guess) as resp:
+            assert resp.status == 401
+    # The service itself still uses it (with its per-run credential): paths are configured and listed.
+    mtx = svc.app.services.mediamtx.client
+    conf = await mtx.get_path_config("pub1")
+    secret = svc.app.services.internal.secret
+    commands = " ".join(str(v) for k, v in conf.items() if k.startswith("runOn"))
+    assert "/hooks/camera_online" in commands and secret not in commands and "-H @" in commands
+    admin = await svc.client()
+    assert {c["id"] for c in (await admin.call("list_cameras"))["cameras"]} >= {"pub1", "pull1"}

@@ -131,3 +131,13 @@ def test_device_publishers_present_their_credential() -> None:
     assert conf is not None
     userinfo = f"{INTERNAL_PUBLISHER}:{readers.publish_password('dev')}@"
     assert conf["runOnDemand"].endswith(f"rtsp://{userinfo}127.0.0.1:$RTSP_PORT/$MTX_PATH")
+
+
+def test_hook_commands_carry_no_secret_in_their_command_line(tmp_path: Path) -> None:
+    """Security L11: `ps` shows a running hook's argv; the secret header comes from a 0600 file."""
+    header = tmp_path / "secrets" / "hook_header"
+    internal = InternalHttpServer(port=1234, secret="s3cr3t-value", header_file=header)
+    command = internal.hook_command("camera_online", path="$MTX_PATH")
+    assert "s3cr3t-value" not in command and f"-H @{header}" in command
+    assert header.read_text() == "X-Internal-Secret: s3cr3t-value\n"
+    assert oct(header.stat().st_mode & 0o777) == "0o600"
