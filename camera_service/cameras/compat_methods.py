@@ -86,7 +86,7 @@ class DeviceParams(Params):
         max_length=128,
         description=(
             "Camera id, or the established names cameraN / /dev/videoN (N-th camera by creation order, "
-            "from 0)."
+            "from 0, among the cameras the caller may see)."
         ),
     )
 
@@ -103,7 +103,7 @@ def _lookup(api: CameraApi, ctx: CallContext, device: str) -> Camera | None:
     """The camera `device` names, if it exists and the caller may see it."""
     svc = api.cameras
     try:
-        camera = svc.get_cached(svc.resolve_id(device))
+        camera = svc.get_cached(svc.resolve_id(device, ctx.scope.sees))
     except NotFound:
         return None
     return camera if ctx.scope.sees(camera) else None

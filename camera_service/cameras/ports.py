@@ -31,8 +31,9 @@ class CameraDirectory(Protocol):
         """Every camera, in the stable order (by id)."""
         ...
 
-    def resolve_id(self, device: str) -> str:
-        """Our id for an id or a compat name (cameraN, /dev/videoN); NOT_FOUND otherwise."""
+    def resolve_id(self, device: str, sees: Callable[[Camera], bool] | None = None) -> str:
+        """Our id for an id or a compat name (cameraN, /dev/videoN; with `sees`, N counts only the
+        cameras it admits: pass the caller's `ctx.scope.sees`); NOT_FOUND otherwise."""
         ...
 
 

@@ -1,14 +1,15 @@
 """CameraCache: the in-memory camera registry (what SQLite holds, loaded at start, written through).
 
 Lookups never block: by id, in the stable order of list_cameras (by id), and by the established
-protocol's names (cameraN, /dev/videoN: the N-th camera by creation order, from 0).
+protocol's names (cameraN, /dev/videoN: the N-th camera by creation order, from 0, counting only the
+cameras the caller may see, so a scoped caller's numbers never reveal hidden cameras: security L14).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from camera_service.cameras.models import Camera
 from camera_service.core.errors import not_found
@@ -60,9 +61,10 @@ class CameraCache:
             self._ids.remove(camera_id)
         self._seq.pop(camera_id, None)
 
-    def resolve_id(self, device: str) -> str:
-        """Our ids; compat `cameraN` / `/dev/videoN` (N-th camera by creation order, from 0; a local-
-        device camera whose source is that /dev/videoN wins). Raises NOT_FOUND."""
+    def resolve_id(self, device: str, sees: Callable[[Camera], bool] | None = None) -> str:
+        """Our ids; compat `cameraN` / `/dev/videoN` (N-th camera by creation order, from 0, among those
+        `sees` admits, when given; a local-device camera whose source is that /dev/videoN wins).
+        Raises NOT_FOUND."""
         if device in self._cameras:
             return device
         if device.startswith("/dev/"):
@@ -72,6 +74,8 @@ class CameraCache:
         m = _COMPAT_RE.match(device)
         if m:
             by_seq = sorted(self._seq, key=self._seq.__getitem__)
+            if sees is not None:
+                by_seq = [cid for cid in by_seq if sees(self._cameras[cid])]
             n = int(m.group(1))
             if n < len(by_seq):
                 return by_seq[n]

@@ -230,9 +230,9 @@ class CameraService:
         """Every camera in the stable order (by id)."""
         return self._cache.all()
 
-    def resolve_id(self, device: str) -> str:
+    def resolve_id(self, device: str, sees: Callable[[Camera], bool] | None = None) -> str:
         """Our ids; compat `cameraN` / `/dev/videoN` (cameras/registry.py). Raises NOT_FOUND."""
-        return self._cache.resolve_id(device)
+        return self._cache.resolve_id(device, sees)
 
     def status(self, camera_id: str) -> CameraStatusInfo:
         return self.tracker.info(camera_id)

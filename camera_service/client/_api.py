@@ -541,7 +541,7 @@ class CamerasApi:
 
         Args:
             device: Camera id, or the established names cameraN / /dev/videoN (N-th camera by
-            creation order, from 0).
+            creation order, from 0, among the cameras the caller may see).
         """
         result = await self._client.invoke("get_camera_capabilities", {"device": device}, timeout)
         return cast("CameraCapabilities", result)
@@ -578,7 +578,7 @@ class CamerasApi:
 
         Args:
             device: Camera id, or the established names cameraN / /dev/videoN (N-th camera by
-            creation order, from 0).
+            creation order, from 0, among the cameras the caller may see).
         """
         result = await self._client.invoke("get_camera_status", {"device": device}, timeout)
         return cast("CameraStatusResult | UnknownDeviceStatus", result)

@@ -46,7 +46,7 @@ class OnvifApi:
 async def _camera(api: OnvifApi, ctx: CallContext, ident: str) -> Camera:
     """The camera, in the caller's scope, with an ONVIF endpoint (else NOT_FOUND / NOT_SUPPORTED)."""
     cameras = api.cameras
-    camera = await cameras.get(cameras.resolve_id(ident))
+    camera = await cameras.get(cameras.resolve_id(ident, ctx.scope.sees))
     if not ctx.scope.sees(camera):
         raise not_found("camera", ident)
     if camera.onvif is None or not (camera.onvif.xaddr or camera.onvif.host):

@@ -67,7 +67,7 @@ class RecordingsApi:
 async def camera_of(api: RecordingsApi, ctx: CallContext, ref: str) -> Any:
     """Resolve an id / compat device and check the caller's camera scope (out of scope = NOT_FOUND)."""
     cameras = api.recordings.cameras
-    camera = await cameras.get(cameras.resolve_id(ref))
+    camera = await cameras.get(cameras.resolve_id(ref, ctx.scope.sees))
     if not ctx.scope.sees(camera):
         raise not_found("camera", ref)
     return camera

@@ -105,6 +105,29 @@ async def test_l12_scoped_admin_cannot_add_or_move_cameras_outside_its_scope(svc
     await _served(svc)
 
 
+async def _compat_camera(rpc: RpcClient, device: str) -> str | None:
+    """The camera the established name `device` resolves to for this caller (None: none)."""
+    result = await rpc.call("get_camera_status", {"device": device})
+    return result.get("camera") if isinstance(result, dict) else None
+
+
+async def test_l14_compat_camera_numbers_count_only_visible_cameras(svc: RunningService) -> None:
+    admin = await svc.client()
+    for cid in ("l14hidden", "l14seen"):  # created in this order, after cam1
+        await admin.call("add_camera", {"id": cid, "name": cid, "source": "publisher"})
+    everything: list[str] = []
+    while (cid := await _compat_camera(admin, f"camera{len(everything)}")) is not None:
+        everything.append(cid)
+    assert everything.index("l14hidden") < everything.index("l14seen")
+    viewer = await svc.client("viewer", scopes={"cameras": ["cam1", "l14seen"]})
+    mine = [cid for cid in everything if cid in ("cam1", "l14seen")]
+    # cameraN is the N-th of the viewer's own cameras: no gap where the hidden one sits.
+    assert [await _compat_camera(viewer, f"camera{n}") for n in range(len(mine))] == mine
+    assert await _compat_camera(viewer, f"camera{len(mine)}") is None
+    assert await _compat_camera(viewer, f"/dev/video{len(mine) - 1}") == "l14seen"
+    await _served(svc)
+
+
 async def test_l16_rebound_host_names_are_not_same_origin(svc: RunningService) -> None:
     port = svc.port
     async with aiohttp.ClientSession() as session:

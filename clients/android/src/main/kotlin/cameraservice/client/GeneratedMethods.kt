@@ -549,7 +549,7 @@ public suspend fun CameraClient.getCamera(
  * Role: viewer. Unknown device (or outside the caller's scope): NOT_FOUND.
  *
  * Method `get_camera_capabilities` · role viewer · read-only, retried after a reconnect.
- * @param device Camera id, or the established names cameraN / /dev/videoN (N-th camera by creation order, from 0).
+ * @param device Camera id, or the established names cameraN / /dev/videoN (N-th camera by creation order, from 0, among the cameras the caller may see).
  * @param options timeout and retry of this call
  */
 public suspend fun CameraClient.getCameraCapabilities(
@@ -586,7 +586,7 @@ public suspend fun CameraClient.getCameraList(
  * (and `error`), not an error.
  *
  * Method `get_camera_status` · role viewer · read-only, retried after a reconnect.
- * @param device Camera id, or the established names cameraN / /dev/videoN (N-th camera by creation order, from 0).
+ * @param device Camera id, or the established names cameraN / /dev/videoN (N-th camera by creation order, from 0, among the cameras the caller may see).
  * @param options timeout and retry of this call
  */
 public suspend fun CameraClient.getCameraStatus(
