@@ -242,6 +242,7 @@ class Application:
             pushes=shared_events,
             instance_id=ownership.instance_id,
             fence=ownership.fence if clustered else None,
+            is_revoked=auth.is_revoked,  # download URLs of a revoked API key stop working (security L17)
         )
         # Registrations on other components, here rather than in constructors: MediaMTX's hooks, the
         # paths a managed MediaMTX starts with, and the recorder's settings in every path config.

@@ -30,8 +30,9 @@ router = MethodRegistry(tag="recordings")
 
 def _clip_info(api: RecordingsApi, ctx: CallContext, clip: Clip) -> ClipInfo:
     svc = api.recordings
-    thumb = svc.download_url("clips", clip.thumbnail) if clip.thumbnail else None
-    return clip_info(clip, svc.download_url("clips", clip.path), thumb)
+    ident = ctx.connection.identity
+    thumb = svc.download_url("clips", clip.thumbnail, ident) if clip.thumbnail else None
+    return clip_info(clip, svc.download_url("clips", clip.path, ident), thumb)
 
 
 @router.method(

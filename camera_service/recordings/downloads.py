@@ -2,7 +2,8 @@
 
 GET /downloads/{recordings|clips|snapshots}/{relative path}?expires=<unix>&sig=<HMAC>
 - the path must be a plain relative name (no '.', '..', empty parts, backslashes, NUL, odd characters);
-- the signature covers kind + path + expiry (403 when missing, forged or expired);
+- the signature covers kind + path + expiry (+ the API key it was minted for: 403 once that key is
+  revoked, security L17) (403 when missing, forged or expired);
 - the file must resolve inside its root without following a symlink out, and be known to the index;
 - aiohttp's FileResponse streams from disk and answers Range requests (206) itself.
 """
@@ -58,10 +59,17 @@ def resolve_inside(root: Path, rel: str) -> Path | None:
 
 
 class DownloadRoutes:
-    def __init__(self, roots: dict[str, Path], signer: UrlSigner, lookup: Lookup) -> None:
+    def __init__(
+        self,
+        roots: dict[str, Path],
+        signer: UrlSigner,
+        lookup: Lookup,
+        is_revoked: Callable[[str], bool] | None = None,
+    ) -> None:
         self.roots = roots
         self.signer = signer
         self.lookup = lookup
+        self.is_revoked = is_revoked or (lambda _key_id: False)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/downloads/{kind}/{path:.+}", self.handle, allow_head=True)]
@@ -77,8 +85,11 @@ class DownloadRoutes:
             raise web.HTTPBadRequest(text="invalid file name")
         expires = request.query.get("expires", "")
         sig = request.query.get("sig", "")
-        if not sig or not self.signer.verify(kind, rel, expires, sig):
+        key_id = request.query.get("kid", "")
+        if not sig or not self.signer.verify(kind, rel, expires, sig, key_id=key_id):
             raise web.HTTPForbidden(text="missing, invalid or expired signature")
+        if key_id and self.is_revoked(key_id):
+            raise web.HTTPForbidden(text="the API key this URL was made for is revoked")
         path = resolve_inside(self.roots[kind], rel)
         if path is None or not await self.lookup(kind, rel):
             raise web.HTTPNotFound(text="no such file")

@@ -77,7 +77,7 @@ def file_url(api: RecordingsApi, ctx: CallContext, kind: str, rel: str, old_shap
     """download_url: `/files/<kind>/<name>` for old-shape calls (docs/adr/0012), else the signed URL."""
     if old_shape or api.download_urls == "files":
         return files_url(kind, rel)
-    return api.recordings.download_url(kind, rel)
+    return api.recordings.download_url(kind, rel, ctx.connection.identity)
 
 
 async def _session_result(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from camera_service.analytics.ports import FrameSource
+from camera_service.auth.identity import Identity
 from camera_service.auth.scopes import in_scope
 from camera_service.cameras.ports import CameraRegistry
 from camera_service.core.bus import Event, EventBus, Severity
@@ -81,9 +82,11 @@ class RecordingsService:
         pushes: PushRelay | None = None,
         instance_id: str | None = None,
         fence: Fence | None = None,
+        is_revoked: Callable[[str], bool] | None = None,
     ) -> None:
         """`instance_id`/`fence`: several instances share the index (camera_service/cluster); segment
-        rows carry the recording instance and its lease epoch (recordings/index.py)."""
+        rows carry the recording instance and its lease epoch (recordings/index.py). `is_revoked`: API key
+        id -> revoked (download URLs minted for a revoked key stop working: security L17)."""
         self.cfg = cfg
         # Scale-out: recording_status_update to and from the other instances' clients.
         self.pushes: PushRelay = pushes or LocalPushes()
@@ -150,7 +153,7 @@ class RecordingsService:
             clock=self.clock,
             owner=instance_id,
         )
-        self.downloads = DownloadRoutes(self.roots, self.signer, self._is_known_file)
+        self.downloads = DownloadRoutes(self.roots, self.signer, self._is_known_file, is_revoked)
         self.index.on_indexed(self._segment_indexed)
         self.recorder.on_session(self._session_changed)
         self._tasks = TaskSet("recordings")
@@ -317,8 +320,11 @@ class RecordingsService:
         """Compat `filename` of a session: <camera>/<UTC start>; its segments live in that folder."""
         return f"{session.camera}/{_stamp(session.started_at)[:19]}"
 
-    def download_url(self, kind: str, rel: str) -> str:
-        return self._public_base_url() + self.signer.sign(kind, rel)
+    def download_url(self, kind: str, rel: str, identity: Identity | None = None) -> str:
+        """A signed URL; for `identity`'s API key (dies with it) and never past its expiry (L17)."""
+        key_id = identity.key_id if identity is not None else None
+        not_after = identity.expires_at if identity is not None else None
+        return self._public_base_url() + self.signer.sign(kind, rel, key_id=key_id, not_after=not_after)
 
     def _rtsp_url(self, camera_id: str) -> str:
         if self._internal_rtsp_url is not None:

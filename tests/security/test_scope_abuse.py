@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -198,3 +199,56 @@ async def test_l4_camera_less_events_do_not_reach_scoped_subscribers(svc: Runnin
     note = await viewer.next_notification("event", timeout=30)
     assert note["params"]["event"]["id"] == mine["id"]  # the camera-less one, published first, never came
     assert await admin.call("ping") == "pong"
+
+
+async def _fetch(url: str) -> int:
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        await resp.read()
+        return resp.status
+
+
+async def test_l17_download_urls_die_with_the_key_that_minted_them(svc: RunningService) -> None:
+    """A signed URL made for an API key stops working when the key is revoked, and no URL outlives the
+    identity that asked for it; URLs of other identities keep working."""
+    root = svc.settings.storage.snapshots_path
+    (root / "cam1").mkdir(parents=True, exist_ok=True)
+    (root / "cam1" / "l17.jpg").write_bytes(b"\xff\xd8\xff\xd9")
+    await svc.app.services.recordings.store.insert_snapshot(
+        Snapshot(
+            id=uuid.uuid4().hex,
+            camera="cam1",
+            path="cam1/l17.jpg",
+            format="jpeg",
+            width=1,
+            height=1,
+            size=4,
+            created_at=time.time(),
+        )
+    )
+
+    async def url_for(rpc: RpcClient) -> str:
+        files = (await rpc.call("list_snapshots", {"camera": "cam1", "limit": 100}))["files"]
+        return next(f["download_url"] for f in files if f["filename"].endswith("l17.jpg"))
+
+    admin = await svc.client()
+    created = await admin.call("create_api_key", {"name": "l17", "role": "viewer"})
+    async with await RpcClient.connect(
+        svc.ws_url, additional_headers={"Authorization": f"Bearer {created['key']}"}
+    ) as keyed:
+        keyed_url = await url_for(keyed)
+    admin_url = await url_for(admin)
+    assert f"kid={created['key_id']}" in keyed_url and "kid=" not in admin_url
+    assert await _fetch(keyed_url) == 200
+    # The kid is covered by the signature: dropping or swapping it breaks the URL.
+    assert await _fetch(keyed_url.replace(f"&kid={created['key_id']}", "")) == 403
+    await admin.call("revoke_api_key", {"key_id": created["key_id"]})
+    assert await _fetch(keyed_url) == 403
+    assert await _fetch(admin_url) == 200
+    # A URL asked for by a token that expires in 60 s expires with it, not an hour later.
+    short_token = svc.token("viewer", ttl_s=60)
+    async with await RpcClient.connect(
+        svc.ws_url, additional_headers={"Authorization": f"Bearer {short_token}"}
+    ) as short:
+        short_url = await url_for(short)
+    expires = int(short_url.split("expires=")[1].split("&")[0])
+    assert expires <= time.time() + 61
