@@ -99,9 +99,8 @@ async def test_mediamtx_survives_a_killed_service_and_is_adopted(
     await svc.start()
     rpc = await svc.client()
     await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
-    await test_camera_factory(
-        f"rtsp://127.0.0.1:{svc.config['mediamtx']['rtsp_port']}/cam1", width=320, height=240, fps=15, gop=15
-    )
+    publish = (await rpc.call("create_publish_url", {"camera": "cam1"}))["rtsp_url"]  # security M7
+    await test_camera_factory(publish, width=320, height=240, fps=15, gop=15)
     await rpc.call("start_recording", {"camera": "cam1"})
     await wait_for(lambda: len(segments(rec_dir)) >= 2, 20, 0.2)
     details = await mediamtx_details(rpc)

@@ -110,7 +110,7 @@ async def test_status_pushes_of_another_instance_reach_this_instances_clients(
             await admin.call("add_camera", {"id": "cam1", "name": "cam1", "source": "publisher"})
         on_a = await a.client("viewer", scopes={"cameras": ["cam1"]})
         hidden = await a.client("viewer", scopes={"cameras": ["other"]})
-        await test_camera_factory(b.public_rtsp_url("cam1"))
+        await test_camera_factory(await b.publish_url("cam1"))
         note = await on_a.next_notification(
             "camera_status_update", timeout=20.0, where=lambda p: p["status"] == "CONNECTED"
         )

@@ -27,7 +27,7 @@ async def _cameras(env: WebEnv, factory: Any, specs: list[tuple[str, list[str]]]
     cams = {}
     for cid, args in specs:
         await admin.call("add_camera", {"id": cid, "name": cid.upper(), "source": "publisher"})
-        url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/{cid}"
+        url = await env.service.publish_url(cid)
         cams[cid] = await factory(url, width=320, height=240, fps=15, gop=15, extra_args=args)
     for cid in cams:
 

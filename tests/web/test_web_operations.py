@@ -35,7 +35,7 @@ async def test_record_timeline_export(tmp_path: Path, test_camera_factory: Any) 
     async with web_env(tmp_path) as env:
         admin = await env.service.client()
         await admin.call("add_camera", {"id": "cam1", "name": "Gate", "source": "publisher"})
-        url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/cam1"
+        url = await env.service.publish_url("cam1")
         await test_camera_factory(url, width=320, height=240, fps=15, gop=15, extra_args=BASELINE)
         page = await _signed_in(env)
         await page.page.click('button[data-layout="1"]')
