@@ -60,10 +60,13 @@ def test_flat_names_map_to_camera_folders() -> None:
 
 def test_download_url_form_follows_the_call_shape_or_the_config() -> None:
     def api(mode: str) -> Any:
-        recordings = SimpleNamespace(download_url=lambda kind, rel: f"http://h/downloads/{kind}/{rel}?sig=x")
+        recordings = SimpleNamespace(
+            download_url=lambda kind, rel, identity: f"http://h/downloads/{kind}/{rel}?sig=x"
+        )
         return SimpleNamespace(recordings=recordings, download_urls=mode)
 
-    ctx: Any = None  # the URL form depends on the methods object only
+    # The URL form depends on the methods object only (the identity only binds a signed URL: L17).
+    ctx: Any = SimpleNamespace(connection=SimpleNamespace(identity=None))
     assert (
         file_url(api("by_shape"), ctx, "snapshots", "cam/a b.jpg", True) == "/files/snapshots/cam/a%20b.jpg"
     )
