@@ -31,9 +31,15 @@ class PublishCredentials:
         self._store = store
         self._clock = clock
         self._hashes: dict[str, str] = {}  # camera id -> SHA-256 of its credential
+        self._issued = 0
 
     async def load(self) -> None:
-        self._hashes = await self._store.publish_credentials()
+        """(Re)read every credential (at start, then every few seconds: another instance sharing the
+        database may issue one). A credential issued here meanwhile is not overwritten by an older read."""
+        issued = self._issued
+        stored = await self._store.publish_credentials()
+        if issued == self._issued:
+            self._hashes = stored
 
     async def issue(self, camera_id: str, *, created_by: str) -> str:
         """A new credential for `camera_id` (replaces the previous one). Shown once: never logged."""
@@ -41,6 +47,7 @@ class PublishCredentials:
         digest = _hash(secret)
         await self._store.put_publish_credential(camera_id, digest, self._clock.time(), created_by)
         self._hashes[camera_id] = digest
+        self._issued += 1
         return secret
 
     def matches(self, camera_id: str, secret: str) -> bool:

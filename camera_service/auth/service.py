@@ -137,7 +137,9 @@ class AuthService:
 
     # ---- lifecycle -----------------------------------------------------------------------------------
     async def _reload_keys(self) -> None:
-        """Pick up keys created/revoked by the CLI (another process on the same database)."""
+        """Pick up keys created/revoked by the CLI (another process on the same database), and publish
+        credentials issued by another instance sharing the database."""
+        await self.publishers.load()
         for rec in await self.store.list_keys():
             known = self._keys.get(rec.key_id)
             if known is not None and known.last_used_at and not rec.last_used_at:
@@ -156,7 +158,6 @@ class AuthService:
 
     async def start(self) -> None:
         await self._reload_keys()
-        await self.publishers.load()
         self._refresh_task = asyncio.create_task(self._refresh_loop(), name="apikey-refresh")
         await self.audit.start()
         await self.quotas.start()

@@ -96,13 +96,13 @@ async def test_fifty_viewers_over_three_instances_admit_exactly_ten(
             admins = [await a.client(), await b.client(), await c.client()]
             rtsp_ports = [a.settings.mediamtx.rtsp_port, b.settings.mediamtx.rtsp_port]
             rtsp_ports.append(int(config_c["mediamtx"]["rtsp_port"]))
-            for admin, port in zip(admins, rtsp_ports, strict=True):
+            for admin in admins:
                 await admin.call(
                     "add_camera", {"id": "police-cam", "source": "publisher", "agency": "POLICE"}
                 )
-                await test_camera_factory(
-                    f"rtsp://127.0.0.1:{port}/police-cam", width=320, height=240, fps=10, gop=10
-                )
+                # Security M7: each instance's camera publishes with its own credential.
+                issued = await admin.call("create_publish_url", {"camera": "police-cam"})
+                await test_camera_factory(issued["rtsp_url"], width=320, height=240, fps=10, gop=10)
             for admin in admins:
                 await wait_camera(admin, "police-cam", status="ONLINE")
 

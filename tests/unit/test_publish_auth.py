@@ -125,7 +125,9 @@ async def test_the_services_own_publishers_use_per_path_passwords(tmp_path: Path
 def test_device_publishers_present_their_credential() -> None:
     readers = InternalReaders(MediaMTXConfig(), enabled=True)
     builder = PathConfigBuilder(
-        CamerasConfig(), InternalHttpServer(port=1234, secret="s"), readers.publish_userinfo
+        CamerasConfig(),
+        InternalHttpServer(port=1234, secret="s"),
+        publisher_userinfo=readers.publish_userinfo,
     )
     conf = builder.desired(Camera(id="dev", name="dev", source="/dev/video2"))
     assert conf is not None
