@@ -3,24 +3,34 @@ idle service, then while 4 anonymous connections send rpc.discover batches, whil
 the socket, and while 2,000 unauthenticated sockets are open. Goal: p99 within 2x of idle; an admin is
 always admitted.
 
-The service runs as a child process with the production rate limits and security limits; the discover
-flood and the slow readers run in another process, the bystander (and the 2,000 idle sockets) here. The
-machine is shared: every row is measured in the same run, next to two idle references.
+Fair placement (the same for the idle and the attack rows): real attackers and bystanders are other
+machines, so on a machine with >= 2 CPUs the service (and MediaMTX, its child) runs on the first CPU
+only (`taskset`), and the clients on the others: the attackers in their own process at nice 10, the
+bystander (this process) at normal priority. Rows are interleaved over `--rounds` rounds (idle, flood,
+slow readers, sockets, ...) and each scenario's samples pooled, so a noisy neighbour hits idle and attack
+rows alike. The service runs with the production rate limits and security limits.
 
-Run: `.venv/bin/python -m bench.abuse [--duration 8]` (`--no-write` to leave docs/performance.md alone).
+Run: `.venv/bin/python -m bench.abuse [--duration 8] [--rounds 3]` (`--no-write` leaves
+docs/performance.md alone; `--profile DIR` records the service with py-spy during each attack row and
+prints where its time goes: `pip install py-spy`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import multiprocessing
+import os
 import platform
+import shutil
+import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -30,15 +40,29 @@ from websockets.exceptions import InvalidStatus
 from bench.common import ServiceUnderTest, percentile, write_section
 
 ANON_BATCH = 10  # security.anonymous_max_batch_size (default)
+IDLE_SOCKETS = 2000
+ATTACKER_NICE = 10
+SCENARIOS = {
+    "idle": "idle service",
+    "flood": "4 anonymous connections, rpc.discover batches of 10",
+    "slow": "3 slow readers (discover requests, never read)",
+    "sockets": "2,000 unauthenticated sockets attempted",
+}
 
 
 @dataclass
-class Row:
-    scenario: str
-    p50_ms: float
-    p99_ms: float
-    samples: int
-    note: str
+class Scenario:
+    key: str
+    samples: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def placement() -> tuple[set[int], set[int]] | None:
+    """(service CPUs, client CPUs), or None on a single-CPU machine (then nothing is pinned)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or shutil.which("taskset") is None:
+        return None
+    return {cpus[0]}, set(cpus[1:])
 
 
 async def bystander(url: str, token: str, duration: float) -> list[float]:
@@ -68,7 +92,7 @@ async def discover_flood(url: str, stop: asyncio.Event, counts: list[int]) -> No
 
         async def reader() -> None:
             while True:
-                await ws.recv()
+                await ws.recv(decode=False)
                 counts[0] += 1
 
         read = asyncio.create_task(reader())
@@ -97,164 +121,240 @@ async def slow_reader(url: str, stop: asyncio.Event) -> None:
                 await asyncio.sleep(0.001)
 
 
-def _attack(kind: str, url: str, seconds: float, results: Any) -> None:
-    """Runs in its own process: the attackers' client-side work must not slow the bystander's loop."""
+async def idle_sockets(url: str, stop: asyncio.Event, results: Any) -> None:
+    """IDLE_SOCKETS unauthenticated sockets opened and held (the server closes them after its auth
+    timeout); reports once they are all attempted, and how many were still open at the end."""
+    sockets: list[ClientConnection] = []
+    refused = 0
+    for _ in range(IDLE_SOCKETS):
+        try:
+            sockets.append(await connect(url, ping_interval=None, open_timeout=30))
+        except (InvalidStatus, OSError, TimeoutError):
+            refused += 1
+    results.put(("ready", len(sockets), refused))
+    await stop.wait()
+    still_open = sum(1 for s in sockets if s.close_code is None)
+    await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
+    results.put(("done", still_open))
+
+
+def _attack(kind: str, url: str, stop_event: Any, results: Any, cpus: set[int] | None) -> None:
+    """Runs in its own process, away from the service's CPU and below the bystander's priority: the
+    attackers' own client-side work stands for other machines, not for load on the service's host.
+    Attacks until `stop_event` (a multiprocessing Event) is set."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+    os.nice(ATTACKER_NICE)
 
     async def main() -> None:
         stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(seconds, stop.set)
+
+        async def watch() -> None:
+            await asyncio.to_thread(stop_event.wait, 600)
+            stop.set()
+
+        watcher = asyncio.create_task(watch())
         counts = [0, 0]
-        if kind == "flood":
+        if kind == "sockets":
+            await idle_sockets(url, stop, results)
+        elif kind == "flood":
             await asyncio.gather(*(discover_flood(url, stop, counts) for _ in range(4)))
+            results.put(("done", counts[0]))
         else:
             await asyncio.gather(*(slow_reader(url, stop) for _ in range(3)))
-        results.put(counts[0])
+            results.put(("done", 0))
+        await watcher
 
     asyncio.run(main())
 
 
-async def during(url: str, token: str, duration: float, kind: str) -> tuple[list[float], int]:
+class Profiler:
+    """py-spy on the service process during attack rows (`--profile DIR`)."""
+
+    def __init__(self, out: Path | None, pid: int) -> None:
+        self.out, self.pid = out, pid
+        self.files: dict[str, list[Path]] = collections.defaultdict(list)
+        if out is not None:
+            if shutil.which("py-spy") is None:
+                raise SystemExit("--profile needs py-spy (pip install py-spy)")
+            out.mkdir(parents=True, exist_ok=True)
+
+    def start(self, key: str, rnd: int, seconds: float) -> subprocess.Popen[bytes] | None:
+        if self.out is None:
+            return None
+        path = self.out / f"{key}-{rnd}.txt"
+        self.files[key].append(path)
+        argv = ["py-spy", "record", "--nonblocking", "-r", "200", "-d", str(int(seconds)), "-f", "raw"]
+        return subprocess.Popen(
+            [*argv, "-p", str(self.pid), "-o", str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def summary(self, top: int = 8) -> str:
+        lines = []
+        for key, paths in self.files.items():
+            own: collections.Counter[str] = collections.Counter()
+            total = 0
+            for path in paths:
+                if not path.exists():
+                    continue
+                for line in path.read_text().splitlines():
+                    stack, _, n = line.rpartition(" ")
+                    if stack and n.isdigit():
+                        own[stack.split(";")[-1]] += int(n)
+                        total += int(n)
+            lines.append(f"{SCENARIOS[key]}: {total} samples of the service, where they were:")
+            lines += [f"  {100 * n / max(total, 1):5.1f}%  {frame}" for frame, n in own.most_common(top)]
+        return "\n".join(lines)
+
+
+async def row(
+    key: str, url: str, token: str, duration: float, cpus: set[int] | None, profiler: Profiler, rnd: int
+) -> tuple[list[float], str, dict[str, Any]]:
+    """One attack row: the attacker process ramps up, then the bystander measures for `duration`."""
     ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    proc = ctx.Process(target=_attack, args=(kind, url, duration + 4.0, results))
+    results, stop = ctx.Queue(), ctx.Event()
+    proc = ctx.Process(target=_attack, args=(key, url, stop, results, cpus))
     proc.start()
-    await asyncio.sleep(3.0)  # the child starts (spawn) and the attack ramps up
+    info: dict[str, Any] = {}
     try:
-        return await bystander(url, token, duration), await asyncio.to_thread(results.get, True, 120)
+        if key == "sockets":
+            _, upgraded, refused = await asyncio.to_thread(results.get, True, 300)
+            t0 = time.perf_counter()
+            admin = await connect(
+                url, additional_headers={"Authorization": f"Bearer {token}"}, ping_interval=None
+            )
+            info["admitted_ms"] = (time.perf_counter() - t0) * 1000
+            await admin.send('{"jsonrpc":"2.0","method":"get_server_info","id":1}')
+            info["admitted"] = "result" in json.loads(await admin.recv())
+            await admin.close()
+            info.update(upgraded=upgraded, refused=refused)
+        else:
+            await asyncio.sleep(3.0)  # the child starts (spawn) and the attack ramps up
+        spy = profiler.start(key, rnd, duration)
+        lat = await bystander(url, token, duration)
+        if spy is not None:
+            await asyncio.to_thread(spy.wait, 60)
     finally:
-        await asyncio.to_thread(proc.join, 60)
+        stop.set()
+    done = await asyncio.to_thread(results.get, True, 120)
+    await asyncio.to_thread(proc.join, 60)
+    if key == "sockets":
+        note = (
+            f"{info['upgraded']} upgraded, {info['refused']} refused (503), {done[1]} still open after the "
+            f"row; a new admin {'admitted' if info['admitted'] else 'NOT admitted'} in "
+            f"{info['admitted_ms']:.0f} ms"
+        )
+    elif key == "flood":
+        note = f"{done[1]} batches answered (paced by the 1 MiB/s budget of each socket)"
+    else:
+        note = ""
+    return lat, note, info
 
 
-async def run(duration: float) -> tuple[list[Row], dict[str, object]]:
+async def run(
+    duration: float, rounds: int, profile: Path | None
+) -> tuple[dict[str, Scenario], dict[str, Any]]:
+    pinned = placement()
+    service_cpus, client_cpus = pinned if pinned else (None, None)
+    if client_cpus:
+        os.sched_setaffinity(0, client_cpus)  # the bystander: a client, off the service's CPU
     svc = ServiceUnderTest(
         overrides={
             "security": {
                 "rate_limit_connection": {"per_second": 100.0, "burst": 200},  # the production defaults
                 "rate_limit_identity": {"per_second": 200.0, "burst": 400},
             },
-            "server": {"max_connections": 2000 + 500},
-        }
+            "server": {"max_connections": IDLE_SOCKETS + 500},
+        },
+        cpus=service_cpus,
     )
     svc.start()
-    info: dict[str, object] = {}
-    rows: list[Row] = []
-    url, token = svc.ws_url, svc.token()
     assert svc.proc is not None
     proc = psutil.Process(svc.proc.pid)
+    profiler = Profiler(profile, svc.proc.pid)
+    scenarios = {key: Scenario(key) for key in SCENARIOS}
+    info: dict[str, Any] = {"placement": pinned, "admitted": []}
+    url, token = svc.ws_url, svc.token()
     try:
-        idle = await bystander(url, token, duration)
-        rows.append(Row("idle service", *_pct(idle), len(idle), "reference"))
-
-        lat, answered = await during(url, token, duration, "flood")
-        rows.append(
-            Row(
-                "4 anonymous connections, rpc.discover batches of 10",
-                *_pct(lat),
-                len(lat),
-                f"{answered} batches answered in {duration + 4:.0f} s (paced by the 1 MiB/s budget each)",
-            )
-        )
-
-        rss_before = proc.memory_info().rss
-
-        lat, _ = await during(url, token, duration, "slow")
-        rss_after = proc.memory_info().rss
-        rows.append(
-            Row(
-                "3 slow readers (discover requests, never read)",
-                *_pct(lat),
-                len(lat),
-                f"server RSS {rss_before / 1e6:.0f} -> {rss_after / 1e6:.0f} MB",
-            )
-        )
-
-        sockets: list[ClientConnection] = []
-        refused = 0
-        for _ in range(2000):
-            try:
-                sockets.append(await connect(url, ping_interval=None, open_timeout=30))
-            except InvalidStatus:
-                refused += 1
-        try:
-            t0 = time.perf_counter()
-            admin = await connect(
-                url, additional_headers={"Authorization": f"Bearer {token}"}, ping_interval=None
-            )
-            admitted_ms = (time.perf_counter() - t0) * 1000
-            await admin.send('{"jsonrpc":"2.0","method":"get_server_info","id":1}')
-            admitted = "result" in json.loads(await admin.recv())
-            await admin.close()
-            still_open = sum(1 for s in sockets if s.close_code is None)
-            lat = await bystander(url, token, duration)
-            rows.append(
-                Row(
-                    "2,000 unauthenticated sockets attempted",
-                    *_pct(lat),
-                    len(lat),
-                    f"{len(sockets)} upgraded, {refused} refused (503), {still_open} open when measured; "
-                    "a new admin "
-                    f"{'admitted' if admitted else 'NOT admitted'} in {admitted_ms:.0f} ms",
-                )
-            )
-            info["admin_admitted"] = admitted
-        finally:
-            await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
-        idle = await bystander(url, token, duration)
-        rows.append(Row("idle service again (after the attacks)", *_pct(idle), len(idle), "reference"))
+        await bystander(url, token, 2.0)  # warm-up, not counted
+        for rnd in range(rounds):
+            for key in SCENARIOS:
+                if key == "idle":
+                    scenarios[key].samples += await bystander(url, token, duration)
+                    continue
+                rss_before = proc.memory_info().rss
+                lat, note, extra = await row(key, url, token, duration, client_cpus, profiler, rnd)
+                scenarios[key].samples += lat
+                if key == "slow":
+                    note = f"server RSS {rss_before / 1e6:.0f} -> {proc.memory_info().rss / 1e6:.0f} MB"
+                if key == "sockets":
+                    info["admitted"].append(extra["admitted"])
+                scenarios[key].notes.append(note)
     finally:
         svc.stop()
-    return rows, info
+    if profile is not None:
+        info["profile"] = profiler.summary()
+    return scenarios, info
 
 
 def _pct(lat: list[float]) -> tuple[float, float]:
     return percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
 
 
-def render(rows: list[Row], duration: float) -> str:
-    # The lower of the two idle references: the conservative ratio on a machine with noisy neighbours.
-    idle_p99 = min(r.p99_ms for r in rows if r.note == "reference")
+def render(scenarios: dict[str, Scenario], info: dict[str, Any], duration: float, rounds: int) -> str:
+    _, idle_p99 = _pct(scenarios["idle"].samples)
+    pinned = info["placement"]
+    where = (
+        f"service and MediaMTX pinned to CPU {sorted(pinned[0])}, the bystander on CPU "
+        f"{sorted(pinned[1])}, the attackers in their own process there at nice {ATTACKER_NICE}"
+        if pinned
+        else "one CPU: nothing pinned, attackers at nice 10"
+    )
     lines = [
         f"`bench/abuse.py` ({date.today().isoformat()}, {platform.machine()}, {psutil.cpu_count()} CPUs, "
         f"load average {' / '.join(f'{x:.1f}' for x in psutil.getloadavg())} at the end: the machine was "
-        f"shared with other builds, so absolute numbers are noisy; the rows are measured in one run). "
-        f"Bystander: an authenticated client pinging every 20 ms for {duration:.0f} s per row. Goal: p99 "
-        "within 2x of idle (ratios against the lower of the two idle rows); an admin is always admitted. "
-        "Rerun: `.venv/bin/python -m bench.abuse`.",
+        "shared with other builds, so absolute numbers are noisy). Placement, the same for every row: "
+        f"{where} (attackers stand for other machines). Bystander: an authenticated client pinging every "
+        f"20 ms for {duration:.0f} s per row; {rounds} rounds of idle / flood / slow readers / sockets "
+        "rows interleaved, each scenario's samples pooled. Goal: p99 within 2x of idle; an admin is "
+        "always admitted. Rerun: `.venv/bin/python -m bench.abuse`.",
         "",
         "| scenario | bystander p50 ms | p99 ms | p99 / idle | samples | notes |",
         "|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        ratio = r.p99_ms / idle_p99 if idle_p99 else float("nan")
+    met = 0
+    for key, sc in scenarios.items():
+        p50, p99 = _pct(sc.samples)
+        ratio = p99 / idle_p99 if idle_p99 else float("nan")
+        if key != "idle" and p99 <= 2 * idle_p99:
+            met += 1
+        note = "reference" if key == "idle" else "; ".join(n for n in dict.fromkeys(sc.notes) if n)
         lines.append(
-            f"| {r.scenario} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio:.2f}x | {r.samples} | {r.note} |"
+            f"| {SCENARIOS[key]} | {p50:.2f} | {p99:.2f} | {ratio:.2f}x | {len(sc.samples)} | {note} |"
         )
-    attacks = [r for r in rows if r.note != "reference"]
-    met = [r.scenario for r in attacks if r.p99_ms <= 2 * idle_p99]
+    admitted = info["admitted"]
     lines += [
         "",
-        f"p99 within 2x of idle in {len(met)} of {len(attacks)} attack rows; p50 within "
-        f"{max(r.p50_ms for r in attacks) / min(r.p50_ms for r in rows if r.note == 'reference'):.2f}x of "
-        "idle in all. The attacking clients run in a second process on the same cores as the service, so on "
-        "a 2-core machine their own receiving work competes with the service too; p99 of ~450 samples is "
-        "the 5th-worst ping, sensitive to any scheduling hiccup of a loaded machine.",
-        "",
-        "Before issue 18 (the audit's numbers, same kind of machine): 2 anonymous connections with batches "
-        "of 100 discovers pushed a bystander's ping from p50 1.1 ms to 432 ms, 4 connections to 1,028 ms; "
-        "3 slow readers grew the server from 216 to 762 MB; 2,000 unauthenticated sockets locked an admin "
-        "out (1013).",
+        f"p99 within 2x of idle in {met} of {len(scenarios) - 1} attack scenarios; an admin was admitted "
+        f"in {sum(admitted)} of {len(admitted)} sockets rows.",
     ]
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--duration", type=float, default=8.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", type=Path, default=None)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
-    rows, _info = asyncio.run(run(args.duration))
-    text = render(rows, args.duration)
+    scenarios, info = asyncio.run(run(args.duration, args.rounds, args.profile))
+    text = render(scenarios, info, args.duration, args.rounds)
     print(text)
+    if "profile" in info:
+        print(info["profile"])
     if not args.no_write:
         write_section("Abuse resistance (bystander latency under hostile load)", text)
 

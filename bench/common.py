@@ -57,7 +57,11 @@ def mediamtx_binary() -> str:
 class ServiceUnderTest:
     """camera-service in its own process (with its managed MediaMTX) on free ports."""
 
-    def __init__(self, overrides: dict[str, Any] | None = None, demo: bool = False) -> None:
+    def __init__(
+        self, overrides: dict[str, Any] | None = None, demo: bool = False, cpus: set[int] | None = None
+    ) -> None:
+        """`cpus`: run the service (and MediaMTX, its child) on these CPUs only (`taskset`)."""
+        self.cpus = cpus
         self.tmp = Path(tempfile.mkdtemp(prefix="cs-bench-"))
         port, api, pb, met, rtsp, rtmp, hls, webrtc, ice, srt = free_ports(10)
         self.port = port
@@ -115,8 +119,9 @@ class ServiceUnderTest:
         cfg.write_text(yaml.safe_dump(self.config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_SERVICE_")}
         log = open(self.tmp / "service.log", "wb")  # noqa: SIM115 (the child owns it for its lifetime)
+        pin = ["taskset", "-c", ",".join(map(str, sorted(self.cpus)))] if self.cpus else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "camera_service", "-c", str(cfg), "serve"],
+            [*pin, sys.executable, "-m", "camera_service", "-c", str(cfg), "serve"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

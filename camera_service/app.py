@@ -60,6 +60,7 @@ from camera_service.recordings.methods import RecordingsApi
 from camera_service.recordings.service import RecordingsService
 from camera_service.rpc.catalog import build_registry
 from camera_service.rpc.dispatcher import Dispatcher
+from camera_service.rpc.openrpc import cached_openrpc_fragment
 from camera_service.rpc.registry import MethodRegistry
 from camera_service.rpc.system_methods import SystemApi
 from camera_service.server.connections import ConnectionRegistry
@@ -277,6 +278,7 @@ class Application:
         )
 
         contract = build_registry()
+        self._contract = contract  # what rpc.discover describes (its document is built in start())
         components: list[Component] = []
         api = contract.bind(
             SystemApi(
@@ -439,12 +441,18 @@ class Application:
         return self.services.mediamtx.is_up and self.services.db.health().healthy
 
     async def start(self) -> None:
+        # rpc.discover is public: its document (~1 s of schema generation) is built off the event loop
+        # before clients can connect, never by the first anonymous call on the loop (security H1).
+        discover = asyncio.create_task(asyncio.to_thread(cached_openrpc_fragment, self._contract))
         try:
             for component in self.services.components:
+                if component is self.http:
+                    await discover
                 log.info("starting %s", component.name)
                 await component.start()
                 self._started.append(component)
         except BaseException:
+            discover.cancel()
             await self.stop()
             raise
 
