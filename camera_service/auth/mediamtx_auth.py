@@ -196,6 +196,8 @@ class MediaMTXAuth:
             return Decision(False, "no_camera")
         # Pull cameras have no publisher (MediaMTX pulls them); the demo path is the service's own.
         kind = str(getattr(camera, "source_kind", "pull"))
+        if path != camera.id:  # its substream's path "<id>.sub": pulled, or published with its credential
+            kind = "publisher" if getattr(camera, "substream", None) == "publisher" else "pull"
         if kind not in ("publisher", "device", "demo"):
             return Decision(False, "not_a_publisher_path")
         user, password = str(body.get("user") or ""), str(body.get("password") or "")

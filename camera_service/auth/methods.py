@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from camera_service.auth.login import login
 from camera_service.auth.roles import Role
 from camera_service.auth.store import AuditEntry
+from camera_service.cameras.models import SUBSTREAM_SUFFIX
 from camera_service.core.errors import Unauthenticated
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, invalid_params, not_found, to_rpc_error
@@ -354,7 +355,14 @@ class PublishUrl(BaseModel):
         description="The camera's publish credential (shown once; stored hashed). Also accepted as "
         "`?token=`; RTMP: `?user=publisher&pass=...`; SRT: streamid `publish:<camera>:publisher:<password>`."
     )
-    rtsp_url: str = Field(description="RTSP URL to publish to, with the credential.")
+    rtsp_url: str | None = Field(
+        description="RTSP URL to publish the main stream to, with the credential (null: the main stream is "
+        "pulled, only the substream is published)."
+    )
+    substream_rtsp_url: str | None = Field(
+        description="RTSP URL to publish the substream to (`<camera>.sub`, same credential); null unless "
+        "the camera's substream is `publisher`."
+    )
 
 
 @router.method(
@@ -364,7 +372,8 @@ class PublishUrl(BaseModel):
     errors=(ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMS),
 )
 async def create_publish_url(api: AuthApi, ctx: CallContext, params: PublishUrlParams) -> PublishUrl:
-    """Issue the publish credential of a publisher camera (`source: publisher`) and its RTSP URL.
+    """Issue the publish credential of a publisher camera (`source: publisher`, or `substream: publisher`)
+    and its RTSP URLs.
 
     Only this credential may publish into the camera's MediaMTX path, from any address; a second
     publisher cannot replace one that is publishing. Shown once (stored as a hash): calling again issues
@@ -378,9 +387,16 @@ async def create_publish_url(api: AuthApi, ctx: CallContext, params: PublishUrlP
     if camera is None or not ctx.scope.sees(camera):
         raise not_found("camera", params.camera)
     kind = str(getattr(camera, "source_kind", ""))
-    if kind != "publisher":
+    sub = getattr(camera, "substream", None) == "publisher"
+    if kind != "publisher" and not sub:
         raise invalid_params(
             "camera", f"camera {camera.id!r} is a {kind or 'service'} camera: it takes no publisher"
         )
     user, password, url = await auth.issue_publish_url(camera.id, created_by=ident.subject)
-    return PublishUrl(camera=camera.id, user=user, password=password, rtsp_url=url)
+    return PublishUrl(
+        camera=camera.id,
+        user=user,
+        password=password,
+        rtsp_url=url if kind == "publisher" else None,
+        substream_rtsp_url=f"{url}{SUBSTREAM_SUFFIX}" if sub else None,
+    )

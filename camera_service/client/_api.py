@@ -304,7 +304,10 @@ class AuthApi:
         *,
         timeout: float | None = None,
     ) -> PublishUrl:
-        """Issue the publish credential of a publisher camera (`source: publisher`) and its RTSP URL.
+        """Issue the publish credential of a publisher camera (`source: publisher`, or `substream:
+        publisher`)
+
+        and its RTSP URLs.
 
         Only this credential may publish into the camera's MediaMTX path, from any address; a second
         publisher cannot replace one that is publishing. Shown once (stored as a hash): calling

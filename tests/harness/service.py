@@ -16,6 +16,7 @@ import aiohttp
 import yaml
 
 from camera_service.app import Application
+from camera_service.cameras.models import camera_of_path
 from camera_service.config.settings import Settings
 from camera_service.core.clock import Clock
 from camera_service.core.dicts import deep_merge
@@ -81,14 +82,15 @@ async def publish_url(app: Application, path: str) -> str:
     """The publish URL of publisher camera `path`, with the credential an admin gets from
     create_publish_url (issued once per app and path, then reused; the camera need not exist yet).
     Without security: the plain URL (MediaMTX admits everyone)."""
+    camera = camera_of_path(path)  # a substream "<id>.sub" publishes with its camera's credential
     cache = _PUBLISH_URLS.setdefault(app, {})
-    if path not in cache:
+    if camera not in cache:
         if app.settings.security.enabled:
-            _user, _password, url = await app.services.auth.issue_publish_url(path, created_by="test")
+            _user, _password, url = await app.services.auth.issue_publish_url(camera, created_by="test")
         else:
-            url = f"rtsp://127.0.0.1:{app.settings.mediamtx.rtsp_port}/{path}"
-        cache[path] = url
-    return cache[path]
+            url = f"rtsp://127.0.0.1:{app.settings.mediamtx.rtsp_port}/{camera}"
+        cache[camera] = url
+    return cache[camera] + path.removeprefix(camera)
 
 
 @dataclass

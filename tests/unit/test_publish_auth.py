@@ -36,6 +36,10 @@ CAMERAS = {
     "pub": SimpleNamespace(id="pub", source_kind="publisher", group=None, tags=[], agency=None),
     "pull": SimpleNamespace(id="pull", source_kind="pull", group=None, tags=[], agency=None),
     "dev": SimpleNamespace(id="dev", source_kind="device", group=None, tags=[], agency=None),
+    # Pulled main stream, published substream ("mix.sub").
+    "mix": SimpleNamespace(
+        id="mix", source_kind="pull", substream="publisher", group=None, tags=[], agency=None
+    ),
 }
 
 
@@ -47,7 +51,7 @@ async def _auth(trusted: list[str] | None = None) -> tuple[MediaMTXAuth, Interna
         return Identity(subject="op", role=Role.ADMIN, kind="jwt")
 
     async def lookup(path: str) -> Any:
-        return CAMERAS.get(path)
+        return CAMERAS.get(path.removesuffix(".sub"))  # as AuthService.lookup_camera: "<id>.sub" -> <id>
 
     auth = MediaMTXAuth(
         internal_user="camera-service",
@@ -87,6 +91,16 @@ async def test_loopback_and_identities_do_not_publish_only_the_cameras_credentia
     assert not (await auth.decide(_publish("dev", "publisher", secret))).allowed
     await creds.issue("pub", created_by="t")
     assert not (await auth.decide(_publish("pub", "publisher", secret))).allowed
+
+
+async def test_a_published_substream_takes_its_cameras_credential_a_pulled_one_none() -> None:
+    auth, _, creds = await _auth()
+    secret = await creds.issue("mix", created_by="t")
+    assert (await auth.decide(_publish("mix.sub", "publisher", secret))).allowed
+    assert (await auth.decide(_publish("mix", "publisher", secret))).reason == "not_a_publisher_path"
+    pub_secret = await creds.issue("pub", created_by="t")
+    # "pub" has no published substream: its ".sub" path (if MediaMTX had one) takes no publisher.
+    assert (await auth.decide(_publish("pub.sub", "publisher", pub_secret))).reason == "not_a_publisher_path"
 
 
 async def test_pull_paths_and_unknown_paths_take_no_publisher() -> None:

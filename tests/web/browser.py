@@ -205,7 +205,7 @@ async def publisher_camera(
     ffmpeg and wait until the service reports it ONLINE. Returns the TestCamera."""
     admin = await env.service.client()
     await admin.call("add_camera", {"id": cid, "name": cid.upper(), "source": "publisher", **fields})
-    url = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}/{cid}"
+    url = await env.service.publish_url(cid)
     cam = await factory(url, width=size[0], height=size[1], fps=15, gop=15, extra_args=args)
     await wait_online(env, cid)
     return cam

@@ -58,9 +58,13 @@ async def test_grid_plays_substream_focused_tile_main_stream(
         admin = await env.service.client()
         # Two publishers of different sizes: which one a tile decodes shows in videoWidth/videoHeight.
         await publisher_camera(env, test_camera_factory, "duo", size=MAIN, substream="publisher")
-        rtsp = f"rtsp://127.0.0.1:{env.service.settings.mediamtx.rtsp_port}"
         sub_publisher = await test_camera_factory(
-            f"{rtsp}/duo.sub", width=SUB[0], height=SUB[1], fps=15, gop=15, extra_args=BASELINE
+            await env.service.publish_url("duo.sub"),
+            width=SUB[0],
+            height=SUB[1],
+            fps=15,
+            gop=15,
+            extra_args=BASELINE,
         )
         await publisher_camera(env, test_camera_factory, "solo", size=MAIN)
         assert (await admin.call("get_camera", {"camera": "duo"}))["substream"] == "publisher"

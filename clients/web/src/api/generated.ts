@@ -544,7 +544,8 @@ export type PublishUrl = {
   camera: string;
   user: string;
   password: string;
-  rtsp_url: string;
+  rtsp_url: string | null;
+  substream_rtsp_url: string | null;
 };
 
 export type QuotaStatus = {

@@ -821,8 +821,10 @@ public data class PublishUrl(
     @SerialName("user") val user: String,
     /** The camera's publish credential (shown once; stored hashed). Also accepted as `?token=`; RTMP: `?user=publisher&pass=...`; SRT: streamid `publish:<camera>:publisher:<password>`. */
     @SerialName("password") val password: String,
-    /** RTSP URL to publish to, with the credential. */
-    @SerialName("rtsp_url") val rtspUrl: String,
+    /** RTSP URL to publish the main stream to, with the credential (null: the main stream is pulled, only the substream is published). */
+    @SerialName("rtsp_url") val rtspUrl: String? = null,
+    /** RTSP URL to publish the substream to (`<camera>.sub`, same credential); null unless the camera's substream is `publisher`. */
+    @SerialName("substream_rtsp_url") val substreamRtspUrl: String? = null,
 )
 
 @Serializable
