@@ -20,12 +20,12 @@ if TYPE_CHECKING:
         AuthenticateFailed,
         AuthenticateResult,
         CreatedApiKey,
-        PublishUrl,
         QuotaStatus,
         Revoked,
         StreamToken,
         WhoAmI,
     )
+    from camera_service.auth.publish_methods import PublishUrl
     from camera_service.cameras.compat_methods import (
         CameraCapabilities,
         CameraListResult,

@@ -8,6 +8,7 @@ from camera_service.rpc.registry import MethodRegistry
 def build_registry() -> MethodRegistry:
     from camera_service.analytics import methods as analytics_methods
     from camera_service.auth import methods as auth_methods
+    from camera_service.auth import publish_methods
     from camera_service.cameras import compat_methods as camera_compat_methods
     from camera_service.cameras import methods as camera_methods
     from camera_service.compat import methods as compat_only_methods
@@ -24,6 +25,7 @@ def build_registry() -> MethodRegistry:
     routers = [
         system_methods.router,
         auth_methods.router,
+        publish_methods.router,
         camera_methods.router,
         camera_compat_methods.router,
     ]
