@@ -25,8 +25,7 @@ async def test_service_on_postgresql_keeps_cameras_events_and_recordings_across_
         db_health = status["components"]["database"]
         assert db_health["details"]["engine"] == "postgresql" and "password" not in str(db_health)
         await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher", "tags": ["pg"]})
-        rtsp = f"rtsp://127.0.0.1:{svc.settings.mediamtx.rtsp_port}/cam1"
-        await test_camera_factory(rtsp, width=320, height=240, fps=25, gop=25)
+        await test_camera_factory(await svc.publish_url("cam1"), width=320, height=240, fps=25, gop=25)
         await rpc.call("start_recording", {"camera": "cam1"})
 
         async def indexed() -> list[dict[str, Any]] | None:

@@ -224,7 +224,7 @@ async def test_redis_outage_refuses_new_viewers_and_shows_in_health(
             await admin.call("add_camera", {"id": "police-cam", "source": "publisher", "agency": "POLICE"})
             port = svc.settings.mediamtx.rtsp_port
             await test_camera_factory(
-                f"rtsp://127.0.0.1:{port}/police-cam", width=320, height=240, fps=10, gop=10
+                await svc.publish_url("police-cam"), width=320, height=240, fps=10, gop=10
             )
             await wait_camera(admin, "police-cam", status="ONLINE")
             playing = RtspViewer(rtsp_url(port, viewer_token(0)))
@@ -269,9 +269,7 @@ async def test_single_instance_frees_leases_of_readers_lost_in_a_mediamtx_crash(
         admin = await svc.client()
         await admin.call("add_camera", {"id": "police-cam", "source": "publisher", "agency": "POLICE"})
         port = svc.settings.mediamtx.rtsp_port
-        await test_camera_factory(
-            f"rtsp://127.0.0.1:{port}/police-cam", width=320, height=240, fps=10, gop=10
-        )
+        await test_camera_factory(await svc.publish_url("police-cam"), width=320, height=240, fps=10, gop=10)
         await wait_camera(admin, "police-cam", status="ONLINE")
         viewers = [RtspViewer(rtsp_url(port, viewer_token(i))) for i in range(2)]
         try:
