@@ -123,7 +123,8 @@ async def test_tx_commits_returning_and_rolls_back(open_db: OpenDatabase) -> Non
         await db.transaction([("INSERT INTO things(name, weight) VALUES (?, ?)", ("e", 1.0))] * 2)
     with pytest.raises(IntegrityError):
         await db.execute_many("INSERT INTO things(name, weight) VALUES (?, ?)", [("f", 1.0), ("f", 1.0)])
-    assert await db.fetch_one("SELECT COUNT(*) AS n FROM things WHERE name IN ('e', 'f')") is not None
+    none = await db.fetch_one("SELECT COUNT(*) AS n FROM things WHERE name IN ('e', 'f')")
+    assert none is not None and none["n"] == 0  # all or nothing
     row = await db.fetch_one("SELECT COUNT(*) AS n FROM things")
     assert row is not None and row["n"] == 2
     await db.execute_many("INSERT INTO things(name, weight) VALUES (?, ?)", [("g", 1.0), ("h", 2.0)])
