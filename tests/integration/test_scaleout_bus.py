@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 
 from tests.harness.cluster import run_cluster
 from tests.harness.procs import wait_for
+from tests.harness.redis import RedisServer
 from tests.harness.rpc_client import RpcClient
 from tests.harness.service import RunningService, run_service, service_config
 from tests.harness.webhook_receiver import webhook_receiver
@@ -217,3 +218,54 @@ async def test_webhooks_raised_around_a_kill_are_all_delivered_once_per_delivery
         posts = len(receiver.accepted)
         print(f"\n{len(raised)} events, {posts} accepted POSTs, {again} repeated after the kill")
         assert again <= 4  # at most B's in-flight deliveries (concurrency 4) are sent a second time
+
+
+async def test_rules_run_once_per_event_on_the_instance_that_raised_it(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    async with instances(tmp_path, 3, redis_url, database_url=pg_url) as svcs:
+        admin = await svcs[0].client()
+        rule = {"name": "door", "trigger": {"topics": ["alarm.door"]}, "actions": [{"type": "notify"}]}
+        made_rule = await admin.call("add_rule", rule)
+
+        def known_everywhere() -> bool:
+            return all(svc.app.services.events.rules.get(made_rule["id"]) is not None for svc in svcs)
+
+        await wait_for(known_everywhere, timeout=10)  # added on A, heard of on B and C over the stream
+        watchers = [await svc.client("viewer") for svc in svcs]
+        for w in watchers:
+            await w.call("subscribe_events", {"topics": ["rule.*"]})
+        alarm = await (await svcs[2].client("operator")).call("create_event", {"type": "alarm.door"})
+        for w in watchers:  # every client hears the rule's one notification
+            note = await w.next_notification("event", timeout=10.0)
+            assert note["params"]["event"]["type"] == "rule.notification"
+        assert [len(await events_within(w, 1.5)) for w in watchers] == [0, 0, 0]  # and no second one
+        page = await admin.call("list_events", {"type": "rule.notification"})
+        assert len(page["events"]) == 1
+        runs = await admin.call("list_rule_runs", {"rule": made_rule["id"]})
+        assert [r["event_id"] for r in runs] == [alarm["id"]]
+
+
+async def test_dropped_redis_connections_lose_no_event_and_repeat_none(
+    tmp_path: Path, redis_server: RedisServer, redis_url: str
+) -> None:
+    """Redis drops every client connection again and again while A raises events: A's appends are
+    retried, B's reader resumes from the last id it read; B's client gets each event once, in order."""
+    async with instances(tmp_path, 2, redis_url) as (a, b):
+        watcher = await b.client("viewer")
+        await watcher.call("subscribe_events", {"topics": ["alarm.*"]})
+        operator = await a.client("operator")
+        n, killed = 40, 0
+        for i in range(n):
+            await operator.call("create_event", {"type": "alarm.tick", "data": {"i": i}})
+            if i % 5 == 4:
+                killed += int(redis_server.command("CLIENT", "KILL", "TYPE", "normal")[1:])
+        assert killed > 0
+        got: list[int] = []
+        while len(got) < n:
+            note = await watcher.next_notification("event", timeout=20.0)
+            got.append(note["params"]["event"]["data"]["i"])
+        assert got == list(range(n))
+        assert await events_within(watcher, 1.0) == []
+        shared = b.app.services.events.health().details["shared"]
+        print("\nB:", shared, "connections killed:", killed)  # redis-py retries some reads by itself
