@@ -11,6 +11,7 @@ BENCHMARKS = [
     "bench.snapshots",
     "bench.events",
     "bench.bus",
+    "bench.quota",
     "bench.postgres",
     "bench.ptz",
     "bench.client",

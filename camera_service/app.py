@@ -211,7 +211,9 @@ class Application:
             # Several instances (storage.redis_url): agency quotas counted in Redis; else in memory.
             quotas=RedisLiveViewQuotas(
                 settings.security.agency_limits,
-                open_redis(settings.storage.redis_url, client_name="camera-service-quotas"),
+                open_redis(
+                    settings.storage.redis_url, client_name="camera-service-quotas", max_connections=16
+                ),
                 lease_ttl_s=settings.security.live_lease_ttl_s,
                 active_readers=mediamtx.reader_ids,
             )

@@ -81,6 +81,14 @@ def pending_key(agency: str, holder: str) -> str:
     return f"quota:{{{agency}}}:pending:{digest}"
 
 
+RENEW_BATCH = 500  # leases renewed per pipelined round trip
+
+
+def _decoded(res: Any) -> tuple[bool, int, str]:
+    reason = res[2].decode() if isinstance(res[2], bytes) else str(res[2])
+    return bool(int(res[0])), int(res[1]), reason
+
+
 class LeaseScripts:
     """The three scripts, loaded once (EVALSHA; redis-py reloads them after a server restart)."""
 
@@ -106,9 +114,16 @@ class LeaseScripts:
         """Take or renew `lease`. cap > 0: a pending lease, at most `cap` pending per holder."""
         keys = [live_key(agency), pending_key(agency, holder)]
         args: list[str | int] = [lease, limit, max(1, int(ttl_s * 1000)), cap]
-        res = await self._run(self._reserve(keys=keys, args=args))
-        reason = res[2].decode() if isinstance(res[2], bytes) else str(res[2])
-        return bool(int(res[0])), int(res[1]), reason
+        return _decoded(await self._run(self._reserve(keys=keys, args=args)))
+
+    async def renew_many(self, items: list[tuple[str, str, int, float, str]]) -> list[tuple[bool, int, str]]:
+        """Renew (or re-take) confirmed leases, (agency, lease, limit, ttl_s, holder) each, in one round
+        trip: a pipeline of script calls, each still atomic on its own."""
+        pipe = self._redis.pipeline(transaction=False)
+        for agency, lease, limit, ttl_s, holder in items:
+            args: list[str | int] = [lease, limit, max(1, int(ttl_s * 1000)), 0]
+            await self._reserve(keys=[live_key(agency), pending_key(agency, holder)], args=args, client=pipe)
+        return [_decoded(res) for res in await self._run(pipe.execute())]
 
     async def release(self, agency: str, lease: str, holder: str = "") -> bool:
         keys = [live_key(agency), pending_key(agency, holder)]
@@ -221,7 +236,7 @@ class RedisLiveViewQuotas:
         if key is None:
             return
         self._book.confirm(key)
-        await self._renew(key)
+        await self._renew([key])
 
     async def release(self, reader_id: str) -> None:
         key = self._book.find(reader_id)
@@ -244,32 +259,35 @@ class RedisLiveViewQuotas:
             with contextlib.suppress(RedisError):  # else it lapses in Redis on its own
                 await self.scripts.release(lease.agency, key, lease.holder)
 
-    async def _renew(self, key: str) -> None:
-        """Extend a confirmed lease (re-taken if it lapsed, e.g. Redis restarted, while there is room)."""
-        lease = self._book.leases.get(key)
-        if lease is None or lease.agency not in self.limits:
-            return
-        try:
-            granted, used, _ = await self.scripts.reserve(
-                lease.agency, key, self.limits[lease.agency], self.lease_ttl_s, holder=lease.holder
-            )
-        except RedisError as exc:
-            log.warning("lease renewal failed: %s", exc)
-            return
-        if key not in self._book.leases:  # released while the renewal was on its way: undo it
-            await self.scripts.release(lease.agency, key, lease.holder)
-            return
-        if not granted:
-            log.warning(
-                "a live view's lease lapsed and the agency is full: not counted until a slot frees",
-                extra={"agency": lease.agency, "camera": lease.camera, "in_use": used},
-            )
+    async def _renew(self, keys: list[str]) -> None:
+        """Extend confirmed leases (re-taken if one lapsed, e.g. Redis restarted, while there is room), in
+        pipelined batches: one round trip per RENEW_BATCH leases."""
+        batch = [
+            (k, v) for k in keys if (v := self._book.leases.get(k)) is not None and v.agency in self.limits
+        ]
+        for start in range(0, len(batch), RENEW_BATCH):
+            chunk = batch[start : start + RENEW_BATCH]
+            items = [(v.agency, k, self.limits[v.agency], self.lease_ttl_s, v.holder) for k, v in chunk]
+            try:
+                results = await self.scripts.renew_many(items)
+            except RedisError as exc:
+                log.warning("lease renewal failed: %s", exc)
+                return
+            for (key, lease), (granted, used, _) in zip(chunk, results, strict=True):
+                if key not in self._book.leases:  # released while the renewal was on its way: undo it
+                    with contextlib.suppress(RedisError):
+                        await self.scripts.release(lease.agency, key, lease.holder)
+                elif not granted:
+                    log.warning(
+                        "a live view's lease lapsed and the agency is full: not counted until a slot frees",
+                        extra={"agency": lease.agency, "camera": lease.camera, "in_use": used},
+                    )
 
     async def _renew_loop(self) -> None:
         while True:
             await asyncio.sleep(self.lease_ttl_s / 3)
             try:
-                await self._renew_round()
+                await self.renew_all()
             except Exception:
                 log.exception("lease renewal round failed")
 
@@ -284,7 +302,8 @@ class RedisLiveViewQuotas:
             "leases": len(self._book.leases),
         }
 
-    async def _renew_round(self) -> None:
+    async def renew_all(self) -> None:
+        """One renewal round: release leases whose reader vanished, extend every other confirmed one."""
         if not self._book.leases:
             with contextlib.suppress(RedisError):
                 await self.scripts.ping()  # keeps `healthy` current while nobody watches
@@ -295,5 +314,4 @@ class RedisLiveViewQuotas:
             log.info("live view ended without runOnUnread: lease released", extra={"camera": lease.camera})
             with contextlib.suppress(RedisError):
                 await self.scripts.release(lease.agency, key, lease.holder)
-        for key in [k for k, v in self._book.leases.items() if v.confirmed]:
-            await self._renew(key)
+        await self._renew([k for k, v in self._book.leases.items() if v.confirmed])

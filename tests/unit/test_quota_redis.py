@@ -220,3 +220,15 @@ async def test_a_reader_gone_without_unread_hook_is_released(redis_url: str) -> 
     finally:
         await quotas.stop()
         await observer.aclose()
+
+
+async def test_renew_many_is_one_pipelined_round_of_atomic_renewals(redis: Redis) -> None:
+    scripts = LeaseScripts(redis)
+    assert (await scripts.reserve("POLICE", "a", 2, 0.5))[0]
+    items = [("POLICE", "a", 2, 30.0, ""), ("POLICE", "b", 2, 30.0, ""), ("POLICE", "c", 2, 30.0, "")]
+    assert await scripts.renew_many(items) == [
+        (True, 1, "renewed"),
+        (True, 2, "granted"),
+        (False, 2, "limit"),
+    ]
+    assert 25_000 < await redis.pttl(live_key("POLICE")) <= 30_000

@@ -52,3 +52,16 @@ def test_redacted_url_hides_the_password() -> None:
     assert redacted_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
     assert redacted_url(SecretStr("rediss://u:pw@h:1/0")) == "rediss://u:***@h:1/0"
     assert redacted_url("redis://h:1/0") == "redis://h:1/0"
+
+
+async def test_bounded_pool_queues_a_burst_on_few_connections(redis_url: str) -> None:
+    import asyncio
+
+    client = open_redis(redis_url, max_connections=2)
+    try:
+        results = await asyncio.gather(*(client.incr("burst") for _ in range(200)))
+        assert sorted(results) == list(range(1, 201))
+        clients = await client.client_list()
+        assert sum(1 for c in clients if c["name"] == "camera-service") <= 2
+    finally:
+        await client.aclose()
