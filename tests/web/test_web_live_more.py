@@ -79,6 +79,7 @@ async def test_grid_plays_substream_focused_tile_main_stream(
         await _plays(page, "duo", "sub", SUB)
         await _plays(page, "solo", "main", MAIN)  # no substream: the grid plays its main stream
         await page.shot("live-substream-grid")
+        assert await page.axe() == []
 
         # Fullscreen (double-click) is a focused tile: the main stream; back in the grid: the substream.
         await page.page.dblclick('.tile[data-camera="duo"] video')

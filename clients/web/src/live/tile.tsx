@@ -123,6 +123,7 @@ export function Tile({ camera, name, recording, serverState, onDemand, selected,
           {t(STATE_LABEL[status.state])}
         </span>
         {via && <span class="badge transport">{via}</span>}
+        {status.variant === "sub" && <span class="badge transport">{t("substream")}</span>}
         {recording && <span class="badge rec" data-testid="rec-badge">{t("recording")}</span>}
         <button type="button" class="icon" data-testid="snapshot" onClick={(e) => (e.stopPropagation(), snapshot())} aria-label={`${t("snapshot")} ${name}`}>
           <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M4 7h3l2-3h6l2 3h3v13H4zM12 17a4 4 0 1 0 0-8 4 4 0 0 0 0 8z" /></svg>
