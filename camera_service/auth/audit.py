@@ -13,12 +13,13 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
 
 from pydantic import BaseModel
 
 from camera_service.auth.store import AuditEntry, AuthStore
 from camera_service.core.tasks import TaskSet
+from camera_service.core.types import JsonObject, JsonValue
 from camera_service.rpc.context import CallContext
 from camera_service.rpc.errors import ErrorCode, RpcError
 from camera_service.rpc.registry import MethodSpec
@@ -54,24 +55,27 @@ def redact_text(text: str) -> str:
     return _API_KEY_LIKE.sub(REDACTED, text)
 
 
-def redact_params(value: Any, name: str = "") -> Any:
+def redact_params(value: JsonValue, name: str = "") -> JsonValue:
     """A copy of `value` with secret-named fields replaced and credentials stripped from strings."""
     if name and _SECRET_NAME.search(name) and value not in (None, "", [], {}):
         return REDACTED
     if isinstance(value, dict):
         return {k: redact_params(v, str(k)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list):
         return [redact_params(v) for v in value]
     if isinstance(value, str):
         return redact_text(value)
     return value
 
 
-def params_for_audit(params: BaseModel | None) -> dict[str, Any]:
+def redact_object(value: JsonObject) -> JsonObject:
+    return {k: redact_params(v, k) for k, v in value.items()}
+
+
+def params_for_audit(params: BaseModel | None) -> JsonObject:
     if params is None:
         return {}
-    data: dict[str, Any] = redact_params(params.model_dump(mode="json", exclude_none=True))
-    return data
+    return redact_object(params.model_dump(mode="json", exclude_none=True))
 
 
 # Repeated failures (same actor, address, method and outcome): the first REPEAT_WRITTEN of a window are
@@ -83,20 +87,24 @@ _MAX_REPEAT_KEYS = 10_000
 _DENIED_PARAMS_BYTES = 4096
 
 
-def _bounded_params(raw: Any) -> dict[str, Any]:
+def _bounded_params(raw: JsonValue) -> JsonObject:
     """The redacted params of a call refused before validation, cut to a few KiB (security L18)."""
     if raw is None:
         return {}
-    value = redact_params(raw if isinstance(raw, dict) else {"params": raw})
+    value = redact_object(raw if isinstance(raw, dict) else {"params": raw})
     text = json.dumps(value, default=str)
     if len(text) > _DENIED_PARAMS_BYTES:
         return {"_truncated": text[:_DENIED_PARAMS_BYTES]}
-    return value if isinstance(value, dict) else {"params": value}
+    return value
 
 
 class AuditLog:
     def __init__(
-        self, store: AuthStore, retention_days: int, queue_size: int = 10_000, on_drop: Any = None
+        self,
+        store: AuthStore,
+        retention_days: int,
+        queue_size: int = 10_000,
+        on_drop: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.retention_days = retention_days
@@ -156,7 +164,7 @@ class AuditLog:
                     self._on_drop()
                 return
         if not redacted:
-            entry.params = redact_params(entry.params)
+            entry.params = redact_object(entry.params)
         self._queue.put_nowait(entry)
 
     @property

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 from types import NoneType
-from typing import Any, get_args
+from typing import get_args
 
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
@@ -18,10 +18,10 @@ from camera_service.config.settings import ENV_PREFIX, Settings
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 
 
-_NO_VALUE: Any = object()
+_NO_VALUE = object()  # a default that cannot be shown (computed by a factory that needs data)
 
 
-def _default_value(field: FieldInfo) -> Any:
+def _default_value(field: FieldInfo) -> object:
     if field.default_factory is not None:
         try:
             return field.default_factory()  # type: ignore[call-arg]
@@ -30,7 +30,7 @@ def _default_value(field: FieldInfo) -> Any:
     return field.default
 
 
-def _default(field: FieldInfo, value: Any = _NO_VALUE) -> str:
+def _default(field: FieldInfo, value: object = _NO_VALUE) -> str:
     if value is _NO_VALUE:
         value = _default_value(field)
     if value is _NO_VALUE:
@@ -59,10 +59,10 @@ def _bounds(field: FieldInfo) -> str:
     return ", ".join(parts)
 
 
-def _section(name: str, model: type[BaseModel], out: list[str], defaults: Any = None) -> None:
+def _section(name: str, model: type[BaseModel], out: list[str], defaults: BaseModel | None = None) -> None:
     """`defaults`: the parent's default for this section, when it differs from the class defaults (e.g.
     security.rate_limit_identity is a RateLimitConfig(200, 400)): its values are the real defaults (L19)."""
-    nested: list[tuple[str, type[BaseModel], Any]] = []
+    nested: list[tuple[str, type[BaseModel], BaseModel | None]] = []
     out.append(f"\n## `{name}`\n")
     doc = (model.__doc__ or "").strip()
     if doc and not doc.startswith("!!!"):
@@ -71,7 +71,8 @@ def _section(name: str, model: type[BaseModel], out: list[str], defaults: Any = 
     for key, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            section_default = getattr(defaults, key, None) if defaults is not None else None
+            given = getattr(defaults, key, None) if defaults is not None else None
+            section_default = given if isinstance(given, BaseModel) else None
             if section_default is None:
                 value = _default_value(field)
                 section_default = value if isinstance(value, BaseModel) else None

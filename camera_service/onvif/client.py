@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from camera_service.core.errors import CameraUnavailable, DomainError, NotSupported, TimedOut, UpstreamFailure
+from camera_service.core.types import JsonObject
 
 log = logging.getLogger("camera_service.onvif")
 
@@ -138,7 +139,7 @@ class OnvifClient:
         self._password = password
         self._adjust_time = adjust_time
         self._camera: Any = None
-        self._services: dict[str, Any] = {}
+        self._services: dict[str, object] = {}  # zeep service proxies
         self._lock = asyncio.Lock()
 
     @property
@@ -200,16 +201,17 @@ class OnvifClient:
         with contextlib.suppress(Exception):
             await writer.wait_closed()
 
-    async def _service(self, name: ServiceName) -> Any:
+    async def _service(self, name: ServiceName) -> object:
         await self.connect()
         service = self._services.get(name)
         if service is None:
-            factory: Callable[[], Awaitable[Any]] = getattr(self._camera, f"create_{name}_service")
+            factory: Callable[[], Awaitable[object]] = getattr(self._camera, f"create_{name}_service")
             service = await self.guard(f"create_{name}_service", factory())
             self._services[name] = service
         return service
 
-    async def call(self, service: ServiceName, operation: str, params: dict[str, Any] | None = None) -> Any:
+    async def call(self, service: ServiceName, operation: str, params: JsonObject | None = None) -> object:
+        """The operation's reply: a zeep object (`to_plain` makes it dicts and lists)."""
         svc = await self._service(service)
         return await self.guard(operation, getattr(svc, operation)(params))
 

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from camera_service.cameras.models import Camera, OnvifEndpoint
 from camera_service.cameras.urls import SourceError, parse_source
 from camera_service.core.errors import NotSupported, UpstreamFailure, invalid_input
+from camera_service.core.types import JsonObject
 from camera_service.onvif.client import OnvifClient, to_plain
 from camera_service.onvif.models import (
     OnvifDeviceData,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("camera_service.onvif")
 
-STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+STREAM_SETUP: JsonObject = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 
 
 def _strip_credentials(uri: str | None) -> str | None:

@@ -6,7 +6,7 @@ checked against them before anything is sent to the camera.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
@@ -77,25 +77,29 @@ class OnvifDeviceData(BaseModel):
     imported_at: float | None = None
 
 
-def _range(space: Any, axis: str = "XRange") -> Range | None:
-    rng = (space or {}).get(axis) if isinstance(space, dict) else None
+# The readers below take zeep replies made plain (`to_plain`): dicts, lists, numbers, timedeltas.
+
+
+def _range(space: object, axis: str = "XRange") -> Range | None:
+    rng = space.get(axis) if isinstance(space, dict) else None
     if not rng or rng.get("Min") is None or rng.get("Max") is None:
         return None
     return Range(min=float(rng["Min"]), max=float(rng["Max"]))
 
 
-def _first(spaces: dict[str, Any], key: str) -> Any:
-    items: Any = spaces.get(key)
+def _first(spaces: Mapping[str, object], key: str) -> object:
+    items = spaces.get(key)
     if isinstance(items, list):
         return items[0] if items else None
     return items
 
 
-def _duration_s(value: Any) -> float | None:
+def _duration_s(value: object) -> float | None:
     if value is None:
         return None
-    if hasattr(value, "total_seconds"):
-        return float(value.total_seconds())
+    total_seconds = getattr(value, "total_seconds", None)
+    if callable(total_seconds):
+        return float(total_seconds())
     text = str(value)
     if text.startswith("PT") and text.endswith("S"):
         try:
@@ -105,9 +109,10 @@ def _duration_s(value: Any) -> float | None:
     return None
 
 
-def ranges_from_options(options: dict[str, Any]) -> PtzRanges:
+def ranges_from_options(options: Mapping[str, object]) -> PtzRanges:
     """PtzRanges from a plain GetConfigurationOptions reply."""
-    spaces = options.get("Spaces") or {}
+    found = options.get("Spaces")
+    spaces: Mapping[str, object] = found if isinstance(found, dict) else {}
     cont, cz = _first(spaces, "ContinuousPanTiltVelocitySpace"), _first(spaces, "ContinuousZoomVelocitySpace")
     absp, absz = _first(spaces, "AbsolutePanTiltPositionSpace"), _first(spaces, "AbsoluteZoomPositionSpace")
     relp, relz = (
