@@ -13,6 +13,7 @@ BENCHMARKS = [
     "bench.bus",
     "bench.quota",
     "bench.postgres",
+    "bench.failover",
     "bench.ptz",
     "bench.client",
     "bench.kotlin_client",

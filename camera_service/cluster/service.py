@@ -11,6 +11,7 @@ owned); stopping means re-applying, which deletes the path (nothing pulled or re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -104,14 +105,22 @@ class ClusterService:
         await self._tasks.close()
         if self._store is None:
             return
-        # Hand everything over at once instead of letting the leases run out.
-        for cid, held in sorted(self.ownership.held().items()):
+        # Hand everything over at once instead of letting the leases run out: one reconcile deletes every
+        # path (in parallel, owns() is False for all now), then the leases go in one statement.
+        held = sorted(self.ownership.held())
+        for cid in held:
             self.ownership.revoke(cid)
-            await self._stop_camera(cid)
-            try:
-                await self.store.release(cid, self.instance_id, held.epoch)
-            except Exception:
-                log.warning("lease not released on stop", extra={"camera": cid})
+        try:
+            await self.cameras.reconcile()
+        except (DomainError, MediaMTXError) as exc:
+            log.warning("paths not deleted on stop: %s", exc)
+        for cid in held:
+            with contextlib.suppress(Exception):
+                await self._on_released(cid)
+        try:
+            await self.store.release_all(self.instance_id, held)
+        except Exception:
+            log.warning("leases not released on stop: they run out", extra={"cameras": len(held)})
         try:
             await self.store.leave(self.instance_id)
         except Exception:

@@ -159,6 +159,17 @@ class ClusterStore:
         )
         return changed > 0
 
+    async def release_all(self, me: str, camera_ids: Sequence[str]) -> int:
+        """End our leases of these cameras now (stopping: their paths are already stopped here)."""
+        if not camera_ids:
+            return 0
+        marks = ",".join("?" * len(camera_ids))
+        return await self.db.execute(
+            f"UPDATE camera_owner SET lease_expires_at = {self.now} "
+            f"WHERE instance_id=? AND lease_expires_at > {self.now} AND camera_id IN ({marks})",
+            (me, *camera_ids),
+        )
+
     async def drop(self, camera_ids: Sequence[str]) -> None:
         """Delete the lease rows of cameras that no longer exist."""
         if camera_ids:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from camera_service.core.dicts import deep_merge
 from tests.harness.ports import free_ports
 from tests.harness.rpc_client import RpcClient
@@ -127,3 +129,42 @@ async def run_cluster(
             with contextlib.suppress(Exception):
                 await node.process.stop()
             node.kill()  # a killed node's MediaMTX, or anything a failed stop left behind
+
+
+# ---- what the shared database says (tests and bench/failover.py) ----------------------------------
+
+
+async def db_rows(database_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        cur = await conn.execute(sql, args)
+        return list(await cur.fetchall())
+
+
+async def lease_owners(database_url: str) -> dict[str, tuple[str, int, float]]:
+    """camera -> (owner, epoch, seconds its lease still runs), for unexpired leases."""
+    rows = await db_rows(
+        database_url,
+        "SELECT camera_id, instance_id, epoch, "
+        "lease_expires_at - EXTRACT(EPOCH FROM clock_timestamp())::float8 FROM camera_owner",
+    )
+    return {r[0]: (r[1], int(r[2]), float(r[3])) for r in rows if float(r[3]) > 0}
+
+
+async def recorded_since(database_url: str, since: float) -> dict[str, set[str]]:
+    """camera -> instances with a segment row starting at or after `since` (unix seconds)."""
+    rows = await db_rows(database_url, "SELECT camera, owner FROM rec_segments WHERE start >= %s", since)
+    out: dict[str, set[str]] = {}
+    for camera, owner in rows:
+        out.setdefault(camera, set()).add(owner)
+    return out
+
+
+async def overlapping_segments(database_url: str) -> list[tuple[Any, ...]]:
+    """Pairs of segments of one camera from different holdings (owner, epoch) that overlap in time."""
+    return await db_rows(
+        database_url,
+        "SELECT a.camera, a.owner, a.epoch, a.start, b.owner, b.epoch, b.start FROM rec_segments a "
+        "JOIN rec_segments b ON a.camera = b.camera AND a.id < b.id "
+        "AND (a.owner IS DISTINCT FROM b.owner OR a.epoch IS DISTINCT FROM b.epoch) "
+        "AND a.start < b.start + b.duration_s AND b.start < a.start + a.duration_s",
+    )

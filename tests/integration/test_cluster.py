@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 
 from camera_service.auth.roles import Role
 from camera_service.auth.tokens import mint_token
-from tests.harness.cluster import FAST_TIMING, ClusterInstance, run_cluster
+from tests.harness.cluster import (
+    FAST_TIMING,
+    ClusterInstance,
+    db_rows,
+    lease_owners,
+    overlapping_segments,
+    recorded_since,
+    run_cluster,
+)
 from tests.harness.ffmpeg import TestCamera
 from tests.harness.mediamtx import MediaMTXInstance
 from tests.harness.procs import wait_for
@@ -27,42 +33,6 @@ CAMERAS = [f"cam{i:02d}" for i in range(30)]
 SOURCES = 3  # ffmpeg publishers; ten cameras pull each (cheap: no transcoding in the instances)
 # Short segments so recording shows up in the index within seconds.
 RECORDINGS = {"recordings": {"segment_duration_s": 2.0, "part_duration_s": 0.5}}
-
-
-async def _rows(pg_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
-        cur = await conn.execute(sql, args)
-        return list(await cur.fetchall())
-
-
-async def _owners(pg_url: str) -> dict[str, tuple[str, int, float]]:
-    """camera -> (owner, epoch, seconds its lease still runs), for unexpired leases."""
-    rows = await _rows(
-        pg_url,
-        "SELECT camera_id, instance_id, epoch, "
-        "lease_expires_at - EXTRACT(EPOCH FROM clock_timestamp())::float8 FROM camera_owner",
-    )
-    return {r[0]: (r[1], int(r[2]), float(r[3])) for r in rows if float(r[3]) > 0}
-
-
-async def _recorded_since(pg_url: str, since: float) -> dict[str, set[str]]:
-    """camera -> instances with a segment row starting at or after `since` (unix seconds)."""
-    rows = await _rows(pg_url, "SELECT camera, owner FROM rec_segments WHERE start >= %s", since)
-    out: dict[str, set[str]] = {}
-    for camera, owner in rows:
-        out.setdefault(camera, set()).add(owner)
-    return out
-
-
-async def _overlaps(pg_url: str) -> list[tuple[Any, ...]]:
-    """Pairs of segments of one camera from different holdings (owner, epoch) that overlap in time."""
-    return await _rows(
-        pg_url,
-        "SELECT a.camera, a.owner, a.epoch, a.start, b.owner, b.epoch, b.start FROM rec_segments a "
-        "JOIN rec_segments b ON a.camera = b.camera AND a.id < b.id "
-        "AND (a.owner IS DISTINCT FROM b.owner OR a.epoch IS DISTINCT FROM b.epoch) "
-        "AND a.start < b.start + b.duration_s AND b.start < a.start + a.duration_s",
-    )
 
 
 async def test_three_instances_thirty_cameras_failover(
@@ -146,10 +116,10 @@ async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInsta
     await b.process.wait_exit()
 
     async def taken_over() -> float | None:
-        now_owners = await _owners(pg_url)
+        now_owners = await lease_owners(pg_url)
         if any(now_owners.get(cid, ("", 0, 0))[0] not in (a.instance_id, c.instance_id) for cid in moved):
             return None
-        recorded = await _recorded_since(pg_url, killed_at)
+        recorded = await recorded_since(pg_url, killed_at)
         if all(recorded.get(cid, set()) & {a.instance_id, c.instance_id} for cid in moved):
             return time.time() - killed_at
         return None
@@ -163,10 +133,10 @@ async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInsta
     assert elapsed <= 20.0
 
     # New holdings carry a higher epoch than B's; no two holdings' segments overlap in the index.
-    after = await _owners(pg_url)
+    after = await lease_owners(pg_url)
     assert all(after[cid][1] > owners[cid][1] for cid in moved)
-    assert await _overlaps(pg_url) == []
-    unfenced = await _rows(pg_url, "SELECT count(*) FROM rec_segments WHERE owner IS NULL OR epoch IS NULL")
+    assert await overlapping_segments(pg_url) == []
+    unfenced = await db_rows(pg_url, "SELECT count(*) FROM rec_segments WHERE owner IS NULL OR epoch IS NULL")
     assert unfenced[0][0] == 0
 
     # The session carries on at the camera's new owner (same id, same deadline).
@@ -182,30 +152,30 @@ async def _run(pg_url: str, mediamtx: MediaMTXInstance, nodes: list[ClusterInsta
     assert urls["rtsp"].startswith(f"rtsp://127.0.0.1:{new_owner.rtsp_port}/{cam_b}"), urls
 
     # A clean stop of C hands its cameras over at once (leases released, not left to run out).
-    c_cams = {cid for cid, (o, _e, _t) in (await _owners(pg_url)).items() if o == c.instance_id}
+    c_cams = {cid for cid, (o, _e, _t) in (await lease_owners(pg_url)).items() if o == c.instance_id}
     assert c_cams
     stopped_at = time.time()
     await c.process.stop()
 
     async def handed_over() -> float | None:
-        now_owners = await _owners(pg_url)
+        now_owners = await lease_owners(pg_url)
         if set(now_owners) != set(CAMERAS) or any(o != a.instance_id for o, _e, _t in now_owners.values()):
             return None
-        recorded = await _recorded_since(pg_url, stopped_at)
+        recorded = await recorded_since(pg_url, stopped_at)
         if all(a.instance_id in recorded.get(cid, set()) for cid in c_cams):
             return time.time() - stopped_at
         return None
 
     handover = await wait_for(handed_over, 30, 0.25, message="C's cameras not handed over to A")
     print(f"clean stop: {len(c_cams)} cameras of C owned and recording on A after {handover:.1f} s")
-    assert await _overlaps(pg_url) == []
+    assert await overlapping_segments(pg_url) == []
 
 
 async def _all_owned(pg_url: str) -> dict[str, tuple[str, int, float]] | None:
-    owners = await _owners(pg_url)
+    owners = await lease_owners(pg_url)
     return owners if set(owners) == set(CAMERAS) else None
 
 
 async def _recording_everywhere(pg_url: str, since: float, owners: dict[str, tuple[str, int, float]]) -> bool:
-    recorded = await _recorded_since(pg_url, since)
+    recorded = await recorded_since(pg_url, since)
     return all(owners[cid][0] in recorded.get(cid, set()) for cid in CAMERAS)

@@ -40,6 +40,9 @@ async def test_claim_renew_release_epochs(open_db: Any) -> None:
     assert await store.claim("cam2", "a", -1.0) == 1
     assert await store.renew(["cam2"], "a", TTL) == {}
     assert await store.claim("cam2", "a", TTL) == 2
+    assert await store.release_all("a", ["cam2", "cam1"]) == 1  # cam1 is b's: untouched
+    assert await store.renew(["cam2"], "a", TTL) == {}
+    assert await store.renew(["cam1"], "b", TTL) == {"cam1": 2}
     await store.drop(["cam1", "cam2"])
     assert (await store.leases())[0] == {}
 
@@ -96,6 +99,11 @@ class FakeRegistry:
 
     async def reapply(self, camera_id: str) -> None:
         self.applied[camera_id] = self.owns(camera_id)
+
+    async def reconcile(self) -> object:
+        for cam in self._cams:
+            self.applied[cam.id] = self.owns(cam.id)
+        return None
 
     def request_reconcile(self) -> None:
         pass
