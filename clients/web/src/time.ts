@@ -72,8 +72,14 @@ export function fromZoneInput(value: string): number {
   return ms;
 }
 
+let known: string[] | null = null;
+
+/** Every IANA zone the browser knows (computed once). */
 export function zones(): string[] {
-  const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
-  const all = intl.supportedValuesOf?.("timeZone") ?? [];
-  return all.includes("UTC") ? all : ["UTC", ...all];
+  if (!known) {
+    const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
+    const all = intl.supportedValuesOf?.("timeZone") ?? [];
+    known = all.includes("UTC") ? all : ["UTC", ...all];
+  }
+  return known;
 }
