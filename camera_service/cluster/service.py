@@ -11,7 +11,6 @@ owned); stopping means re-applying, which deletes the path (nothing pulled or re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -105,18 +104,12 @@ class ClusterService:
         await self._tasks.close()
         if self._store is None:
             return
-        # Hand everything over at once instead of letting the leases run out: one reconcile deletes every
-        # path (in parallel, owns() is False for all now), then the leases go in one statement.
+        # Hand everything over at once instead of letting the leases run out: stop every path, then
+        # release the leases in one statement.
         held = sorted(self.ownership.held())
         for cid in held:
             self.ownership.revoke(cid)
-        try:
-            await self.cameras.reconcile()
-        except (DomainError, MediaMTXError) as exc:
-            log.warning("paths not deleted on stop: %s", exc)
-        for cid in held:
-            with contextlib.suppress(Exception):
-                await self._on_released(cid)
+        await self._stop_many(held)
         try:
             await self.store.release_all(self.instance_id, held)
         except Exception:
@@ -184,25 +177,29 @@ class ClusterService:
         p = plan(me, camera_ids, self.live, leases, now)
         owners = {cid: lease.instance_id for cid, lease in leases.items() if lease.expires_at > now}
 
-        for cid in p.release:
-            epoch = leases[cid].epoch
-            self.ownership.revoke(cid)
-            await self._stop_camera(cid)
-            await self.store.release(cid, me, epoch)
-            owners.pop(cid, None)
-            log.info("camera handed over", extra={"camera": cid, "epoch": epoch})
+        if p.release:
+            # Stop first (all paths at once), then end the leases: the new owner claims next round.
+            for cid in p.release:
+                self.ownership.revoke(cid)
+                owners.pop(cid, None)
+            await self._stop_many(p.release)
+            await self.store.release_all(me, p.release)
+            log.info("cameras handed over", extra={"cameras": len(p.release)})
 
         ttl, margin = self.cfg.lease_ttl_s, 2 * self.cfg.renew_interval_s
         sent = self.clock.monotonic()
         renewed = await self.store.renew(p.renew, me, ttl)
         started: list[str] = []
+        lost: list[str] = []
         for cid in p.renew:
             if cid in renewed:
                 if self.ownership.grant(cid, renewed[cid], local_deadline(sent, ttl, margin)):
                     started.append(cid)  # ours in the database, not yet here (e.g. a restart)
             elif self.ownership.revoke(cid):
-                await self._stop_camera(cid)
-                log.warning("camera lease lost", extra={"camera": cid})
+                lost.append(cid)
+        if lost:
+            log.warning("camera leases lost: stopped", extra={"cameras": lost})
+            await self._stop_many(lost)
         for cid in p.claim:
             sent = self.clock.monotonic()
             claimed = await self.store.claim(cid, me, ttl)
@@ -214,9 +211,8 @@ class ClusterService:
             log.info("camera claimed", extra={"camera": cid, "epoch": claimed})
         # Held here but neither renewed nor claimed this round (removed, or the plan moved it): stop.
         keep = set(p.renew) | set(p.claim)
-        for cid in sorted(set(self.ownership.held()) - keep):
-            if self.ownership.revoke(cid):
-                await self._stop_camera(cid)
+        dropped = [cid for cid in sorted(set(self.ownership.held()) - keep) if self.ownership.revoke(cid)]
+        await self._stop_many(dropped)
         gone = [cid for cid in orphans(leases, camera_ids) if leases[cid].instance_id == me]
         await self.store.drop(gone)
 
@@ -232,10 +228,12 @@ class ClusterService:
     async def stop_lapsed(self) -> None:
         """Stop cameras whose lease ran past its local deadline (renewals failed): never record on
         after another instance may have taken the camera."""
-        for cid in self.ownership.lapsed():
+        lapsed = self.ownership.lapsed()
+        for cid in lapsed:
             self.ownership.revoke(cid)
-            log.warning("camera lease lapsed (renewals failed): stopped", extra={"camera": cid})
-            await self._stop_camera(cid)
+        if lapsed:
+            log.warning("camera leases lapsed (renewals failed): stopped", extra={"cameras": lapsed})
+            await self._stop_many(lapsed)
 
     async def start_pending(self) -> None:
         """Apply the paths of cameras that became ours (recordings re-reads the policy first)."""
@@ -251,6 +249,25 @@ class ClusterService:
                 log.warning("owned camera not applied yet: %s", exc, extra={"camera": cid})
                 continue
             self._to_start.discard(cid)
+
+    async def _stop_many(self, camera_ids: list[str] | tuple[str, ...]) -> None:
+        """Stop cameras no longer ours (already revoked): one path delete, or for several one reconcile
+        (the cameras domain deletes their paths in parallel; owns() is False for them now)."""
+        if len(camera_ids) == 1:
+            await self._stop_camera(camera_ids[0])
+            return
+        if not camera_ids:
+            return
+        try:
+            await self.cameras.reconcile()
+        except (DomainError, MediaMTXError) as exc:
+            log.warning("released cameras' paths not deleted yet: %s", exc)
+            self.cameras.request_reconcile()
+        for cid in camera_ids:
+            try:
+                await self._on_released(cid)
+            except Exception:
+                log.exception("release hook failed", extra={"camera": cid})
 
     async def _stop_camera(self, camera_id: str) -> None:
         try:
