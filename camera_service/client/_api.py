@@ -166,12 +166,12 @@ class AnalyticsApi:
         labels: builtins.list[str] | None = UNSET,
         min_score: float | None = UNSET,
         threshold: float | None = UNSET,
-        class_thresholds: builtins.dict[str, float] | None = UNSET,
+        class_thresholds: Mapping[str, float] | None = UNSET,
         min_duration_s: float | None = UNSET,
         plates_full_frame: bool | None = UNSET,
-        zones: builtins.list[Zone | builtins.dict[str, Any]] | None = UNSET,
-        motion: MotionSettings | builtins.dict[str, Any] | None = UNSET,
-        tamper: TamperSettings | builtins.dict[str, Any] | None = UNSET,
+        zones: builtins.list[Zone | Mapping[str, object]] | None = UNSET,
+        motion: MotionSettings | Mapping[str, object] | None = UNSET,
+        tamper: TamperSettings | Mapping[str, object] | None = UNSET,
         timeout: float | None = None,
     ) -> CameraAnalytics:
         """Enable, disable or tune analytics of one camera (detectors, fps, zones, thresholds, motion,
@@ -445,8 +445,8 @@ class CamerasApi:
         site: str | None = UNSET,
         zone: str | None = UNSET,
         agency: str | None = UNSET,
-        onvif: OnvifInput | builtins.dict[str, Any] | None = UNSET,
-        metadata: builtins.dict[str, Any] | None = UNSET,
+        onvif: OnvifInput | Mapping[str, object] | None = UNSET,
+        metadata: Mapping[str, object] | None = UNSET,
         id: str | None = UNSET,
         timeout: float | None = None,
     ) -> CameraInfo:
@@ -736,8 +736,8 @@ class CamerasApi:
         site: str | None = UNSET,
         zone: str | None = UNSET,
         agency: str | None = UNSET,
-        onvif: OnvifInput | builtins.dict[str, Any] | None = UNSET,
-        metadata: builtins.dict[str, Any] | None = UNSET,
+        onvif: OnvifInput | Mapping[str, object] | None = UNSET,
+        metadata: Mapping[str, object] | None = UNSET,
         timeout: float | None = None,
     ) -> CameraInfo:
         """Change some fields of a camera (only the fields given change); a new source re-provisions
@@ -1037,8 +1037,8 @@ class EventsApi:
         camera: str | None = UNSET,
         severity: Severity | Literal["low", "medium", "high", "critical"] = UNSET,
         time: datetime.datetime | str | None = UNSET,
-        data: builtins.dict[str, Any] = UNSET,
-        clip: ClipRequest | builtins.dict[str, Any] | None = UNSET,
+        data: Mapping[str, object] = UNSET,
+        clip: ClipRequest | Mapping[str, object] | None = UNSET,
         timeout: float | None = None,
     ) -> StoredEvent:
         """Inject an external event (alarm panel, access control, script); stored, pushed, runs rules.
@@ -1542,7 +1542,7 @@ class RecordingsApi:
     async def set_policy(
         self,
         camera: str,
-        policy: builtins.dict[str, Any],
+        policy: Mapping[str, object],
         *,
         timeout: float | None = None,
     ) -> RecordingStatus:
@@ -1655,8 +1655,8 @@ class RulesApi:
     async def add(
         self,
         name: str,
-        trigger: Trigger | builtins.dict[str, Any],
-        actions: builtins.list[RuleAction | builtins.dict[str, Any]],
+        trigger: Trigger | Mapping[str, object],
+        actions: builtins.list[RuleAction | Mapping[str, object]],
         *,
         enabled: bool = UNSET,
         description: str = UNSET,
@@ -1768,8 +1768,8 @@ class RulesApi:
         name: str | None = UNSET,
         enabled: bool | None = UNSET,
         description: str | None = UNSET,
-        trigger: Trigger | builtins.dict[str, Any] | None = UNSET,
-        actions: builtins.list[RuleAction | builtins.dict[str, Any]] | None = UNSET,
+        trigger: Trigger | Mapping[str, object] | None = UNSET,
+        actions: builtins.list[RuleAction | Mapping[str, object]] | None = UNSET,
         timeout: float | None = None,
     ) -> Rule:
         """Change an API-managed rule; fields not given stay. Config-file rules are read-only.
@@ -2027,7 +2027,7 @@ class StorageApi:
 
     async def set_retention_settings(
         self,
-        settings: builtins.dict[str, Any],
+        settings: Mapping[str, object],
         *,
         timeout: float | None = None,
     ) -> RetentionConfig:

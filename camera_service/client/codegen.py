@@ -81,7 +81,7 @@ class _Renderer:
         if tp is type(None) or tp is None:
             return "None"
         if tp is Any:
-            return "Any"
+            return "object" if as_input else "Any"
         if origin is typing.Annotated:
             return self.render(args[0], as_input=as_input)
         if origin in (typing.Union, types.UnionType):
@@ -89,6 +89,8 @@ class _Renderer:
             return " | ".join(dict.fromkeys(p for part in parts for p in part.split(" | ")))
         if origin is typing.Literal:
             return f"Literal[{', '.join(repr(a) for a in args)}]"
+        if origin is dict and as_input and args:  # any mapping will do (it is copied into JSON)
+            return f"Mapping[{self.render(args[0], as_input=True)}, {self.render(args[1], as_input=True)}]"
         if origin in (list, dict, set, frozenset, tuple):
             inner = ", ".join("..." if a is Ellipsis else self.render(a, as_input=as_input) for a in args)
             return f"builtins.{origin.__name__}[{inner}]" if args else f"builtins.{origin.__name__}"
@@ -103,7 +105,7 @@ class _Renderer:
             if as_input and issubclass(tp, enum.Enum):
                 return f"{tp.__qualname__} | Literal[{', '.join(repr(m.value) for m in tp)}]"
             if as_input and issubclass(tp, BaseModel):
-                return f"{tp.__qualname__} | builtins.dict[str, Any]"
+                return f"{tp.__qualname__} | Mapping[str, object]"
             return tp.__qualname__
         return "Any"
 

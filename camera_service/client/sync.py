@@ -16,6 +16,7 @@ from camera_service.client.client import CameraServiceClient
 from camera_service.client.streams import EventStream
 
 if TYPE_CHECKING:
+    from camera_service.core.types import JsonValue
     from camera_service.events.models import EventNotification
 
 T = TypeVar("T")
@@ -24,7 +25,7 @@ T = TypeVar("T")
 class _Blocking:
     """Attribute proxy: coroutine methods become blocking calls; groups are proxied in turn."""
 
-    def __init__(self, target: Any, owner: SyncClient) -> None:
+    def __init__(self, target: object, owner: SyncClient) -> None:
         self._target = target
         self._owner = owner
 
@@ -61,7 +62,7 @@ class SyncClient:
             self._stop_loop()
             raise
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+    def _run(self, coro: Coroutine[object, object, T]) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
             return future.result()
@@ -79,7 +80,7 @@ class SyncClient:
         """The asyncio client underneath (runs on this wrapper's loop thread)."""
         return self._client
 
-    def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+    def call(self, method: str, params: JsonValue = None, *, timeout: float | None = None) -> JsonValue:
         return self._run(self._client.call(method, params, timeout=timeout))
 
     def follow_events(self, **filters: Any) -> SyncEventStream:

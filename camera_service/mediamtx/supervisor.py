@@ -27,12 +27,13 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from camera_service.config.sections import MediaMTXConfig, StorageConfig
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import cancel_and_wait
+from camera_service.core.types import JsonObject
 from camera_service.mediamtx.adoption import CallbackEndpoint
 from camera_service.mediamtx.binary import (
     MEDIAMTX_VERSION,
@@ -52,7 +53,7 @@ State = Literal["starting", "up", "down"]
 Listener = Callable[[], Awaitable[None]]
 # secrets_allowed -> path name -> path config for the config a managed MediaMTX starts with. secrets_allowed
 # is False when the config file cannot be kept memory-only: paths holding credentials must be left out.
-PathsProvider = Callable[[bool], Awaitable[dict[str, dict[str, Any]]]]
+PathsProvider = Callable[[bool], Awaitable[dict[str, JsonObject]]]
 __all__ = [
     "MEDIAMTX_VERSION",
     "MediaMTXStartError",
@@ -75,8 +76,8 @@ class MediaMTXSupervisor:
         binary: Path | None = None,
         forward_logs: bool = True,
         clock: Clock | None = None,
-        config_extra: dict[str, Any] | None = None,
-        config_contributors: Sequence[Callable[[], dict[str, Any]]] = (),
+        config_extra: JsonObject | None = None,
+        config_contributors: Sequence[Callable[[], JsonObject]] = (),
         api_credentials: tuple[str, str] | None = None,
         callbacks: CallbackEndpoint | None = None,
     ) -> None:
@@ -282,7 +283,7 @@ class MediaMTXSupervisor:
         await self._child.start(binary, self._render)
 
     async def _render(self, secrets_allowed: bool) -> str:
-        paths: dict[str, dict[str, Any]] = {}
+        paths: dict[str, JsonObject] = {}
         if self._paths_provider is not None:
             try:
                 paths = await self._paths_provider(secrets_allowed)

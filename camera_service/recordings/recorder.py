@@ -14,13 +14,14 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
+from camera_service.cameras.models import Camera
 from camera_service.cameras.ports import CameraRegistry
 from camera_service.core.clock import Clock, SystemClock, utcnow
 from camera_service.core.errors import InvalidState, conflict
 from camera_service.core.hooks import HookHost
 from camera_service.core.tasks import TaskSet, cancel_and_wait
+from camera_service.core.types import JsonObject
 from camera_service.mediamtx.config_render import RECORD_PATH_PATTERN
 from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.models import RecordingSession, SegmentKind
@@ -63,12 +64,12 @@ class Recorder:
 
     # ---- the path contributor (pure: camera + self._recording) --------------------------------------
 
-    def contribute(self, camera: Any) -> dict[str, Any]:
+    def contribute(self, camera: Camera) -> JsonObject:
         policy = policy_or_off(camera.recording)
         segment_s = self.cfg.segment_duration_s
         if policy.mode == "events" and camera.id not in self._sessions:
             segment_s = max(2.0, min(segment_s, self.buffer_s(policy) / 3))  # fine-grained buffer pruning
-        keys: dict[str, Any] = {
+        keys: JsonObject = {
             "record": camera.id in self._recording,
             "recordFormat": "fmp4",
             "recordSegmentDuration": _dur(segment_s),
@@ -167,7 +168,7 @@ class Recorder:
         for cam in cameras:
             await self.refresh(cam)
 
-    async def refresh(self, camera: Any) -> bool:
+    async def refresh(self, camera: Camera) -> bool:
         """Recompute whether `camera` records; reapply its path config when that changed."""
         async with self._lock:
             policy = policy_or_off(camera.recording)
@@ -198,7 +199,7 @@ class Recorder:
         return list(self._sessions.values())
 
     async def start_session(
-        self, camera: Any, duration_s: float | None, requested_by: str | None
+        self, camera: Camera, duration_s: float | None, requested_by: str | None
     ) -> RecordingSession:
         current = self._sessions.get(camera.id)
         if current is not None:
@@ -237,7 +238,7 @@ class Recorder:
         await self._tell("started", session)
         return session
 
-    async def stop_session(self, camera: Any, reason: str = "requested") -> RecordingSession:
+    async def stop_session(self, camera: Camera, reason: str = "requested") -> RecordingSession:
         session = self._sessions.get(camera.id)
         if session is None:
             raise InvalidState(
@@ -246,7 +247,7 @@ class Recorder:
             )
         return await self._finish(camera, session, reason)
 
-    async def _finish(self, camera: Any, session: RecordingSession, reason: str) -> RecordingSession:
+    async def _finish(self, camera: Camera, session: RecordingSession, reason: str) -> RecordingSession:
         if self._sessions.get(camera.id) is not session:
             return session
         del self._sessions[camera.id]
