@@ -44,8 +44,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from camera_service.app import Application
+    from camera_service.core.malloc import limit_malloc_arenas
     from camera_service.observability.logging import configure_logging
 
+    limit_malloc_arenas()  # before any worker thread exists: see core/malloc.py
     settings = _settings(args)
     configure_logging(settings.logging.level, settings.logging.format)
     with contextlib.suppress(KeyboardInterrupt):
