@@ -134,8 +134,13 @@ class PathConfigBuilder:
         return conf
 
     def paths(self, camera: Camera) -> dict[str, dict[str, Any] | None]:
-        """MediaMTX path name -> desired config (None: must not exist) of everything the camera owns."""
-        return {camera.id: self.desired(camera), substream_path(camera.id): self.desired_substream(camera)}
+        """MediaMTX path name -> desired config (None: must not exist) of everything the camera owns.
+        The substream's path is named only when the camera has one: deleting a path MediaMTX never had
+        makes it log an error ("path not found") on every add, update and removal."""
+        paths = {camera.id: self.desired(camera)}
+        if camera.substream:
+            paths[substream_path(camera.id)] = self.desired_substream(camera)
+        return paths
 
     def startup_paths(self, cameras: list[Camera], secrets_allowed: bool) -> dict[str, dict[str, Any]]:
         """Desired configs of every camera that has a path (what a reconcile applies). Without

@@ -20,7 +20,7 @@ from camera_service.auth.identity import Identity
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.live import LivePush
 from camera_service.cameras.metrics import CameraMetrics
-from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo
+from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo, substream_path
 from camera_service.cameras.probe_pool import ProbePool
 from camera_service.cameras.provisioning import (
     HOOK_OFFLINE,
@@ -333,6 +333,8 @@ class CameraService:
                 with contextlib.suppress(DomainError, MediaMTXError):
                     await self._apply(old)
                 raise
+            if old.substream and not camera.substream:
+                await self._drop_substream(camera.id)
             if not camera.enabled:
                 self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
         log.info("camera updated", extra={"camera": camera.id})
@@ -363,6 +365,15 @@ class CameraService:
         self.bus.emit("camera.removed", camera=camera_id, name=camera.name)
         self._update_counts()
         return camera
+
+    async def _drop_substream(self, camera_id: str) -> None:
+        name = substream_path(camera_id)
+        try:
+            await self.provisioner.apply(name, None)
+        except MediaMTXError as exc:
+            # Not desired any more: the next reconcile deletes the leftover path.
+            log.warning("substream path not deleted yet: %s", exc.message, extra={"camera": camera_id})
+        self.provisioner.errors.pop(name, None)
 
     async def reapply(self, camera_id: str) -> None:
         """Push the camera's desired path config to MediaMTX now (MEDIAMTX_UNAVAILABLE when it is down)."""
