@@ -199,7 +199,6 @@ class Application:
         auth = AuthService(
             settings,
             db,
-            internal,
             metrics,
             readers=readers,
             stream_tokens=stream_tokens,
@@ -249,7 +248,8 @@ class Application:
         )
         # Registrations on other components, here rather than in constructors: MediaMTX's hooks, the
         # paths a managed MediaMTX starts with, and the recorder's settings in every path config.
-        for component in (cameras, recordings):
+        internal.add_routes(auth.internal_routes())
+        for component in (auth, cameras, recordings):
             for hook, handler in component.hook_handlers().items():
                 internal.on_hook(hook, handler)
         mediamtx.set_paths_provider(cameras.startup_paths)

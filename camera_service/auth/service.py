@@ -37,9 +37,11 @@ from camera_service.core.tasks import cancel_and_wait
 from camera_service.storage.secret_files import secrets_dir, write_private
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from camera_service.cameras.ports import CameraDirectory
     from camera_service.config import Settings
-    from camera_service.core.hooks import HookHost
+    from camera_service.core.hooks import HookHandler, HookHost
     from camera_service.observability.metrics import Metrics
     from camera_service.storage.database import Database
 
@@ -71,7 +73,6 @@ class AuthService:
         self,
         settings: Settings,
         db: Database,
-        internal: HookHost,
         metrics: Metrics,
         *,
         readers: InternalReaders,
@@ -85,7 +86,6 @@ class AuthService:
         self.settings = settings
         self.cfg: SecurityConfig = settings.security
         self.enabled = self.cfg.enabled
-        self._internal = internal
         self._readers = readers
         self._cameras = cameras
         self.metrics = metrics
@@ -130,10 +130,16 @@ class AuthService:
             on_decision=lambda action, result: metrics.mediamtx_auth.labels(action, result).inc(),
             on_live_view=on_live_view,
         )
-        if self.enabled:
-            internal.add_routes([self.mediamtx_auth.route()])
-            internal.on_hook("read", self.mediamtx_auth.on_read)
-            internal.on_hook("unread", self.mediamtx_auth.on_unread)
+
+    def internal_routes(self) -> list[web.AbstractRouteDef]:
+        """MediaMTX's auth callback (app.py serves it on the internal listener when security is on)."""
+        return [self.mediamtx_auth.route()] if self.enabled else []
+
+    def hook_handlers(self) -> dict[str, HookHandler]:
+        """The MediaMTX hooks this component handles: live-view sessions opening and closing."""
+        if not self.enabled:
+            return {}
+        return {"read": self.mediamtx_auth.on_read, "unread": self.mediamtx_auth.on_unread}
 
     # ---- lifecycle -----------------------------------------------------------------------------------
     async def _reload_keys(self) -> None:
