@@ -277,6 +277,9 @@ class Application:
             rule_deps=RuleDeps(cameras=cameras, recordings=recordings, ptz=onvif.ptz),
             clock=clock,
             shared=shared_events,
+            # Several instances: a camera's clips are cut by its owner, which holds its recordings.
+            owns=ownership.owns if clustered else None,
+            instance_id=ownership.instance_id,
         )
 
         contract = build_registry()

@@ -4,12 +4,19 @@
 {event_id, event_type, error}`. Both carry the event's camera and severity (documented in docs/webhooks.md).
 
 Pending clips are kept in the event store, so a restart resumes them.
+
+Scale-out (docs/scale-out.md): only the camera's owner holds its recordings, so only the owner cuts its
+clips. A clip requested on any instance is stored unclaimed; the owner claims it (a conditional UPDATE:
+exactly one claim wins) and cuts it. A clustered instance sweeps for unclaimed clips of the cameras it
+owns every CLIP_SWEEP_S (the clip is due only after its post-roll anyway) and, on start, resumes only
+the clips it claimed itself, never another running instance's. Only a won claim schedules a cut.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -28,6 +35,7 @@ log = logging.getLogger("camera_service.events.clips")
 
 CUT_ATTEMPTS = 3
 CUT_RETRY_S = 2.0
+CLIP_SWEEP_S = 2.0
 
 
 class EventClipper:
@@ -40,7 +48,11 @@ class EventClipper:
         clock: Clock,
         cfg: EventsConfig,
         recordings: RecordingActions,
+        owns: Callable[[str], bool] | None = None,
+        instance_id: str | None = None,
     ) -> None:
+        """`owns(camera)` and `instance_id` (scale-out): cut only the clips of the cameras this instance
+        owns, claimed under its id; None: one instance, it cuts every clip."""
         self.store = store
         self.bus = bus
         self.metrics = metrics
@@ -49,6 +61,8 @@ class EventClipper:
         self._recordings = recordings
         self._tasks = TaskSet("event-clips")
         self._cutting: set[str] = set()  # event ids with a clip being cut
+        self._owns = owns
+        self._me = instance_id or "local"
 
     async def request(self, event: Event, pre_s: float | None = None, post_s: float | None = None) -> None:
         if not event.camera:
@@ -59,17 +73,53 @@ class EventClipper:
         post = self.cfg.clip_post_s if post_s is None else post_s
         if pre + post <= 0:
             raise ValueError("pre_s + post_s must be more than 0")
-        await self.store.set_clip(event.id, ClipState.PENDING, pre_s=pre, post_s=post)
-        self._schedule(event, pre, post)
+        await self.store.set_clip(event.id, ClipState.PENDING, pre_s=pre, post_s=post)  # unclaimed
+        if self._owned(event.camera) and await self.store.claim_clip(event.id, self._me):
+            self._schedule(event, pre, post)
+        # else the camera's owner claims it in its next sweep
+
+    def _owned(self, camera: str) -> bool:
+        return self._owns is None or self._owns(camera)
 
     def _schedule(self, event: Event, pre: float, post: float) -> None:
+        if event.id in self._cutting:
+            return  # one cut per event at a time
         task = self._tasks.spawn(self._cut(event, pre, post), name=f"event-clip-{event.id}")
         self._cutting.add(event.id)
         task.add_done_callback(lambda _t: self._cutting.discard(event.id))
 
     async def resume(self) -> None:
-        for event, pre, post in await self.store.pending_clips():
-            self._schedule(event, pre, post)
+        """On start: resume this instance's pending clips; clustered, also sweep for the owner's share."""
+        self._tasks.reopen()
+        if self._owns is None:
+            for p in await self.store.pending_clips():  # one instance: every pending clip is ours
+                self._schedule(p.event, p.pre_s, p.post_s)
+            return
+        for p in await self.store.pending_clips(self._me):
+            if p.owner == self._me:  # claimed before a restart: nobody else cuts it
+                self._schedule(p.event, p.pre_s, p.post_s)
+        await self.sweep()
+        self._tasks.spawn(self._sweep_loop(), name="event-clip-sweep")
+
+    async def sweep(self) -> None:
+        """Claim the unclaimed pending clips of the cameras we own and cut them. Only a won claim
+        schedules a cut (never a row read as ours: its cut may have just ended)."""
+        for p in await self.store.pending_clips(self._me):
+            camera = p.event.camera
+            if p.owner is not None or camera is None or not self._owned(camera):
+                continue  # claimed (by us or another instance), or not our camera
+            if await self.store.claim_clip(p.event.id, self._me):
+                self._schedule(p.event, p.pre_s, p.post_s)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await self.clock.sleep(CLIP_SWEEP_S)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("event clip sweep failed")
 
     async def _cut(self, event: Event, pre: float, post: float) -> None:
         assert event.camera is not None

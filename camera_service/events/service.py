@@ -74,11 +74,14 @@ class EventService:
         rule_deps: RuleDeps,
         clock: Clock | None = None,
         shared: SharedEvents | None = None,
+        owns: Callable[[str], bool] | None = None,
+        instance_id: str | None = None,
     ) -> None:
         """`secret_box` gives the at-rest cipher of webhook secrets (loaded lazily: the key may be
         needed by the v4 migration, which runs when the database starts). `cameras` decides who may
         see an event (scopes); `recordings` cuts event clips; `rule_deps` is what rule actions use.
-        `shared` (scale-out): the stream that carries events between instances; None = one instance."""
+        `shared` (scale-out): the stream that carries events between instances; None = one instance.
+        `owns`/`instance_id` (scale-out): event clips are cut by the camera's owner only (events/clips.py)."""
         self.cfg = cfg
         self.db = db
         self.bus = bus
@@ -131,6 +134,8 @@ class EventService:
             clock=self.clock,
             cfg=cfg,
             recordings=recordings,
+            owns=owns,
+            instance_id=instance_id,
         )
         self._queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
         self._tasks = TaskSet("events")

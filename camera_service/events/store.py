@@ -46,11 +46,23 @@ CREATE INDEX events_type_time ON events(type, time);
 CREATE INDEX events_status ON events(status);
 CREATE INDEX events_clip_state ON events(clip_state)
 """
+# Scale-out: the instance that claimed a pending clip (cuts it; NULL = not claimed yet). Version 5 of the
+# events domain (2-4 are the webhooks' and rules' tables, events/service.py).
+CLIP_OWNER_DDL = "ALTER TABLE events ADD COLUMN clip_owner TEXT"
+CLIP_OWNER_VERSION = 5
 
 _INSERT = (
     "INSERT INTO events(id, type, camera, time, severity, severity_rank, data, source) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+
+
+@dataclass(frozen=True)
+class PendingClip:
+    event: StoredEvent
+    pre_s: float
+    post_s: float
+    owner: str | None  # the instance that claimed it; None: nobody yet
 
 
 @dataclass(frozen=True)
@@ -180,19 +192,39 @@ class EventStore:
         pre_s: float | None = None,
         post_s: float | None = None,
     ) -> None:
+        """A (re)requested clip (PENDING) is unclaimed again: the camera's owner claims it."""
         await self.db.execute(
             "UPDATE events SET clip_state=?, clip_id=COALESCE(?, clip_id), "
-            "clip_pre_s=COALESCE(?, clip_pre_s), "
-            "clip_post_s=COALESCE(?, clip_post_s) WHERE id=?",
-            (state.value, clip_id, pre_s, post_s, event_id),
+            "clip_pre_s=COALESCE(?, clip_pre_s), clip_post_s=COALESCE(?, clip_post_s), "
+            "clip_owner=CASE WHEN ?='pending' THEN NULL ELSE clip_owner END WHERE id=?",
+            (state.value, clip_id, pre_s, post_s, state.value, event_id),
         )
+
+    async def claim_clip(self, event_id: str, owner: str) -> bool:
+        """Take a pending, unclaimed clip for `owner`: one conditional UPDATE, so of any number of
+        concurrent claims (any instances, either engine) exactly one wins."""
+        changed = await self.db.execute(
+            "UPDATE events SET clip_owner=? WHERE id=? AND clip_state='pending' AND clip_owner IS NULL",
+            (owner, event_id),
+        )
+        return changed == 1
 
     async def set_snapshot(self, event_id: str, snapshot_id: str) -> None:
         await self.db.execute("UPDATE events SET snapshot_id=? WHERE id=?", (snapshot_id, event_id))
 
-    async def pending_clips(self) -> list[tuple[StoredEvent, float, float]]:
-        rows = await self.db.fetch_all("SELECT * FROM events WHERE clip_state='pending'")
-        return [(_row_to_event(r), r["clip_pre_s"] or 0.0, r["clip_post_s"] or 0.0) for r in rows]
+    async def pending_clips(self, owner: str | None = None) -> list[PendingClip]:
+        """Pending clips: all of them (owner None, one instance), or those `owner` claimed and the
+        unclaimed ones (scale-out: the caller claims those of the cameras it owns)."""
+        sql = "SELECT * FROM events WHERE clip_state='pending'"
+        args: tuple[str, ...] = ()
+        if owner is not None:
+            sql += " AND (clip_owner=? OR clip_owner IS NULL)"
+            args = (owner,)
+        rows = await self.db.fetch_all(sql + " ORDER BY seq", args)
+        return [
+            PendingClip(_row_to_event(r), r["clip_pre_s"] or 0.0, r["clip_post_s"] or 0.0, r["clip_owner"])
+            for r in rows
+        ]
 
     async def apply_retention(self, older_than: float | None, max_events: int) -> int:
         deleted = 0
@@ -244,4 +276,7 @@ def _like_prefix(prefix: str) -> str:
 
 def migrations(extra: Sequence[Migration] = ()) -> list[Migration]:
     """The events domain's migrations (events table first; webhooks and rules tables follow)."""
-    return [Migration(1, EVENTS_DDL), *extra]
+    return sorted(
+        [Migration(1, EVENTS_DDL), *extra, Migration(CLIP_OWNER_VERSION, CLIP_OWNER_DDL)],
+        key=lambda m: m.version,
+    )

@@ -126,8 +126,8 @@ async def test_event_store(open_db: OpenDatabase) -> None:
     assert got is not None and got.status is EventStatus.ACKNOWLEDGED and got.tags == ["x"]
     assert got.acknowledged_by == "op" and got.data == {"i": 3} and got.time == T0 + 3
     await store.set_clip("e3", ClipState.PENDING, pre_s=2.0, post_s=3.0)
-    (pending, pre, post), *_ = await store.pending_clips()
-    assert pending.id == "e3" and (pre, post) == (2.0, 3.0)
+    (pending,) = await store.pending_clips()
+    assert pending.event.id == "e3" and (pending.pre_s, pending.post_s, pending.owner) == (2.0, 3.0, None)
     counts = await store.counts_by_type(T0, T0 + 100, ["a"])
     assert ("a", "camera.offline", "high", 1) in counts and ("a", "alarm.motion", "low", 4) in counts
     changes = await store.status_changes(T0 + 2, T0 + 6, "a")
@@ -191,3 +191,34 @@ async def test_webhook_outbox_store(open_db: OpenDatabase) -> None:
     assert await store.redrive("d1", T0 + 7) and not await store.redrive("d1", T0 + 7)
     assert await store.prune_delivered(T0 + 6) == 1
     assert await store.delete("w1") and await store.counts() == {}  # the outbox rows cascade
+
+
+async def test_event_clip_claim_has_one_winner(open_db: OpenDatabase) -> None:
+    """Scale-out: a pending clip is claimed by exactly one of any number of concurrent claimers (a
+    conditional UPDATE on both engines); a re-requested clip is unclaimed again."""
+    import asyncio
+
+    db = await open_db({"events": EVENTS_MIGRATIONS})
+    store = EventStore(db)
+    await store.insert(Event(id="e1", type="alarm.motion", camera="a", time=T0, data={}))
+    await store.insert(Event(id="e2", type="alarm.motion", camera="b", time=T0 + 1, data={}))
+    assert not await store.claim_clip("e1", "node-a")  # nothing pending yet
+    await store.set_clip("e1", ClipState.PENDING, pre_s=2.0, post_s=3.0)
+    await store.set_clip("e2", ClipState.PENDING, pre_s=1.0, post_s=1.0)
+    wins = await asyncio.gather(*(store.claim_clip("e1", f"node-{i}") for i in range(20)))
+    assert sum(wins) == 1
+    winner = f"node-{wins.index(True)}"
+    assert not await store.claim_clip("e1", winner)  # claimed: not again, not even by the winner
+    # The winner sees its claim and the unclaimed e2; another instance sees only e2; all: both.
+    mine = await store.pending_clips(winner)
+    assert [(p.event.id, p.owner) for p in mine] == [("e1", winner), ("e2", None)]
+    theirs = await store.pending_clips("node-other")
+    assert [(p.event.id, p.owner) for p in theirs] == [("e2", None)]
+    assert [p.event.id for p in await store.pending_clips()] == ["e1", "e2"]
+    await store.set_clip("e1", ClipState.READY, clip_id="c1")
+    assert not await store.claim_clip("e1", "node-other")  # no longer pending
+    assert [p.event.id for p in await store.pending_clips(winner)] == ["e2"]
+    await store.set_clip("e1", ClipState.PENDING)  # requested again (e.g. after a failed cut)
+    (again, _) = await store.pending_clips("node-other")
+    assert again.event.id == "e1" and again.owner is None and (again.pre_s, again.post_s) == (2.0, 3.0)
+    assert await store.claim_clip("e1", "node-other")
