@@ -26,7 +26,14 @@ from camera_service.events.rules.engine import RuleEngine
 from camera_service.events.rules.models import RuleRun
 from camera_service.events.rules.store import RULES_DDL, RuleStore
 from camera_service.events.shared import SharedEvents
-from camera_service.events.store import EventQuery, EventStore, insert_statement, migrations
+from camera_service.events.store import (
+    CLIP_OWNER_DDL,
+    CLIP_OWNER_VERSION,
+    EventQuery,
+    EventStore,
+    insert_statement,
+    migrations,
+)
 from camera_service.events.subscriptions import SubscriptionManager
 from camera_service.events.webhooks.delivery import HttpSender
 from camera_service.events.webhooks.manager import WebhookManager
@@ -97,6 +104,7 @@ class EventService:
                     Migration(2, WEBHOOKS_DDL),
                     Migration(3, RULES_DDL),
                     Migration(4, SECRETS_AT_REST_DDL, run=self._encrypt_plain_secrets),
+                    Migration(CLIP_OWNER_VERSION, CLIP_OWNER_DDL),
                 ]
             ),
         )

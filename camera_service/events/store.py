@@ -47,7 +47,7 @@ CREATE INDEX events_status ON events(status);
 CREATE INDEX events_clip_state ON events(clip_state)
 """
 # Scale-out: the instance that claimed a pending clip (cuts it; NULL = not claimed yet). Version 5 of the
-# events domain (2-4 are the webhooks' and rules' tables, events/service.py).
+# events domain, registered after 2-4 (webhooks, rules, secrets at rest) in events/service.py.
 CLIP_OWNER_DDL = "ALTER TABLE events ADD COLUMN clip_owner TEXT"
 CLIP_OWNER_VERSION = 5
 
@@ -276,7 +276,4 @@ def _like_prefix(prefix: str) -> str:
 
 def migrations(extra: Sequence[Migration] = ()) -> list[Migration]:
     """The events domain's migrations (events table first; webhooks and rules tables follow)."""
-    return sorted(
-        [Migration(1, EVENTS_DDL), *extra, Migration(CLIP_OWNER_VERSION, CLIP_OWNER_DDL)],
-        key=lambda m: m.version,
-    )
+    return [Migration(1, EVENTS_DDL), *extra]

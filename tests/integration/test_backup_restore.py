@@ -142,14 +142,14 @@ async def test_older_database_restores_and_migrates(tmp_path: Path) -> None:
     shutil.rmtree(data)
     rc, out = await cli(config, "backup", "restore", str(tmp_path / "old.tar.gz"))
     assert rc == 0, out
-    async with run_service(cfg) as svc:  # migrations events 2..4 and every other domain run here
+    async with run_service(cfg) as svc:  # migrations events 2..5 and every other domain run here
         admin = await svc.client()
         event = await admin.call("get_event", {"id": "ev_old"})
         assert event["type"] == "alarm.legacy" and event["data"] == {"zone": 4}
         assert await admin.call("list_webhooks") == []
     with sqlite3.connect(data / "camera-service.db") as conn:
         versions = dict(conn.execute("SELECT domain, MAX(version) FROM schema_migrations GROUP BY domain"))
-    assert versions["events"] == 4 and {"cameras", "auth", "recordings"} <= set(versions)
+    assert versions["events"] == 5 and {"cameras", "auth", "recordings"} <= set(versions)
 
 
 async def test_backup_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -167,5 +167,5 @@ async def test_backup_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     rc, out = await cli(config2, "backup", "restore", str(tmp_path / "new.tar.gz"))
     assert rc == 1
     assert "newer camera-service schema" in out and "events is at version 99" in out, out
-    assert "knows up to 4" in out
+    assert "knows up to 5" in out
     assert not (target / "camera-service.db").exists()  # nothing restored

@@ -14,7 +14,8 @@ from camera_service.events.clips import EventClipper
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.models import ClipState
-from camera_service.events.store import EventStore, insert_statement, migrations
+from camera_service.events.store import CLIP_OWNER_DDL, EventStore, insert_statement, migrations
+from camera_service.storage.database import Migration
 from camera_service.storage.sqlite import SqliteDatabase
 
 
@@ -53,7 +54,7 @@ def _clipper(store: EventStore, recordings: Recordings, instance: str, owned: se
 
 async def test_clip_requested_on_a_non_owner_is_cut_once_by_the_owner(tmp_path: Path) -> None:
     db = SqliteDatabase(tmp_path / "ev.db")
-    db.register("events", migrations())
+    db.register("events", migrations([Migration(5, CLIP_OWNER_DDL)]))
     await db.start()
     try:
         store = EventStore(db)

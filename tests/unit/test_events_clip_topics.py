@@ -14,7 +14,8 @@ from camera_service.events.clips import EventClipper
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.models import ClipState
-from camera_service.events.store import EventStore, insert_statement, migrations
+from camera_service.events.store import CLIP_OWNER_DDL, EventStore, insert_statement, migrations
+from camera_service.storage.database import Migration
 from camera_service.storage.sqlite import SqliteDatabase as Database
 
 
@@ -43,7 +44,7 @@ class FakeRecordings:
 
 async def _run(tmp_path: Path, recordings: FakeRecordings) -> tuple[list[Event], ClipState | None]:
     db = Database(tmp_path / "ev.db")
-    db.register("events", migrations())
+    db.register("events", migrations([Migration(5, CLIP_OWNER_DDL)]))
     await db.start()
     try:
         store, bus = EventStore(db), EventBus()

@@ -136,6 +136,6 @@ async def test_migration_data_step_runs_on_postgresql(pg_url: str) -> None:
         assert stored is not None and stored["secret"] is None
         assert SecretBox(key).open(bytes(stored["secret_enc"])) == {"secret": PLAIN}
         versions = await db.fetch_all("SELECT version FROM schema_migrations WHERE domain='events'")
-        assert sorted(r[0] for r in versions) == [1, 2, 3, 4]
+        assert sorted(r[0] for r in versions) == [1, 2, 3, 4, 5]
     finally:
         await db.stop()

@@ -9,7 +9,7 @@ from typing import Any
 from camera_service.core.bus import Event, Severity
 from camera_service.events.models import ClipState, EventStatus
 from camera_service.events.rules.store import RULES_DDL
-from camera_service.events.store import EventQuery, EventStore, migrations
+from camera_service.events.store import CLIP_OWNER_DDL, EventQuery, EventStore, migrations
 from camera_service.events.webhooks.models import DeliveryStatus, Webhook
 from camera_service.events.webhooks.store import SECRETS_AT_REST_DDL, WEBHOOKS_DDL, WebhookStore
 from camera_service.recordings.models import Clip, RecordingSession, Segment, Snapshot
@@ -21,7 +21,12 @@ from camera_service.storage.database import Migration
 OpenDatabase = Callable[..., Awaitable[Any]]  # the `open_db` fixture (tests/conftest.py)
 T0 = 1_764_500_000.25  # a unix time with a fraction: REAL must keep it on both engines
 EVENTS_MIGRATIONS = migrations(
-    [Migration(2, WEBHOOKS_DDL), Migration(3, RULES_DDL), Migration(4, SECRETS_AT_REST_DDL)]
+    [
+        Migration(2, WEBHOOKS_DDL),
+        Migration(3, RULES_DDL),
+        Migration(4, SECRETS_AT_REST_DDL),
+        Migration(5, CLIP_OWNER_DDL),
+    ]
 )
 
 
