@@ -11,9 +11,10 @@ from typing import Protocol
 
 from camera_service.cameras.models import Camera, CameraStatusInfo
 from camera_service.cameras.sync import SyncReport
+from camera_service.core.types import JsonObject
 
 # A path contributor shapes the MediaMTX path config of a camera (recordings adds its record keys).
-PathContributor = Callable[[Camera], dict[str, object]]
+PathContributor = Callable[[Camera], JsonObject]
 
 
 class CameraDirectory(Protocol):

@@ -15,19 +15,19 @@ import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.models import Camera, substream_path
+from camera_service.cameras.ports import PathContributor
 from camera_service.cameras.urls import RTSP_SCHEMES, mask_credentials, with_credentials
 from camera_service.core.errors import invalid_input
 from camera_service.core.hooks import HookHost
+from camera_service.core.types import JsonObject, JsonValue
 from camera_service.mediamtx.client import MediaMTXClient
 from camera_service.mediamtx.errors import MediaMTXError, MediaMTXNotFound, MediaMTXUnavailable
 
 log = logging.getLogger("camera_service.cameras")
 
-PathContributor = Callable[[Camera], dict[str, Any]]
 HOOK_ONLINE = "camera_online"
 HOOK_OFFLINE = "camera_offline"
 
@@ -67,10 +67,10 @@ class PathConfigBuilder:
             return False
         return self.owns is None or self.owns(camera.id)
 
-    def desired(self, camera: Camera) -> dict[str, Any] | None:
+    def desired(self, camera: Camera) -> JsonObject | None:
         if not self.wanted(camera):
             return None
-        conf: dict[str, Any]
+        conf: JsonObject
         kind = camera.source_kind
         if kind == "publisher":
             conf = {"source": "publisher"}
@@ -117,7 +117,7 @@ class PathConfigBuilder:
             conf["runOnInitRestart"] = conf.pop("runOnDemandRestart")
         return conf
 
-    def desired_substream(self, camera: Camera) -> dict[str, Any] | None:
+    def desired_substream(self, camera: Camera) -> JsonObject | None:
         """The substream's path: its source only (no hooks, no recording: status and recordings follow
         the main stream). A pulled substream uses the camera's credentials."""
         if not camera.substream or not self.wanted(camera):
@@ -125,7 +125,7 @@ class PathConfigBuilder:
         if camera.substream == "publisher":
             return {"source": "publisher"}
         password = camera.password.get_secret_value() if camera.password else None
-        conf: dict[str, Any] = {
+        conf: JsonObject = {
             "source": with_credentials(camera.substream, camera.username, password, {}),
             "sourceOnDemand": camera.on_demand,
         }
@@ -133,7 +133,7 @@ class PathConfigBuilder:
             conf["rtspTransport"] = camera.rtsp_transport or self.cfg.default_rtsp_transport
         return conf
 
-    def paths(self, camera: Camera) -> dict[str, dict[str, Any] | None]:
+    def paths(self, camera: Camera) -> dict[str, JsonObject | None]:
         """MediaMTX path name -> desired config (None: must not exist) of everything the camera owns.
         The substream's path is named only when the camera has one: deleting a path MediaMTX never had
         makes it log an error ("path not found") on every add, update and removal."""
@@ -142,10 +142,10 @@ class PathConfigBuilder:
             paths[substream_path(camera.id)] = self.desired_substream(camera)
         return paths
 
-    def startup_paths(self, cameras: list[Camera], secrets_allowed: bool) -> dict[str, dict[str, Any]]:
+    def startup_paths(self, cameras: list[Camera], secrets_allowed: bool) -> dict[str, JsonObject]:
         """Desired configs of every camera that has a path (what a reconcile applies). Without
         `secrets_allowed`, configs holding any of the camera's secrets are left out."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, JsonObject] = {}
         for camera in cameras:
             for name, conf in self.paths(camera).items():
                 if conf is None:
@@ -169,7 +169,7 @@ def _duration_s(value: str) -> float | None:
     return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
-def values_equal(want: Any, have: Any) -> bool:
+def values_equal(want: JsonValue, have: JsonValue) -> bool:
     if want == have:
         return True
     if isinstance(want, str) and isinstance(have, str):
@@ -179,7 +179,7 @@ def values_equal(want: Any, have: Any) -> bool:
     return False
 
 
-def config_matches(desired: dict[str, Any], actual: dict[str, Any]) -> bool:
+def config_matches(desired: JsonObject, actual: JsonObject) -> bool:
     return all(values_equal(v, actual.get(k)) for k, v in desired.items())
 
 
@@ -203,12 +203,12 @@ class Provisioner:
         self.reconciles = 0
         self.writes = 0  # replace/delete calls made (a reconcile that finds MediaMTX right makes none)
 
-    async def apply(self, camera_id: str, desired: dict[str, Any] | None) -> None:
+    async def apply(self, camera_id: str, desired: JsonObject | None) -> None:
         """Push one camera's config (or remove its path). Raises MediaMTXError."""
         async with self.lock:
             await self._apply_locked(camera_id, desired)
 
-    async def _apply_locked(self, camera_id: str, desired: dict[str, Any] | None) -> None:
+    async def _apply_locked(self, camera_id: str, desired: JsonObject | None) -> None:
         self.writes += 1
         try:
             if desired is None:
@@ -223,7 +223,7 @@ class Provisioner:
             raise
         self.errors.pop(camera_id, None)
 
-    async def reconcile(self, desired: dict[str, dict[str, Any] | None]) -> ReconcileReport:
+    async def reconcile(self, desired: dict[str, JsonObject | None]) -> ReconcileReport:
         """Make MediaMTX's path configs equal to `desired` (id -> config; None = must not exist).
 
         Paths MediaMTX has that are not in `desired` were made behind our back: they are deleted.
@@ -232,7 +232,7 @@ class Provisioner:
         report = ReconcileReport()
         async with self.lock:
             actual = {str(c.get("name")): c for c in await self.client.list_path_configs()}
-            todo: list[tuple[str, dict[str, Any] | None]] = []
+            todo: list[tuple[str, JsonObject | None]] = []
             for cid, conf in desired.items():
                 have = actual.get(cid)
                 if conf is None:
@@ -246,7 +246,7 @@ class Provisioner:
             todo += [(name, None) for name in actual if name not in desired]
             sem = asyncio.Semaphore(self.concurrency)
 
-            async def one(cid: str, conf: dict[str, Any] | None) -> None:
+            async def one(cid: str, conf: JsonObject | None) -> None:
                 async with sem:
                     try:
                         await self._apply_locked(cid, conf)

@@ -16,6 +16,7 @@ from camera_service.cameras.metrics import CameraMetrics
 from camera_service.cameras.models import Camera, substream_path
 from camera_service.cameras.provisioning import PathConfigBuilder, Provisioner, ReconcileReport
 from camera_service.core.tasks import TaskSet
+from camera_service.core.types import JsonObject
 from camera_service.mediamtx.errors import MediaMTXError
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 
@@ -49,8 +50,8 @@ class PathReconciler:
         self._last_drift: set[str] = set()
         self.last: ReconcileReport | None = None
 
-    def desired_configs(self) -> dict[str, dict[str, object] | None]:
-        out: dict[str, dict[str, object] | None] = {}
+    def desired_configs(self) -> dict[str, JsonObject | None]:
+        out: dict[str, JsonObject | None] = {}
         for camera in self._cameras():
             out.update(self.builder.paths(camera))
         return out

@@ -21,12 +21,12 @@ from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.live import LivePush
 from camera_service.cameras.metrics import CameraMetrics
 from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo, substream_path
+from camera_service.cameras.ports import PathContributor
 from camera_service.cameras.probe_pool import ProbePool
 from camera_service.cameras.provisioning import (
     HOOK_OFFLINE,
     HOOK_ONLINE,
     PathConfigBuilder,
-    PathContributor,
     Provisioner,
     ReconcileReport,
     apply_error,
