@@ -4,6 +4,7 @@ point of PostgresDatabase, and the pool stays usable (components stop promptly o
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -69,5 +70,36 @@ async def test_cancel_while_waiting_for_a_pool_connection(pg_db: PostgresDatabas
         task.cancel()
     done, _ = await asyncio.wait({waiter, *holders}, timeout=4.0)
     assert len(done) == 3 and all(t.cancelled() for t in done)
+    row = await pg_db.fetch_one("SELECT 1")
+    assert row is not None and row[0] == 1
+
+
+async def _busy(db: PostgresDatabase, kind: str) -> None:
+    """Short queries back to back, like a worker's loop: a cancel lands anywhere in them."""
+    while True:
+        if kind == "fetch":
+            await db.fetch_all("SELECT 1")
+            await db.fetch_one("SELECT 2")
+        elif kind == "transaction":
+            await db.transaction([("SELECT 1", ()), ("SELECT 2", ())])
+        else:
+            async with db.tx() as tx:
+                await tx.fetch_one("SELECT 1")
+
+
+@pytest.mark.parametrize("kind", ["fetch", "transaction", "tx"])
+async def test_a_cancel_landing_anywhere_in_short_queries_is_never_lost(
+    pg_db: PostgresDatabase, kind: str
+) -> None:
+    """A cancel that lands as a query completes, between statements, while a connection is taken or
+    given back: the task always ends cancelled (never goes on, never ends with another error)."""
+    rng = random.Random(16)
+    for _ in range(100):
+        task = asyncio.create_task(_busy(pg_db, kind))
+        await asyncio.sleep(rng.uniform(0.0, 0.02))
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5.0)
+        assert task in done, f"{kind}: the cancel was lost (the loop went on)"
+        assert task.cancelled(), f"{kind}: ended with {task.exception()!r} instead of the cancel"
     row = await pg_db.fetch_one("SELECT 1")
     assert row is not None and row[0] == 1

@@ -87,8 +87,8 @@ class OutboxWorker:
         self._tasks.spawn(self._run(), name="webhook-outbox")
 
     async def stop(self) -> None:
-        # The flag and the wake end the loop even if the cancel is lost: one that lands while a
-        # PostgreSQL query is in flight was seen to vanish, leaving the loop asleep for a whole poll.
+        # The flag and the wake end the loop even if a cancel were lost (one was once suspected mid
+        # PostgreSQL query; not reproduced since: tests/unit/test_postgres_cancel.py).
         self._stopping = True
         self._wake.set()
         await self._tasks.close()
