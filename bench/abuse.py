@@ -27,6 +27,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -174,8 +175,10 @@ class Profiler:
     def __init__(self, out: Path | None, pid: int) -> None:
         self.out, self.pid = out, pid
         self.files: dict[str, list[Path]] = collections.defaultdict(list)
+        beside = Path(sys.executable).parent / "py-spy"  # installed in the venv, not on PATH
+        self.spy = str(beside) if beside.exists() else shutil.which("py-spy")
         if out is not None:
-            if shutil.which("py-spy") is None:
+            if self.spy is None:
                 raise SystemExit("--profile needs py-spy (pip install py-spy)")
             out.mkdir(parents=True, exist_ok=True)
 
@@ -184,7 +187,8 @@ class Profiler:
             return None
         path = self.out / f"{key}-{rnd}.txt"
         self.files[key].append(path)
-        argv = ["py-spy", "record", "--nonblocking", "-r", "200", "-d", str(int(seconds)), "-f", "raw"]
+        assert self.spy is not None
+        argv = [self.spy, "record", "--nonblocking", "-r", "200", "-d", str(int(seconds)), "-f", "raw"]
         return subprocess.Popen(
             [*argv, "-p", str(self.pid), "-o", str(path)],
             stdout=subprocess.DEVNULL,
