@@ -11,6 +11,7 @@ from camera_service.auth.ratelimit import TokenBucket
 from camera_service.rpc.context import ConnectionContext
 
 SEND_BUCKET = "auth.send_bucket"
+LARGE_REPLY = 65_536  # bytes: replies this big also draw on the budget shared by all anonymous sockets
 
 
 class AnonymousLimits:
@@ -18,6 +19,8 @@ class AnonymousLimits:
         self.cfg = cfg
         self.max_batch_size = max_batch_size
         self._clock = clock
+        shared = float(cfg.anonymous_large_reply_bytes_per_s)
+        self._shared = TokenBucket(shared, int(shared * 2), clock)
 
     def batch_limit(self, conn: ConnectionContext) -> int:
         if conn.identity is not None:
@@ -38,8 +41,16 @@ class AnonymousLimits:
         # A reply larger than the whole bucket still goes out, after the time its bytes are worth. Debt is
         # kept (not capped): replies computed concurrently queue up behind each other instead of all
         # waiting the same time (bounded by the connection's in-flight requests).
-        need = min(float(nbytes), bucket.burst)
-        wait = bucket.take(need)
-        if wait:
-            bucket.tokens -= need  # pay now: the reply is sent after `wait`
+        wait = _pay(bucket, nbytes)
+        if nbytes >= LARGE_REPLY:
+            # The budget all unauthenticated sockets share: 4 or 400 attacking sockets get the same output.
+            wait = max(wait, _pay(self._shared, nbytes))
         return wait
+
+
+def _pay(bucket: TokenBucket, nbytes: int) -> float:
+    need = min(float(nbytes), bucket.burst)
+    wait = bucket.take(need)
+    if wait:
+        bucket.tokens -= need  # pay now: the reply is sent after `wait`
+    return wait

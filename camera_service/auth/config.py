@@ -141,6 +141,18 @@ class SecurityConfig(ConfigModel):
             "this); beyond it its replies wait and its further requests are not read."
         ),
     )
+    anonymous_large_reply_bytes_per_s: int = Field(
+        2_097_152,
+        ge=65_536,
+        le=1 << 34,
+        title="Large reply bytes per second before authentication, all connections together",
+        description=(
+            "Bytes per second of large replies (64 KiB and more, e.g. rpc.discover) that ALL connections "
+            "that have not authenticated may receive together (burst: twice this), so more sockets do not "
+            "buy an attacker more of the server's output; small replies (authenticate, errors) are not "
+            "counted. Beyond it such replies wait and those connections' further requests are not read."
+        ),
+    )
     max_unauthenticated_connections: int = Field(
         1500,
         ge=1,

@@ -86,6 +86,20 @@ def test_anonymous_limits_apply_only_before_authentication() -> None:
     assert limits.send_delay(anon, 1000) == 0.0  # refilled
 
 
+def test_large_anonymous_replies_share_one_budget_whatever_the_number_of_sockets() -> None:
+    cfg = SecurityConfig(anonymous_send_bytes_per_s=1 << 20, anonymous_large_reply_bytes_per_s=1 << 17)
+    now = [0.0]
+    limits = AnonymousLimits(cfg, max_batch_size=100, clock=lambda: now[0])
+    sockets = [ConnectionContext(remote=f"10.0.0.{i}") for i in range(4)]
+    big = 1 << 17  # 128 KiB: each socket's own budget (1 MiB/s) would send it at once
+    waits = [limits.send_delay(conn, big) for conn in sockets]
+    assert waits[:2] == [0.0, 0.0]  # the shared burst: 2 x 128 KiB
+    assert waits[2] == pytest.approx(1.0) and waits[3] == pytest.approx(2.0)  # then 128 KiB/s for all
+    assert limits.send_delay(sockets[0], 2000) == 0.0  # small replies (authenticate, errors) never wait
+    admin = ConnectionContext(remote="1.2.3.4", identity=Identity("a", Role.ADMIN))
+    assert limits.send_delay(admin, 10**9) == 0.0
+
+
 async def test_probe_pool_bounds_each_identity_and_keeps_others_served() -> None:
     import threading
 
