@@ -87,7 +87,9 @@ async def bystander(url: str, token: str, duration: float) -> list[float]:
 
 
 async def discover_flood(url: str, stop: asyncio.Event, counts: list[int]) -> None:
-    """One anonymous connection sending discover batches back to back (4 outstanding)."""
+    """One anonymous connection sending discover batches back to back; once 4 are unanswered it still sends
+    one every 5 ms, so what holds it back is the server (32 requests in flight per socket, then its reads
+    wait)."""
     batch = json.dumps([{"jsonrpc": "2.0", "method": "rpc.discover", "id": i} for i in range(ANON_BATCH)])
     async with connect(url, max_size=None, ping_interval=None) as ws:
 
@@ -101,7 +103,7 @@ async def discover_flood(url: str, stop: asyncio.Event, counts: list[int]) -> No
             while not stop.is_set():
                 await ws.send(batch)
                 await asyncio.sleep(0)
-                if counts[1] - counts[0] > 4:  # at most 4 batches in flight per attacker
+                if counts[1] - counts[0] > 4:  # slower, never stopped (see the docstring)
                     await asyncio.sleep(0.005)
                     continue
                 counts[1] += 1
@@ -251,7 +253,7 @@ async def row(
             f"{info['admitted_ms']:.0f} ms"
         )
     elif key == "flood":
-        note = f"{done[1]} batches answered (paced by the 1 MiB/s budget of each socket)"
+        note = f"{done[1]} batches of ~2.2 MB answered"
     else:
         note = ""
     return lat, note, info

@@ -338,6 +338,7 @@ class Application:
         self.endpoint = WebSocketEndpoint(self.dispatcher, settings.server, metrics, connections)
         if settings.security.enabled:
             self.endpoint.send_pacer = anonymous.send_delay
+            self.endpoint.send_unpaced = anonymous.refund
         self.endpoint.on_connect.append(transport.on_connect)
         self.endpoint.on_disconnect.append(transport.on_disconnect)
         self.endpoint.on_disconnect.append(events.subscriptions.drop_connection)

@@ -47,6 +47,13 @@ class AnonymousLimits:
             wait = max(wait, _pay(self._shared, nbytes))
         return wait
 
+    def refund(self, conn: ConnectionContext, nbytes: int) -> None:
+        """A paced reply was never sent (its socket closed while it waited): the bytes go back to the
+        shared budget, so replies held for dead sockets do not keep delaying everyone else's."""
+        if conn.identity is None and nbytes >= LARGE_REPLY:
+            shared = self._shared
+            shared.tokens = min(shared.burst, shared.tokens + min(float(nbytes), shared.burst))
+
 
 def _pay(bucket: TokenBucket, nbytes: int) -> float:
     need = min(float(nbytes), bucket.burst)

@@ -42,6 +42,8 @@ class WebSocketEndpoint:
         self.on_connect: list[ConnectHook] = []
         self.on_disconnect: list[DisconnectHook] = []
         self.send_pacer: SendPacer | None = None
+        # Told about a paced reply that was never sent (its connection went away while it waited).
+        self.send_unpaced: Callable[[ConnectionContext, int], None] | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self._closers = TaskSet("websocket-close")
 
@@ -115,7 +117,12 @@ class WebSocketEndpoint:
                 if reply is not None and self.send_pacer is not None:
                     delay = self.send_pacer(conn, len(reply))
                     if delay > 0:  # the slot stays taken: the client's further requests wait
-                        await asyncio.sleep(delay)
+                        try:
+                            await asyncio.sleep(delay)
+                        except asyncio.CancelledError:
+                            if self.send_unpaced is not None:  # gone: give back what it was charged
+                                self.send_unpaced(conn, len(reply))
+                            raise
                 if reply is not None and not ws.closed:
                     if unsent[0] > self.cfg.max_pending_reply_bytes:
                         if unsent[1] == 0:  # it does not read: stop holding its replies in memory

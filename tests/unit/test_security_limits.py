@@ -96,6 +96,10 @@ def test_large_anonymous_replies_share_one_budget_whatever_the_number_of_sockets
     assert waits[:2] == [0.0, 0.0]  # the shared burst: 2 x 128 KiB
     assert waits[2] == pytest.approx(1.0) and waits[3] == pytest.approx(2.0)  # then 128 KiB/s for all
     assert limits.send_delay(sockets[0], 2000) == 0.0  # small replies (authenticate, errors) never wait
+    # Sockets 2 and 3 went away before their replies were sent: their bytes go back to the shared budget.
+    limits.refund(sockets[2], big)
+    limits.refund(sockets[3], big)
+    assert limits.send_delay(sockets[1], big) == pytest.approx(1.0)  # as if they never asked (not 3 s)
     admin = ConnectionContext(remote="1.2.3.4", identity=Identity("a", Role.ADMIN))
     assert limits.send_delay(admin, 10**9) == 0.0
 
