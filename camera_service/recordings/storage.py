@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from camera_service.core.bus import EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.tasks import cancel_and_wait
+from camera_service.core.types import JsonObject
 from camera_service.recordings.config import RetentionConfig
 from camera_service.recordings.retention import GB, Item, Plan, overlaps, plan
 from camera_service.recordings.store import RecordingStore, UsageRow, usage
@@ -47,7 +48,7 @@ class StorageManager:
         protected: Callable[[], list[tuple[str, float, float]]],
         buffers: Callable[[], dict[str, float]],
         recording_now: Callable[[], set[str]],
-        on_warning: Callable[[dict[str, Any]], None],
+        on_warning: Callable[[JsonObject], None],
         clock: Clock | None = None,
         owner: str | None = None,
     ) -> None:
@@ -66,7 +67,7 @@ class StorageManager:
         self.level: DiskLevel = "ok"
         self._task: asyncio.Task[None] | None = None
         self._run_lock = asyncio.Lock()
-        self.last_run: dict[str, Any] | None = None
+        self.last_run: JsonObject | None = None
 
     async def start(self) -> None:
         stored = await self.store.get_setting(SETTINGS_KEY)
@@ -121,6 +122,7 @@ class StorageManager:
             level = "ok"
         if level != self.level:
             previous, self.level = self.level, level
+            # Any: also the keyword arguments of bus.emit (checked there against the topic's model)
             data: dict[str, Any] = {
                 "level": level,
                 "previous": previous,
@@ -176,13 +178,13 @@ class StorageManager:
         ]
         return items
 
-    async def run(self, dry_run: bool) -> tuple[Plan, dict[str, Any]]:
+    async def run(self, dry_run: bool) -> tuple[Plan, JsonObject]:
         async with self._run_lock:
             items = await self._items()
             result = plan(items, self.settings, self._buffers(), now=self.clock.time())
             if not dry_run:
                 await self._apply(result)
-            summary = {
+            summary: JsonObject = {
                 "dry_run": dry_run,
                 "at": self.clock.time(),
                 "deleted": len(result.deletions),
