@@ -27,12 +27,17 @@ from tests.harness.redis import RedisServer, run_redis  # noqa: E402
 # time. This only orders; every test still runs, each file's tests in their own order.
 LONGEST_FIRST = (
     "tests/image/test_container_image.py",  # buildah build of the Dockerfile: minutes
-    "tests/web/test_web_operations.py",  # chromium
     "tests/integration/test_kotlin_client.py",  # mvn verify: Kotlin compile + ITs
-    "tests/integration/test_recordings_policies.py",
-    "tests/integration/test_recordings_archive.py",
-    "tests/integration/test_auth_liveview.py",
+    "tests/integration/test_backup_restore.py",
+    "tests/web/test_web_operations.py",  # the tests/web files drive chromium
+    "tests/integration/test_analytics_objects.py",
     "tests/web/test_web_console.py",
+    "tests/integration/test_recordings_policies.py",
+    "tests/integration/test_cluster.py",
+    "tests/web/test_web_time.py",
+    "tests/web/test_web_rules_media.py",
+    "tests/integration/test_auth_liveview.py",
+    "tests/integration/test_recordings_archive.py",
 )
 
 
