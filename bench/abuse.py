@@ -12,7 +12,7 @@ rows alike. The service runs with the production rate limits and security limits
 
 Run: `.venv/bin/python -m bench.abuse [--duration 8] [--rounds 3]` (`--no-write` leaves
 docs/performance.md alone; `--profile DIR` records the service with py-spy during each attack row and
-prints where its time goes: `pip install py-spy`).
+prints where its time goes: `.venv/bin/pip install -e '.[profile]'`).
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class Profiler:
         self.spy = str(beside) if beside.exists() else shutil.which("py-spy")
         if out is not None:
             if self.spy is None:
-                raise SystemExit("--profile needs py-spy (pip install py-spy)")
+                raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[profile]'")
             out.mkdir(parents=True, exist_ok=True)
 
     def start(self, key: str, rnd: int, seconds: float) -> subprocess.Popen[bytes] | None:
