@@ -276,10 +276,11 @@ async def run(
         },
         cpus=service_cpus,
     )
+    profiler = Profiler(profile, 0)  # checks for py-spy before a service is started
     svc.start()
     assert svc.proc is not None
     proc = psutil.Process(svc.proc.pid)
-    profiler = Profiler(profile, svc.proc.pid)
+    profiler.pid = svc.proc.pid
     scenarios = {key: Scenario(key) for key in SCENARIOS}
     info: dict[str, Any] = {"placement": pinned, "admitted": []}
     url, token = svc.ws_url, svc.token()
