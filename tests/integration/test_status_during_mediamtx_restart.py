@@ -7,6 +7,7 @@ offline, then online, in that order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -74,12 +75,20 @@ async def test_ping_and_get_status_answer_while_mediamtx_restarts(
     assert worst["ping"] < BOUND_S and worst["get_status"] < BOUND_S, worst
 
     # Every connection: each camera went offline, then came back (the chunked push keeps order).
+    # (Sent is not yet read: a push may still be on its way through the client's socket, so each client's
+    # queue is drained until every camera's last state is ONLINE, or the deadline passes.)
     await service.app.services.cameras.live.wait_pushed()
     for client in clients:
         states: dict[str, list[str]] = {cid: [] for cid in ids}
-        while not client.notifications.empty():
-            msg = client.notifications.get_nowait()
-            if msg["method"] == "camera_status_update":
-                states[msg["params"]["device"]].append(msg["params"]["state"])
+
+        def drained(client: Any = client, states: dict[str, list[str]] = states) -> bool:
+            while not client.notifications.empty():
+                msg = client.notifications.get_nowait()
+                if msg["method"] == "camera_status_update":
+                    states[msg["params"]["device"]].append(msg["params"]["state"])
+            return all(states[cid][-1:] == ["ONLINE"] for cid in ids)
+
+        with contextlib.suppress(AssertionError, TimeoutError):
+            await wait_for(drained, 10, 0.05)
         for cid in ids:
             assert "OFFLINE" in states[cid] and states[cid][-1] == "ONLINE", (cid, states[cid])
