@@ -19,6 +19,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 ENV LANG=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     PATH=/opt/camera-service/.venv/bin:$PATH \
     CAMERA_SERVICE_SERVER__HOST=0.0.0.0 \
     CAMERA_SERVICE_STORAGE__DATA_DIR=/data \
