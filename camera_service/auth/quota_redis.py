@@ -158,15 +158,18 @@ class RedisLiveViewQuotas:
         self._seq = 0
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # per viewer, with its waiters
         self._renewer: asyncio.Task[None] | None = None
+        self._stopping = False
         self._clock = clock
         # MediaMTX's current reader ids (None: unknown): a confirmed lease whose reader is gone without a
         # runOnUnread (MediaMTX crashed or restarted, the hook's call failed) is released, not renewed.
         self._active_readers = active_readers
 
     async def start(self) -> None:
+        self._stopping = False
         self._renewer = asyncio.create_task(self._renew_loop(), name="quota-renew")
 
     async def stop(self) -> None:
+        self._stopping = True
         await cancel_and_wait(self._renewer)
         self._renewer = None
         # Our viewers' slots are freed now rather than after the TTL (a clean shutdown).
@@ -284,7 +287,9 @@ class RedisLiveViewQuotas:
                     )
 
     async def _renew_loop(self) -> None:
-        while True:
+        # Ends on the stop flag too: a cancel that lands inside a Redis call can come back as a RedisError
+        # (caught below), and the loop would go on renewing a stopped instance's leases.
+        while not self._stopping:
             await asyncio.sleep(self.lease_ttl_s / 3)
             try:
                 await self.renew_all()

@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+RECANCEL_CHECK_S = 0.5
+
+
 async def cancel_and_wait(*tasks: asyncio.Task[object] | None) -> None:
     """Cancel the tasks and wait until they have ended.
 
@@ -22,8 +25,14 @@ async def cancel_and_wait(*tasks: asyncio.Task[object] | None) -> None:
     live = {t for t in tasks if t is not None and t is not asyncio.current_task()}
     for task in live:
         task.cancel()
-    if live:
-        await asyncio.wait(live)
+    while live:
+        _, live = await asyncio.wait(live, timeout=RECANCEL_CHECK_S)
+        for task in live:
+            # A task still running with no cancel pending lost ours: a timeout that fired in the same loop
+            # step took it for its own and uncancelled it (CPython 3.11), and the task carried on. Ask again;
+            # a task cleaning up after our cancel still counts it and is left alone.
+            if not task.cancelling():
+                task.cancel()
 
 
 class TaskSet:

@@ -137,3 +137,42 @@ def test_no_task_is_started_without_keeping_it() -> None:
             ):
                 offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert offenders == []
+
+
+async def test_cancel_and_wait_asks_again_when_a_cancel_was_lost() -> None:
+    # A timeout that fires in the same loop step as our cancel takes it for its own and uncancels it
+    # (CPython 3.11): the task carries on. cancel_and_wait must still end it.
+    resumed = asyncio.Event()
+
+    async def loses_one_cancel() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            assert task is not None
+            task.uncancel()  # what the timeout does with a cancel it believes is its own
+        resumed.set()
+        await asyncio.sleep(10)  # without a second cancel this runs to the end
+
+    task = asyncio.create_task(loses_one_cancel())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait(task), timeout=5)
+    assert resumed.is_set() and task.cancelled()
+
+
+async def test_cancel_and_wait_leaves_a_task_cleaning_up_after_the_cancel_alone() -> None:
+    cleaned = False
+
+    async def cleans_up() -> None:
+        nonlocal cleaned
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(1.2)  # cleanup longer than the re-check: a second cancel would cut it short
+            cleaned = True
+            raise
+
+    task = asyncio.create_task(cleans_up())
+    await asyncio.sleep(0)
+    await cancel_and_wait(task)
+    assert cleaned and task.cancelled()
