@@ -1,5 +1,7 @@
-// A small WHEP client modelled on MediaMTX's reader.js (MIT): POST the offer, trickle ICE candidates with
-// PATCH (application/trickle-ice-sdpfrag), DELETE the session on close. The stream token is the Bearer.
+// A small WHEP client modelled on MediaMTX's reader.js (MIT): POST the offer, DELETE the session on close. The
+// stream token is the Bearer. No trickle ICE: the offer goes out once candidate gathering is complete (host
+// candidates only, no STUN: a few milliseconds), so there is no PATCH that can reach a session the server has
+// already closed (a path reload ends WHEP readers; a late PATCH then answers 404 in the browser console).
 
 export class StreamError extends Error {
   constructor(
@@ -10,39 +12,27 @@ export class StreamError extends Error {
   }
 }
 
-type Offer = { iceUfrag: string; icePwd: string; medias: string[] };
-
-function parseOffer(sdp: string): Offer {
-  const out: Offer = { iceUfrag: "", icePwd: "", medias: [] };
-  for (const line of sdp.split("\r\n")) {
-    if (line.startsWith("m=")) out.medias.push(line.slice(2));
-    else if (!out.iceUfrag && line.startsWith("a=ice-ufrag:")) out.iceUfrag = line.slice(12);
-    else if (!out.icePwd && line.startsWith("a=ice-pwd:")) out.icePwd = line.slice(10);
-  }
-  return out;
-}
-
-function sdpFragment(offer: Offer, candidates: RTCIceCandidate[]): string {
-  const byMedia = new Map<number, RTCIceCandidate[]>();
-  for (const c of candidates) {
-    const mid = c.sdpMLineIndex ?? 0;
-    byMedia.set(mid, [...(byMedia.get(mid) ?? []), c]);
-  }
-  let frag = `a=ice-ufrag:${offer.iceUfrag}\r\na=ice-pwd:${offer.icePwd}\r\n`;
-  offer.medias.forEach((media, mid) => {
-    const list = byMedia.get(mid);
-    if (!list) return;
-    frag += `m=${media}\r\na=mid:${mid}\r\n`;
-    for (const c of list) frag += `a=${c.candidate}\r\n`;
+/** Resolves when ICE gathering is complete, or after `capMs` (the candidates gathered so far are in the local
+ * description either way; the server's own candidates are enough to connect). */
+function gathered(pc: RTCPeerConnection, capMs: number): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    const timer = setTimeout(done, capMs);
+    pc.addEventListener("icegatheringstatechange", check);
   });
-  return frag;
 }
 
 export class WhepSession {
   pc: RTCPeerConnection | null = null;
   private sessionUrl: string | null = null;
-  private queued: RTCIceCandidate[] = [];
-  private offer: Offer | null = null;
   private closed = false;
 
   constructor(
@@ -59,19 +49,14 @@ export class WhepSession {
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.addTransceiver("audio", { direction: "recvonly" });
     pc.ontrack = (ev) => onStream(ev.streams[0]);
-    pc.onicecandidate = (ev) => {
-      if (!ev.candidate) return;
-      this.queued.push(ev.candidate);
-      if (this.sessionUrl) void this.sendCandidates();
-    };
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    this.offer = parseOffer(offer.sdp ?? "");
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc, 1000);
+    if (this.closed) return;
     performance.mark("whep-offer");
     const res = await fetch(this.url, {
       method: "POST",
       headers: this.headers({ "Content-Type": "application/sdp" }),
-      body: offer.sdp,
+      body: pc.localDescription?.sdp ?? "",
     });
     if (res.status === 404) throw new StreamError("offline", "no video on the server (camera not publishing)");
     if (res.status === 401 || res.status === 403) throw new StreamError("denied", "stream access refused");
@@ -82,25 +67,6 @@ export class WhepSession {
     performance.mark("whep-answer");
     if (this.closed) return;
     await pc.setRemoteDescription({ type: "answer", sdp: answer });
-    if (this.queued.length) await this.sendCandidates();
-  }
-
-  private async sendCandidates(): Promise<void> {
-    if (!this.sessionUrl || !this.offer || !this.queued.length || this.closed) return;
-    // Once ICE is up, late candidates are not needed (and the session may be gone: a 404 in the console).
-    const ice = this.pc?.iceConnectionState;
-    if (ice === "connected" || ice === "completed") return;
-    const batch = this.queued;
-    this.queued = [];
-    try {
-      await fetch(this.sessionUrl, {
-        method: "PATCH",
-        headers: this.headers({ "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": "*" }),
-        body: sdpFragment(this.offer, batch),
-      });
-    } catch {
-      /* the session may be gone; the tile's frame check notices */
-    }
   }
 
   /** Decoded video frames so far (getStats inbound-rtp), the honest "is it playing" signal. */
