@@ -39,12 +39,13 @@ from camera_service.recordings.config import RecordingsConfig
 from camera_service.recordings.downloads import DownloadRoutes
 from camera_service.recordings.export import Exporter
 from camera_service.recordings.index import Fence, SegmentIndex
+from camera_service.recordings.migrations import MIGRATIONS
 from camera_service.recordings.models import Clip, ClipKind, RecordingSession, Segment, Snapshot
 from camera_service.recordings.queries import ArchiveQueries
 from camera_service.recordings.recorder import Recorder
 from camera_service.recordings.signing import UrlSigner, load_or_create_key
 from camera_service.recordings.storage import StorageManager
-from camera_service.recordings.store import MIGRATIONS, RecordingStore
+from camera_service.recordings.store import RecordingStore
 from camera_service.rpc.context import Broadcaster, ConnectionContext
 from camera_service.storage.database import Database
 

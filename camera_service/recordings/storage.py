@@ -23,7 +23,8 @@ from camera_service.core.tasks import cancel_and_wait
 from camera_service.core.types import JsonObject
 from camera_service.recordings.config import RetentionConfig
 from camera_service.recordings.retention import GB, Item, Plan, overlaps, plan
-from camera_service.recordings.store import RecordingStore, UsageRow, usage
+from camera_service.recordings.store import RecordingStore
+from camera_service.recordings.usage import UsageRow, usage
 
 log = logging.getLogger("camera_service.recordings.storage")
 

@@ -202,8 +202,8 @@ async def test_rounds_hand_over_take_over_and_stop_lost_cameras(pg_url: str) -> 
 
 async def test_segment_rows_carry_owner_and_epoch(open_db: Any, tmp_path: Any) -> None:
     from camera_service.recordings.index import SegmentIndex
+    from camera_service.recordings.migrations import MIGRATIONS as REC_MIGRATIONS
     from camera_service.recordings.models import Segment
-    from camera_service.recordings.store import MIGRATIONS as REC_MIGRATIONS
     from camera_service.recordings.store import RecordingStore
 
     store = RecordingStore(await open_db({"recordings": REC_MIGRATIONS}))

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from camera_service.recordings.config import RecordingsConfig
+from camera_service.recordings.migrations import MIGRATIONS
 from camera_service.recordings.models import RecordingSession
 from camera_service.recordings.recorder import Recorder
-from camera_service.recordings.store import MIGRATIONS, RecordingStore
+from camera_service.recordings.store import RecordingStore
 from camera_service.storage.sqlite import SqliteDatabase as Database
 from tests.harness.clock import FakeClock
 

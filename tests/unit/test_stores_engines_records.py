@@ -12,9 +12,10 @@ from camera_service.events.rules.store import RULES_DDL
 from camera_service.events.store import CLIP_OWNER_DDL, EventQuery, EventStore, migrations
 from camera_service.events.webhooks.models import DeliveryStatus, Webhook
 from camera_service.events.webhooks.store import SECRETS_AT_REST_DDL, WEBHOOKS_DDL, WebhookStore
+from camera_service.recordings.migrations import MIGRATIONS as REC_MIGRATIONS
 from camera_service.recordings.models import Clip, RecordingSession, Segment, Snapshot
-from camera_service.recordings.store import MIGRATIONS as REC_MIGRATIONS
-from camera_service.recordings.store import RecordingStore, usage
+from camera_service.recordings.store import RecordingStore
+from camera_service.recordings.usage import usage
 from camera_service.storage.crypto import SecretBox
 from camera_service.storage.database import Migration
 
