@@ -1,19 +1,18 @@
-"""The events component: takes every bus event, stores it (with its webhook deliveries, in one
+"""The events component (façade): takes every bus event, stores it (with its webhook deliveries, in one
 transaction), then fans it out to subscribers and rules; owns retention.
 
-Bus listeners must not block, so the listener only queues; one pipeline task drains the queue in
-batches (one SQLite transaction per batch keeps up with bursts).
+Its parts: pipeline.py (intake queue, batched store, fan-out), subscriptions.py, webhooks/ (manager,
+outbox worker), rules/, clips.py (event clips), shared.py (several instances).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from camera_service.auth.scopes import in_scope
-from camera_service.core.bus import Event, EventBus, topic_matches
+from camera_service.core.bus import Event, EventBus
 from camera_service.core.clock import Clock, SystemClock
 from camera_service.core.component import ComponentHealth
 from camera_service.core.tasks import TaskSet
@@ -21,6 +20,7 @@ from camera_service.events.clips import EventClipper
 from camera_service.events.config import EventsConfig
 from camera_service.events.metrics import EventMetrics
 from camera_service.events.models import EventStatus, StoredEvent
+from camera_service.events.pipeline import EventPipeline
 from camera_service.events.rules.actions import ActionContext, RuleDeps
 from camera_service.events.rules.engine import RuleEngine
 from camera_service.events.rules.models import RuleRun
@@ -31,7 +31,6 @@ from camera_service.events.store import (
     CLIP_OWNER_VERSION,
     EventQuery,
     EventStore,
-    insert_statement,
     migrations,
 )
 from camera_service.events.subscriptions import SubscriptionManager
@@ -56,13 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("camera_service.events")
 
-MAX_QUEUE = 100_000
-MAX_BATCH = 256
 KEEP_RULE_RUNS = 100_000
-
-_QueueItem = tuple[Event, str, "asyncio.Future[None] | None"]
-# One event ready to store: its statements and how many webhook deliveries they queue.
-_Prepared = tuple[Event, list[tuple[str, Sequence[Any]]], int]
 
 
 class EventService:
@@ -145,12 +138,20 @@ class EventService:
             owns=owns,
             instance_id=instance_id,
         )
-        self._queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
+        self.pipeline = EventPipeline(
+            cfg,
+            db,
+            self.metrics,
+            webhooks=self.webhooks,
+            outbox=self.outbox,
+            subscriptions=self.subscriptions,
+            rules=self.rules,
+            shared=shared,
+        )
         self._tasks = TaskSet("events")
         self._running = False
-        self.queue_overflows = 0
         # Subscribed from construction on: events of components that start before us are queued.
-        self._unsubscribe = bus.subscribe(self._on_bus, topics=("*",))
+        self._unsubscribe = bus.subscribe(self.pipeline.on_bus, topics=("*",))
 
     async def _encrypt_plain_secrets(self, tx: Tx) -> None:
         self._plain_secrets_encrypted = await encrypt_plain_secrets(tx, self._secret_box())
@@ -169,7 +170,7 @@ class EventService:
             await self.shared.start(on_event=self._on_remote, on_reload=self._reload)
         self._running = True
         self._tasks.reopen()
-        self._tasks.spawn(self._pipeline(), name="events-pipeline")
+        self._tasks.spawn(self.pipeline.run(), name="events-pipeline")
         self._tasks.spawn(self._retention_loop(), name="events-retention")
         await self.clips.resume()
 
@@ -190,7 +191,7 @@ class EventService:
             healthy=self._running,
             status="running" if self._running else "stopped",
             details={
-                "queue": self._queue.qsize(),
+                "queue": self.pipeline.queued(),
                 "subscriptions": len(self.subscriptions),
                 "webhooks": len(self.webhooks.all()),
                 "rules": len(self.rules.all()),
@@ -226,22 +227,9 @@ class EventService:
         if self.shared is not None:
             self.shared.announce_reload(what)
 
-    # --- intake ---
-    def _on_bus(self, event: Event) -> None:
-        if self._queue.qsize() >= MAX_QUEUE:
-            self.queue_overflows += 1
-            log.error("event queue full; event dropped", extra={"event_type": event.type})
-            return
-        self.metrics.count_event(event.type)
-        self._queue.put_nowait((event, "service", None))
-
     async def publish(self, event: Event, source: str = "api") -> Event:
         """Inject an event (create_event) and wait until it is stored and fanned out."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.metrics.count_event(event.type)
-        self._queue.put_nowait((event, source, fut))
-        await fut
-        return event
+        return await self.pipeline.publish(event, source)
 
     async def deliver_to_webhook(self, event: Event, webhook_id: str) -> str:
         """Queue `event` for one webhook regardless of its filters (the rule action `webhook`)."""
@@ -252,70 +240,6 @@ class EventService:
         await self.db.transaction(statements)
         self.outbox.enqueued(len(statements))
         return str(next(iter(statements[0][1])))
-
-    # --- pipeline ---
-    async def _pipeline(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._process(batch)
-            except Exception:
-                log.exception("event batch failed", extra={"events": len(batch)})
-            for _event, _source, fut in batch:
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-
-    def _persisted(self, event: Event) -> bool:
-        return any(topic_matches(t, event.type) for t in self.cfg.persist_topics)
-
-    def _statements(self, event: Event, source: str) -> tuple[list[tuple[str, Sequence[Any]]], int]:
-        statements: list[tuple[str, Sequence[Any]]] = []
-        if self._persisted(event):
-            statements.append(insert_statement(event, source))
-        hooks = self.webhooks.enqueue_statements(event)
-        statements.extend(hooks)
-        return statements, len(hooks)
-
-    async def _process(self, batch: Sequence[_QueueItem]) -> None:
-        """Store a batch in one transaction; one event that cannot be encoded or stored is logged and
-        skipped, and never takes the rest of its batch with it (security H5)."""
-        per_event: list[_Prepared] = []
-        for event, source, _fut in batch:
-            try:
-                statements, hooks = self._statements(event, source)
-            except Exception:
-                log.exception("event dropped: cannot be stored", extra={"event_id": event.id})
-                continue
-            per_event.append((event, statements, hooks))
-        kept = await self._store(per_event)
-        if self.shared is not None and kept:
-            self.shared.publish_events(kept)  # committed: now the other instances may push them
-        for i, event in enumerate(kept):
-            if i:  # a batch x hundreds of subscribers is long: let calls (ping, get_status) in between
-                await asyncio.sleep(0)
-            try:
-                self.subscriptions.dispatch(event)
-                self.rules.on_event(event)
-            except Exception:
-                log.exception("event dispatch failed", extra={"event_id": event.id})
-
-    async def _store(self, per_event: list[_Prepared]) -> list[Event]:
-        everything = [st for _e, sts, _h in per_event for st in sts]
-        try:
-            if everything:
-                await self.db.transaction(everything)  # each event + its outbox rows: both or neither
-            self.outbox.enqueued(sum(h for _e, _s, h in per_event))
-            return [e for e, _s, _h in per_event]
-        except Exception:
-            if len(per_event) == 1:
-                log.exception("event dropped: store failed", extra={"event_id": per_event[0][0].id})
-                return []
-        kept: list[Event] = []  # the batch failed: store one by one so only the bad event is lost
-        for item in per_event:
-            kept.extend(await self._store([item]))
-        return kept
 
     # --- scopes ---
     def _visible(self, conn: ConnectionContext, event: Event) -> bool:
