@@ -2,21 +2,19 @@
 
 The façade of the recordings domain: handlers call only this class; other domains use it through
 recordings/ports.py (RecordingActions). Its parts: recorder.py (sessions, policies), index.py,
-capture.py (clip exports, snapshots), storage.py (retention, disk), downloads.py.
+capture.py (clip exports, snapshots), storage.py (retention, disk), downloads.py, notices.py (bus events
+and the established protocol's recording/storage pushes).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from camera_service.analytics.ports import FrameSource
 from camera_service.auth.identity import Identity
-from camera_service.auth.scopes import in_scope
 from camera_service.cameras.ports import CameraRegistry
 from camera_service.core.bus import Event, EventBus, Severity
 from camera_service.core.clock import Clock, SystemClock
@@ -40,19 +38,19 @@ from camera_service.recordings.downloads import DownloadRoutes
 from camera_service.recordings.export import Exporter
 from camera_service.recordings.index import Fence, SegmentIndex
 from camera_service.recordings.migrations import MIGRATIONS
-from camera_service.recordings.models import Clip, ClipKind, RecordingSession, Segment, Snapshot
+from camera_service.recordings.models import Clip, ClipKind, RecordingSession, Snapshot
+from camera_service.recordings.notices import RecordingNotices
 from camera_service.recordings.queries import ArchiveQueries
 from camera_service.recordings.recorder import Recorder
 from camera_service.recordings.signing import UrlSigner, load_or_create_key
 from camera_service.recordings.storage import StorageManager
 from camera_service.recordings.store import RecordingStore
-from camera_service.rpc.context import Broadcaster, ConnectionContext
+from camera_service.rpc.context import Broadcaster
 from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.recordings")
 
 _STOP_GRACE_S = 2.0  # how long stop() waits for in-flight index writes before cancelling them
-PUSH_CHANNEL = "recording_status"  # core.pushes channel of recording_status_update between instances
 
 
 def _stamp(ts: float) -> str:
@@ -89,12 +87,9 @@ class RecordingsService:
         rows carry the recording instance and its lease epoch (recordings/index.py). `is_revoked`: API key
         id -> revoked (download URLs minted for a revoked key stop working: security L17)."""
         self.cfg = cfg
-        # Scale-out: recording_status_update to and from the other instances' clients.
-        self.pushes: PushRelay = pushes or LocalPushes()
-        self.pushes.on(PUSH_CHANNEL, self._push_recording_status)
         self.clock: Clock = clock or SystemClock()
         self.bus = bus
-        self.connections = connections
+        self.notices = RecordingNotices(bus, connections, cameras, pushes or LocalPushes())
         self.mediamtx = mediamtx
         self.cameras = cameras
         self._public_base_url = public_base_url
@@ -150,12 +145,12 @@ class RecordingsService:
             protected=self.exporter.protected_ranges,
             buffers=self.recorder.event_buffers,
             recording_now=self.recorder.recording_cameras,
-            on_warning=self._storage_notice,
+            on_warning=self.notices.storage_notice,
             clock=self.clock,
             owner=instance_id,
         )
         self.downloads = DownloadRoutes(self.roots, self.signer, self._is_known_file, is_revoked)
-        self.index.on_indexed(self._segment_indexed)
+        self.index.on_indexed(self.notices.segment_indexed)
         self.recorder.on_session(self._session_changed)
         self._tasks = TaskSet("recordings")
         self._unsubscribe: Callable[[], None] | None = None
@@ -232,16 +227,6 @@ class RecordingsService:
             hint = None
         self._spawn(self.index.add(rel, hint), f"index-{rel}")  # answer MediaMTX's curl at once
 
-    def _segment_indexed(self, seg: Segment) -> None:
-        self.bus.emit(
-            "recording.segment",
-            camera=seg.camera,
-            path=seg.path,
-            start=seg.start,
-            duration_s=seg.duration_s,
-            size=seg.size,
-        )
-
     def _on_camera_event(self, event: Event) -> None:
         if event.type in ("camera.added", "camera.updated", "camera.removed") and event.camera:
             self._spawn(
@@ -270,41 +255,12 @@ class RecordingsService:
             log.exception("recording refresh failed", extra={"camera": camera_id})
 
     async def _session_changed(self, what: str, session: RecordingSession) -> None:
-        data = session.model_dump(exclude={"camera"})
-        if what == "started":
-            self.bus.emit("recording.started", camera=session.camera, **data)
-        else:
-            self.bus.emit("recording.stopped", camera=session.camera, **data)
-        end = session.stopped_at or time.time()
+        self.notices.session_event(what, session)
         if what == "started":  # named before anyone hears of it, so the push carries the name that resolves
             name = await compat_sessions.name_session(self, session, self._names.get(session.camera))
         else:
             name = await compat_sessions.session_name(self, session)
-        params = {
-            "device": session.camera,
-            "camera": session.camera,
-            "session_id": session.id,
-            "status": "STARTED" if what == "started" else "STOPPED",
-            "filename": name,
-            "duration": round(end - session.started_at, 3) if what == "stopped" else session.duration_s,
-            "reason": session.stop_reason,
-        }
-        self._push_recording_status(params)
-        self.pushes.publish(PUSH_CHANNEL, params)  # scale-out: the other instances' clients hear it too
-
-    def _push_recording_status(self, params: dict[str, Any]) -> None:
-        camera = self.cameras.find(params["camera"])  # None: removed; only unrestricted identities hear
-
-        def may_see(conn: ConnectionContext) -> bool:  # security: camera scopes (auth/scopes.py)
-            ident = conn.identity
-            if ident is None:
-                return False
-            return ident.unrestricted or (camera is not None and in_scope(camera, ident))
-
-        self.connections.broadcast("recording_status_update", params, where=may_see)
-
-    def _storage_notice(self, data: dict[str, Any]) -> None:
-        self.connections.broadcast("storage_status_update", data)
+        self.notices.session_status(what, session, name)
 
     async def _is_known_file(self, kind: str, rel: str) -> bool:
         if kind == "recordings":
