@@ -3,15 +3,14 @@
 Handlers and other domains call only this class (other domains through cameras/ports.py). It owns its
 parts: the in-memory cache (registry.py, written through to SQLite first), desired path configs pushed
 with upserts (provisioning.py), the reconciler (reconciler.py: on start, change, every MediaMTX
-(re)start, drift) and status from MediaMTX hooks plus a paginated poll (status.py, live.py).
+(re)start, drift), status from MediaMTX hooks plus a paginated poll (status.py, live.py) and the write
+side: add, replace, remove (writer.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,7 @@ from camera_service.auth.identity import Identity
 from camera_service.cameras.config import CamerasConfig
 from camera_service.cameras.live import LivePush
 from camera_service.cameras.metrics import CameraMetrics
-from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo, substream_path
+from camera_service.cameras.models import Camera, CameraStatus, CameraStatusInfo
 from camera_service.cameras.ports import PathContributor
 from camera_service.cameras.probe_pool import ProbePool
 from camera_service.cameras.provisioning import (
@@ -29,7 +28,6 @@ from camera_service.cameras.provisioning import (
     PathConfigBuilder,
     Provisioner,
     ReconcileReport,
-    apply_error,
     source_url_with_credentials,
 )
 from camera_service.cameras.reconciler import PathReconciler
@@ -38,20 +36,18 @@ from camera_service.cameras.status import StatusTracker
 from camera_service.cameras.store import MIGRATIONS, CameraStore
 from camera_service.cameras.streams import StreamUrls, build_stream_urls, with_stream_token
 from camera_service.cameras.sync import SyncReport, sync_cache
-from camera_service.cameras.urls import mask_credentials
+from camera_service.cameras.writer import CameraWriter
 from camera_service.config.sections import DemoConfig, MediaMTXConfig, ServerConfig, StorageConfig
 from camera_service.core.bus import EventBus
 from camera_service.core.component import ComponentHealth
-from camera_service.core.errors import DomainError, conflict
 from camera_service.core.hooks import HookHandler, HookHost
 from camera_service.core.pushes import LocalPushes, PushRelay
 from camera_service.core.tasks import TaskSet
-from camera_service.mediamtx.errors import MediaMTXError, MediaMTXUnavailable
 from camera_service.mediamtx.supervisor import MediaMTXSupervisor
 from camera_service.observability.metrics import Metrics
 from camera_service.rpc.context import Broadcaster
 from camera_service.storage.crypto import SecretBox, load_or_create_key
-from camera_service.storage.database import Database, IntegrityError
+from camera_service.storage.database import Database
 
 log = logging.getLogger("camera_service.cameras")
 
@@ -107,7 +103,6 @@ class CameraService:
         self.tracker = StatusTracker(cfg.poll_interval_s, self._on_status_change, self.request_reconcile)
         self._store: CameraStore | None = None
         self._cache = CameraCache()
-        self._mutate = asyncio.Lock()
         self.probes = ProbePool()  # security M4: probes never use the shared default executor
         self._tasks = TaskSet("cameras")
         self._unlisten: list[Callable[[], None]] = []
@@ -133,6 +128,16 @@ class CameraService:
             cameras=self.cameras,
             tasks=self._tasks,
             after=self.tracker.wake,
+        )
+        self.writer = CameraWriter(
+            lambda: self.store,
+            self._cache,
+            builder=self.builder,
+            provisioner=self.provisioner,
+            tracker=self.tracker,
+            live=self.live,
+            bus=bus,
+            on_removed=self._update_counts,
         )
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -253,7 +258,7 @@ class CameraService:
 
     async def sync(self) -> SyncReport:
         """Take in registry rows other instances added, changed or removed (one shared database)."""
-        async with self._mutate:
+        async with self.writer.lock:
             report = await sync_cache(self.store, self._cache)
             for cid in report.changed:
                 camera = self._cache.get(cid)
@@ -290,99 +295,20 @@ class CameraService:
     # ---- contract: write side --------------------------------------------------------------------
 
     async def add(self, camera: Camera, *, apply: bool = True) -> Camera:
-        """Persist a new camera and provision it. CONFLICT on a duplicate id; a config MediaMTX refuses
-        is rolled back (INVALID_PARAMS on `source`). MediaMTX being down is not an error: the camera is
-        stored and applied when MediaMTX is back."""
-        async with self._mutate:
-            if camera.id in self._cache:
-                raise conflict("exists", f"camera '{camera.id}' already exists", id=camera.id)
-            now = time.time()
-            camera = camera.model_copy(update={"created_at": now, "updated_at": now})
-            try:
-                seq = await self.store.insert(camera)
-            except IntegrityError:
-                raise conflict("exists", f"camera '{camera.id}' already exists", id=camera.id) from None
-            self._cache.put(camera, seq)
-            if not camera.enabled:
-                self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
-            if apply:
-                try:
-                    await self._apply(camera)
-                except (DomainError, MediaMTXError):
-                    await self.store.delete(camera.id)
-                    self._cache.drop(camera.id)
-                    self.tracker.forget(camera.id)
-                    raise
-        log.info("camera added", extra={"camera": camera.id, "source": mask_credentials(camera.source)})
-        self.bus.emit("camera.added", camera=camera.id, name=camera.name)
-        self.tracker.wake()
-        return camera
+        """Persist a new camera and provision it (cameras/writer.py). CONFLICT on a duplicate id; a
+        config MediaMTX refuses is rolled back; MediaMTX being down is not an error."""
+        return await self.writer.add(camera, apply=apply)
 
     async def replace(self, camera: Camera, *, keep_secrets: bool = False) -> Camera:
         """Persist a changed camera (same id) and re-provision; rolled back if MediaMTX refuses it."""
-        async with self._mutate:
-            old = self.get_cached(camera.id)
-            camera = camera.model_copy(update={"updated_at": time.time(), "created_at": old.created_at})
-            await self.store.update(camera, keep_secrets=keep_secrets)
-            self._cache.put(camera)
-            try:
-                await self._apply(camera)
-            except (DomainError, MediaMTXError):
-                await self.store.update(old, keep_secrets=keep_secrets)
-                self._cache.put(old)
-                with contextlib.suppress(DomainError, MediaMTXError):
-                    await self._apply(old)
-                raise
-            if old.substream and not camera.substream:
-                await self._drop_substream(camera.id)
-            if not camera.enabled:
-                self.tracker.infos[camera.id] = CameraStatusInfo(status=CameraStatus.DISABLED)
-        log.info("camera updated", extra={"camera": camera.id})
-        self.bus.emit("camera.updated", camera=camera.id, name=camera.name)
-        self.tracker.wake()
-        return camera
+        return await self.writer.replace(camera, keep_secrets=keep_secrets)
 
     async def remove(self, camera_id: str) -> Camera:
-        async with self._mutate:
-            camera = self.get_cached(camera_id)
-            await self.store.delete(camera_id)
-            self._cache.drop(camera_id)
-            self.tracker.forget(camera_id)
-            task = self.live.sampling.pop(camera_id, None)
-            if task is not None:
-                task.cancel()
-            try:
-                for name in self.builder.paths(camera):
-                    await self.provisioner.apply(name, None)
-            except MediaMTXError as exc:
-                # Removed from the registry: the next reconcile deletes the leftover path.
-                log.warning(
-                    "path of a removed camera not deleted yet: %s", exc.message, extra={"camera": camera_id}
-                )
-            for name in self.builder.paths(camera):
-                self.provisioner.errors.pop(name, None)
-        log.info("camera removed", extra={"camera": camera_id})
-        self.bus.emit("camera.removed", camera=camera_id, name=camera.name)
-        self._update_counts()
-        return camera
-
-    async def _drop_substream(self, camera_id: str) -> None:
-        name = substream_path(camera_id)
-        try:
-            await self.provisioner.apply(name, None)
-        except MediaMTXError as exc:
-            # Not desired any more: the next reconcile deletes the leftover path.
-            log.warning("substream path not deleted yet: %s", exc.message, extra={"camera": camera_id})
-        self.provisioner.errors.pop(name, None)
+        return await self.writer.remove(camera_id)
 
     async def reapply(self, camera_id: str) -> None:
         """Push the camera's desired path config to MediaMTX now (MEDIAMTX_UNAVAILABLE when it is down)."""
-        camera = self.get_cached(camera_id)
-        try:
-            for name, conf in self.builder.paths(camera).items():
-                await self.provisioner.apply(name, conf)
-        except MediaMTXError as exc:
-            raise apply_error(camera, exc) from None
+        await self.writer.reapply(camera_id)
 
     async def update_recording_policy(self, camera_id: str, policy: dict[str, Any]) -> Camera:
         """Persist the recordings policy and re-apply the path (applied later if MediaMTX is down)."""
@@ -390,20 +316,6 @@ class CameraService:
         return await self.replace(
             camera.model_copy(update={"recording": dict(policy)}), keep_secrets=bool(camera.credentials_error)
         )
-
-    async def _apply(self, camera: Camera) -> None:
-        try:
-            for name, conf in self.builder.paths(camera).items():
-                await self.provisioner.apply(name, conf)
-        except MediaMTXUnavailable:
-            log.warning(
-                "MediaMTX unavailable: camera stored, provisioned when it is back",
-                extra={"camera": camera.id},
-            )
-        except MediaMTXError as exc:
-            for name in self.builder.paths(camera):
-                self.provisioner.errors.pop(name, None)
-            raise apply_error(camera, exc) from None
 
     # ---- reconcile (cameras/reconciler.py) --------------------------------------------------------
 
@@ -435,7 +347,7 @@ class CameraService:
         up = self.mediamtx.is_up
         if up:
             paths = {p.name: p for p in await self.mediamtx.client.list_paths()}
-            self.reconciler.check_drift(paths, self._cache.by_id, busy=self._mutate.locked())
+            self.reconciler.check_drift(paths, self._cache.by_id, busy=self.writer.lock.locked())
         # Several instances: only the owner tracks a camera (others report what its pushes said).
         tracked = [c for c in self.cameras() if self.owns(c.id)]
         self.tracker.apply(tracked, paths, mtx_up=up, provisioning_errors=self.provisioner.errors)
