@@ -11,8 +11,10 @@ from camera_service.events.rules.actions import ActionContext, register_rule_act
 
 class PtzPresetParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    preset: str = Field(min_length=1, max_length=64, description="Preset token or name.")
-    camera: str | None = Field(None, description="Camera to move (default: the event's camera).")
+    preset: str = Field(min_length=1, max_length=64, title="Preset", description="Preset token or name.")
+    camera: str | None = Field(
+        None, title="Camera", description="Camera id to move; empty: the event's camera."
+    )
 
 
 async def _ptz_preset(ctx: ActionContext, p: PtzPresetParams) -> dict[str, Any]:

@@ -5,7 +5,10 @@ GET /downloads/{recordings|clips|snapshots}/{relative path}?expires=<unix>&sig=<
 - the signature covers kind + path + expiry (+ the API key it was minted for: 403 once that key is
   revoked, security L17) (403 when missing, forged or expired);
 - the file must resolve inside its root without following a symlink out, and be known to the index;
-- aiohttp's FileResponse streams from disk and answers Range requests (206) itself.
+- aiohttp's FileResponse streams from disk and answers Range requests (206) itself;
+- an optional `filename` query names the saved file (e.g. the console's name in the site time zone). It is
+  not signed (it changes only the name offered to the browser), so it is held to [A-Za-z0-9._+-] and must
+  keep the stored file's extension; anything else is refused (400).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from aiohttp import web
@@ -24,6 +27,7 @@ log = logging.getLogger("camera_service.recordings.downloads")
 
 KINDS = ("recordings", "clips", "snapshots")
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}$")
 
 Lookup = Callable[[str, str], Awaitable[bool]]
 
@@ -38,8 +42,15 @@ def safe_relative(raw: str) -> str | None:
     return raw
 
 
-def content_disposition(kind: str, rel: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", rel.replace("/", "_")) or kind
+def download_name(rel: str, asked: str | None) -> str | None:
+    """The file name a client asked for (the `filename` query), if it is safe and keeps rel's extension."""
+    if asked is None or not _SAFE_NAME.match(asked) or ".." in asked:
+        return None
+    return asked if asked.endswith(PurePosixPath(rel).suffix) else None
+
+
+def content_disposition(kind: str, rel: str, name: str | None = None) -> str:
+    name = name or re.sub(r"[^A-Za-z0-9._-]", "_", rel.replace("/", "_")) or kind
     return f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
 
 
@@ -90,6 +101,10 @@ class DownloadRoutes:
             raise web.HTTPForbidden(text="missing, invalid or expired signature")
         if key_id and self.is_revoked(key_id):
             raise web.HTTPForbidden(text="the API key this URL was made for is revoked")
+        asked = request.query.get("filename")
+        name = download_name(rel, asked)
+        if asked is not None and name is None:
+            raise web.HTTPBadRequest(text="invalid filename: [A-Za-z0-9._+-], up to 200, same extension")
         path = resolve_inside(self.roots[kind], rel)
         if path is None or not await self.lookup(kind, rel):
             raise web.HTTPNotFound(text="no such file")
@@ -97,7 +112,7 @@ class DownloadRoutes:
             path,
             chunk_size=256 * 1024,
             headers={
-                "Content-Disposition": content_disposition(kind, rel),
+                "Content-Disposition": content_disposition(kind, rel, name),
                 "Cache-Control": "private, no-store",
                 "X-Content-Type-Options": "nosniff",
             },

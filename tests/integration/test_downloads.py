@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -102,6 +104,23 @@ async def test_expired_forged_or_missing_signatures_get_403(svc: RunningService,
     # A later expiry with the old signature is a forgery too.
     exp = int(url.split("expires=")[1].split("&")[0])
     assert (await get(url.replace(f"expires={exp}", f"expires={exp + 1000}")))[0] == 403
+
+
+async def test_a_chosen_filename_names_the_download_and_a_bad_one_is_refused(
+    svc: RunningService, client: RpcClient
+) -> None:
+    snap = await a_snapshot(client)
+    ext = PurePosixPath(snap["filename"]).suffix
+    name = f"cam1_2026-11-30_19-05-00+0100{ext}"  # what the console asks for (site time zone)
+    url = URL(snap["download_url"], encoded=True)
+    status, _, headers = await get(url.update_query(filename=name))
+    assert status == 200
+    assert (
+        headers["Content-Disposition"] == f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+    )
+    for bad in ("x.exe", f"../x{ext}", f"a/b{ext}", f'a"b{ext}', f"a b{ext}", f"{'a' * 201}{ext}"):
+        status, body, _ = await get(url.update_query(filename=bad))
+        assert status == 400 and b"invalid filename" in body, bad
 
 
 async def test_traversal_absolute_encoded_and_symlinks_are_refused(

@@ -13,7 +13,12 @@ from pydantic import ValidationError
 from camera_service.core.errors import DomainError
 from camera_service.recordings.archive import merge_ranges
 from camera_service.recordings.config import RetentionConfig, RetentionLimits
-from camera_service.recordings.downloads import content_disposition, resolve_inside, safe_relative
+from camera_service.recordings.downloads import (
+    content_disposition,
+    download_name,
+    resolve_inside,
+    safe_relative,
+)
 from camera_service.recordings.index import parse_segment_name
 from camera_service.recordings.models import Segment
 from camera_service.recordings.policy import RecordingPolicy, parse_policy
@@ -169,6 +174,23 @@ def test_safe_paths_and_symlinks(tmp_path: Path) -> None:
         content_disposition("clips", 'cam1/we"ird;name.mp4')
         == "attachment; filename=\"cam1_we_ird_name.mp4\"; filename*=UTF-8''cam1_we_ird_name.mp4"
     )
+    # A client's chosen name (the console's, in the site time zone): safe characters, same extension.
+    assert (
+        download_name("cam1/a.mp4", "cam1_2026-11-30_19-05-00+0100.mp4")
+        == "cam1_2026-11-30_19-05-00+0100.mp4"
+    )
+    for bad in (
+        None,
+        "x.exe",
+        "a.mp4.exe",
+        "../a.mp4",
+        "a/b.mp4",
+        "a:b.mp4",
+        ".a.mp4",
+        "a..mp4",
+        "x" * 201 + ".mp4",
+    ):
+        assert download_name("cam1/a.mp4", bad) is None, bad
 
 
 def test_segment_names() -> None:

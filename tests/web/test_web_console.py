@@ -7,6 +7,7 @@ for HLS, the tile's state attribute, the CSP header, console errors, and where r
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +150,14 @@ async def test_viewer_sees_no_admin_controls_and_arabic_is_rtl(
         assert transform.startswith("scale(") and float(transform[6:-1]) > 1
         await page.page.click('.tile[data-camera="cam1"]')
         # Per-tile snapshot: a PNG of the frame on screen, made in the browser.
+        clicked = datetime.now(UTC)
         async with page.page.expect_download() as info:
             await page.page.click('.tile[data-camera="cam1"] [data-testid="snapshot"]')
+        # Named by the time in the site zone (UTC here) with its offset: cam1_2026-11-30_19-05-00+0000.png
+        name = (await info.value).suggested_filename
+        taken = datetime.strptime(name, "cam1_%Y-%m-%d_%H-%M-%S%z.png")
+        assert timedelta(seconds=-2) <= taken - clicked <= timedelta(seconds=60), name
+        assert name.endswith("+0000.png"), name
         png = Path(await (await info.value).path()).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
         # Double-click: the tile goes fullscreen.

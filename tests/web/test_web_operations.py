@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import av
 import pytest
@@ -17,6 +18,7 @@ from tests.web.browser import ConsolePage, poll, web_env
 pytestmark = pytest.mark.integration
 
 BASELINE = ["-profile:v", "baseline", "-bf", "0"]
+SITE = ZoneInfo("Asia/Kolkata")  # UTC+05:30 all year: the download's name shows the minutes of the offset
 
 
 async def _signed_in(env: Any) -> ConsolePage:
@@ -28,11 +30,12 @@ async def _signed_in(env: Any) -> ConsolePage:
 
 
 def _local(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    """A From/To value: wall-clock time in the site zone (the console reads it there)."""
+    return ts.astimezone(SITE).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 async def test_record_timeline_export(tmp_path: Path, test_camera_factory: Any) -> None:
-    async with web_env(tmp_path) as env:
+    async with web_env(tmp_path, {"server": {"time_zone": str(SITE)}}) as env:
         admin = await env.service.client()
         await admin.call("add_camera", {"id": "cam1", "name": "Gate", "source": "publisher"})
         url = await env.service.publish_url("cam1")
@@ -70,6 +73,8 @@ async def test_record_timeline_export(tmp_path: Path, test_camera_factory: Any) 
         async with page.page.expect_download(timeout=120_000) as download_info:
             await page.page.get_by_test_id("export").click()
         download = await download_info.value
+        # Named by the selection's start in the site zone, with its offset (docs/web-console.md).
+        assert download.suggested_filename == f"cam1_{start.astimezone(SITE):%Y-%m-%d_%H-%M-%S}+0530.mp4"
         target = tmp_path / "export.mp4"
         await download.save_as(target)
         with av.open(str(target)) as container:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Locator
 
 from tests.web.browser import ConsolePage, WebEnv, poll, publisher_camera, web_env
 
@@ -17,6 +18,10 @@ pytestmark = pytest.mark.integration
 async def _rule(env: WebEnv, name: str) -> dict[str, Any] | None:
     admin = await env.service.client()
     return next((r for r in await admin.call("list_rules") if r["name"] == name), None)
+
+
+def _action(form: Locator, i: int) -> Locator:
+    return form.locator(f'fieldset.action[data-action="{i}"]')
 
 
 async def _edit_rule_in_console(page: ConsolePage, env: WebEnv) -> str:
@@ -29,12 +34,40 @@ async def _edit_rule_in_console(page: ConsolePage, env: WebEnv) -> str:
     await form.get_by_label("Topics").fill("door.forced")
     await form.get_by_label("Cameras").fill("cam1")
     await form.get_by_label("Minimum severity").select_option("high")
-    for i, kind in enumerate(("snapshot", "clip", "notify"), start=1):
+    for i, kind in enumerate(("snapshot", "clip", "notify")):
         await p.get_by_test_id("rule-add-action").click()
-        await form.get_by_label(f"Action {i}").select_option(kind)
-    await form.get_by_label("pre_s (2)").fill("3")
-    await form.get_by_label("post_s (2)").fill("3")
-    await form.get_by_label("message (3)").fill("check the gate")
+        await _action(form, i).get_by_label("Type").select_option(kind)
+    # Each parameter is labelled by its schema title (never the raw key), its default is the placeholder
+    # and its description the hint announced with it.
+    labels = await form.evaluate(
+        """f => [...f.querySelectorAll('fieldset.action input, fieldset.action select')].map(e => [
+            e.labels[0].firstChild.textContent, e.placeholder ?? null,
+            document.getElementById(e.getAttribute('aria-describedby'))?.textContent ?? null])"""
+    )
+    assert labels == [
+        ["Type", None, None],
+        ["Camera", "", "Camera id to snapshot; empty: the event's camera."],
+        ["Image format", "jpeg", "jpeg or png."],
+        ["Type", None, None],
+        [
+            "Seconds before the event",
+            "",
+            "0 to 3600; empty: the configured events.clip_pre_s (10 s by default).",
+        ],
+        [
+            "Seconds after the event",
+            "",
+            "0 to 3600; empty: the configured events.clip_post_s (10 s by default).",
+        ],
+        ["Type", None, None],
+        ["Severity", None, "Severity of the rule.notification event."],
+        ["Message", "", "Text for the operators."],
+    ], labels
+    severity = _action(form, 2).get_by_label("Severity")
+    assert await severity.locator("option").first.inner_text() == "Default: high"
+    await _action(form, 1).get_by_label("Seconds before the event").fill("3")
+    await _action(form, 1).get_by_label("Seconds after the event").fill("3")
+    await _action(form, 2).get_by_label("Message").fill("check the gate")
     await page.shot("admin-rule-editor")
     assert await page.axe() == []
     await p.get_by_test_id("rule-save").click()
@@ -53,9 +86,9 @@ async def _edit_rule_in_console(page: ConsolePage, env: WebEnv) -> str:
 
     # Edit it: a stricter condition, one action fewer.
     await p.locator(f'tr[data-rule="{rule["id"]}"]').get_by_role("button", name="Edit").click()
-    assert await form.get_by_label("pre_s (2)").input_value() == "3"
+    assert await _action(form, 1).get_by_label("Seconds before the event").input_value() == "3"
     await form.get_by_label("Minimum severity").select_option("critical")
-    await form.get_by_role("button", name="Remove 3").click()
+    await form.get_by_role("button", name="Remove action 3").click()
     await p.get_by_test_id("rule-save").click()
 
     async def edited() -> bool:
@@ -93,13 +126,29 @@ async def test_rule_editor_and_event_snapshot_and_clip(tmp_path: Path, test_came
         await page.page.click('[data-nav="events"]')
         await page.page.locator("section.events table").wait_for()
         # Below the edited rule's severity: no run. At it: a snapshot and a clip.
-        await admin.call("create_event", {"type": "door.forced", "severity": "high", "camera": "cam1"})
-        event = await admin.call(
-            "create_event", {"type": "door.forced", "severity": "critical", "camera": "cam1"}
+        quiet = await admin.call(
+            "create_event", {"type": "door.forced", "severity": "high", "camera": "cam1"}
         )
+        data = {"zone": "north gate", "count": 2, "box": [1, 2, 3, 4]}
+        event = await admin.call(
+            "create_event", {"type": "door.forced", "severity": "critical", "camera": "cam1", "data": data}
+        )
+        # An event without data says so (no "{}"); one with data lists it as key/value pairs.
+        row = page.page.locator(f'tr[data-event="{quiet["id"]}"]')
+        await row.wait_for(timeout=10_000)
+        await row.locator("td").nth(3).click()
+        detail = page.page.locator("tr.detail")
+        await detail.get_by_test_id("event-no-data").wait_for(timeout=10_000)
+        assert await detail.get_by_test_id("event-no-data").inner_text() == "No details"
+        assert "{}" not in await detail.inner_text()
         row = page.page.locator(f'tr[data-event="{event["id"]}"]')
         await row.wait_for(timeout=10_000)
         await row.locator("td").nth(3).click()
+        await detail.get_by_test_id("event-data").wait_for(timeout=10_000)
+        pairs = await detail.get_by_test_id("event-data").evaluate(
+            "dl => [...dl.querySelectorAll('dt')].map(t => [t.textContent, t.nextElementSibling.textContent])"
+        )
+        assert pairs == [["zone", "north gate"], ["count", "2"], ["box", "[1,2,3,4]"]], pairs
         snapshot = page.page.get_by_test_id("event-snapshot")
         await snapshot.wait_for(timeout=30_000)
 

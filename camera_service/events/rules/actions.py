@@ -86,27 +86,51 @@ class _ActionParams(BaseModel):
 
 
 class ClipParams(_ActionParams):
-    pre_s: float | None = Field(None, ge=0.0, le=3600.0, description="Seconds before the event (default 10).")
-    post_s: float | None = Field(None, ge=0.0, le=3600.0, description="Seconds after the event (default 10).")
+    # title: the console's label; description: its hint (the console shows `default` as the placeholder).
+    pre_s: float | None = Field(
+        None,
+        ge=0.0,
+        le=3600.0,
+        title="Seconds before the event",
+        description="0 to 3600; empty: the configured events.clip_pre_s (10 s by default).",
+    )
+    post_s: float | None = Field(
+        None,
+        ge=0.0,
+        le=3600.0,
+        title="Seconds after the event",
+        description="0 to 3600; empty: the configured events.clip_post_s (10 s by default).",
+    )
 
 
 class SnapshotParams(_ActionParams):
-    camera: str | None = Field(None, description="Camera to snapshot (default: the event's camera).")
-    format: str = Field("jpeg", pattern="^(jpeg|png)$", description="jpeg or png.")
+    camera: str | None = Field(
+        None, title="Camera", description="Camera id to snapshot; empty: the event's camera."
+    )
+    format: str = Field("jpeg", pattern="^(jpeg|png)$", title="Image format", description="jpeg or png.")
 
 
 class WebhookParams(_ActionParams):
-    id: str = Field(description="Webhook id to deliver the event to (regardless of its topic filter).")
+    id: str = Field(
+        title="Webhook",
+        description="Webhook id to deliver the event to (regardless of its topic filter).",
+    )
 
 
 class RecordParams(_ActionParams):
-    duration_s: float = Field(ge=1.0, le=86_400.0, description="Seconds to record.")
-    camera: str | None = Field(None, description="Camera to record (default: the event's camera).")
+    duration_s: float = Field(
+        ge=1.0, le=86_400.0, title="Seconds to record", description="How long to record, 1 to 86400 s."
+    )
+    camera: str | None = Field(
+        None, title="Camera", description="Camera id to record; empty: the event's camera."
+    )
 
 
 class NotifyParams(_ActionParams):
-    severity: Severity = Field(Severity.HIGH, description="Severity of the rule.notification event.")
-    message: str = Field("", max_length=1000, description="Text for the operators.")
+    severity: Severity = Field(
+        Severity.HIGH, title="Severity", description="Severity of the rule.notification event."
+    )
+    message: str = Field("", max_length=1000, title="Message", description="Text for the operators.")
 
 
 async def _clip(ctx: ActionContext, p: ClipParams) -> dict[str, Any]:

@@ -8,7 +8,9 @@ import { t } from "./i18n";
 import { can, rpc } from "./session";
 
 const SEVERITIES = ["", "low", "medium", "high", "critical"] as const;
-type Prop = { type?: string; enum?: string[]; anyOf?: Prop[]; description?: string; default?: unknown };
+type Prop = { type?: string; enum?: string[]; anyOf?: Prop[]; $ref?: string; title?: string; description?: string; default?: unknown };
+/** A parameter as the editor shows it: the schema's `title` as its label, `description` as its hint. */
+type Param = Prop & { name: string; required: boolean };
 
 interface Draft {
   id: string | null; // null: a new rule
@@ -49,9 +51,20 @@ function kind(p: Prop): string {
   return p.type ?? p.anyOf?.find((x) => x.type && x.type !== "null")?.type ?? "string";
 }
 
-function props(info: ActionTypeInfo | undefined): Array<[string, Prop]> {
-  return Object.entries((info?.params_schema.properties ?? {}) as Record<string, Prop>);
+/** The action's parameters, `$ref`s (an enum such as Severity) resolved from the schema's `$defs`. */
+function props(info: ActionTypeInfo | undefined): Param[] {
+  const schema = (info?.params_schema ?? {}) as { properties?: Record<string, Prop>; required?: string[]; $defs?: Record<string, Prop> };
+  return Object.entries(schema.properties ?? {}).map(([name, p]) => {
+    const ref = p.$ref?.startsWith("#/$defs/") ? schema.$defs?.[p.$ref.slice(8)] : undefined;
+    return { ...ref, ...p, name, required: (schema.required ?? []).includes(name) };
+  });
 }
+
+/** "duration_s" -> "Duration s": only for a schema without titles (an action type of another domain). */
+const humanize = (k: string) => k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " ");
+
+/** The schema default as a placeholder ("" and null are "nothing": the hint says what empty means). */
+const placeholderOf = (p: Param) => (p.default == null || p.default === "" ? undefined : String(p.default));
 
 function toRule(d: Draft, types: ActionTypeInfo[]): { trigger: Trigger; actions: RuleAction[] } {
   const trigger: Trigger = {
@@ -67,7 +80,7 @@ function toRule(d: Draft, types: ActionTypeInfo[]): { trigger: Trigger; actions:
     cooldown_s: Number(d.cooldown || 0),
   };
   const actions = d.actions.map((a) => {
-    const schema = Object.fromEntries(props(types.find((x) => x.type === a.type)));
+    const schema = Object.fromEntries(props(types.find((x) => x.type === a.type)).map((p) => [p.name, p]));
     const params: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(a.params)) {
       if (v === "" || !(k in schema)) continue; // empty: the server's default
@@ -156,24 +169,33 @@ function RuleEditor({ draft, types, onSave, onCancel }: { draft: Draft; types: A
       <fieldset>
         <legend>{t("actions")}</legend>
         {d.actions.map((a, i) => (
-          <div class="row" data-action={i}>
-            <Choice
-              label={`${t("action")} ${i + 1}`}
-              value={a.type}
-              options={types.map((x) => x.type)}
-              set={(type) => setAction(i, { type, params: {} })}
-            />
-            {props(types.find((x) => x.type === a.type)).map(([k, p]) =>
-              p.enum ? (
-                <Choice label={`${k} (${i + 1})`} value={a.params[k] ?? ""} options={["", ...p.enum]} set={(v) => setAction(i, { ...a, params: { ...a.params, [k]: v } })} />
+          <fieldset class="row action" data-action={i}>
+            <legend>
+              {t("action")} {i + 1}
+            </legend>
+            <Choice label={t("type")} value={a.type} options={types.map((x) => x.type)} set={(type) => setAction(i, { type, params: {} })} />
+            {props(types.find((x) => x.type === a.type)).map((p) => {
+              const label = p.title ?? humanize(p.name);
+              const setParam = (v: string) => setAction(i, { ...a, params: { ...a.params, [p.name]: v } });
+              const ty = kind(p);
+              return p.enum ? (
+                <Choice label={label} hint={p.description} value={a.params[p.name] ?? ""} options={["", ...p.enum]} names={(o) => o || `${t("byDefault")}: ${placeholderOf(p) ?? "—"}`} set={setParam} />
               ) : (
-                <Field label={`${k} (${i + 1})`} value={a.params[k] ?? ""} set={(v) => setAction(i, { ...a, params: { ...a.params, [k]: v } })} />
-              ),
-            )}
+                <Field
+                  label={label}
+                  hint={p.description}
+                  placeholder={placeholderOf(p)}
+                  required={p.required}
+                  inputMode={ty === "number" ? "decimal" : ty === "integer" ? "numeric" : undefined}
+                  value={a.params[p.name] ?? ""}
+                  set={setParam}
+                />
+              );
+            })}
             <button type="button" onClick={() => setD({ ...d, actions: d.actions.filter((_, j) => j !== i) })}>
-              {t("remove")} {i + 1}
+              {t("removeAction", { n: i + 1 })}
             </button>
-          </div>
+          </fieldset>
         ))}
         <button type="button" data-testid="rule-add-action" onClick={() => setD({ ...d, actions: [...d.actions, { type: types[0]?.type ?? "notify", params: {} }] })}>
           {t("addAction")}

@@ -1,7 +1,7 @@
 // The pieces every administration form shares: loading a list, running an action with its message,
 // labelled inputs, a role picker and a table with column headers.
 import type { ComponentChildren } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useId, useState } from "preact/hooks";
 import type { Methods } from "./api/generated";
 
 export type RoleName = Methods["create_user"]["params"]["role"];
@@ -54,30 +54,61 @@ interface FieldProps {
   set: (v: string) => void;
   type?: "text" | "password";
   testid?: string;
+  placeholder?: string;
+  hint?: string; // shown under the input and announced with it (aria-describedby), not part of the label
+  required?: boolean;
+  inputMode?: "text" | "decimal" | "numeric";
 }
 
-/** A labelled text input; passwords are never autofilled from the browser's store. */
-export function Field({ label, value, set, type = "text", testid }: FieldProps) {
-  const common = { value, "data-testid": testid, onInput: (e: Event) => set((e.target as HTMLInputElement).value) };
+/** Wraps a labelled control with its hint, when it has one. */
+function WithHint({ hint, id, children }: { hint?: string; id: string; children: ComponentChildren }) {
+  if (!hint) return <>{children}</>;
   return (
-    <label>
-      {label}
-      {type === "password" ? <input type="password" autoComplete="new-password" {...common} /> : <input type="text" autoComplete="off" {...common} />}
-    </label>
+    <span class="field">
+      {children}
+      <small class="hint" id={id}>
+        {hint}
+      </small>
+    </span>
   );
 }
 
-/** A labelled select of fixed options. */
-export function Choice<T extends string>(props: { label: string; value: T; options: readonly T[]; set: (v: T) => void; testid?: string }) {
+/** A labelled text input; passwords are never autofilled from the browser's store. */
+export function Field({ label, value, set, type = "text", testid, placeholder, hint, required, inputMode }: FieldProps) {
+  const id = useId();
+  const common = {
+    value,
+    "data-testid": testid,
+    placeholder,
+    required,
+    inputMode,
+    "aria-describedby": hint ? id : undefined,
+    onInput: (e: Event) => set((e.target as HTMLInputElement).value),
+  };
   return (
-    <label>
-      {props.label}
-      <select value={props.value} data-testid={props.testid} onChange={(e) => props.set((e.target as HTMLSelectElement).value as T)}>
-        {props.options.map((o) => (
-          <option value={o}>{o}</option>
-        ))}
-      </select>
-    </label>
+    <WithHint hint={hint} id={id}>
+      <label>
+        {label}
+        {type === "password" ? <input type="password" autoComplete="new-password" {...common} /> : <input type="text" autoComplete="off" {...common} />}
+      </label>
+    </WithHint>
+  );
+}
+
+/** A labelled select of fixed options; `names` gives an option its text (default: its value). */
+export function Choice<T extends string>(props: { label: string; value: T; options: readonly T[]; set: (v: T) => void; testid?: string; hint?: string; names?: (o: T) => string }) {
+  const id = useId();
+  return (
+    <WithHint hint={props.hint} id={id}>
+      <label>
+        {props.label}
+        <select value={props.value} data-testid={props.testid} aria-describedby={props.hint ? id : undefined} onChange={(e) => props.set((e.target as HTMLSelectElement).value as T)}>
+          {props.options.map((o) => (
+            <option value={o}>{props.names ? props.names(o) : o}</option>
+          ))}
+        </select>
+      </label>
+    </WithHint>
   );
 }
 

@@ -193,13 +193,27 @@ function useEventMedia(id: string) {
   return media;
 }
 
+/** The event's `data` as key/value pairs (nested values as compact JSON); "No details" when it has none. */
+function EventData({ data }: { data?: Record<string, unknown> | null }) {
+  const entries = Object.entries(data ?? {});
+  if (!entries.length) return <p class="muted" data-testid="event-no-data">{t("noDetails")}</p>;
+  return (
+    <dl class="event-data" data-testid="event-data">
+      {entries.map(([k, v]) => [
+        <dt key={`${k}-k`}>{k}</dt>,
+        <dd key={`${k}-v`}>{v !== null && typeof v === "object" ? <code>{JSON.stringify(v)}</code> : v === null ? "—" : String(v)}</dd>,
+      ])}
+    </dl>
+  );
+}
+
 function EventDetail({ event, mayChange, act }: { event: StoredEvent; mayChange: boolean; onChange: (e: StoredEvent) => void; act: (f: () => Promise<StoredEvent>) => Promise<void> }) {
   const [tags, setTags] = useState((event.tags ?? []).join(", "));
   const [notes, setNotes] = useState(event.notes ?? "");
   const media = useEventMedia(event.id!);
   return (
     <div class="event-detail">
-      <pre>{JSON.stringify(event.data ?? {}, null, 1)}</pre>
+      <EventData data={event.data} />
       <div class="event-media">
         {media.snapshot && <img src={media.snapshot} alt={t("eventSnapshot")} data-testid="event-snapshot" />}
         {media.clip && <video src={media.clip} controls autoPlay muted aria-label={t("eventClip")} data-testid="event-clip" />}

@@ -95,6 +95,9 @@ const en = {
   eventSnapshot: "Event snapshot",
   eventClip: "Event clip",
   at: "at",
+  byDefault: "Default",
+  removeAction: "Remove action {n}",
+  noDetails: "No details",
 };
 type Dict = typeof en;
 const ar: Dict = {
@@ -193,6 +196,9 @@ const ar: Dict = {
   eventSnapshot: "لقطة الحدث",
   eventClip: "مقطع الحدث",
   at: "عند",
+  byDefault: "الافتراضي",
+  removeAction: "إزالة الإجراء {n}",
+  noDetails: "لا توجد تفاصيل",
 };
 export type Lang = "en" | "ar";
 const dicts: Record<Lang, Dict> = { en, ar };

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { CameraInfo, StoredEvent, Timeline } from "./api/generated";
 import { t } from "./i18n";
 import { can, rpc } from "./session";
-import { fmt, fromZoneInput, toZoneInput, utc, zone } from "./time";
+import { downloadName, fmt, fromZoneInput, toZoneInput, utc, zone } from "./time";
 
 const SPANS: Array<[string, number]> = [
   ["15 min", 900],
@@ -73,10 +73,15 @@ export function RecordingsPage({ camera }: { camera: string }) {
     setClipUrl(null);
     try {
       const clip = await rpc.call("export_clip", { camera, start: utc(range[0]), end: utc(range[1]) }, 120_000);
-      setClipUrl(clip.download_url);
+      // The service names the file by the query's `filename` (Content-Disposition wins over `download`).
+      const name = downloadName(camera, range[0], "mp4");
+      const u = new URL(clip.download_url, location.href);
+      u.searchParams.set("filename", name);
+      const url = u.href;
+      setClipUrl(url);
       const a = document.createElement("a");
-      a.href = clip.download_url;
-      a.download = clip.filename;
+      a.href = url;
+      a.download = name;
       document.body.appendChild(a);
       a.click();
       a.remove();
@@ -186,7 +191,7 @@ export function RecordingsPage({ camera }: { camera: string }) {
             )}
             {busy && <span role="status">{busy}</span>}
             {clipUrl && (
-              <a href={clipUrl} data-testid="download">
+              <a href={clipUrl} data-testid="download" download>
                 {t("download")}
               </a>
             )}

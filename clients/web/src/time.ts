@@ -62,6 +62,22 @@ export function toZoneInput(ms: number): string {
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
 }
 
+/** The zone's UTC offset at `ms` as "+HHMM"/"-HHMM" (what ISO 8601 basic format writes). */
+export function offsetOf(ms: number): string {
+  const whole = Math.floor(ms / 1000) * 1000;
+  const min = Math.round((Date.parse(toZoneInput(whole) + "Z") - whole) / 60_000);
+  const a = Math.abs(min);
+  return `${min < 0 ? "-" : "+"}${String(Math.floor(a / 60)).padStart(2, "0")}${String(a % 60).padStart(2, "0")}`;
+}
+
+/** A download's file name: `<camera>_<YYYY-MM-DD>_<HH-MM-SS><+HHMM>.<ext>`, wall-clock time in the zone the
+ * console shows times in, with its UTC offset so the name is unambiguous (also across a DST change).
+ * Only [A-Za-z0-9._+-]: safe on Windows, macOS and Linux (no ':' and no '/' of a zone name). */
+export function downloadName(camera: string, ms: number, ext: string): string {
+  const [date, time] = toZoneInput(ms).split("T");
+  return `${camera.replace(/[^A-Za-z0-9._-]/g, "_")}_${date}_${time.replace(/:/g, "-")}${offsetOf(ms)}.${ext}`;
+}
+
 /** A datetime-local value read as wall-clock time in the zone -> Unix ms (NaN when not a date). */
 export function fromZoneInput(value: string): number {
   const asUtc = Date.parse(value.length === 16 ? `${value}:00Z` : `${value}Z`);

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "../i18n";
+import { downloadName } from "../time";
 import { Player, type PlayerStatus } from "./player";
 
 export interface TileProps {
@@ -70,7 +71,7 @@ export function Tile({ camera, name, recording, serverState, onDemand, selected,
       if (!blob) return;
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
-      a.download = `${camera}-${new Date().toISOString().replace(/[:.]/g, "-")}.png`;
+      a.download = downloadName(camera, Date.now(), "png");
       a.click();
       setTimeout(() => URL.revokeObjectURL(a.href), 5000);
     }, "image/png");
