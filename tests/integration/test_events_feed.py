@@ -26,6 +26,31 @@ async def _drain(client: RpcClient, within: float) -> list[dict[str, Any]]:
     return got
 
 
+def _events(notes: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(subscription, event id) of every `event` notification."""
+    return {
+        (n["params"]["subscription"], n["params"]["event"]["id"]) for n in notes if n["method"] == "event"
+    }
+
+
+async def _until(
+    client: RpcClient, expected: set[tuple[str, str]], timeout: float = 20.0
+) -> list[dict[str, Any]]:
+    """Every notification until all `expected` (subscription, event id) pairs arrived (a loaded machine
+    may take longer than any fixed window), then whatever else arrives within 0.5 s."""
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while not expected <= _events(got):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"missing {expected - _events(got)} after {timeout} s; got {got}")
+        try:
+            got.append(await asyncio.wait_for(client.notifications.get(), left))
+        except TimeoutError:
+            continue
+    return got + await _drain(client, 0.5)
+
+
 async def test_subscribed_client_gets_only_its_cameras_offline_event(
     service: RunningService, test_camera_factory: Any
 ) -> None:
@@ -43,13 +68,15 @@ async def test_subscribed_client_gets_only_its_cameras_offline_event(
 
     await cam2.stop()  # another camera going offline: nothing for this subscription
     await _wait_status(admin, "cam2", "OFFLINE")
+    # SIGKILL: the publisher's connection closes at this instant, so what is timed is the service's
+    # latency alone (a graceful stop would add ffmpeg's own shutdown, slow on a loaded machine).
     stopped = time.monotonic()
-    await cam1.stop()
+    cam1.kill()
     note = await viewer.next_notification(
-        "event", timeout=2.0, where=lambda p: p["event"]["type"] == "camera.offline"
+        "event", timeout=20.0, where=lambda p: p["event"]["type"] == "camera.offline"
     )
     elapsed = time.monotonic() - stopped
-    assert elapsed < 2.0  # the issue's bar (the wait above already enforces it)
+    assert elapsed < 2.0, elapsed  # the issue's bar; the timeout above only bounds a failure
     assert note["params"]["subscription"] == sub["subscription"]
     assert note["params"]["event"]["camera"] == "cam1"
     rest = await _drain(viewer, 0.5)
@@ -60,7 +87,7 @@ async def test_subscribed_client_gets_only_its_cameras_offline_event(
     assert page["events"] and page["events"][0]["id"] == note["params"]["event"]["id"]
 
 
-async def _wait_status(client: RpcClient, cid: str, status: str, timeout: float = 15.0) -> None:
+async def _wait_status(client: RpcClient, cid: str, status: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         cam = await client.call("get_camera", {"camera": cid})
@@ -79,10 +106,10 @@ async def test_filters_store_and_operator_updates(service: RunningService) -> No
     low = await operator.call("create_event", {"type": "alarm.door", "severity": "low", "data": {"door": 3}})
     high = await operator.call("create_event", {"type": "alarm.glass", "severity": "critical"})
     other = await operator.call("create_event", {"type": "access.denied", "severity": "high"})
-    notes = await _drain(viewer, 1.0)
-    seen = {
-        (n["params"]["subscription"], n["params"]["event"]["id"]) for n in notes if n["method"] == "event"
+    expected = {(s_high["subscription"], high["id"])} | {
+        (s_all["subscription"], e["id"]) for e in (low, high, other)
     }
+    seen = _events(await _until(viewer, expected))
     assert (s_high["subscription"], high["id"]) in seen
     assert (s_high["subscription"], low["id"]) not in seen
     assert (s_high["subscription"], other["id"]) not in seen
@@ -124,8 +151,8 @@ async def test_filters_store_and_operator_updates(service: RunningService) -> No
     # Unsubscribe: nothing more arrives for that subscription; unknown ids are NOT_FOUND.
     await viewer.call("unsubscribe_events", {"subscription": s_all["subscription"]})
     await _drain(viewer, 0.3)  # whatever was queued before unsubscribing
-    await operator.call("create_event", {"type": "alarm.smoke", "severity": "critical"})
-    notes = await _drain(viewer, 0.7)
+    smoke = await operator.call("create_event", {"type": "alarm.smoke", "severity": "critical"})
+    notes = await _until(viewer, {(s_high["subscription"], smoke["id"])})
     assert {n["params"]["subscription"] for n in notes if n["method"] == "event"} == {s_high["subscription"]}
     with pytest.raises(RpcCallError) as err:
         await viewer.call("unsubscribe_events", {"subscription": s_all["subscription"]})
@@ -150,10 +177,11 @@ async def test_camera_scoped_identity_sees_only_its_cameras(service: RunningServ
     for cid in ("cam1", "cam2"):
         await admin.call("add_camera", {"id": cid, "name": cid, "source": "publisher"})
     scoped = await service.client("viewer", scopes={"cameras": ["cam1"]})
-    await scoped.call("subscribe_events", {"topics": ["alarm.*"]})
+    sub = await scoped.call("subscribe_events", {"topics": ["alarm.*"]})
     e1 = await admin.call("create_event", {"type": "alarm.one", "camera": "cam1"})
     e2 = await admin.call("create_event", {"type": "alarm.two", "camera": "cam2"})
-    notes = await _drain(scoped, 0.8)
+    # e2 is published after e1: once e1 is here, e2 would follow within the extra 0.5 s if it leaked.
+    notes = await _until(scoped, {(sub["subscription"], e1["id"])})
     assert [n["params"]["event"]["id"] for n in notes if n["method"] == "event"] == [e1["id"]]
     listed = await scoped.call("list_events", {"type": "alarm.*"})
     assert [e["id"] for e in listed["events"]] == [e1["id"]]
