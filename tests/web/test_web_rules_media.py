@@ -24,10 +24,34 @@ def _action(form: Locator, i: int) -> Locator:
     return form.locator(f'fieldset.action[data-action="{i}"]')
 
 
+async def _text_is(locator: Locator, text: str) -> bool:
+    return await locator.count() == 1 and await locator.inner_text() == text
+
+
 async def _edit_rule_in_console(page: ConsolePage, env: WebEnv) -> str:
     p = page.page
+    # A rule made through the API with what the editor keeps as it is (schedule, data conditions).
+    admin = await env.service.client()
+    night = await admin.call(
+        "add_rule",
+        {
+            "name": "night",
+            "trigger": {
+                "topics": ["never.happens"],
+                "conditions": {"data": {"zone": "north"}},
+                "schedule": {"days": [0, 4], "start": "22:00", "end": "06:00"},
+                "cooldown_s": 30,
+            },
+            "actions": [{"type": "notify", "params": {}}],
+        },
+    )
     await p.click('[data-nav="admin"]')
     await p.click('button[data-tab="rules"]')
+    night_trigger = p.locator(f'tr[data-rule="{night["id"]}"] [data-testid="rule-trigger"]')
+    expected = (
+        "Topics: never.happens · Data: zone=north · Schedule: 22:00\u201306:00 (Mon, Fri) · Cooldown (s): 30"
+    )
+    await poll(lambda: _text_is(night_trigger, expected), 10, "an API rule's trigger in words")
     await p.get_by_test_id("rule-new").click()
     form = p.locator("form.rule-editor")
     await form.get_by_label("Name").fill("gate")
@@ -63,6 +87,13 @@ async def _edit_rule_in_console(page: ConsolePage, env: WebEnv) -> str:
         ["Severity", None, "Severity of the rule.notification event."],
         ["Message", "", "Text for the operators."],
     ], labels
+    # A required parameter (record's duration) is marked required: an empty one blocks saving.
+    await p.get_by_test_id("rule-add-action").click()
+    await _action(form, 3).get_by_label("Type").select_option("record")
+    duration = _action(form, 3).get_by_label("Seconds to record")
+    assert await duration.evaluate("e => e.required && e.validity.valueMissing")
+    await form.get_by_role("button", name="Remove action 4").click()
+    assert await _action(form, 3).count() == 0
     severity = _action(form, 2).get_by_label("Severity")
     assert await severity.locator("option").first.inner_text() == "Default: high"
     await _action(form, 1).get_by_label("Seconds before the event").fill("3")
@@ -78,6 +109,10 @@ async def _edit_rule_in_console(page: ConsolePage, env: WebEnv) -> str:
     await poll(created, 10, "rule created from the console")
     rule = await _rule(env, "gate")
     assert rule is not None
+    # The rules table reads as words, not the trigger's JSON.
+    trigger = p.locator(f'tr[data-rule="{rule["id"]}"] [data-testid="rule-trigger"]')
+    expected = "Topics: door.forced · Cameras: cam1 · Minimum severity: high"
+    await poll(lambda: _text_is(trigger, expected), 10, "the new rule's trigger in words")
     assert rule["trigger"]["topics"] == ["door.forced"] and rule["trigger"]["cameras"] == ["cam1"]
     assert rule["trigger"]["conditions"]["min_severity"] == "high"
     assert [a["type"] for a in rule["actions"]] == ["snapshot", "clip", "notify"]

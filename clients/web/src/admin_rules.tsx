@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import type { ActionTypeInfo, Rule, RuleAction, Severity, Trigger } from "./api/generated";
 import { Act, Choice, Field, list, Messages, Table, useAction, useLoad } from "./admin_ui";
-import { t } from "./i18n";
+import { getLang, t } from "./i18n";
 import { can, rpc } from "./session";
 
 const SEVERITIES = ["", "low", "medium", "high", "critical"] as const;
@@ -92,6 +92,29 @@ function toRule(d: Draft, types: ActionTypeInfo[]): { trigger: Trigger; actions:
   return { trigger, actions };
 }
 
+/** 0=Monday..6=Sunday as the language's short weekday names (2024-01-01 was a Monday). */
+const weekdays = (days: number[]) =>
+  days.map((d) => new Intl.DateTimeFormat(getLang(), { weekday: "short", timeZone: "UTC" }).format(Date.UTC(2024, 0, 1 + d))).join(", ");
+
+/** A trigger as an operator reads it: "Topics: door.forced · Cameras: cam1 · Minimum severity: high". */
+function triggerText(tr: Trigger): string {
+  const c = tr.conditions ?? {};
+  const s = tr.schedule;
+  const data = Object.entries(c.data ?? {}).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return [
+    `${t("topics")}: ${tr.topics.join(", ")}`,
+    tr.cameras?.length && `${t("cameras")}: ${tr.cameras.join(", ")}`,
+    c.min_severity && `${t("minSeverity")}: ${c.min_severity}`,
+    c.labels?.length && `${t("labels")}: ${c.labels.join(", ")}`,
+    c.min_confidence != null && `${t("minConfidence")}: ${c.min_confidence}`,
+    data.length && `${t("data")}: ${data.join(", ")}`,
+    s && `${t("schedule")}: ${s.start ?? "00:00"}–${s.end ?? "24:00"}${s.days?.length ? ` (${weekdays(s.days)})` : ""}${s.timezone ? ` ${s.timezone}` : ""}`,
+    tr.cooldown_s ? `${t("cooldown")}: ${tr.cooldown_s}` : "",
+  ]
+    .filter(Boolean)
+    .join(" · ");
+}
+
 export function Rules() {
   const [rules, reload, loadError] = useLoad(() => rpc.call("list_rules"));
   const [types] = useLoad(() => rpc.call("list_rule_action_types"));
@@ -120,9 +143,7 @@ export function Rules() {
         {rules?.map((r) => (
           <tr key={r.id} data-rule={r.id}>
             <td>{r.name}</td>
-            <td>
-              <code>{JSON.stringify(r.trigger)}</code>
-            </td>
+            <td data-testid="rule-trigger">{triggerText(r.trigger)}</td>
             <td>{r.actions.map((a) => a.type).join(", ")}</td>
             <td>
               {mayEdit && r.source === "api" && (

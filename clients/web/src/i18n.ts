@@ -98,6 +98,8 @@ const en = {
   byDefault: "Default",
   removeAction: "Remove action {n}",
   noDetails: "No details",
+  data: "Data",
+  schedule: "Schedule",
 };
 type Dict = typeof en;
 const ar: Dict = {
@@ -199,6 +201,8 @@ const ar: Dict = {
   byDefault: "الافتراضي",
   removeAction: "إزالة الإجراء {n}",
   noDetails: "لا توجد تفاصيل",
+  data: "البيانات",
+  schedule: "الجدول",
 };
 export type Lang = "en" | "ar";
 const dicts: Record<Lang, Dict> = { en, ar };
