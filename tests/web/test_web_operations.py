@@ -183,6 +183,25 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
             await page.page.wait_for_timeout(200)
             assert await page.axe() == [], tab
             await page.shot(f"admin-{tab}")
+        # Health reads as a table (one row per component: ✓/✗ and its status), not get_status' JSON.
+        await page.page.click('button[data-tab="health"]')
+        health = page.page.get_by_test_id("health")
+
+        async def health_matches() -> bool:
+            want = {
+                name: f"{'✓' if c['healthy'] else '✗'} {c['status']}"
+                for name, c in (await admin.call("get_status"))["components"].items()
+            }
+            shown = await health.locator("tr[data-component]").evaluate_all(
+                "rows => rows.map(r => [r.dataset.component, r.querySelector('td').textContent])"
+            )
+            return bool(want) and dict(shown) == want
+
+        await poll(health_matches, 10, "every component's health shown as in get_status")
+        summary = await health.get_by_test_id("health-summary").inner_text()
+        overall = "Healthy" if (await admin.call("get_status"))["status"] == "healthy" else "Degraded"
+        assert summary.startswith(f"{overall} · Version ") and "Connections: " in summary, summary
+        await page.shot("admin-health")
         await page.page.click('button[data-tab="users"]')
         await page.page.get_by_label("User name").fill("otto")
         await page.page.get_by_label("Password").fill("operator-pass-1")

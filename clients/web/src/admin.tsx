@@ -2,6 +2,7 @@
 // cameras (add with a connection test and an optional substream, edit enabled, remove; credentials
 // write-only), users, API keys, component health and the audit log.
 import { useState } from "preact/hooks";
+import type { ComponentStatus } from "./api/generated";
 import { OnvifImport, Retention, Webhooks } from "./admin_more";
 import { Rules } from "./admin_rules";
 import { Act, Choice, Field, list, Messages, ROLES, type RoleName, RowForm, Table, useAction, useLoad } from "./admin_ui";
@@ -203,12 +204,54 @@ function ApiKeys() {
   );
 }
 
+/** "2 d 3 h", "3 h 4 min", "4 min 5 s" */
+function duration(s: number): string {
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  if (d) return `${d} d ${h} h`;
+  if (h) return `${h} h ${m} min`;
+  return `${m} min ${Math.floor(s % 60)} s`;
+}
+
+/** A detail value: "—" for nothing (null, [], {}), a list of plain values joined, else compact JSON. */
+function detailValue(v: unknown): string {
+  if (v == null || (typeof v === "object" && !Object.keys(v).length)) return "—";
+  if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) return v.join(", ");
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+const detailText = (details: Record<string, unknown>) =>
+  Object.entries(details)
+    .map(([k, v]) => `${k}: ${detailValue(v)}`)
+    .join(" · ");
+
+/** get_status as a summary line and one row per component (healthy or not, its status, its details). */
 function Health() {
   const [status, , error] = useLoad(() => rpc.call("get_status"));
+  const objects = status?.component_details ?? status?.components;
+  const rows = Object.entries((objects ?? {}) as Record<string, ComponentStatus | string>);
   return (
-    <div>
+    <div data-testid="health">
       <Messages error={error} />
-      <pre data-testid="health">{status ? JSON.stringify(status, null, 2) : ""}</pre>
+      {status && (
+        <p data-testid="health-summary">
+          <strong class={status.status === "healthy" ? "ok" : "error"}>{status.status === "healthy" ? t("healthy") : t("degraded")}</strong>
+          {` · ${t("version")} ${status.version} · ${t("uptime")} ${duration(status.uptime_s)} · ${t("connections")}: ${status.connections}`}
+        </p>
+      )}
+      <Table head={[t("component"), t("status"), t("details")]}>
+        {rows.map(([name, c]) => {
+          const healthy = typeof c === "string" ? c === "running" : c.healthy;
+          return (
+            <tr data-component={name}>
+              <th scope="row">{name}</th>
+              <td class={healthy ? "ok" : "error"}>
+                {healthy ? "✓" : "✗"} {typeof c === "string" ? c : c.status}
+              </td>
+              <td>{typeof c === "string" ? "" : detailText(c.details)}</td>
+            </tr>
+          );
+        })}
+      </Table>
     </div>
   );
 }

@@ -100,6 +100,13 @@ const en = {
   noDetails: "No details",
   data: "Data",
   schedule: "Schedule",
+  healthy: "Healthy",
+  degraded: "Degraded",
+  version: "Version",
+  uptime: "up",
+  connections: "Connections",
+  component: "Component",
+  details: "Details",
 };
 type Dict = typeof en;
 const ar: Dict = {
@@ -203,6 +210,13 @@ const ar: Dict = {
   noDetails: "لا توجد تفاصيل",
   data: "البيانات",
   schedule: "الجدول",
+  healthy: "سليم",
+  degraded: "متدهور",
+  version: "الإصدار",
+  uptime: "يعمل منذ",
+  connections: "الاتصالات",
+  component: "المكوّن",
+  details: "التفاصيل",
 };
 export type Lang = "en" | "ar";
 const dicts: Record<Lang, Dict> = { en, ar };
