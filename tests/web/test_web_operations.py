@@ -241,6 +241,12 @@ async def test_ptz_press_and_hold_and_preset(tmp_path: Path) -> None:
                     return any(c["id"] == "ptzcam" for c in page_["cameras"])
 
                 await poll(imported, 30, "camera imported from the console")
+                # Said in words (not the result's JSON), and the camera list above shows it without a reload.
+                note = page.page.get_by_role("status").filter(has_text="Imported: ptzcam")
+                await note.wait_for(timeout=10_000)
+                text = await note.inner_text()
+                assert text == "Imported: ptzcam (CameraService SimPTZ-1) · rtsp://127.0.0.1:9/unused", text
+                await page.page.locator('tr[data-camera-row="ptzcam"]').wait_for(timeout=10_000)
                 assert "secret" not in await page.page.content()  # the password is write-only
                 await page.shot("admin-onvif-import")
                 assert await page.axe() == []

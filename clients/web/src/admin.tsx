@@ -14,14 +14,15 @@ type Tab = "cameras" | "users" | "apiKeys" | "webhooks" | "rules" | "retention" 
 
 export function AdminPage() {
   const [tab, setTab] = useState<Tab>("cameras");
+  const [imports, setImports] = useState(0); // ONVIF imports so far: the camera list reloads after each
   const tabs: Tab[] = ["cameras", "users", "apiKeys", "webhooks", "rules", "retention", "health", "audit"];
   const label: Record<Tab, string> = {
     cameras: t("cameras"),
     users: t("users"),
     apiKeys: t("apiKeys"),
-    webhooks: "Webhooks",
-    rules: "Rules",
-    retention: "Retention",
+    webhooks: t("webhooks"),
+    rules: t("rules"),
+    retention: t("retention"),
     health: t("health"),
     audit: t("audit"),
   };
@@ -36,8 +37,8 @@ export function AdminPage() {
       </div>
       {tab === "cameras" && (
         <>
-          <Cameras />
-          <OnvifImport />
+          <Cameras version={imports} />
+          <OnvifImport onImported={() => setImports((n) => n + 1)} />
         </>
       )}
       {tab === "webhooks" && <Webhooks />}
@@ -51,8 +52,9 @@ export function AdminPage() {
   );
 }
 
-function Cameras() {
-  const [page, reload, loadError] = useLoad(() => rpc.call("list_cameras", { limit: 500 }));
+/** `version` changes when a camera was added elsewhere on the page (ONVIF import): the list loads again. */
+function Cameras({ version }: { version: number }) {
+  const [page, reload, loadError] = useLoad(() => rpc.call("list_cameras", { limit: 500 }), [version]);
   const [run, error, note] = useAction();
   const empty = { id: "", name: "", source: "", substream: "", username: "", password: "" };
   const [form, setForm] = useState(empty);
@@ -94,7 +96,7 @@ function Cameras() {
       <Messages error={error || loadError} note={note} />
       <Table head={["ID", t("name"), t("source"), t("substream"), t("status"), t("admin")]}>
           {page?.cameras.map((c) => (
-            <tr key={c.id}>
+            <tr key={c.id} data-camera-row={c.id}>
               <td>{c.id}</td>
               <td>{c.name}</td>
               <td>{c.source}</td>

@@ -111,7 +111,7 @@ export function Retention() {
   );
 }
 
-export function OnvifImport() {
+export function OnvifImport({ onImported }: { onImported: () => void }) {
   const [run, error, note] = useAction();
   const [form, setForm] = useState({ xaddr: "", user: "", password: "", id: "" });
   const [hosts, setHosts] = useState("");
@@ -162,7 +162,10 @@ export function OnvifImport() {
           60_000,
         );
         setForm({ xaddr: "", user: "", password: "", id: "" });
-        return JSON.stringify(r).slice(0, 200);
+        onImported();
+        const device = [r.onvif.manufacturer, r.onvif.model].filter(Boolean).join(" ");
+        const extra = device && device !== r.name ? ` · ${device}` : ""; // the name is often the model
+        return `${r.created ? t("imported") : t("updated")}: ${r.camera} (${r.name})${extra} · ${r.source}`;
       }}
     >
       {field("xaddr", "ONVIF xaddr")}

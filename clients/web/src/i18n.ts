@@ -107,6 +107,11 @@ const en = {
   connections: "Connections",
   component: "Component",
   details: "Details",
+  webhooks: "Webhooks",
+  rules: "Rules",
+  retention: "Retention",
+  imported: "Imported",
+  updated: "Updated",
 };
 type Dict = typeof en;
 const ar: Dict = {
@@ -217,6 +222,11 @@ const ar: Dict = {
   connections: "الاتصالات",
   component: "المكوّن",
   details: "التفاصيل",
+  webhooks: "خطافات الويب",
+  rules: "القواعد",
+  retention: "الاحتفاظ",
+  imported: "تم الاستيراد",
+  updated: "تم التحديث",
 };
 export type Lang = "en" | "ar";
 const dicts: Record<Lang, Dict> = { en, ar };
