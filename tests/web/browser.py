@@ -131,6 +131,35 @@ class ConsolePage:
         return int(value[0]), float(value[1])
 
 
+async def stamp_first_seen(page: ConsolePage, selector: str, key_attr: str) -> None:
+    """From now on, note in the page when each element matching `selector` is first in the DOM (its
+    `key_attr` value -> Date.now(), on the DOM change itself). A latency timed with `first_seen()` is the
+    page's own, free of the polling interval of a test's waits (Playwright backs off to 500 ms) and of
+    DevTools round trips on a loaded machine. Elements already there count as seen now."""
+    await page.page.evaluate(
+        """([sel, attr]) => {
+            const seen = ((window.__firstSeen ??= {})[sel] ??= {});
+            const scan = () => {
+                const now = Date.now();
+                for (const el of document.querySelectorAll(sel)) {
+                    const key = el.getAttribute(attr);
+                    if (key !== null && !(key in seen)) seen[key] = now;
+                }
+            };
+            scan();
+            new MutationObserver(scan).observe(document, {subtree: true, childList: true, attributes: true});
+        }""",
+        [selector, key_attr],
+    )
+
+
+async def first_seen(page: ConsolePage, selector: str, key: str) -> float | None:
+    """Wall-clock time (epoch seconds, as time.time()) when `stamp_first_seen(selector)` first saw the
+    element whose key attribute is `key`; None when it has not (yet)."""
+    ms = await page.page.evaluate("([sel, key]) => window.__firstSeen?.[sel]?.[key] ?? null", [selector, key])
+    return None if ms is None else float(ms) / 1000
+
+
 async def poll(check: Callable[[], Awaitable[bool]], timeout: float, what: str, step: float = 0.1) -> float:
     """Seconds until `check()` is true; AssertionError naming `what` after `timeout`."""
     start = time.monotonic()

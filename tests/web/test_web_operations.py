@@ -13,7 +13,7 @@ import av
 import pytest
 
 from tests.harness.onvif_net import onvif_network, start_sim
-from tests.web.browser import ConsolePage, poll, web_env
+from tests.web.browser import ConsolePage, first_seen, poll, stamp_first_seen, web_env
 
 pytestmark = pytest.mark.integration
 
@@ -118,12 +118,21 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
         page = await _signed_in(env)
         await page.page.click('[data-nav="events"]')
         await page.page.locator("section.events table").wait_for()
-        await page.page.wait_for_timeout(300)  # the feed subscribes after the page mounts
-        sent = time.monotonic()
+
+        # The feed subscribes after the page mounts (the API client here subscribes to nothing).
+        async def subscribed() -> bool:
+            return len(env.service.app.services.events.subscriptions) >= 1
+
+        await poll(subscribed, 20, "the events feed's subscription")
+        # When the row appeared is noted by the page itself (Playwright's waits poll every 500 ms).
+        await stamp_first_seen(page, "tr[data-event]", "data-event")
+        sent = time.time()
         event = await admin.call("create_event", {"type": "door.forced", "severity": "high"})
         row = page.page.locator(f'tr[data-event="{event["id"]}"]')
-        await row.wait_for(timeout=5000)
-        took = time.monotonic() - sent
+        await row.wait_for(timeout=20_000)
+        shown = await first_seen(page, "tr[data-event]", event["id"])
+        assert shown is not None
+        took = shown - sent
         assert took < 1.0, f"event shown after {took:.2f} s"
         await row.get_by_role("button", name="Acknowledge").click()
 
