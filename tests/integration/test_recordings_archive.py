@@ -91,13 +91,19 @@ async def test_record_12s_gives_decodable_segments_and_one_timeline_range(
     await record(client, "cam1", 12.5)
     root = svc.settings.storage.recordings_path
 
+    # The final segment's hook may still be on its way: wait until every file on disk is indexed (the
+    # recording has stopped, so no new file appears).
     async def indexed() -> list[dict[str, Any]] | None:
         files = await segments(client, "cam1")
-        return files if len(files) >= 3 and sum(f["duration_s"] for f in files) >= 12 * 0.85 else None
+        on_disk = {p.relative_to(root).as_posix() for p in (root / "cam1").glob("*.mp4")}
+        complete = {f["filename"] for f in files} == on_disk
+        return (
+            files
+            if complete and len(files) >= 3 and sum(f["duration_s"] for f in files) >= 12 * 0.85
+            else None
+        )
 
-    await wait_for(indexed, 20, 0.3, message="segments never indexed")
-    await asyncio.sleep(1.5)  # the final segment's hook may still be on its way
-    files = await segments(client, "cam1")
+    files = await wait_for(indexed, 30, 0.3, message="segments never indexed")
     total = 0.0
     for f in files:
         path = root / f["filename"]
@@ -155,7 +161,7 @@ async def test_timed_recording_stops_by_itself_and_a_new_start_works(client: Rpc
         await client.call("start_recording", {"camera": "cam1"})
     assert err.value.code == -32005 and err.value.data["current"]["id"] == res["session_id"]
     note = await notes.next_notification(
-        "recording_status_update", timeout=10, where=lambda p: p["status"] == "STOPPED"
+        "recording_status_update", timeout=20, where=lambda p: p["status"] == "STOPPED"
     )
     stopped = note["params"]
     assert stopped["session_id"] == res["session_id"] and stopped["reason"] == "timer"
