@@ -3,6 +3,7 @@ events feed with acknowledge, the admin pages, and PTZ press-and-hold against th
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,6 +212,29 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
         overall = "Healthy" if (await admin.call("get_status"))["status"] == "healthy" else "Degraded"
         assert summary.startswith(f"{overall} · Version ") and "Connections: " in summary, summary
         await page.shot("admin-health")
+        # Storage in words and a table per kind (all cameras), the retention run's result in words.
+        await page.page.click('button[data-tab="retention"]')
+        storage = page.page.get_by_test_id("storage")
+        await storage.wait_for(timeout=10_000)
+        info = await admin.call("get_storage_info")
+        summary = await storage.get_by_test_id("storage-summary").inner_text()
+        assert re.fullmatch(rf"Disk: .+ used of .+ \(\d+ %\), .+ free · level {info['level']}", summary), (
+            summary
+        )
+        kinds = await storage.locator('tr[data-camera="All"]').evaluate_all(
+            "rows => rows.map(r => [r.dataset.kind, r.children[2].textContent])"
+        )
+        assert dict(kinds) == {k: str(u["files"]) for k, u in info["per_kind"].items()}, kinds
+        await page.page.get_by_role("button", name="Run retention now").click()
+        done = page.page.get_by_role("status").filter(has_text="Retention: ")
+        await done.wait_for(timeout=20_000)
+        assert re.fullmatch(
+            r"Retention: \d+ files deleted \(.+\), \d+ protected kept", await done.inner_text()
+        )
+        await page.shot("admin-retention")
+        await page.page.click('button[data-tab="audit"]')
+        heads = await page.page.locator(".admin table th").all_inner_texts()
+        assert heads == ["Time", "Actor", "Method", "Outcome", "Address"], heads
         await page.page.click('button[data-tab="users"]')
         await page.page.get_by_label("User name").fill("otto")
         await page.page.get_by_label("Password").fill("operator-pass-1")

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import type { ComponentStatus } from "./api/generated";
 import { OnvifImport, Retention, Webhooks } from "./admin_more";
 import { Rules } from "./admin_rules";
-import { Act, Choice, Field, list, Messages, ROLES, type RoleName, RowForm, Table, useAction, useLoad } from "./admin_ui";
+import { Act, Choice, Field, list, Messages, pairs, ROLES, type RoleName, RowForm, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { rpc } from "./session";
 import { fmt } from "./time";
@@ -214,18 +214,6 @@ function duration(s: number): string {
   return `${m} min ${Math.floor(s % 60)} s`;
 }
 
-/** A detail value: "—" for nothing (null, [], {}), a list of plain values joined, else compact JSON. */
-function detailValue(v: unknown): string {
-  if (v == null || (typeof v === "object" && !Object.keys(v).length)) return "—";
-  if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) return v.join(", ");
-  return typeof v === "object" ? JSON.stringify(v) : String(v);
-}
-
-const detailText = (details: Record<string, unknown>) =>
-  Object.entries(details)
-    .map(([k, v]) => `${k}: ${detailValue(v)}`)
-    .join(" · ");
-
 /** get_status as a summary line and one row per component (healthy or not, its status, its details). */
 function Health() {
   const [status, , error] = useLoad(() => rpc.call("get_status"));
@@ -249,7 +237,7 @@ function Health() {
               <td class={healthy ? "ok" : "error"}>
                 {healthy ? "✓" : "✗"} {typeof c === "string" ? c : c.status}
               </td>
-              <td>{typeof c === "string" ? "" : detailText(c.details)}</td>
+              <td>{typeof c === "string" ? "" : pairs(c.details)}</td>
             </tr>
           );
         })}
@@ -263,7 +251,7 @@ function Audit() {
   return (
     <div>
       <Messages error={error} />
-      <Table head={[t("time"), "actor", "method", "outcome", "remote"]}>
+      <Table head={[t("time"), t("actor"), t("method"), t("outcome"), t("address")]}>
           {page?.entries.map((e) => (
             <tr key={e.id}>
               <td title={e.time}>{fmt(e.time)}</td>

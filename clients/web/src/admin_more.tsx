@@ -1,7 +1,8 @@
 // More administration: webhooks (add, test, deliveries, redrive, remove), retention and storage (edit
 // as JSON), ONVIF import. Rules: admin_rules.tsx.
 import { useState } from "preact/hooks";
-import { Act, Field, list, Messages, RowForm, Table, useAction, useLoad } from "./admin_ui";
+import type { KindUsage, StorageInfo } from "./api/generated";
+import { Act, bytes, Field, list, Messages, pairs, RowForm, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
 import { rpc } from "./session";
 import { fmt } from "./time";
@@ -75,6 +76,39 @@ export function Webhooks() {
   );
 }
 
+/** get_storage_info in words: the disk, then files, size and time span per kind (all cameras, then each). */
+function Storage({ info }: { info: StorageInfo }) {
+  const rows: Array<[string, string, KindUsage]> = [
+    ...Object.entries(info.per_kind).map(([kind, u]): [string, string, KindUsage] => [t("all"), kind, u]),
+    ...Object.entries(info.per_camera).flatMap(([cam, kinds]) => Object.entries(kinds).map(([kind, u]): [string, string, KindUsage] => [cam, kind, u])),
+  ];
+  const when = (x: string | null) => (x ? fmt(x) : "—");
+  return (
+    <div data-testid="storage">
+      <p data-testid="storage-summary" class={info.level === "ok" ? "" : "error"}>
+        {t("diskUsage", { used: bytes(info.used_bytes), total: bytes(info.total_bytes), pct: Math.round(info.used_percent), free: bytes(info.free_bytes), level: info.level })}
+      </p>
+      <Table head={[t("camera"), t("type"), t("files"), t("size"), t("oldest"), t("newest")]}>
+        {rows.map(([cam, kind, u]) => (
+          <tr data-kind={kind} data-camera={cam}>
+            <td>{cam}</td>
+            <td>{kind}</td>
+            <td>{u.files}</td>
+            <td>{bytes(u.bytes)}</td>
+            <td title={u.oldest ?? ""}>{when(u.oldest)}</td>
+            <td title={u.newest ?? ""}>{when(u.newest)}</td>
+          </tr>
+        ))}
+      </Table>
+      {info.last_retention && (
+        <p data-testid="last-retention">
+          {t("lastRetention")}: {pairs(info.last_retention)}
+        </p>
+      )}
+    </div>
+  );
+}
+
 export function Retention() {
   const [settings, reload, loadError] = useLoad(() => rpc.call("get_retention_settings"));
   const [storage] = useLoad(() => rpc.call("get_storage_info"));
@@ -83,9 +117,9 @@ export function Retention() {
   const value = text ?? (settings ? JSON.stringify(settings, null, 2) : "");
   return (
     <div>
-      <pre data-testid="storage">{storage ? JSON.stringify(storage, null, 2) : ""}</pre>
+      {storage && <Storage info={storage} />}
       <label class="wide">
-        Retention (JSON)
+        {t("retentionJson")}
         <textarea rows={14} cols={80} value={value} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
       </label>
       <div class="row">
@@ -102,8 +136,16 @@ export function Retention() {
         >
           {t("save")}
         </button>
-        <button type="button" onClick={() => void run(async () => (await rpc.call("run_retention", {}), "ok"))}>
-          Run retention now
+        <button
+          type="button"
+          onClick={() =>
+            void run(async () => {
+              const r = await rpc.call("run_retention", {});
+              return t("retentionDone", { n: r.deleted_count, size: bytes(r.freed_bytes), kept: r.protected_kept });
+            })
+          }
+        >
+          {t("runRetention")}
         </button>
       </div>
       <Messages error={error || loadError} note={note} />

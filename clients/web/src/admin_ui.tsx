@@ -154,3 +154,24 @@ export function RowForm(props: { run: (f: () => Promise<unknown>) => Promise<voi
     </form>
   );
 }
+
+/** A value in words: "—" for nothing (null, [], {}), a list of plain values joined, else compact JSON. */
+function detailValue(v: unknown): string {
+  if (v == null || (typeof v === "object" && !Object.keys(v).length)) return "—";
+  if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) return v.join(", ");
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+/** {a: 1, b: null} -> "a: 1 · b: —" */
+export const pairs = (details: Record<string, unknown>) =>
+  Object.entries(details)
+    .map(([k, v]) => `${k}: ${detailValue(v)}`)
+    .join(" · ");
+
+/** 1536 -> "1.5 KiB" */
+export function bytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}

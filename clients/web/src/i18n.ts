@@ -112,6 +112,19 @@ const en = {
   retention: "Retention",
   imported: "Imported",
   updated: "Updated",
+  actor: "Actor",
+  method: "Method",
+  outcome: "Outcome",
+  address: "Address",
+  files: "Files",
+  size: "Size",
+  oldest: "Oldest",
+  newest: "Newest",
+  diskUsage: "Disk: {used} used of {total} ({pct} %), {free} free · level {level}",
+  lastRetention: "Last retention run",
+  retentionJson: "Retention (JSON)",
+  runRetention: "Run retention now",
+  retentionDone: "Retention: {n} files deleted ({size}), {kept} protected kept",
 };
 type Dict = typeof en;
 const ar: Dict = {
@@ -227,6 +240,19 @@ const ar: Dict = {
   retention: "الاحتفاظ",
   imported: "تم الاستيراد",
   updated: "تم التحديث",
+  actor: "المنفّذ",
+  method: "الطريقة",
+  outcome: "النتيجة",
+  address: "العنوان",
+  files: "الملفات",
+  size: "الحجم",
+  oldest: "الأقدم",
+  newest: "الأحدث",
+  diskUsage: "القرص: {used} مستخدم من {total} ({pct} %)، {free} متاح · المستوى {level}",
+  lastRetention: "آخر تشغيل للاحتفاظ",
+  retentionJson: "الاحتفاظ (JSON)",
+  runRetention: "تشغيل الاحتفاظ الآن",
+  retentionDone: "الاحتفاظ: حُذف {n} ملف ({size})، وأُبقي {kept} محميًا",
 };
 export type Lang = "en" | "ar";
 const dicts: Record<Lang, Dict> = { en, ar };
