@@ -120,6 +120,12 @@ def map_error(exc: BaseException, operation: str, timeout_s: float) -> DomainErr
     )
 
 
+# Building a service client parses its WSDL and schemas (CPU in a worker thread, no request to the camera;
+# the library caches the documents per process): the camera's call timeout does not bound it. A loaded
+# 2-core host took over 3 s for the media service once, reported as "the camera did not answer".
+LOCAL_SETUP_S = 60.0
+
+
 class OnvifClient:
     """One device: connect once (clock offset + service addresses), then `call(service, op, params)`."""
 
@@ -152,14 +158,15 @@ class OnvifClient:
         diff = getattr(self._camera, "dt_diff", None)
         return diff.total_seconds() if diff is not None else None
 
-    async def guard(self, operation: str, aw: Awaitable[T]) -> T:
-        """Await `aw` under the call timeout; every failure becomes a DomainError."""
+    async def guard(self, operation: str, aw: Awaitable[T], timeout_s: float | None = None) -> T:
+        """Await `aw` under the call timeout (or `timeout_s`); every failure becomes a DomainError."""
+        limit = self.timeout_s if timeout_s is None else timeout_s
         try:
-            return await asyncio.wait_for(aw, self.timeout_s)
+            return await asyncio.wait_for(aw, limit)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            raise map_error(exc, operation, self.timeout_s) from None
+            raise map_error(exc, operation, limit) from None
 
     async def connect(self) -> None:
         async with self._lock:
@@ -179,6 +186,10 @@ class OnvifClient:
             )
             os.environ.update(saved)
             try:
+                # The device service client first (local work, see LOCAL_SETUP_S); then the camera's answers,
+                # each under the call timeout.
+                build = camera.create_devicemgmt_service()
+                await self.guard("create_devicemgmt_service", build, LOCAL_SETUP_S)
                 await self.guard("connect", camera.update_xaddrs())
             except BaseException:
                 await _close_quietly(camera)
@@ -206,7 +217,7 @@ class OnvifClient:
         service = self._services.get(name)
         if service is None:
             factory: Callable[[], Awaitable[object]] = getattr(self._camera, f"create_{name}_service")
-            service = await self.guard(f"create_{name}_service", factory())
+            service = await self.guard(f"create_{name}_service", factory(), LOCAL_SETUP_S)
             self._services[name] = service
         return service
 
