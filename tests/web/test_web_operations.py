@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import av
 import pytest
+from playwright.async_api import Locator
 
 from tests.harness.onvif_net import onvif_network, start_sim
 from tests.web.browser import ConsolePage, first_seen, poll, stamp_first_seen, web_env
@@ -28,6 +30,10 @@ async def _signed_in(env: Any) -> ConsolePage:
     await page.login("admin", env.admin_password)
     await page.page.locator('[data-nav="live"]').wait_for()
     return page
+
+
+async def _texts_are(locator: Locator, want: list[str]) -> bool:
+    return await locator.all_inner_texts() == want
 
 
 def _local(ts: datetime) -> str:
@@ -193,6 +199,15 @@ async def test_events_feed_ack_and_admin_pages(tmp_path: Path) -> None:
             await page.page.wait_for_timeout(200)
             assert await page.axe() == [], tab
             await page.shot(f"admin-{tab}")
+        # An empty table says so in words (not bare headers).
+        empty = {
+            "cameras": ["No cameras."],
+            "webhooks": ["No webhooks yet: add a URL above.", "No deliveries yet."],
+            "rules": ["No rules yet: New rule makes one."],
+        }
+        for tab, want in empty.items():
+            await page.page.click(f'button[data-tab="{tab}"]')
+            await poll(partial(_texts_are, page.page.get_by_test_id("empty"), want), 10, f"{tab}: empty")
         # Health reads as a table (one row per component: ✓/✗ and its status), not get_status' JSON.
         await page.page.click('button[data-tab="health"]')
         health = page.page.get_by_test_id("health")

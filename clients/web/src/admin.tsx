@@ -94,7 +94,7 @@ function Cameras({ version }: { version: number }) {
         </button>
       </RowForm>
       <Messages error={error || loadError} note={note} />
-      <Table head={["ID", t("name"), t("source"), t("substream"), t("status"), t("admin")]}>
+      <Table head={["ID", t("name"), t("source"), t("substream"), t("status"), t("admin")]} empty={t("noCameras")}>
           {page?.cameras.map((c) => (
             <tr key={c.id} data-camera-row={c.id}>
               <td>{c.id}</td>
@@ -187,7 +187,7 @@ function ApiKeys() {
         </button>
       </RowForm>
       <Messages error={error || loadError} note={note && <code>{note}</code>} />
-      <Table head={["key_id", t("name"), t("role"), t("status"), t("admin")]}>
+      <Table head={[t("keyId"), t("name"), t("role"), t("status"), t("admin")]} empty={t("noApiKeys")}>
           {keys?.keys.map((k) => (
             <tr key={k.key_id}>
               <td>{k.key_id}</td>
@@ -251,7 +251,7 @@ function Audit() {
   return (
     <div>
       <Messages error={error} />
-      <Table head={[t("time"), t("actor"), t("method"), t("outcome"), t("address")]}>
+      <Table head={[t("time"), t("actor"), t("method"), t("outcome"), t("address")]} empty={t("noEntries")}>
           {page?.entries.map((e) => (
             <tr key={e.id}>
               <td title={e.time}>{fmt(e.time)}</td>

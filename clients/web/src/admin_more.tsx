@@ -24,18 +24,18 @@ export function Webhooks() {
         }}
       >
         <Field label="URL" value={url} set={setUrl} />
-        <Field label="Topics" value={topics} set={setTopics} />
+        <Field label={t("topics")} value={topics} set={setTopics} />
         <button type="submit" disabled={!url}>
           {t("add")}
         </button>
       </RowForm>
       <Messages error={error || loadError} note={note} />
-      <Table head={["URL", "Topics", t("status"), t("admin")]}>
+      <Table head={["URL", t("topics"), t("status"), t("admin")]} empty={t("noWebhooks")}>
           {hooks?.map((h) => (
             <tr key={h.id}>
               <td>{h.url}</td>
               <td>{h.topics.join(", ")}</td>
-              <td>{h.enabled === false ? "disabled" : "enabled"}</td>
+              <td>{h.enabled === false ? t("disabled") : t("enabled")}</td>
               <td>
                 <button
                   type="button"
@@ -43,19 +43,19 @@ export function Webhooks() {
                     void run(async () => {
                       const r = await rpc.call("test_webhook", { id: h.id }, 30_000);
                       reloadDeliveries();
-                      return r.delivered ? `delivered: HTTP ${r.status} in ${Math.round(r.latency_ms)} ms` : `failed: ${r.error ?? r.status}`;
+                      return r.delivered ? t("testDelivered", { status: r.status ?? "", ms: Math.round(r.latency_ms) }) : t("testFailed", { error: r.error ?? r.status ?? "" });
                     })
                   }
                 >
-                  Test
+                  {t("test")}
                 </button>
                 <Act label={t("remove")} run={run} f={async () => (await rpc.call("remove_webhook", { id: h.id }), reload())} />
               </td>
             </tr>
           ))}
       </Table>
-      <h3>Deliveries</h3>
-      <Table head={[t("time"), t("type"), t("status"), "Attempts", t("admin")]}>
+      <h3>{t("deliveries")}</h3>
+      <Table head={[t("time"), t("type"), t("status"), t("attempts"), t("admin")]} empty={t("noDeliveries")}>
           {deliveries?.map((d) => (
             <tr key={d.id}>
               <td title={new Date(d.created_at * 1000).toISOString()}>{fmt(d.created_at * 1000)}</td>
@@ -66,7 +66,7 @@ export function Webhooks() {
               <td>{d.attempts}</td>
               <td>
                 {d.status !== "delivered" && (
-                  <Act label="Redrive" run={run} f={async () => (await rpc.call("redrive_webhook_delivery", { id: d.id }), reloadDeliveries())} />
+                  <Act label={t("redrive")} run={run} f={async () => (await rpc.call("redrive_webhook_delivery", { id: d.id }), reloadDeliveries())} />
                 )}
               </td>
             </tr>

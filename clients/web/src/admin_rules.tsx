@@ -139,7 +139,7 @@ export function Rules() {
       )}
       {draft && types && <RuleEditor draft={draft} types={types} onSave={(d) => void save(d)} onCancel={() => setDraft(null)} />}
       <Messages error={error || loadError} note={note} />
-      <Table head={[t("name"), t("trigger"), t("actions"), t("admin")]}>
+      <Table head={[t("name"), t("trigger"), t("actions"), t("admin")]} empty={t("noRules")}>
         {rules?.map((r) => (
           <tr key={r.id} data-rule={r.id}>
             <td>{r.name}</td>

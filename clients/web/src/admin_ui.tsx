@@ -1,6 +1,6 @@
 // The pieces every administration form shares: loading a list, running an action with its message,
 // labelled inputs, a role picker and a table with column headers.
-import type { ComponentChildren } from "preact";
+import { type ComponentChildren, toChildArray } from "preact";
 import { useEffect, useId, useState } from "preact/hooks";
 import type { Methods } from "./api/generated";
 
@@ -112,8 +112,10 @@ export function Choice<T extends string>(props: { label: string; value: T; optio
   );
 }
 
-/** A table with one header row; `children` are its body rows. */
-export function Table({ head, children }: { head: string[]; children: ComponentChildren }) {
+/** A table with one header row; `children` are its body rows. Once loaded (children not undefined) and
+ * without rows, it says `empty` in one row instead of showing bare headers. */
+export function Table({ head, children, empty }: { head: string[]; children: ComponentChildren; empty?: string }) {
+  const none = empty && children !== undefined && children !== null && toChildArray(children).length === 0;
   return (
     <table>
       <thead>
@@ -123,7 +125,17 @@ export function Table({ head, children }: { head: string[]; children: ComponentC
           ))}
         </tr>
       </thead>
-      <tbody>{children}</tbody>
+      <tbody>
+        {none ? (
+          <tr data-testid="empty">
+            <td colSpan={head.length} class="muted">
+              {empty}
+            </td>
+          </tr>
+        ) : (
+          children
+        )}
+      </tbody>
     </table>
   );
 }

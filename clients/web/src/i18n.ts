@@ -125,6 +125,20 @@ const en = {
   retentionJson: "Retention (JSON)",
   runRetention: "Run retention now",
   retentionDone: "Retention: {n} files deleted ({size}), {kept} protected kept",
+  keyId: "Key id",
+  noApiKeys: "No API keys.",
+  noEntries: "No entries.",
+  noRules: "No rules yet: New rule makes one.",
+  noWebhooks: "No webhooks yet: add a URL above.",
+  noDeliveries: "No deliveries yet.",
+  disabled: "disabled",
+  enabled: "enabled",
+  test: "Test",
+  testDelivered: "Delivered: HTTP {status} in {ms} ms",
+  testFailed: "Failed: {error}",
+  deliveries: "Deliveries",
+  attempts: "Attempts",
+  redrive: "Redrive",
 };
 type Dict = typeof en;
 const ar: Dict = {
@@ -253,6 +267,20 @@ const ar: Dict = {
   retentionJson: "الاحتفاظ (JSON)",
   runRetention: "تشغيل الاحتفاظ الآن",
   retentionDone: "الاحتفاظ: حُذف {n} ملف ({size})، وأُبقي {kept} محميًا",
+  keyId: "معرّف المفتاح",
+  noApiKeys: "لا توجد مفاتيح API.",
+  noEntries: "لا توجد إدخالات.",
+  noRules: "لا توجد قواعد بعد: «قاعدة جديدة» تنشئ واحدة.",
+  noWebhooks: "لا توجد خطافات ويب بعد: أضف عنوان URL أعلاه.",
+  noDeliveries: "لا توجد عمليات تسليم بعد.",
+  disabled: "معطّل",
+  enabled: "مفعّل",
+  test: "اختبار",
+  testDelivered: "تم التسليم: HTTP {status} خلال {ms} ms",
+  testFailed: "فشل: {error}",
+  deliveries: "عمليات التسليم",
+  attempts: "المحاولات",
+  redrive: "إعادة الإرسال",
 };
 export type Lang = "en" | "ar";
 const dicts: Record<Lang, Dict> = { en, ar };
