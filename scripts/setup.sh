@@ -88,7 +88,12 @@ if ((${#missing[@]})); then
       "${SUDO[@]}" pg_ctlcluster "$ver" "$name" stop || true
     done
   fi
-  if [[ "$PROFILE" == "image" ]]; then "${SUDO[@]}" apt-get clean && "${SUDO[@]}" rm -rf /var/lib/apt/lists/*; fi
+  if [[ "$PROFILE" == "image" ]]; then
+    # A build cache mounted over apt's folders (scripts/build-image.sh) is not part of the image: keep it.
+    is_mount() { command -v mountpoint >/dev/null 2>&1 && mountpoint -q "$1"; }
+    is_mount /var/cache/apt || "${SUDO[@]}" apt-get clean
+    is_mount /var/lib/apt/lists || "${SUDO[@]}" rm -rf /var/lib/apt/lists/*
+  fi
 fi
 
 # ---------------------------------------------------------------- 2. Python venv
