@@ -26,6 +26,11 @@ SECRET = "s3cret-for-tests-0123456789"
 FAST = {
     "events": {"webhooks": {"backoff_base_s": 0.2, "jitter": 0.25, "poll_interval_s": 0.05, "timeout_s": 2.0}}
 }
+# Growing gaps, measured at the receiver: a 0.5 s base keeps consecutive backoffs (0.375-0.5, 0.75-1, 1.5-2 s)
+# at least 0.25 s apart, more than the loop stalls and poll steps of a loaded machine add to one gap.
+RETRIES = {
+    "events": {"webhooks": {"backoff_base_s": 0.5, "jitter": 0.25, "poll_interval_s": 0.05, "timeout_s": 2.0}}
+}
 
 
 def doc_verifier() -> Callable[..., bool]:
@@ -55,7 +60,7 @@ async def _wait_delivery(
 
 async def test_retries_with_growing_gaps_then_one_signed_delivery(service_factory: Any) -> None:
     verify = doc_verifier()
-    async with webhook_receiver(script=[500, 500, 503, 200]) as rx, service_factory(overrides=FAST) as svc:
+    async with webhook_receiver(script=[500, 500, 503, 200]) as rx, service_factory(overrides=RETRIES) as svc:
         admin = await svc.client()
         hook = await admin.call("add_webhook", {"url": rx.url, "topics": ["alarm.*"], "secret": SECRET})
         assert hook["has_secret"] is True and "secret" not in hook
@@ -67,7 +72,7 @@ async def test_retries_with_growing_gaps_then_one_signed_delivery(service_factor
             "create_event", {"type": "alarm.intrusion", "severity": "high", "data": {"zone": 4}}
         )
         await admin.call("create_event", {"type": "other.thing"})  # not a matching topic: never sent
-        requests = await rx.wait_for(4)
+        requests = await rx.wait_for(4, timeout=30)
         row = await _wait_delivery(admin, hook["id"], "delivered")
         await asyncio.sleep(0.8)  # anything more would arrive within this
         assert [r.answered for r in rx.requests] == [500, 500, 503, 200]
@@ -76,7 +81,7 @@ async def test_retries_with_growing_gaps_then_one_signed_delivery(service_factor
 
         gaps = [b.at - a.at for a, b in itertools.pairwise(requests)]
         assert gaps[0] < gaps[1] < gaps[2], gaps
-        assert gaps[0] >= 0.14  # base 0.2 s with 25 % jitter
+        assert gaps[0] >= 0.37  # base 0.5 s with 25 % jitter
 
         keys = {r.headers["Idempotency-Key"] for r in requests}
         assert keys == {row["id"]}  # one key across all retries
