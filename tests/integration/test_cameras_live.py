@@ -71,7 +71,7 @@ async def test_three_cameras_online_readable_and_status_pushed(
     print(f"OFFLINE notification after {time.monotonic() - stopped_at:.3f} s")
     await publisher.start()
     note = await rpc.next_notification(
-        "camera_status_update", timeout=10.0, where=lambda p: p["device"] == "pub1" and p["state"] == "ONLINE"
+        "camera_status_update", timeout=30.0, where=lambda p: p["device"] == "pub1" and p["state"] == "ONLINE"
     )
     assert note["params"]["resolution"] == "352x288"
     status = await rpc.call("get_camera_status", {"device": "pub1"})

@@ -127,7 +127,7 @@ async def test_client_reconnects_after_a_service_restart_and_events_flow_again(t
         await cs.connect()
         events = await cs.events.follow(topics=["alarm.*"])
         await cs.events.create(type="alarm.before_restart")
-        assert (await events.next(timeout=5)).event.type == "alarm.before_restart"
+        assert (await events.next(timeout=20)).event.type == "alarm.before_restart"
         first_sub = events.subscription
     try:
         await wait_for(lambda: not cs.connected, 10, 0.05, message="client never noticed the stop")
@@ -136,7 +136,7 @@ async def test_client_reconnects_after_a_service_restart_and_events_flow_again(t
             assert cs.reconnects == 1 and events.renewals == 1
             async with CameraServiceClient(svc2.ws_url, token=svc2.token("operator")) as other:
                 created = await other.events.create(type="alarm.after_restart")
-            note = await events.next(timeout=5)
+            note = await events.next(timeout=20)
             assert note.event.id == created.id
             assert events.subscription is not None and note.subscription == events.subscription
             assert first_sub is not None

@@ -78,7 +78,7 @@ async def test_unicast_discovery_finds_the_simulator_and_streams_found_events(
     assert device["address"] == f"urn:uuid:{env.sim.config['endpoint_uuid']}"
     assert (device["name"], device["hardware"], device["location"]) == ("Lobby Cam", "SimPTZ-1", "lab")
     assert device["source"] == env.netns.ns_ip and device["registered"] is False
-    note = await rpc.next_notification("discovery.found", timeout=2.0)
+    note = await rpc.next_notification("discovery.found", timeout=10.0)
     assert note["params"]["xaddrs"] == [env.sim.xaddr]
 
 
