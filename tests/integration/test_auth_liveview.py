@@ -52,9 +52,11 @@ async def test_live_view_needs_scoped_token_and_respects_quota(
         await wait_camera(admin, "metro-cam", status="ONLINE")
 
         # pushes: the admin saw metro-cam come online, the police viewer did not, the anonymous nothing
-        await admin.next_notification("camera_status_update", where=lambda p: "metro" in json.dumps(p))
+        await admin.next_notification(
+            "camera_status_update", timeout=15, where=lambda p: "metro" in json.dumps(p)
+        )
         await police_viewer.next_notification(
-            "camera_status_update", where=lambda p: "police" in json.dumps(p)
+            "camera_status_update", timeout=15, where=lambda p: "police" in json.dumps(p)
         )
         pushed = [
             police_viewer.notifications.get_nowait() for _ in range(police_viewer.notifications.qsize())
