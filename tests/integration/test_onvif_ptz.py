@@ -10,6 +10,7 @@ sent by the service. Its velocity range is [-0.8, 0.8], so range checks visibly 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -191,15 +192,17 @@ async def test_continuous_move_stops_after_its_timeout(env: Env, op: RpcClient) 
 
 async def test_continuous_move_is_stopped_when_the_client_disconnects(env: Env, op: RpcClient) -> None:
     client = await env.service.client("operator")
-    await ptz(client, "continuous_move", pan=-0.3, timeout_s=1)
+    # A 3 s timer: the disconnect below must come first, even on a loaded machine.
+    moved_at = time.monotonic()
+    await ptz(client, "continuous_move", pan=-0.3, timeout_s=3)
     assert (await env.sim.state())["moving"] is True
     await client.close()  # the client vanishes without sending stop
     stopped = await wait_for(lambda: env.of("ptz.stopped"), 10.0, 0.05)
-    assert stopped[0].data["reason"] == "disconnected"  # the disconnect hook, not the 1 s timer
+    assert stopped[0].data["reason"] == "disconnected"  # the disconnect hook, not the 3 s timer
     assert await env.sim.ops() == ["ContinuousMove", "Stop"]
     assert (await env.sim.state())["moving"] is False
-    await asyncio.sleep(1.2)  # the cancelled timer must not send a second Stop
-    assert await env.sim.ops() == ["ContinuousMove", "Stop"]
+    await asyncio.sleep(max(0.0, moved_at + 3.5 - time.monotonic()))  # past the cancelled timer's end:
+    assert await env.sim.ops() == ["ContinuousMove", "Stop"]  # it sent no second Stop
 
 
 async def test_commands_to_one_camera_are_serialised(env: Env, op: RpcClient) -> None:
