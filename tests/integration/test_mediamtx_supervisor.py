@@ -307,7 +307,7 @@ async def test_ffmpeg_publisher_shows_h264_track(sup: MediaMTXSupervisor) -> Non
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while True:
             paths = {p.name: p for p in await sup.client.list_paths()}
             if paths["cam1"].ready or time.monotonic() > deadline:
