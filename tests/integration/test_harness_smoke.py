@@ -52,7 +52,7 @@ async def test_publish_read_and_unpublish(tmp_path: Path, test_camera_factory: A
             info = await _path_info(http, mtx, "cam1")
             return info if info.get("ready") else None
 
-        info = await wait_for(ready, timeout=10, message=lambda: f"mediamtx output:\n{mtx.output(50)}")
+        info = await wait_for(ready, timeout=30, message=lambda: f"mediamtx output:\n{mtx.output(50)}")
         track = info["tracks2"][0]
         assert track["codec"] == "H264"
         assert track["codecProps"]["width"] == 320
@@ -67,7 +67,7 @@ async def test_publish_read_and_unpublish(tmp_path: Path, test_camera_factory: A
         async def not_ready() -> bool:
             return not (await _path_info(http, mtx, "cam1")).get("ready")
 
-        await wait_for(not_ready, timeout=5)
+        await wait_for(not_ready, timeout=15)
 
 
 async def test_default_fixture_accepts_any_path(mediamtx: MediaMTXInstance, test_camera_factory: Any) -> None:
@@ -78,7 +78,7 @@ async def test_default_fixture_accepts_any_path(mediamtx: MediaMTXInstance, test
         async def ready() -> bool:
             return bool((await _path_info(http, mediamtx, "anything/nested")).get("ready"))
 
-        await wait_for(ready, timeout=10, message=lambda: mediamtx.output(50))
+        await wait_for(ready, timeout=30, message=lambda: mediamtx.output(50))
         async with http.get(f"{mediamtx.metrics_url}/metrics") as resp:
             assert resp.status == 200
     assert cam.running
