@@ -9,7 +9,8 @@
 #   IMAGE_BASE     FROM this image (e.g. debian:bookworm-slim where a registry is reachable). Unset: a debootstrapped
 #                  bookworm minbase (scripts/image-base.sh, cached in ~/.cache/camera-service/image/), imported
 #                  as localhost/bookworm-minbase.
-#   BUILDAH_ROOT, BUILDAH_RUNROOT   private buildah storage (default: buildah's own); driver: vfs.
+#   BUILDAH_ROOT, BUILDAH_RUNROOT   private buildah storage (default: buildah's own).
+#   BUILDAH_DRIVER   storage driver (default: overlay where the kernel allows it, else vfs: scripts/buildah-driver.sh).
 #   IMAGE_BUILD_CACHE   apt's download cache and lists, mounted into the RUN step (default
 #                  ~/.cache/camera-service/image/apt; "none": no cache).
 # Prints "build_seconds=N" and "image_bytes=N" on stderr, the image name on stdout.
@@ -18,7 +19,10 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 TAG="${1:-localhost/camera-service:dev}"
 MTX_VERSION="$(sed -n 's/^ARG MEDIAMTX_VERSION=//p' Dockerfile)"
-BUILDAH=(buildah --storage-driver vfs)
+DRIVER="$(bash scripts/buildah-driver.sh "${BUILDAH_ROOT:-/var/lib/containers/storage}")"
+BUILDAH=(buildah --storage-driver "$DRIVER")
+# No private bind mount of the storage home: it would outlive buildah (a mount left in a deleted temp dir).
+[[ "$DRIVER" == "overlay" ]] && BUILDAH+=(--storage-opt overlay.skip_mount_home=true)
 [[ -n "${BUILDAH_ROOT:-}" ]] && BUILDAH+=(--root "$BUILDAH_ROOT")
 [[ -n "${BUILDAH_RUNROOT:-}" ]] && BUILDAH+=(--runroot "$BUILDAH_RUNROOT")
 log() { printf '[build-image] %s\n' "$*" >&2; }
@@ -80,6 +84,7 @@ fi
 
 log "building $TAG from the Dockerfile (FROM $BASE)"
 start=$SECONDS
+log "storage driver: $DRIVER"
 # docker format: OCI image configs have no HEALTHCHECK. chroot isolation: no user namespaces needed.
 "${BUILDAH[@]}" bud --isolation chroot --network host --format docker "${MOUNTS[@]}" \
   --build-arg "BASE=$BASE" -t "$TAG" -f "$CTX/Dockerfile" "$CTX" >&2
