@@ -7,6 +7,7 @@ import { OnvifImport, Retention, Webhooks } from "./admin_more";
 import { Rules } from "./admin_rules";
 import { Act, Choice, Field, list, Messages, pairs, ROLES, type RoleName, RowForm, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
+import { term } from "./i18n_terms";
 import { rpc } from "./session";
 import { fmt } from "./time";
 
@@ -71,7 +72,7 @@ function Cameras({ version }: { version: number }) {
           reload();
         }}
       >
-        <Field label="ID" value={form.id} set={set("id")} />
+        <Field label={t("id")} value={form.id} set={set("id")} />
         <Field label={t("name")} value={form.name} set={set("name")} />
         <Field label={t("source")} value={form.source} set={set("source")} />
         <Field label={t("substream")} value={form.substream} set={set("substream")} />
@@ -94,14 +95,14 @@ function Cameras({ version }: { version: number }) {
         </button>
       </RowForm>
       <Messages error={error || loadError} note={note} />
-      <Table head={["ID", t("name"), t("source"), t("substream"), t("status"), t("admin")]} empty={t("noCameras")}>
+      <Table head={[t("id"), t("name"), t("source"), t("substream"), t("status"), t("admin")]} empty={t("noCameras")}>
           {page?.cameras.map((c) => (
             <tr key={c.id} data-camera-row={c.id}>
               <td>{c.id}</td>
               <td>{c.name}</td>
               <td>{c.source}</td>
               <td>{c.substream ?? ""}</td>
-              <td>{c.enabled ? c.status : "DISABLED"}</td>
+              <td>{c.enabled ? term(c.status) : t("cameraDisabled")}</td>
               <td>
                 <Act label={c.enabled ? t("disable") : t("enable")} run={run} f={async () => (await rpc.call("update_camera", { camera: c.id, enabled: !c.enabled }), reload())} />
                 <Act label={t("remove")} ask={`${t("remove")} ${c.id}?`} run={run} f={async () => (await rpc.call("remove_camera", { camera: c.id }), reload())} />
@@ -130,7 +131,7 @@ function Users() {
       >
         <Field label={t("username")} value={form.username} set={(v) => setForm({ ...form, username: v })} />
         <Field label={t("password")} value={form.password} set={(v) => setForm({ ...form, password: v })} type="password" />
-        <Choice label={t("role")} value={form.role} options={ROLES} set={(role) => setForm({ ...form, role })} />
+        <Choice label={t("role")} value={form.role} options={ROLES} names={term} set={(role) => setForm({ ...form, role })} />
         <Field label={t("cameras")} value={form.cameras} set={(v) => setForm({ ...form, cameras: v })} />
         <button type="submit" disabled={!form.username || !form.password}>
           {t("create")}
@@ -148,12 +149,12 @@ function Users() {
                   onChange={(e) => void run(async () => (await rpc.call("update_user", { username: u.username, role: (e.target as HTMLSelectElement).value as RoleName }), reload()))}
                 >
                   {ROLES.map((r) => (
-                    <option value={r}>{r}</option>
+                    <option value={r}>{term(r)}</option>
                   ))}
                 </select>
               </td>
               <td>{(u.scopes.cameras ?? []).join(", ") || t("all")}</td>
-              <td>{u.disabled ? "disabled" : `${u.active_sessions} sessions`}</td>
+              <td>{u.disabled ? t("disabled") : t("sessions", { n: u.active_sessions })}</td>
               <td>
                 <Act label={u.disabled ? t("enable") : t("disable")} run={run} f={async () => (await rpc.call("update_user", { username: u.username, disabled: !u.disabled }), reload())} />
               </td>
@@ -181,7 +182,7 @@ function ApiKeys() {
         }}
       >
         <Field label={t("name")} value={name} set={setName} />
-        <Choice label={t("role")} value={role} options={ROLES} set={setRole} />
+        <Choice label={t("role")} value={role} options={ROLES} names={term} set={setRole} />
         <button type="submit" disabled={!name}>
           {t("create")}
         </button>
@@ -192,8 +193,8 @@ function ApiKeys() {
             <tr key={k.key_id}>
               <td>{k.key_id}</td>
               <td>{k.name}</td>
-              <td>{k.role}</td>
-              <td>{k.revoked_at ? "revoked" : "active"}</td>
+              <td>{term(k.role)}</td>
+              <td>{k.revoked_at ? t("revoked") : t("active")}</td>
               <td>
                 {!k.revoked_at && (
                   <Act label={t("remove")} run={run} f={async () => (await rpc.call("revoke_api_key", { key_id: k.key_id }), reload())} />
@@ -209,9 +210,9 @@ function ApiKeys() {
 /** "2 d 3 h", "3 h 4 min", "4 min 5 s" */
 function duration(s: number): string {
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-  if (d) return `${d} d ${h} h`;
-  if (h) return `${h} h ${m} min`;
-  return `${m} min ${Math.floor(s % 60)} s`;
+  if (d) return t("durDays", { d, h });
+  if (h) return t("durHours", { h, m });
+  return t("durMinutes", { m, s: Math.floor(s % 60) });
 }
 
 /** get_status as a summary line and one row per component (healthy or not, its status, its details). */

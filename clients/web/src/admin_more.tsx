@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import type { KindUsage, StorageInfo } from "./api/generated";
 import { Act, bytes, Field, list, Messages, pairs, RowForm, Table, useAction, useLoad } from "./admin_ui";
 import { t } from "./i18n";
+import { term } from "./i18n_terms";
 import { rpc } from "./session";
 import { fmt } from "./time";
 
@@ -23,14 +24,14 @@ export function Webhooks() {
           reload();
         }}
       >
-        <Field label="URL" value={url} set={setUrl} />
+        <Field label={t("url")} value={url} set={setUrl} />
         <Field label={t("topics")} value={topics} set={setTopics} />
         <button type="submit" disabled={!url}>
           {t("add")}
         </button>
       </RowForm>
       <Messages error={error || loadError} note={note} />
-      <Table head={["URL", t("topics"), t("status"), t("admin")]} empty={t("noWebhooks")}>
+      <Table head={[t("url"), t("topics"), t("status"), t("admin")]} empty={t("noWebhooks")}>
           {hooks?.map((h) => (
             <tr key={h.id}>
               <td>{h.url}</td>
@@ -61,7 +62,7 @@ export function Webhooks() {
               <td title={new Date(d.created_at * 1000).toISOString()}>{fmt(d.created_at * 1000)}</td>
               <td>{d.event_type}</td>
               <td>
-                {d.status} {d.last_status ?? ""} {d.last_error ?? ""}
+                {term(d.status)} {d.last_status ?? ""} {d.last_error ?? ""}
               </td>
               <td>{d.attempts}</td>
               <td>
@@ -92,7 +93,7 @@ function Storage({ info }: { info: StorageInfo }) {
         {rows.map(([cam, kind, u]) => (
           <tr data-kind={kind} data-camera={cam}>
             <td>{cam}</td>
-            <td>{kind}</td>
+            <td>{term(kind)}</td>
             <td>{u.files}</td>
             <td>{bytes(u.bytes)}</td>
             <td title={u.oldest ?? ""}>{when(u.oldest)}</td>
@@ -163,7 +164,7 @@ export function OnvifImport({ onImported }: { onImported: () => void }) {
       const given = list(hosts);
       const r = await rpc.call("discover_cameras", { hosts: given.length ? given : null, timeout_s: 3 }, 30_000);
       setFound(r.devices);
-      return `${r.devices.length} found`;
+      return t("found", { n: r.devices.length });
     });
   const field = (k: keyof typeof form, label: string, type: "text" | "password" = "text") => (
     <Field label={label} value={form[k]} type={type} set={(v) => setForm({ ...form, [k]: v })} />
@@ -171,9 +172,9 @@ export function OnvifImport({ onImported }: { onImported: () => void }) {
   return (
     <div>
       <div class="row">
-        <Field label="Discovery hosts (optional)" value={hosts} set={setHosts} />
+        <Field label={t("discoveryHosts")} value={hosts} set={setHosts} />
         <button type="button" data-testid="discover" onClick={() => void discover()}>
-          ONVIF discovery
+          {t("onvifDiscovery")}
         </button>
       </div>
       {found.length > 0 && (
@@ -184,7 +185,7 @@ export function OnvifImport({ onImported }: { onImported: () => void }) {
                 <td>{d.xaddrs[0]}</td>
                 <td>
                   {d.registered ? (
-                    "registered"
+                    t("registered")
                   ) : (
                     <button type="button" onClick={() => setForm({ ...form, xaddr: d.xaddrs[0] ?? "" })}>
                       {t("select")}
@@ -210,12 +211,12 @@ export function OnvifImport({ onImported }: { onImported: () => void }) {
         return `${r.created ? t("imported") : t("updated")}: ${r.camera} (${r.name})${extra} · ${r.source}`;
       }}
     >
-      {field("xaddr", "ONVIF xaddr")}
+      {field("xaddr", t("onvifXaddr"))}
       {field("user", t("username"))}
       {field("password", t("password"), "password")}
-      {field("id", "ID")}
+      {field("id", t("id"))}
       <button type="submit" disabled={!form.xaddr}>
-        ONVIF import
+        {t("onvifImport")}
       </button>
       <Messages error={error} note={note} />
     </RowForm>

@@ -5,6 +5,7 @@ import { useState } from "preact/hooks";
 import type { ActionTypeInfo, Rule, RuleAction, Severity, Trigger } from "./api/generated";
 import { Act, Choice, Field, list, Messages, Table, useAction, useLoad } from "./admin_ui";
 import { getLang, t } from "./i18n";
+import { paramText, term } from "./i18n_terms";
 import { can, rpc } from "./session";
 
 const SEVERITIES = ["", "low", "medium", "high", "critical"] as const;
@@ -104,7 +105,7 @@ function triggerText(tr: Trigger): string {
   return [
     `${t("topics")}: ${tr.topics.join(", ")}`,
     tr.cameras?.length && `${t("cameras")}: ${tr.cameras.join(", ")}`,
-    c.min_severity && `${t("minSeverity")}: ${c.min_severity}`,
+    c.min_severity && `${t("minSeverity")}: ${term(c.min_severity)}`,
     c.labels?.length && `${t("labels")}: ${c.labels.join(", ")}`,
     c.min_confidence != null && `${t("minConfidence")}: ${c.min_confidence}`,
     data.length && `${t("data")}: ${data.join(", ")}`,
@@ -144,7 +145,7 @@ export function Rules() {
           <tr key={r.id} data-rule={r.id}>
             <td>{r.name}</td>
             <td data-testid="rule-trigger">{triggerText(r.trigger)}</td>
-            <td>{r.actions.map((a) => a.type).join(", ")}</td>
+            <td>{r.actions.map((a) => term(a.type)).join(", ")}</td>
             <td>
               {mayEdit && r.source === "api" && (
                 <button type="button" onClick={() => setDraft(draftOf(r))}>
@@ -182,7 +183,7 @@ function RuleEditor({ draft, types, onSave, onCancel }: { draft: Draft; types: A
       </fieldset>
       <fieldset class="row">
         <legend>{t("conditions")}</legend>
-        <Choice label={t("minSeverity")} value={d.minSeverity} options={SEVERITIES} set={(v) => setD({ ...d, minSeverity: v })} />
+        <Choice label={t("minSeverity")} value={d.minSeverity} options={SEVERITIES} names={term} set={(v) => setD({ ...d, minSeverity: v })} />
         <Field label={t("labels")} value={d.labels} set={set("labels")} />
         <Field label={t("minConfidence")} value={d.minConfidence} set={set("minConfidence")} />
         <Field label={t("cooldown")} value={d.cooldown} set={set("cooldown")} />
@@ -194,17 +195,17 @@ function RuleEditor({ draft, types, onSave, onCancel }: { draft: Draft; types: A
             <legend>
               {t("action")} {i + 1}
             </legend>
-            <Choice label={t("type")} value={a.type} options={types.map((x) => x.type)} set={(type) => setAction(i, { type, params: {} })} />
+            <Choice label={t("type")} value={a.type} options={types.map((x) => x.type)} names={term} set={(type) => setAction(i, { type, params: {} })} />
             {props(types.find((x) => x.type === a.type)).map((p) => {
-              const label = p.title ?? humanize(p.name);
+              const [label, hint] = paramText(p.name, p.title ?? humanize(p.name), p.description);
               const setParam = (v: string) => setAction(i, { ...a, params: { ...a.params, [p.name]: v } });
               const ty = kind(p);
               return p.enum ? (
-                <Choice label={label} hint={p.description} value={a.params[p.name] ?? ""} options={["", ...p.enum]} names={(o) => o || `${t("byDefault")}: ${placeholderOf(p) ?? "—"}`} set={setParam} />
+                <Choice label={label} hint={hint} value={a.params[p.name] ?? ""} options={["", ...p.enum]} names={(o) => (o ? term(o) : `${t("byDefault")}: ${term(placeholderOf(p) ?? "—")}`)} set={setParam} />
               ) : (
                 <Field
                   label={label}
-                  hint={p.description}
+                  hint={hint}
                   placeholder={placeholderOf(p)}
                   required={p.required}
                   inputMode={ty === "number" ? "decimal" : ty === "integer" ? "numeric" : undefined}

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { AdminPage } from "./admin";
 import { EventsPage } from "./events";
 import { getLang, setLang, t, type Lang } from "./i18n";
+import { term } from "./i18n_terms";
 import { LivePage } from "./live/live";
 import { LoginPage } from "./login";
 import { RecordingsPage } from "./recordings";
@@ -51,7 +52,7 @@ export function App() {
   return (
     <div class="shell">
       <header>
-        <nav aria-label="main">
+        <nav aria-label={t("mainNav")}>
           {nav.map(([id, label]) => (
             <a href={`#/${id}`} aria-current={route[0] === id ? "page" : undefined} data-nav={id}>
               {label}
@@ -59,7 +60,7 @@ export function App() {
           ))}
         </nav>
         <div class="prefs">
-          <span class={`conn conn-${conn}`} title={conn} role="img" aria-label={`connection ${conn}`} />
+          <span class={`conn conn-${conn}`} title={term(conn)} role="img" aria-label={t("connection", { state: term(conn) })} />
           <label>
             {t("language")}
             <select
@@ -93,7 +94,7 @@ export function App() {
             </select>
           </label>
           <span class="who">
-            {user.username} ({user.role})
+            {user.username} ({term(user.role)})
           </span>
           <button type="button" onClick={() => void logout()}>
             {t("signOut")}

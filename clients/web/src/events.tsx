@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { EventStatus, Severity, StoredEvent } from "./api/generated";
 import { t } from "./i18n";
+import { term } from "./i18n_terms";
 import { can, rpc } from "./session";
 import { fmt, utc } from "./time";
 
@@ -97,7 +98,7 @@ export function EventsPage() {
       <select value={filter[key]} onChange={(e) => setFilter({ ...filter, [key]: (e.target as HTMLSelectElement).value })}>
         <option value="">{t("all")}</option>
         {options.map((o) => (
-          <option value={o}>{o}</option>
+          <option value={o}>{term(o)}</option>
         ))}
       </select>
     </label>
@@ -144,8 +145,8 @@ export function EventsPage() {
               <td title={utc((e.time ?? 0) * 1000)}>{fmt((e.time ?? 0) * 1000)}</td>
               <td>{e.camera ?? "—"}</td>
               <td>{e.type}</td>
-              <td class={`sev-${e.severity}`}>{e.severity}</td>
-              <td>{e.status}</td>
+              <td class={`sev-${e.severity}`}>{term(e.severity ?? "")}</td>
+              <td>{term(e.status ?? "")}</td>
               <td>
                 {mayChange && e.status === "new" && (
                   <button type="button" onClick={(k) => (k.stopPropagation(), void ack(e.id!))}>

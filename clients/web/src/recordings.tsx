@@ -6,12 +6,12 @@ import { t } from "./i18n";
 import { can, rpc } from "./session";
 import { downloadName, fmt, fromZoneInput, toZoneInput, utc, zone } from "./time";
 
-const SPANS: Array<[string, number]> = [
-  ["15 min", 900],
-  ["1 h", 3600],
-  ["6 h", 6 * 3600],
-  ["24 h", 86400],
-  ["7 d", 7 * 86400],
+const SPANS: Array<[() => string, number]> = [
+  [() => t("spanMinutes", { n: 15 }), 900],
+  [() => t("spanHours", { n: 1 }), 3600],
+  [() => t("spanHours", { n: 6 }), 6 * 3600],
+  [() => t("spanHours", { n: 24 }), 86400],
+  [() => t("spanDays", { n: 7 }), 7 * 86400],
 ];
 const PLAY_S = 60;
 
@@ -119,7 +119,7 @@ export function RecordingsPage({ camera }: { camera: string }) {
           {t("zoomTimeline")}
           <select value={span} onChange={(e) => setSpan(Number((e.target as HTMLSelectElement).value))}>
             {SPANS.map(([label, s]) => (
-              <option value={s}>{label}</option>
+              <option value={s}>{label()}</option>
             ))}
           </select>
         </label>
@@ -197,7 +197,7 @@ export function RecordingsPage({ camera }: { camera: string }) {
             )}
           </div>
           <p>
-            {timeline ? `${Math.round(timeline.recorded_s)} s / ${timeline.segments} segments` : ""}
+            {timeline ? t("recordedSummary", { s: Math.round(timeline.recorded_s), n: timeline.segments }) : ""}
           </p>
           {playUrl && <video class="playback" src={playUrl} controls autoPlay muted aria-label={t("playback")} />}
           {error && <p class="error" role="alert">{error}</p>}

@@ -1,6 +1,7 @@
 // Recording policy of one camera: off / continuous / scheduled (weekly windows) / events (pre-buffer).
 import { useEffect, useState } from "preact/hooks";
 import { t } from "../i18n";
+import { term } from "../i18n_terms";
 import { rpc } from "../session";
 
 const MODES = ["off", "continuous", "scheduled", "events"];
@@ -38,25 +39,25 @@ export function PolicyEditor({ camera }: { camera: string }) {
     }
   };
   return (
-    <section class="policy" aria-label="Recording policy">
-      <h3>Recording policy</h3>
+    <section class="policy" aria-label={t("recordingPolicy")}>
+      <h3>{t("recordingPolicy")}</h3>
       <label>
-        Mode
+        {t("mode")}
         <select value={mode} data-testid="policy-mode" disabled={!loaded} onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
           {MODES.map((m) => (
-            <option value={m}>{m}</option>
+            <option value={m}>{term(m)}</option>
           ))}
         </select>
       </label>
       {mode === "scheduled" && (
         <label>
-          Schedule (JSON)
+          {t("scheduleJson")}
           <input type="text" value={schedule} onInput={(e) => setSchedule((e.target as HTMLInputElement).value)} />
         </label>
       )}
       {mode === "events" && (
         <label>
-          Pre-buffer (s)
+          {t("preBuffer")}
           <input type="number" min={0} value={buffer} onInput={(e) => setBuffer((e.target as HTMLInputElement).value)} />
         </label>
       )}
