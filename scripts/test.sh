@@ -3,7 +3,7 @@
 # MEDIAMTX_BIN points the tests at the built MediaMTX. Timeouts come from pyproject.toml.
 # TEST_WORKERS=N runs the test files in N parallel pytest-xdist workers (default 8; 0: serial, in this process):
 # the suite mostly waits on real MediaMTX/ffmpeg/browser/buildah processes (with 4 workers 2 cores were about
-# half idle). Clean clone, 2 cores, quiet machine: 253 s of pytest with 8 workers, 322 s with 4, ~1000 s serial;
+# 60 % busy). Clean clone, 2 cores, quiet machine: 253 s of pytest with 8 workers, 322 s with 4, ~1000 s serial;
 # the container image build (one file, started first) is then the critical path.
 # One file never spans two workers (--dist loadfile: module fixtures stay shared); tests/conftest.py sends the
 # longest files first. Each worker has its own tmp dirs and its own slice of free ports (tests/harness/ports.py).
