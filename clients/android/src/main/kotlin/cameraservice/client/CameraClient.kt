@@ -38,6 +38,7 @@ import okhttp3.Request
 import java.io.Closeable
 import java.io.IOException
 import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration.Companion.milliseconds
 
 /**
@@ -57,6 +58,9 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
     private val active = MutableStateFlow(config.startActive)
     private val _state = MutableStateFlow<ConnectionState>(ConnectionState.Inactive)
     private val current = MutableStateFlow<Connection?>(null)
+    // Credentials refused while connecting: how often, and the last refusal (awaitConnection fails waiters with it).
+    private val refusals = AtomicInteger()
+    @Volatile private var lastRefusal: RpcException? = null
     private val streamsLock = Mutex()
     private val streams = LinkedHashSet<EventStream>()
     private val eventFlows = ConcurrentHashMap<EventFilter, EventFlow>()
@@ -185,10 +189,14 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
         _state.update { if (it == ConnectionState.Closed) it else next }
     }
 
-    /** The ready connection; never [lost], which the connection loop may not have noticed yet. */
+    /** The ready connection; never [lost], which the connection loop may not have noticed yet. A call waiting
+     * while the service refuses the credentials fails with that refusal (-32001), even if the state moved on
+     * before this waiter saw it (a StateFlow collector only sees the latest state). */
     private suspend fun awaitConnection(lost: Connection? = null): Connection {
+        val refusalsSeen = refusals.get()
         while (true) {
             _state.first { state ->
+                if (refusals.get() != refusalsSeen) lastRefusal?.let { throw it }
                 when (state) {
                     ConnectionState.Ready -> true
                     ConnectionState.Closed -> throw ClientNotActiveException("the client is closed")
@@ -229,6 +237,10 @@ public class CameraClient(private val config: ClientConfig) : Closeable {
                 throw e
             } catch (e: Exception) {
                 cause = e
+                if (e is RpcException && e.code == RpcException.AUTH_REQUIRED) {
+                    lastRefusal = e
+                    refusals.incrementAndGet()
+                }
             } finally {
                 dropConnection()
             }

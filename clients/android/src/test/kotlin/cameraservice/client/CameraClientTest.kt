@@ -22,6 +22,8 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
@@ -213,14 +215,21 @@ class CameraClientTest {
     fun `a refused token fails calls with -32001 and the provider is asked again on the next attempt`() = runBlocking {
         service.accept(3)
         val tokens = AtomicInteger()
+        val callWaiting = CountDownLatch(1)
         service.handler = { r ->
             if (r.method == "authenticate" && r.params!!.str("auth_token") == "bad") {
+                callWaiting.await(10, TimeUnit.SECONDS) // refuse only once the call below waits for the connection
                 service.error(r, -32001, "invalid token")
             } else service.defaultAnswer(r)
         }
         val client = client(testConfig(service.url, tokens = { if (tokens.incrementAndGet() == 1) "bad" else "good" }))
-        val e = assertThrows<RpcException> { runBlocking { client.listCameras() } }
-        assertEquals(RpcException.AUTH_REQUIRED, e.code)
+        // Runs until it suspends waiting for the connection; the refusal then reaches it however fast the client
+        // reconnects with the next token (on a loaded machine the waiter may only see the later states).
+        val pending = async(start = CoroutineStart.UNDISPATCHED) { runCatching { client.listCameras() } }
+        callWaiting.countDown()
+        val e = pending.await().exceptionOrNull()
+        assertTrue(e is RpcException, "expected the refusal, got $e")
+        assertEquals(RpcException.AUTH_REQUIRED, (e as RpcException).code)
         withTimeout(5.seconds) { client.state.first { it == ConnectionState.Ready } }
         assertTrue(tokens.get() >= 2)
         assertEquals(buildJsonObject { put("ok", true) }, client.call("ping", null, JsonObject.serializer()))
