@@ -174,7 +174,11 @@ class CameraClientTest {
     fun `after a drop it reconnects with a fresh token, restores subscriptions, and fails only non-idempotent pending calls`() = runBlocking {
         service.accept(2)
         val tokens = AtomicInteger()
-        val client = client(testConfig(service.url, tokens = { "token-${tokens.incrementAndGet()}" }))
+        // A reconnect delay long enough for the state collector below to see Reconnecting: a StateFlow collector
+        // sees only the latest state, and on a loaded machine 20 ms can pass before it runs.
+        val client = client(testConfig(service.url, tokens = { "token-${tokens.incrementAndGet()}" }) {
+            copy(backoff = ExponentialBackoff(initialMillis = 1000, maxMillis = 2000))
+        })
         val states = mutableListOf<ConnectionState>()
         val watcher = launch(start = CoroutineStart.UNDISPATCHED) { client.state.collect { states += it } }
         val events = client.events()
