@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar, get_type_hints
 
@@ -199,6 +199,27 @@ class MethodRegistry:
     @property
     def notifications(self) -> list[NotificationSpec]:
         return sorted(self._notifications.values(), key=lambda n: n.name)
+
+    def contract_key(self) -> tuple[Hashable, ...]:
+        """What this registry describes, comparable and hashable: two registries with the same methods
+        and notifications have equal keys whether or not they are bound (`api` is left out; a handler
+        stands for its params and result types, which its annotations fix)."""
+        methods = tuple(
+            (
+                s.name,
+                s.handler,
+                s.role,
+                s.scope,
+                s.summary,
+                s.description,
+                s.errors,
+                s.tags,
+                s.mutating,
+                s.compat,
+            )
+            for s in self
+        )
+        return methods, tuple(self.notifications)
 
 
 async def call(spec: MethodSpec, ctx: CallContext, params: BaseModel) -> object:
