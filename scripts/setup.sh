@@ -120,6 +120,13 @@ if [[ "$want_hash" != "$have_hash" || ! -x "$VENV/bin/camera-service" ]]; then
   echo "$want_hash" >"$HASH_FILE"
 fi
 
+# The project's own modules, compiled once: pip compiles what it installs but not an editable install's
+# sources, so where PYTHONDONTWRITEBYTECODE is set (as on CI machines) or the sources are read-only (the
+# image's non-root user) every process (each service start, analytics worker, camctl call) compiled them
+# again. compileall skips what is up to date.
+"$VENV/bin/python" -m compileall -q -j 0 "$ROOT/camera_service" >/dev/null </dev/null \
+  || die "compiling camera_service failed (python -m compileall)"
+
 # ---------------------------------------------------------------- 3. MediaMTX
 mtx_log="$(mktemp)"
 if ! bash "$ROOT/scripts/install-mediamtx.sh" >"$mtx_log.out" 2>"$mtx_log" </dev/null; then
