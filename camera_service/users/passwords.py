@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -14,8 +15,19 @@ MAX_PASSWORD_CHARS = 256
 # a loaded 2-core box (the RFC 9106 64 MiB / p=4 profile took 1-2 s there while 16 cameras played). The
 # parameters are stored in each hash, so stronger ones can be introduced later without a migration.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
-# Verified against when the user does not exist, so an unknown name costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so an unknown name costs as much as a wrong password.
+    Made when password sign-in starts (`prepare`), not at import: every process importing the
+    service (workers, CLIs) would pay for it."""
+    return _hasher.hash("not-a-real-password")
+
+
+async def prepare() -> None:
+    """Makes the unknown-user hash before the first sign-in, so that one costs no more than later ones."""
+    await asyncio.to_thread(_dummy_hash)
 
 
 def hash_password_sync(password: str) -> str:
@@ -24,7 +36,7 @@ def hash_password_sync(password: str) -> str:
 
 def verify_password_sync(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -98,6 +98,8 @@ class UserService:
     async def start(self) -> None:
         await self.store.prune_sessions(time.time())
         self._users = await self.store.count()
+        if self.enabled:
+            await passwords.prepare()
         if self.enabled and self._users == 0:
             await self._bootstrap_admin()
 
