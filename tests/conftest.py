@@ -23,21 +23,34 @@ from tests.harness.redis import RedisServer, run_redis  # noqa: E402
 
 # --- parallel runs (pytest-xdist: scripts/test.sh) ---
 # Whole files go to the workers in collection order (--dist loadfile --no-loadscope-reorder). The longest
-# files (measured with --durations) go first, so that none of them starts last and sets the suite's wall
-# time. This only orders; every test still runs, each file's tests in their own order.
+# files go first (longest-processing-time order, as measured per file in a clean-clone run), so that none
+# of them starts last and sets the suite's wall time. This only orders; every test still runs, each file's
+# tests in their own order.
 LONGEST_FIRST = (
     "tests/image/test_container_image.py",  # buildah build of the Dockerfile: minutes
-    "tests/integration/test_kotlin_client.py",  # mvn verify: Kotlin compile + ITs
-    "tests/integration/test_backup_restore.py",
     "tests/web/test_web_operations.py",  # the tests/web files drive chromium
-    "tests/integration/test_analytics_objects.py",
+    "tests/integration/test_kotlin_client.py",  # mvn verify: Kotlin compile + ITs
     "tests/web/test_web_console.py",
-    "tests/integration/test_recordings_policies.py",
-    "tests/integration/test_cluster.py",
-    "tests/web/test_web_time.py",
     "tests/web/test_web_rules_media.py",
+    "tests/integration/test_recordings_policies.py",
+    "tests/integration/test_backup_restore.py",
+    "tests/integration/test_analytics_objects.py",
     "tests/integration/test_auth_liveview.py",
+    "tests/integration/test_camctl.py",
     "tests/integration/test_recordings_archive.py",
+    "tests/integration/test_cluster.py",
+    "tests/integration/test_analytics_events.py",
+    "tests/integration/test_scaleout_bus.py",
+    "tests/web/test_web_live_more.py",
+    "tests/integration/test_cluster_clips.py",
+    "tests/integration/test_quota_cluster.py",
+    "tests/integration/test_mediamtx_survival.py",
+    "tests/integration/test_client_docs.py",
+    "tests/integration/test_analytics_yolo_service.py",
+    "tests/integration/test_declared_errors.py",
+    "tests/integration/test_analytics_faces_plates.py",
+    "tests/security/test_local_publishers.py",
+    "tests/web/test_web_time.py",
 )
 
 
