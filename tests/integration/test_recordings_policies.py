@@ -23,6 +23,7 @@ from tests.harness.ffmpeg import TestCamera
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcClient
 from tests.harness.service import RunningService, run_service, service_config
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -51,7 +52,10 @@ async def client(svc: RunningService) -> RpcClient:
 
 @contextlib.asynccontextmanager
 async def publishing(svc: RunningService, rpc: RpcClient, *cams: str) -> AsyncIterator[None]:
-    """Add publisher cameras and feed them 320x240 at 25 fps with a 1 s GOP; stop the feeds after."""
+    """Add publisher cameras, feed them 320x240 at 25 fps with a 1 s GOP and wait until each is ONLINE;
+    stop the feeds after. Waiting matters: MediaMTX refuses a publisher whose path config changed between
+    its ANNOUNCE and RECORD ("configuration has changed"), and a recording policy set at that moment
+    changes it; ffmpeg does not retry (seen in a clean-clone run: no segment in 20 s)."""
     feeds = []
     for cam in cams:
         await rpc.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
@@ -59,6 +63,8 @@ async def publishing(svc: RunningService, rpc: RpcClient, *cams: str) -> AsyncIt
     try:
         for f in feeds:
             await f.start()
+        for cam in cams:
+            await wait_camera(rpc, cam, status="ONLINE")
         yield
     finally:
         for cam in cams:
