@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -58,7 +59,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return  # a serial run keeps pytest's order
     rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable sort
+
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    items.sort(key=lambda item: rank.get(file_of(item), len(rank)))  # stable sort
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    tests = collections.Counter(file_of(item) for item in items)
+    order = list(tests)
+    first, rest = order[:workers], order[workers:]
+    # xdist gives each worker one file, then at once a second one to each worker whose file has at most two
+    # tests: that second file must be a short one, or it waits behind the long first file (the image build,
+    # the Kotlin build) while the other workers run out of work at the end.
+    short = [path for path in reversed(rest) if path not in rank]
+    second = [short.pop(0) for path in first if tests[path] <= 2 and short]
+    position = {path: i for i, path in enumerate(first + second + [p for p in rest if p not in second])}
+    items.sort(key=lambda item: position[file_of(item)])
 
 
 # --- harness fixtures ---
