@@ -19,6 +19,7 @@ from tests.harness.ffmpeg import TestCamera
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcCallError, RpcClient
 from tests.harness.service import RunningService, run_service, service_config
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -35,6 +36,9 @@ async def svc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running
         )
         await cam.start()
         try:
+            # The tests start recordings (a path config change): MediaMTX refuses a publisher whose path
+            # config changed between its ANNOUNCE and RECORD, and ffmpeg does not retry.
+            await wait_camera(rpc, "cam1", status="ONLINE")
             yield running
         finally:
             await cam.stop()

@@ -18,6 +18,7 @@ from tests.harness.ffmpeg import TestCamera
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcCallError, RpcClient
 from tests.harness.service import RunningService, run_service, service_config
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -47,6 +48,10 @@ async def svc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running
         for c in cams:
             await c.start()
         try:
+            # The tests toggle recording (a path config change): MediaMTX refuses a publisher whose path
+            # config changed between its ANNOUNCE and RECORD, and ffmpeg does not retry.
+            for cam in ("cam1", "cam2"):
+                await wait_camera(rpc, cam, status="ONLINE")
             yield running
         finally:
             for c in cams:
