@@ -30,6 +30,7 @@ from tests.harness.ports import free_port, free_ports
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcClient
 from tests.harness.service import ServiceProcess, service_config
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = pytest.mark.integration
 
@@ -101,6 +102,9 @@ async def test_mediamtx_survives_a_killed_service_and_is_adopted(
     await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
     publish = (await rpc.call("create_publish_url", {"camera": "cam1"}))["rtsp_url"]  # security M7
     await test_camera_factory(publish, width=320, height=240, fps=15, gop=15)
+    # ONLINE before recording starts: MediaMTX refuses a publisher whose path config changed between its
+    # ANNOUNCE and RECORD, and ffmpeg does not retry.
+    await wait_camera(rpc, "cam1", status="ONLINE")
     await rpc.call("start_recording", {"camera": "cam1"})
     await wait_for(lambda: len(segments(rec_dir)) >= 2, 20, 0.2)
     details = await mediamtx_details(rpc)

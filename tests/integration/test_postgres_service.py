@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from tests.harness.procs import wait_for
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +27,9 @@ async def test_service_on_postgresql_keeps_cameras_events_and_recordings_across_
         assert db_health["details"]["engine"] == "postgresql" and "password" not in str(db_health)
         await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher", "tags": ["pg"]})
         await test_camera_factory(await svc.publish_url("cam1"), width=320, height=240, fps=25, gop=25)
+        # ONLINE before recording starts: MediaMTX refuses a publisher whose path config changed between
+        # its ANNOUNCE and RECORD, and ffmpeg does not retry.
+        await wait_camera(rpc, "cam1", status="ONLINE")
         await rpc.call("start_recording", {"camera": "cam1"})
 
         async def indexed() -> list[dict[str, Any]] | None:

@@ -14,6 +14,7 @@ from camera_service.core.bus import Event
 from tests.conftest import ServiceFactory, TestCameraFactory
 from tests.harness.procs import wait_for
 from tests.harness.rpc_client import RpcCallError, RpcClient
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +37,10 @@ async def test_warning_then_block_refuses_new_recordings_and_keeps_existing_ones
         for cam in ("cam1", "cam2"):
             await rpc.call("add_camera", {"id": cam, "name": cam, "source": "publisher"})
             await test_camera_factory(await svc.publish_url(cam), width=320, height=240, fps=25, gop=12)
+        # ONLINE before recording starts: MediaMTX refuses a publisher whose path config changed between
+        # its ANNOUNCE and RECORD, and ffmpeg does not retry.
+        for cam in ("cam1", "cam2"):
+            await wait_camera(rpc, cam, status="ONLINE")
         assert (await rpc.call("get_storage_info"))["level"] == "ok"
         await rpc.call("start_recording", {"camera": "cam1"})
 

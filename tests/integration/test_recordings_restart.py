@@ -17,6 +17,7 @@ from tests.harness.ffmpeg import TestCamera
 from tests.harness.ports import free_port
 from tests.harness.procs import wait_for
 from tests.harness.service import ServiceProcess, service_config
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +54,9 @@ async def test_segments_written_while_the_service_was_down_are_indexed(tmp_path:
         await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
         cam.url = (await rpc.call("create_publish_url", {"camera": "cam1"}))["rtsp_url"]  # security M7
         await cam.start()
+        # ONLINE before recording starts: MediaMTX refuses a publisher whose path config changed between
+        # its ANNOUNCE and RECORD, and ffmpeg does not retry.
+        await wait_camera(rpc, "cam1", status="ONLINE")
         started = await rpc.call("start_recording", {"camera": "cam1"})
 
         async def indexed() -> list[dict[str, Any]] | None:

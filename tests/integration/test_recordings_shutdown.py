@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import ServiceFactory, TestCameraFactory
 from tests.harness.procs import wait_for
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +28,9 @@ async def test_stop_while_recording_logs_no_errors(
         rpc = await svc.client()
         await rpc.call("add_camera", {"id": "cam1", "name": "one", "source": "publisher"})
         await test_camera_factory(await svc.publish_url("cam1"), width=320, height=240, fps=25, gop=12)
+        # ONLINE before recording starts: MediaMTX refuses a publisher whose path config changed between
+        # its ANNOUNCE and RECORD, and ffmpeg does not retry.
+        await wait_camera(rpc, "cam1", status="ONLINE")
         await rpc.call("start_recording", {"camera": "cam1"})
 
         async def indexed() -> list[dict[str, Any]] | None:
