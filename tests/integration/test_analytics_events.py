@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.integration.analytics_helpers import overrides, photo_camera, wait_for
+from tests.integration.cameras_helpers import wait_camera
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +90,9 @@ async def test_a_rule_on_detection_person_makes_a_clip(
         admin = await svc.client()
         await admin.call("add_camera", {"id": "astro", "name": "astro", "source": "publisher"})
         await photo_camera(test_camera_factory, await svc.publish_url("astro"), "astronaut")
+        # ONLINE before the policy is set: MediaMTX refuses a publisher whose path config changed between
+        # its ANNOUNCE and RECORD, and ffmpeg does not retry.
+        await wait_camera(admin, "astro", status="ONLINE")
         await admin.call("set_recording_policy", {"camera": "astro", "policy": {"mode": "continuous"}})
         rule = await admin.call(
             "add_rule",

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.integration.cameras_helpers import wait_camera
+
 pytestmark = pytest.mark.integration
 
 OVERRIDES = {
@@ -25,6 +27,9 @@ async def test_event_clip_pre4_post4_is_an_8s_mp4_linked_from_the_event(
         admin = await svc.client()
         await admin.call("add_camera", {"id": "cam1", "name": "cam1", "source": "publisher"})
         await test_camera_factory(await svc.publish_url("cam1"), fps=25, gop=25)
+        # ONLINE before the policy is set: MediaMTX refuses a publisher whose path config changed between
+        # its ANNOUNCE and RECORD, and ffmpeg does not retry.
+        await wait_camera(admin, "cam1", status="ONLINE")
         await admin.call("set_recording_policy", {"camera": "cam1", "policy": {"mode": "continuous"}})
         viewer = await svc.client("viewer")
         await viewer.call("subscribe_events", {"topics": ["event.*", "clip.*"], "cameras": ["cam1"]})
