@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Locator
 
 from tests.harness.onvif_net import onvif_network, start_sim
-from tests.web.browser import ConsolePage, first_seen, poll, stamp_first_seen, web_env
+from tests.web.browser import ConsolePage, first_seen, poll, stamp_first_seen, wait_online, web_env
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +47,9 @@ async def test_record_timeline_export(tmp_path: Path, test_camera_factory: Any) 
         await admin.call("add_camera", {"id": "cam1", "name": "Gate", "source": "publisher"})
         url = await env.service.publish_url("cam1")
         await test_camera_factory(url, width=320, height=240, fps=15, gop=15, extra_args=BASELINE)
+        # ONLINE before the recording is toggled: MediaMTX refuses a publisher whose path config changed
+        # between its ANNOUNCE and RECORD, and ffmpeg does not retry.
+        await wait_online(env, "cam1")
         page = await _signed_in(env)
         await page.page.click('button[data-layout="1"]')
         await page.page.click('.tile[data-camera="cam1"]')
