@@ -6,7 +6,8 @@
         server.drop_database(url)
 
 initdb refuses to run as root, so as root the server runs as the Debian `postgres` OS user (its data dir
-is a tmp dir that user owns). It listens on 127.0.0.1 only (trust auth: the test machine's own loopback)
+is a tmp dir that user owns, a copy of a cluster initdb made once per machine in
+~/.cache/camera-service/postgres). It listens on 127.0.0.1 only (trust auth: the test machine's own loopback)
 and puts its unix socket in the tmp dir, so it never touches a system cluster. Durability is off (fsync,
 synchronous_commit): tests and benchmarks never survive a machine crash anyway.
 Binaries: $POSTGRES_BIN_DIR, else the newest /usr/lib/postgresql/*/bin, else PATH.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -110,6 +112,44 @@ def _wait_ready(server: PostgresServer, deadline_s: float) -> None:
     raise RuntimeError(f"postgres not ready after {deadline_s} s ({last}):\n{server.log_tail()}")
 
 
+INITDB_ARGS = ("-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+
+
+def _template(bindir: Path) -> Path:
+    """An initdb'd data directory to copy, cached in the user cache per PostgreSQL build and initdb
+    arguments. Concurrent first uses each make one; the first rename wins and the others are dropped."""
+    initdb = (bindir / "initdb").resolve()
+    stat = initdb.stat()
+    key = hashlib.sha256(f"{initdb}|{stat.st_size}|{stat.st_mtime_ns}|{INITDB_ARGS}".encode()).hexdigest()[
+        :16
+    ]
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "camera-service" / "postgres"
+    template = root / f"cluster-{key}"
+    if (template / "PG_VERSION").exists():
+        return template
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="camsvc-pg-initdb-"))  # initdb runs as `postgres`: not under ~root
+    try:
+        if os.geteuid() == 0:
+            shutil.chown(work, "postgres", "postgres")
+        init = subprocess.run(
+            [*_as_owner(), str(initdb), "-D", str(work / "data"), *INITDB_ARGS],
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+        if init.returncode != 0:
+            raise RuntimeError(f"initdb failed: {init.stderr.decode(errors='replace')[-2000:]}")
+        staged = Path(tempfile.mkdtemp(prefix=".staging-", dir=root)) / "data"
+        subprocess.run(["cp", "-a", str(work / "data"), str(staged)], check=True)
+        with contextlib.suppress(OSError):  # another process made it first: use theirs
+            staged.rename(template)
+        shutil.rmtree(staged.parent, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return template
+
+
 @contextlib.contextmanager
 def run_postgres(*, ready_timeout_s: float = 60.0, max_connections: int = 200) -> Iterator[PostgresServer]:
     """Start a private server; stop it and delete its files when the block ends, pass or fail."""
@@ -120,26 +160,15 @@ def run_postgres(*, ready_timeout_s: float = 60.0, max_connections: int = 200) -
         shutil.chown(workdir, "postgres", "postgres")
     proc: subprocess.Popen[bytes] | None = None
     try:
-        init = subprocess.run(
-            [
-                *_as_owner(),
-                str(bindir / "initdb"),
-                "-D",
-                str(datadir),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            capture_output=True,
-            check=False,
-            timeout=120,
+        # A copy of an initialized cluster: initdb (bootstrap backends, ~1.5 s of CPU) runs once per
+        # machine and PostgreSQL build, not once per server.
+        copy = subprocess.run(
+            ["cp", "-a", str(_template(bindir)), str(datadir)], capture_output=True, check=False
         )
-        if init.returncode != 0:
-            raise RuntimeError(f"initdb failed: {init.stderr.decode(errors='replace')[-2000:]}")
+        if copy.returncode != 0:
+            raise RuntimeError(
+                f"copying the initialized cluster failed: {copy.stderr.decode(errors='replace')}"
+            )
         port = free_port()
         log = workdir / "postgres.log"
         with open(log, "wb") as out:
