@@ -3,8 +3,8 @@
 # MEDIAMTX_BIN points the tests at the built MediaMTX. Timeouts come from pyproject.toml.
 # TEST_WORKERS=N runs the test files in N parallel pytest-xdist workers (default 8; 0: serial, in this process):
 # the suite mostly waits on real MediaMTX/ffmpeg/browser/buildah processes (with 4 workers 2 cores were about
-# 60 % busy). Clean clone, 2 cores, quiet machine: 253 s of pytest with 8 workers, 322 s with 4, ~1000 s serial;
-# the container image build (one file, started first) is then the critical path.
+# 60 % busy). Clean clone, 2 cores, quiet machine: 244-266 s of pytest with 8 workers, 322 s with 4, ~1000 s
+# serial; with 8 the 2 cores are ~90 % busy (docs/performance.md, "Where the CPU goes").
 # One file never spans two workers (--dist loadfile: module fixtures stay shared); tests/conftest.py sends the
 # longest files first. Each worker has its own tmp dirs and its own slice of free ports (tests/harness/ports.py).
 # Exit code: pytest's, except "no tests collected" (5) which is reported and mapped to 1.
