@@ -75,12 +75,19 @@ async def test_short_session_with_filename_reports_bytes_and_resolves(
     info = (await old_call(admin, "get_recording_info", {"filename": "cam1/my_rec.mp4"}))["result"]
     assert info["session_id"] == res["session_id"] and info["file_size"] == stopped["file_size"]
     assert info["segments"] and info["download_url"] == "/files/recordings/cam1/my_rec.mp4"
-    # ... and downloads, under the returned name and the old flat one, with a token only.
+    # ... and downloads, under the returned name and the old flat one, with a token only: the one segment
+    # itself. Under load the stop can come after the segment's 2 s of media (ci35: 2.3 s from start to
+    # stop), and a session of two segments downloads as one MP4 stitched by MediaMTX, whose size is not
+    # the segments' (test_multi_segment_session_label_downloads_as_one_mp4 checks that case).
     assert (await http("GET", svc.http_url + info["download_url"]))[0] == 401
+    one_segment = len(info["segments"]) == 1
     for url in (info["download_url"], "/files/recordings/cam1_my_rec.mp4"):
         status, body = await download(svc, url, tmp_path / "one.mp4")
-        assert status == 200 and len(body) == stopped["file_size"]
-        assert await asyncio.to_thread(video_seconds, tmp_path / "one.mp4") >= 0.0
+        assert status == 200
+        if one_segment:
+            assert len(body) == stopped["file_size"]
+        seconds = await asyncio.to_thread(video_seconds, tmp_path / "one.mp4")
+        assert seconds >= (0.0 if one_segment else 1.9)  # the first of two segments holds 2 s
     # A taken name gets a suffix instead of sharing the file.
     again = (await old_call(admin, "start_recording", {"device": "camera0", "filename": "my_rec.mp4"}))[
         "result"
