@@ -43,35 +43,31 @@ async def instances(
         yield out
 
 
-async def events_within(client: RpcClient, within: float) -> list[dict[str, Any]]:
-    """The `event` notifications that arrive within `within` seconds."""
-    got = []
-    deadline = time.monotonic() + within
+async def _events(client: RpcClient, deadline: float) -> AsyncIterator[dict[str, Any]]:
+    """The `event` notifications that arrive before `deadline` (time.monotonic())."""
     while (left := deadline - time.monotonic()) > 0:
         try:
             msg = await asyncio.wait_for(client.notifications.get(), left)
         except TimeoutError:
-            break
+            return
         if msg.get("method") == "event":
-            got.append(msg["params"]["event"])
-    return got
+            yield msg["params"]["event"]
+
+
+async def events_within(client: RpcClient, within: float) -> list[dict[str, Any]]:
+    """The `event` notifications that arrive within `within` seconds."""
+    return [event async for event in _events(client, time.monotonic() + within)]
 
 
 async def events_until(client: RpcClient, event_id: str, timeout: float) -> list[dict[str, Any]]:
     """The `event` notifications up to and including the one of `event_id` (AssertionError after
     `timeout` seconds without it)."""
     got: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while not any(e["id"] == event_id for e in got):
-        left = deadline - time.monotonic()
-        assert left > 0, f"event {event_id} not pushed within {timeout} s; got {got}"
-        try:
-            msg = await asyncio.wait_for(client.notifications.get(), left)
-        except TimeoutError:
-            continue
-        if msg.get("method") == "event":
-            got.append(msg["params"]["event"])
-    return got
+    async for event in _events(client, time.monotonic() + timeout):
+        got.append(event)
+        if event["id"] == event_id:
+            return got
+    raise AssertionError(f"event {event_id} not pushed within {timeout} s; got {got}")
 
 
 async def test_event_raised_on_c_reaches_clients_of_every_instance_once(
