@@ -226,7 +226,11 @@ _DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 class StorageConfig(ConfigModel):
     data_dir: Path = Field(
-        Path("data"), title="Data directory", description="Database, keys and runtime files live here."
+        Path("data"),
+        title="Data directory",
+        description="Database, keys and runtime files live here. A relative path is taken from the "
+        "directory the service starts in.",
+        validate_default=True,
     )
     recordings_dir: Path | None = Field(
         None,
@@ -263,6 +267,13 @@ class StorageConfig(ConfigModel):
             "password."
         ),
     )
+
+    @field_validator("data_dir", "recordings_dir", "snapshots_dir", "clips_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        """Absolute once, here: these paths reach processes that run elsewhere (MediaMTX's hooks run in
+        <data_dir>/run, where a relative secrets path named nothing and every hook was refused)."""
+        return value.expanduser().absolute() if value is not None else None
 
     @field_validator("redis_url")
     @classmethod

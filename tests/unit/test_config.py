@@ -85,3 +85,16 @@ def test_check_config_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.Capt
     path = write(tmp_path, "server:\n  prot: 1\n")
     assert main(["-c", str(path), "check-config"]) == 2
     assert "server.prot" in capsys.readouterr().err
+
+
+def test_relative_storage_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MediaMTX's hooks run in <data_dir>/run: a relative secrets path there named nothing, and every hook
+    of the README's demo (data_dir "data") was refused with 403."""
+    from camera_service.composition.infrastructure import internal_listener
+
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(write(tmp_path, "storage:\n  recordings_dir: rec\n"))
+    assert settings.storage.data_dir == tmp_path / "data"  # the default, taken from the start directory
+    assert settings.storage.recordings_path == tmp_path / "rec"
+    command = internal_listener(settings, tmp_path / "data" / "run").hook_command("camera_online")
+    assert f"@{tmp_path}/data/secrets/hook_header" in command
