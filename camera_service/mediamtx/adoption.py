@@ -40,18 +40,22 @@ class ConfigLocation:
     in_memory: bool  # on a tmpfs only this user can read: credentials may go in
 
 
+def memory_dir_name(runtime_dir: Path) -> str:
+    """camera-service-<hash of the runtime dir>: one memory-only folder per runtime dir."""
+    return "camera-service-" + hashlib.sha256(str(runtime_dir.resolve()).encode()).hexdigest()[:12]
+
+
 def memory_config_dir(runtime_dir: Path, shm_root: Path = SHM_ROOT) -> Path | None:
     """<shm_root>/camera-service-<hash of the runtime dir>, created 0700 and owned by us; None if unusable.
 
     The name is predictable and the tmpfs world-writable, so a directory someone else made (or a symlink)
     is refused rather than trusted.
     """
-    key = hashlib.sha256(str(runtime_dir.resolve()).encode()).hexdigest()[:12]
     try:
         root = shm_root.resolve()
         if not root.is_dir() or not os.access(root, os.W_OK | os.X_OK):
             return None
-        d = root / f"camera-service-{key}"
+        d = root / memory_dir_name(runtime_dir)
         with contextlib.suppress(FileExistsError):
             d.mkdir(mode=0o700)
         st = d.lstat()
