@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import onvif
 import pytest
 
 from camera_service.core.errors import TimedOut
@@ -18,6 +17,8 @@ TIMEOUT_S = 0.5
 async def test_slow_wsdl_parsing_is_not_a_camera_timeout_but_a_silent_camera_is(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import onvif  # zeep (with httpx) takes 0.3 s to import: here, not in every worker's collection
+
     sim = OnvifSim(SimConfig(discovery=False, stall_ops=["GetSnapshotUri"], stall_s=2.0))
     await sim.start()
     original = onvif.ONVIFCamera.create_onvif_service

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from types import ModuleType
 
 import aiohttp
 import pytest
-import zeep.exceptions
 from lxml import etree
 from pydantic import ValidationError
 
@@ -71,31 +72,40 @@ def test_parse_xaddr() -> None:
         parse_xaddr("ftp://x/")
 
 
-def _fault(subcode: str, message: str = "nope") -> zeep.exceptions.Fault:
-    return zeep.exceptions.Fault(
+def _zeep() -> ModuleType:
+    # zeep (with httpx) takes 0.3 s to import: only when these cases run, not in every worker's collection.
+    import zeep.exceptions
+
+    return zeep.exceptions
+
+
+def _fault(subcode: str, message: str = "nope") -> Exception:
+    return _zeep().Fault(  # type: ignore[no-any-return]
         message, code="s:Sender", subcodes=[etree.QName("http://www.onvif.org/ver10/error", subcode)]
     )
 
 
 @pytest.mark.parametrize(
-    ("exc", "code", "reason"),
+    ("make_exc", "code", "reason"),
     [
-        (TimeoutError(), -32010, None),
-        (_fault("NotAuthorized"), -32012, "auth_failed"),
-        (zeep.exceptions.TransportError("x", status_code=401), -32012, "auth_failed"),
-        (_fault("ActionNotSupported"), -32008, None),
-        (_fault("InvalidArgVal", "bad token"), -32012, "fault"),
+        (TimeoutError, -32010, None),
+        (lambda: _fault("NotAuthorized"), -32012, "auth_failed"),
+        (lambda: _zeep().TransportError("x", status_code=401), -32012, "auth_failed"),
+        (lambda: _fault("ActionNotSupported"), -32008, None),
+        (lambda: _fault("InvalidArgVal", "bad token"), -32012, "fault"),
         (
-            aiohttp.ClientConnectorError(connection_key=None, os_error=OSError(111, "refused")),  # type: ignore[arg-type]
+            lambda: aiohttp.ClientConnectorError(connection_key=None, os_error=OSError(111, "refused")),  # type: ignore[arg-type]
             -32009,
             "unreachable",
         ),
-        (ConnectionRefusedError(), -32009, "unreachable"),
-        (zeep.exceptions.XMLSyntaxError("junk"), -32012, "bad_reply"),
+        (ConnectionRefusedError, -32009, "unreachable"),
+        (lambda: _zeep().XMLSyntaxError("junk"), -32012, "bad_reply"),
     ],
 )
-def test_faults_map_to_documented_errors(exc: BaseException, code: int, reason: str | None) -> None:
-    err = to_rpc_error(map_error(exc, "GetStatus", 5.0))
+def test_faults_map_to_documented_errors(
+    make_exc: Callable[[], BaseException], code: int, reason: str | None
+) -> None:
+    err = to_rpc_error(map_error(make_exc(), "GetStatus", 5.0))
     assert err.code == code
     if reason is not None:
         assert err.data is not None and err.data["reason"] == reason

@@ -13,14 +13,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 from tests.harness.mediamtx import REPO_ROOT
 from tests.harness.service import RunningService, run_service, service_config
+
+if TYPE_CHECKING:  # playwright (0.2 s) is imported when a browser starts, not in every worker's collection
+    from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -196,6 +198,8 @@ class WebEnv:
 
 @contextlib.asynccontextmanager
 async def web_env(tmp: Path, overrides: dict[str, Any] | None = None) -> AsyncIterator[WebEnv]:
+    from playwright.async_api import async_playwright
+
     async with run_service(web_config(tmp, overrides)) as service, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         env = WebEnv(service, browser)

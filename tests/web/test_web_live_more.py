@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.async_api import Route
 
 from tests.web.browser import BASELINE, BFRAMES, ConsolePage, poll, publisher_camera, web_env
+
+if TYPE_CHECKING:  # playwright is imported when a browser starts, not at collection
+    from playwright.async_api import Route
 
 pytestmark = pytest.mark.integration
 

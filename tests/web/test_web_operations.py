@@ -8,15 +8,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import av
 import pytest
-from playwright.async_api import Locator
 
 from tests.harness.onvif_net import onvif_network, start_sim
 from tests.web.browser import ConsolePage, first_seen, poll, stamp_first_seen, wait_online, web_env
+
+if TYPE_CHECKING:  # playwright is imported when a browser starts, not at collection
+    from playwright.async_api import Locator
 
 pytestmark = pytest.mark.integration
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.async_api import Locator
 
 from tests.web.browser import ConsolePage, WebEnv, poll, publisher_camera, web_env
+
+if TYPE_CHECKING:  # playwright is imported when a browser starts, not at collection
+    from playwright.async_api import Locator
 
 pytestmark = pytest.mark.integration
 
