@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Sets everything up (idempotent), then runs the test suite: bash scripts/test.sh [pytest args...]
 # MEDIAMTX_BIN points the tests at the built MediaMTX. Timeouts come from pyproject.toml.
-# TEST_WORKERS=N runs the test files in N parallel pytest-xdist workers (default 8; 0: serial, in this process):
-# the suite mostly waits on real MediaMTX/ffmpeg/browser/buildah processes (with 4 workers 2 cores were about
-# 60 % busy). Clean clone, 2 cores, quiet machine: 244-266 s of pytest with 8 workers, 322 s with 4, ~1000 s
-# serial; with 8 the 2 cores are ~90 % busy (docs/performance.md, "Where the CPU goes").
+# TEST_WORKERS=N runs the test files in N parallel pytest-xdist workers (default 5; 0: serial, in this process).
+# The suite mostly waits on real MediaMTX/ffmpeg/browser/buildah processes, but on 2 cores more workers are
+# not faster: each one starts by importing the service and every test module, and the media tests spend CPU
+# in proportion to their wall time (encoders, MediaMTX, browsers), so contention feeds itself. Clean clones,
+# 2 cores, quiet machine (docs/performance.md, "Worker count"): 4 workers 275 s of pytest (the 2 cores not
+# kept busy), 5 workers 227 s, 6 workers 232 s, 8 workers 222-244 s with 70-120 CPU-s more in the whole run.
 # One file never spans two workers (--dist loadfile: module fixtures stay shared); tests/conftest.py sends the
 # longest files first. Each worker has its own tmp dirs and its own slice of free ports (tests/harness/ports.py).
 # Exit code: pytest's, except "no tests collected" (5) which is reported and mapped to 1.
@@ -21,7 +23,7 @@ export MEDIAMTX_BIN
 # spawned service or worker compiles the project again (about 3.5 s of CPU per worker at collection).
 unset PYTHONDONTWRITEBYTECODE
 rc=0
-WORKERS="${TEST_WORKERS:-8}"
+WORKERS="${TEST_WORKERS:-5}"
 XDIST=()
 if [[ "$WORKERS" != "0" ]]; then XDIST=(-n "$WORKERS" --dist loadfile --no-loadscope-reorder); fi
 "$ROOT/.venv/bin/pytest" -q "${XDIST[@]}" "$@" </dev/null || rc=$?

@@ -19,11 +19,11 @@ _REPO_ROOT = str(Path(__file__).resolve().parents[1])
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-# Start-up: every xdist worker imports the service and every test module at once (8 workers, 2 cores, about
-# 3.3 CPU-s each). Cyclic GC finds little garbage in imports but walks the growing heap again and again: it
-# stays off until collection ends; then the imported modules move to the permanent generation, so that the
-# full collections during the tests do not walk them each time (measured: 11 % less CPU to collect, a third
-# less time in full collections).
+# Start-up: every xdist worker imports the service and every test module at once (3-5 CPU-s each on 2 shared
+# cores). Cyclic GC finds little garbage in imports but walks the growing heap again and again: it stays off
+# until collection ends; then the imported modules move to the permanent generation, so that the full
+# collections during the tests do not walk them each time (measured: 11 % less CPU to collect, a third less
+# time in full collections).
 gc.disable()
 
 from tests.harness.ffmpeg import TestCamera  # noqa: E402
