@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import gc
 import os
 import shutil
@@ -30,60 +29,16 @@ from tests.harness.ffmpeg import TestCamera  # noqa: E402
 from tests.harness.mediamtx import MediaMTXInstance, run_mediamtx  # noqa: E402
 from tests.harness.procs import ProcessGroupCleanup  # noqa: E402
 from tests.harness.redis import RedisServer, run_redis  # noqa: E402
+from tests.harness.schedule import order_for_workers  # noqa: E402
+
 
 # --- parallel runs (pytest-xdist: scripts/test.sh) ---
-# Whole files go to the workers in collection order (--dist loadfile --no-loadscope-reorder). The longest
-# files go first (longest-processing-time order, as measured per file in a clean-clone run), so that none
-# of them starts last and sets the suite's wall time. This only orders; every test still runs, each file's
-# tests in their own order.
-LONGEST_FIRST = (
-    "tests/image/test_container_image.py",  # buildah build of the Dockerfile: minutes
-    "tests/web/test_web_operations.py",  # the tests/web files drive chromium
-    "tests/integration/test_kotlin_client.py",  # mvn verify: Kotlin compile + ITs
-    "tests/web/test_web_console.py",
-    "tests/web/test_web_rules_media.py",
-    "tests/integration/test_recordings_policies.py",
-    "tests/integration/test_backup_restore.py",
-    "tests/integration/test_analytics_objects.py",
-    "tests/integration/test_auth_liveview.py",
-    "tests/integration/test_camctl.py",
-    "tests/integration/test_recordings_archive.py",
-    "tests/integration/test_cluster.py",
-    "tests/integration/test_analytics_events.py",
-    "tests/integration/test_scaleout_bus.py",
-    "tests/web/test_web_live_more.py",
-    "tests/integration/test_cluster_clips.py",
-    "tests/integration/test_quota_cluster.py",
-    "tests/integration/test_mediamtx_survival.py",
-    "tests/integration/test_client_docs.py",
-    "tests/integration/test_analytics_yolo_service.py",
-    "tests/integration/test_declared_errors.py",
-    "tests/integration/test_analytics_faces_plates.py",
-    "tests/security/test_local_publishers.py",
-    "tests/web/test_web_time.py",
-)
-
-
+# Whole files go to the workers in collection order (--dist loadfile --no-loadscope-reorder): that order is
+# set here, longest files first (tests/harness/schedule.py).
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return  # a serial run keeps pytest's order
-    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-
-    def file_of(item: pytest.Item) -> str:
-        return item.nodeid.split("::", 1)[0]
-
-    items.sort(key=lambda item: rank.get(file_of(item), len(rank)))  # stable sort
-    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-    tests = collections.Counter(file_of(item) for item in items)
-    order = list(tests)
-    first, rest = order[:workers], order[workers:]
-    # xdist gives each worker one file, then at once a second one to each worker whose file has at most two
-    # tests: that second file must be a short one, or it waits behind the long first file (the image build,
-    # the Kotlin build) while the other workers run out of work at the end.
-    short = [path for path in reversed(rest) if path not in rank]
-    second = [short.pop(0) for path in first if tests[path] <= 2 and short]
-    position = {path: i for i, path in enumerate(first + second + [p for p in rest if p not in second])}
-    items.sort(key=lambda item: position[file_of(item)])
+    order_for_workers(items, int(getattr(config, "workerinput", {}).get("workercount", 1)))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

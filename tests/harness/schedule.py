@@ -1,0 +1,94 @@
+"""The order in which pytest-xdist hands test files to its workers (scripts/test.sh: --dist loadfile).
+
+Longest-processing-time first: every file is handed out longest first by its measured wall time, so the
+short files come last and the workers finish together instead of one of them running a 15 s file while
+the others have stopped. The times are seconds per file in clean-clone runs (2 cores, 5 workers;
+docs/performance.md, "Scheduling"); files not listed take under 3 s and keep their collection order after
+the listed ones. This only orders: every test still runs, each file's tests in their own order.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+FILE_SECONDS: dict[str, int] = {
+    "tests/image/test_container_image.py": 114,
+    "tests/web/test_web_operations.py": 92,
+    "tests/web/test_web_rules_media.py": 73,
+    "tests/integration/test_kotlin_client.py": 65,
+    "tests/integration/test_recordings_policies.py": 61,
+    "tests/web/test_web_console.py": 50,
+    "tests/integration/test_auth_liveview.py": 46,
+    "tests/integration/test_recordings_archive.py": 41,
+    "tests/web/test_web_live_more.py": 31,
+    "tests/integration/test_scaleout_bus.py": 30,
+    "tests/integration/test_cluster.py": 27,
+    "tests/integration/test_analytics_objects.py": 26,
+    "tests/integration/test_quota_cluster.py": 24,
+    "tests/integration/test_analytics_events.py": 21,
+    "tests/integration/test_cluster_clips.py": 20,
+    "tests/integration/test_mediamtx_survival.py": 19,
+    "tests/web/test_web_time.py": 18,
+    "tests/integration/test_camctl.py": 18,
+    "tests/security/test_local_publishers.py": 16,
+    "tests/integration/test_recordings_restart.py": 16,
+    "tests/security/test_hostile_clients.py": 15,
+    "tests/integration/test_compat_recordings.py": 15,
+    "tests/integration/test_cameras_live.py": 13,
+    "tests/integration/test_backup_restore.py": 12,
+    "tests/integration/test_events_clips.py": 12,
+    "tests/integration/test_mediamtx_supervisor.py": 11,
+    "tests/integration/test_analytics_faces_plates.py": 10,
+    "tests/integration/test_analytics_yolo_service.py": 10,
+    "tests/unit/test_postgres_cancel.py": 10,
+    "tests/integration/test_client_docs.py": 9,
+    "tests/integration/test_onvif_import.py": 9,
+    "tests/integration/test_downloads.py": 9,
+    "tests/unit/test_quota_redis.py": 8,
+    "tests/integration/test_compat_protocol.py": 8,
+    "tests/integration/test_events_webhooks.py": 7,
+    "tests/integration/test_recordings_sources.py": 7,
+    "tests/integration/test_cameras_credentials.py": 7,
+    "tests/integration/test_declared_errors.py": 7,
+    "tests/integration/test_onvif_ptz.py": 7,
+    "tests/integration/test_auth_matrix.py": 7,
+    "tests/integration/test_snapshots.py": 7,
+    "tests/integration/test_monitoring.py": 6,
+    "tests/integration/test_jsonrpc_fuzz.py": 6,
+    "tests/security/test_abuse.py": 6,
+    "tests/integration/test_recordings_disk_guard.py": 6,
+    "tests/integration/test_users.py": 6,
+    "tests/integration/test_client.py": 5,
+    "tests/integration/test_postgres_service.py": 5,
+    "tests/integration/test_events_rules.py": 5,
+    "tests/integration/test_service_lifecycle.py": 4,
+    "tests/integration/test_statistics.py": 4,
+    "tests/integration/test_events_feed.py": 4,
+    "tests/integration/test_events_fanout.py": 4,
+    "tests/unit/test_onvif_client_timeouts.py": 4,
+    "tests/integration/test_cameras_persistence.py": 4,
+    "tests/integration/test_recordings_shutdown.py": 4,
+    "tests/integration/test_harness_smoke.py": 4,
+    "tests/integration/test_auth_tokens.py": 3,
+}
+
+
+def file_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def order_for_workers(items: list[pytest.Item], workers: int) -> None:
+    """Sorts `items` in place: listed files longest first, then the rest in collection order."""
+    items.sort(key=lambda item: -FILE_SECONDS.get(file_of(item), 0))  # stable: the rest keep their order
+    tests = collections.Counter(file_of(item) for item in items)
+    order = list(tests)
+    first, rest = order[:workers], order[workers:]
+    # xdist gives each worker one file, then at once a second one to each worker whose file has at most two
+    # tests: that second file must be a short one, or it waits behind the long first file (the image build,
+    # the Kotlin build) while the other workers run out of work at the end.
+    short = [path for path in reversed(rest) if path not in FILE_SECONDS]
+    second = [short.pop(0) for path in first if tests[path] <= 2 and short]
+    position = {path: i for i, path in enumerate(first + second + [p for p in rest if p not in second])}
+    items.sort(key=lambda item: position[file_of(item)])
