@@ -7,8 +7,8 @@
 # in proportion to their wall time (encoders, MediaMTX, browsers), so contention feeds itself. Clean clones,
 # 2 cores, quiet machine (docs/performance.md, "Worker count"): 4 workers 275 s of pytest (the 2 cores not
 # kept busy), 5 workers 227 s, 6 workers 232 s, 8 workers 222-244 s with 70-120 CPU-s more in the whole run.
-# One file never spans two workers (--dist loadfile: module fixtures stay shared); tests/conftest.py sends the
-# longest files first. Each worker has its own tmp dirs and its own slice of free ports (tests/harness/ports.py).
+# One file never spans two workers (--dist loadfile: module fixtures stay shared); tests/harness/schedule.py
+# hands the files out longest first. Each worker has its own tmp dirs and its own slice of free ports (tests/harness/ports.py).
 # Exit code: pytest's, except "no tests collected" (5) which is reported and mapped to 1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
