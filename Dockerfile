@@ -25,16 +25,26 @@ ENV LANG=C.UTF-8 \
     CAMERA_SERVICE_STORAGE__DATA_DIR=/data \
     CAMERA_SERVICE_LOGGING__FORMAT=json
 
+WORKDIR /opt/camera-service
+
+# Debian packages, python3 + venv and the pinned dependencies first, from pyproject.toml and the setup script
+# alone: this layer is cached (docker build; buildah bud --layers) until one of them changes, so a code change
+# rebuilds only the layers below.
+COPY pyproject.toml /opt/camera-service/
+COPY scripts/setup.sh /opt/camera-service/scripts/
+RUN SETUP_PROFILE=image SETUP_STAGE=deps SETUP_VENV=/opt/camera-service/.venv PYTHON=python3 PIP_NO_CACHE_DIR=1 \
+        bash scripts/setup.sh
+
 # MediaMTX: the binary scripts/install-mediamtx.sh built from the Go module proxy (one recipe, not two).
 COPY .cache/mediamtx/${MEDIAMTX_VERSION}/mediamtx /usr/local/bin/mediamtx
 
 # The whole project (see .dockerignore): code, config, the prepared analytics models (.cache/models: setup only
 # verifies their checksums) and whatever web console build exists (clients/web/dist).
-WORKDIR /opt/camera-service
 COPY . /opt/camera-service
 
 # The same install steps as development and CI: scripts/setup.sh, in its image profile (Debian packages from
-# the one list in that script, python3 + venv, the pinned project without dev extras).
+# the one list in that script, python3 + venv, the pinned project without dev extras); here it finds the
+# packages and dependencies in place and installs the project itself.
 RUN SETUP_PROFILE=image SETUP_VENV=/opt/camera-service/.venv PYTHON=python3 PIP_NO_CACHE_DIR=1 \
         bash scripts/setup.sh \
     && groupadd --system --gid "${APP_UID}" camera \

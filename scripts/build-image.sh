@@ -13,6 +13,8 @@
 #   BUILDAH_DRIVER   storage driver (default: overlay where the kernel allows it, else vfs: scripts/buildah-driver.sh).
 #   IMAGE_BUILD_CACHE   apt's download cache and lists, mounted into the RUN step (default
 #                  ~/.cache/camera-service/image/apt; "none": no cache).
+#   IMAGE_LAYER_CACHE=0   build every step afresh (buildah bud --no-cache), e.g. to pick up new Debian packages
+#                  or wheels while pyproject.toml and scripts/setup.sh are unchanged.
 # Prints "build_seconds=N" and "image_bytes=N" on stderr, the image name on stdout.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -98,7 +100,11 @@ log "building $TAG from the Dockerfile (FROM $BASE)"
 start=$SECONDS
 log "storage driver: $DRIVER"
 # docker format: OCI image configs have no HEALTHCHECK. chroot isolation: no user namespaces needed.
-"${BUILDAH[@]}" bud --isolation chroot --network host --format docker "${MOUNTS[@]}" \
+# --layers: every step is kept in the storage and reused while its inputs are unchanged, as docker build does
+# (the Dockerfile installs the dependencies before it copies the code).
+LAYERS=(--layers)
+[[ "${IMAGE_LAYER_CACHE:-1}" == "0" ]] && LAYERS+=(--no-cache)
+"${BUILDAH[@]}" bud "${LAYERS[@]}" --isolation chroot --network host --format docker "${MOUNTS[@]}" \
   --build-arg "BASE=$BASE" -t "$TAG" -f "$CTX/Dockerfile" "$CTX" >&2
 log "build_seconds=$((SECONDS - start))"
 # Uncompressed size: the sum of the image's layers (what `docker images` shows).

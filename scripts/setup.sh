@@ -10,6 +10,9 @@
 #              SETUP_PROFILE=image: what the container image runs (Dockerfile): runtime packages plus Debian's
 #              python3, no test tools, `pip install -e .` without dev extras, apt lists removed afterwards.
 #              SETUP_VENV: where the venv goes (default .venv).
+#              SETUP_STAGE=deps (image profile): Debian packages, the venv and the project's dependencies only, then
+#              stop. The Dockerfile runs it before it copies the code, so that layer is rebuilt only when
+#              pyproject.toml or this script changes.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,6 +20,9 @@ cd "$ROOT"
 PYTHON="${PYTHON:-python3.11}"
 PROFILE="${SETUP_PROFILE:-dev}"
 [[ "$PROFILE" == "dev" || "$PROFILE" == "image" ]] || { echo "SETUP_PROFILE must be dev or image" >&2; exit 1; }
+STAGE="${SETUP_STAGE:-all}"
+[[ "$STAGE" == "all" || ( "$STAGE" == "deps" && "$PROFILE" == "image" ) ]] \
+  || { echo "SETUP_STAGE must be all, or deps with SETUP_PROFILE=image" >&2; exit 1; }
 VENV="${SETUP_VENV:-$ROOT/.venv}"
 HASH_FILE="$VENV/.installed-hash"
 
@@ -104,12 +110,36 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 PIP_TARGET_SPEC='.[dev]'
 [[ "$PROFILE" == "image" ]] && PIP_TARGET_SPEC='.'
+# The dependencies (and the build backend) without the project: only pyproject.toml is needed. A later full run
+# then installs the project without build isolation (no second download of the backend).
+DEPS_HASH_FILE="$VENV/.deps-hash"
+deps_hash="$( { cat pyproject.toml; "$VENV/bin/python" -VV; } | sha256sum | cut -d' ' -f1)"
+if [[ "$STAGE" == "deps" ]]; then
+  if [[ "$deps_hash" != "$(cat "$DEPS_HASH_FILE" 2>/dev/null || true)" ]]; then
+    log "installing the project's dependencies from pyproject.toml"
+    mapfile -t reqs < <("$VENV/bin/python" -c 'import tomllib
+doc = tomllib.load(open("pyproject.toml", "rb"))
+print("\n".join(doc["build-system"]["requires"] + doc["project"]["dependencies"]))')
+    pip_log="$(mktemp)"
+    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${reqs[@]}" >"$pip_log" 2>&1 </dev/null; then
+      tail -n 40 "$pip_log" >&2
+      rm -f "$pip_log"
+      die "pip install of the dependencies failed"
+    fi
+    rm -f "$pip_log"
+    echo "$deps_hash" >"$DEPS_HASH_FILE"
+  fi
+  log "ok: dependencies installed (SETUP_STAGE=deps)"
+  exit 0
+fi
+PIP_ISOLATION=()
+[[ "$deps_hash" == "$(cat "$DEPS_HASH_FILE" 2>/dev/null || true)" ]] && PIP_ISOLATION=(--no-build-isolation)
 want_hash="$( { cat pyproject.toml; "$VENV/bin/python" -VV; echo "$PIP_TARGET_SPEC"; } | sha256sum | cut -d' ' -f1)"
 have_hash="$(cat "$HASH_FILE" 2>/dev/null || true)"
 if [[ "$want_hash" != "$have_hash" || ! -x "$VENV/bin/camera-service" ]]; then
   log "installing Python dependencies (pip install -e '$PIP_TARGET_SPEC')"
   pip_log="$(mktemp)"
-  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$PIP_TARGET_SPEC" \
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PIP_ISOLATION[@]}" -e "$PIP_TARGET_SPEC" \
         >"$pip_log" 2>&1 </dev/null; then
     tail -n 40 "$pip_log" >&2
     rm -f "$pip_log"

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import psycopg
 
+from tests.harness.cache import user_cache
 from tests.harness.ports import free_port
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
@@ -123,7 +124,7 @@ def _template(bindir: Path) -> Path:
     key = hashlib.sha256(f"{initdb}|{stat.st_size}|{stat.st_mtime_ns}|{INITDB_ARGS}".encode()).hexdigest()[
         :16
     ]
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "camera-service" / "postgres"
+    root = user_cache() / "postgres"
     template = root / f"cluster-{key}"
     if (template / "PG_VERSION").exists():
         return template

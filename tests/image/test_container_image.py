@@ -1,13 +1,17 @@
 """The real Dockerfile, built with buildah on a debootstrapped bookworm and run: /health/ready and `ping`
 answer from the host, the HEALTHCHECK command passes inside the container, and SIGTERM stops it cleanly.
 
-Needs root, buildah and debootstrap (scripts/setup.sh installs them). Slow (minutes, most of it the first
-debootstrap, cached in ~/.cache/camera-service/image/): deselect locally with `-m "not image"`; CI runs it.
+Needs root, buildah and debootstrap (scripts/setup.sh installs them). The first run on a machine takes
+minutes (the debootstrap, then the Debian packages and wheels); both are cached in
+~/.cache/camera-service/image/: the base tarball, and a buildah storage whose layers a later build reuses
+while their inputs are unchanged (as docker build does), so a code change rebuilds only the project's layers.
+Deselect locally with `-m "not image"`; CI runs it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -21,6 +25,7 @@ import aiohttp
 import psutil
 import pytest
 
+from tests.harness.cache import image_layer_cache
 from tests.harness.mediamtx import REPO_ROOT, mediamtx_binary
 from tests.harness.ports import free_ports
 from tests.harness.procs import ManagedProcess, wait_for
@@ -32,11 +37,12 @@ APP_UID = 10001  # the Dockerfile's ARG APP_UID
 
 
 class Buildah:
-    """buildah with private storage under one directory, removed afterwards. Overlay where the kernel allows
-    it (scripts/buildah-driver.sh): vfs copies the whole tree for every layer and container (GBs, minutes)."""
+    """buildah with its own storage under one directory. Overlay where the kernel allows it
+    (scripts/buildah-driver.sh): vfs copies the whole tree for every layer and container (GBs, minutes)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, keep: bool) -> None:
         self.root = root
+        self.keep = keep  # the layer cache: kept after the test; a private storage is deleted
         storage = root / "storage"
         probe = ["bash", "scripts/buildah-driver.sh", str(storage)]
         self.driver = subprocess.run(probe, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
@@ -55,6 +61,14 @@ class Buildah:
             points = [line.split()[1] for line in f]
         return [p for p in points if p.startswith(str(self.root) + "/")]
 
+    def prune(self) -> None:
+        """Drops the untagged images no other image builds on: the previous build's project layers, one step
+        per round. The tagged test image, the base and the layers under them stay as the cache."""
+        for _ in range(50):
+            proc = subprocess.run([*self.argv, "rmi", "--prune"], capture_output=True, text=True, check=False)
+            if proc.returncode != 0 or not proc.stdout.strip():
+                return
+
     def __call__(self, *args: str) -> str:
         proc = subprocess.run([*self.argv, *args], capture_output=True, text=True, check=False)
         assert proc.returncode == 0, f"buildah {' '.join(args)}: {proc.stderr[-2000:]}"
@@ -66,16 +80,28 @@ def buildah(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buildah]:
     assert os.geteuid() == 0, "the image test builds with buildah as root (CI runs as root)"
     for tool in ("buildah", "debootstrap"):
         assert shutil.which(tool), f"{tool} missing: run scripts/setup.sh"
-    b = Buildah(tmp_path_factory.mktemp("buildah"))
-    try:
-        yield b
-    finally:
-        subprocess.run([*b.argv, "rm", "--all"], capture_output=True, check=False)
-        left = b.mounts()
-        for point in reversed(left):  # never delete through a mount (shared machine); then say so
-            subprocess.run(["umount", "-l", point], capture_output=True, check=False)
-        shutil.rmtree(b.root, ignore_errors=True)
-        assert not left, f"buildah left mounts behind: {left}"
+    cache = image_layer_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache.parent / "buildah.lock", "w", encoding="utf-8") as lock:
+        # One test run at a time uses the cached storage (it removes every container there afterwards);
+        # a second one at the same moment builds into a private storage from scratch.
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            b = Buildah(cache, keep=True)
+        except BlockingIOError:
+            b = Buildah(tmp_path_factory.mktemp("buildah"), keep=False)
+        try:
+            yield b
+        finally:
+            subprocess.run([*b.argv, "rm", "--all"], capture_output=True, check=False)
+            left = b.mounts()
+            for point in reversed(left):  # never delete through a mount (shared machine); then say so
+                subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+            if b.keep and not left:
+                b.prune()
+            elif not b.keep:
+                shutil.rmtree(b.root, ignore_errors=True)
+            assert not left, f"buildah left mounts behind: {left}"
 
 
 @pytest.fixture(scope="module")
