@@ -55,7 +55,10 @@ def web_config(tmp: Path, overrides: dict[str, Any] | None = None) -> dict[str, 
             "enable_webrtc": True,
             "enable_hls": True,
             "config_template": str(loopback_template(tmp)),
-        }
+        },
+        # A recording shows on the timeline once its first segment is complete: 2 s, as in the integration
+        # tests, instead of the default 60 s the recording tests here would otherwise wait through.
+        "recordings": {"segment_duration_s": 2},
     }
     from camera_service.core.dicts import deep_merge
 
