@@ -58,6 +58,9 @@ def service_config(
             "restart_backoff_initial_s": 0.2,
         },
         "storage": {"data_dir": str(data_dir)},
+        # The low-disk guard measures the real disk, whose free space is the machine's: its percent thresholds
+        # are off so that no test depends on it; the disk-guard tests set their own thresholds.
+        "recordings": {"retention": {"warn_free_percent": 0, "block_free_percent": 0}},
         "logging": {"level": "INFO", "format": "console"},
         "demo": {"enabled": demo, "width": 320, "height": 240, "fps": 25, "gop": 25},
         # The tests' webhook receivers listen on loopback, which webhooks refuse by default (security L9).
