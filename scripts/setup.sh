@@ -134,7 +134,7 @@ print("\n".join(doc["build-system"]["requires"] + doc["project"]["dependencies"]
 fi
 PIP_ISOLATION=()
 [[ "$deps_hash" == "$(cat "$DEPS_HASH_FILE" 2>/dev/null || true)" ]] && PIP_ISOLATION=(--no-build-isolation)
-want_hash="$( { cat pyproject.toml; "$VENV/bin/python" -VV; echo "$PIP_TARGET_SPEC"; } | sha256sum | cut -d' ' -f1)"
+want_hash="$(echo "$deps_hash $PIP_TARGET_SPEC" | sha256sum | cut -d' ' -f1)"
 have_hash="$(cat "$HASH_FILE" 2>/dev/null || true)"
 if [[ "$want_hash" != "$have_hash" || ! -x "$VENV/bin/camera-service" ]]; then
   log "installing Python dependencies (pip install -e '$PIP_TARGET_SPEC')"

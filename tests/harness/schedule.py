@@ -74,7 +74,6 @@ FILE_SECONDS: dict[str, int] = {
     "tests/integration/test_harness_smoke.py": 4,
     "tests/integration/test_auth_tokens.py": 3,
     "tests/unit/test_core_tasks.py": 3,
-    "3s:": 0,
 }
 
 

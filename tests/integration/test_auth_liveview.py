@@ -107,8 +107,8 @@ async def test_live_view_needs_scoped_token_and_respects_quota(
             async with http.get(urls["hls"]) as resp:
                 assert resp.status == 200
         # The HLS session holds the live-view slot until MediaMTX closes it, 30 s after its last request
-        # (hard-coded in MediaMTX): closed now through MediaMTX's API, as when the viewer leaves; its
-        # runOnUnread releases the lease.
+        # (hard-coded in MediaMTX). Closed now through MediaMTX's API instead of waiting: the same close,
+        # whose runOnUnread must release the lease.
         assert await _close_hls_sessions(svc, "police-cam") == 1
         await wait_for(none_in_use, 15, 0.2)
 
