@@ -10,7 +10,9 @@ the file must lie inside its storage root (no traversal, no symlink out; downloa
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,16 +68,34 @@ async def request_identity(auth: AuthService, request: web.Request) -> Identity:
     return identity
 
 
+_CHUNK = 256 * 1024
+
+
+def _headers(download_name: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": content_disposition("file", download_name),
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
 def _file(path: Path, download_name: str) -> web.FileResponse:
-    return web.FileResponse(
-        path,
-        chunk_size=256 * 1024,
-        headers={
-            "Content-Disposition": content_disposition("file", download_name),
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return web.FileResponse(path, chunk_size=_CHUNK, headers=_headers(download_name))
+
+
+async def _send_then_delete(request: web.Request, path: Path, download_name: str) -> web.StreamResponse:
+    """Sends a temporary file whole before its caller deletes it. Not a FileResponse: aiohttp prepares the
+    returned response again after the handler, and a FileResponse then stats its file anew; the file is gone
+    by then, and the error aborted the connection with part of the body unsent (a truncated download)."""
+    response = web.StreamResponse(headers={**_headers(download_name), "Content-Type": "video/mp4"})
+    with await asyncio.to_thread(path.open, "rb") as f:
+        response.content_length = os.fstat(f.fileno()).st_size
+        await response.prepare(request)
+        if request.method != "HEAD":
+            while chunk := await asyncio.to_thread(f.read, _CHUNK):
+                await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 class CompatFiles:
@@ -134,10 +154,7 @@ class CompatFiles:
                 exc = to_rpc_error(failure)
                 log.warning("session download failed: %s", exc.message, extra={"session": session.id})
                 raise web.HTTPBadGateway(text="the recording could not be assembled; retry") from exc
-            response = _file(dest, download_name)
-            await response.prepare(request)  # sends the file now, before the directory goes
-            await response.write_eof()
-            return response
+            return await _send_then_delete(request, dest, download_name)
 
     async def _find(self, kind: str, name: str) -> tuple[str, Path] | None:
         svc = self.recordings
