@@ -3,7 +3,6 @@ unauthenticated-connection timeout, security headers on HTTP responses, and the 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -136,10 +135,10 @@ class TransportSecurity:
                     return
                 continue
             wait = EXPIRY_POLL_S if exp is None else min(EXPIRY_POLL_S, max(0.05, exp - clock.time()))
-            await asyncio.sleep(wait)
+            await clock.sleep(wait)
 
     async def _auth_timeout(self, conn: ConnectionContext, wait_s: float) -> None:
-        await asyncio.sleep(wait_s)
+        await self.auth.clock.sleep(wait_s)  # the service's clock: expiry and this timeout share one time
         if conn.identity is None:
             self.auth.metrics.connections_rejected.labels("auth_timeout").inc()
             with contextlib.suppress(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -18,7 +19,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from websockets.exceptions import InvalidStatus
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.harness.clock import JumpClock
 from tests.harness.rpc_client import RpcCallError, RpcClient
@@ -142,10 +144,25 @@ async def test_identity_is_per_connection_and_rechecked(clocked: tuple[RunningSe
     short = await service.client(None)
     await short.call("authenticate", {"auth_token": service.token("viewer", ttl_s=10)})
     assert (await short.call("whoami"))["role"] == "viewer"
+    # Security L8: a socket that only listens is dropped when its identity expires: pushes stop, and it is
+    # closed (4001) if it does not authenticate again within auth_timeout_s. Both are the service's clock.
+    listener = await connect(
+        service.ws_url, additional_headers={"Authorization": f"Bearer {service.token('viewer', ttl_s=10)}"}
+    )
+    await listener.send('{"jsonrpc":"2.0","method":"subscribe_events","params":{"topics":["*"]},"id":1}')
+    assert "result" in json.loads(await listener.recv())
     clock.jump(10.5)
     with pytest.raises(RpcCallError) as err:
         await short.call("whoami")
     assert err.value.code == -32001
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(15):
+            while True:  # each jump passes auth_timeout_s once the expiry watch has begun waiting it out
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.2):
+                        await listener.recv()
+                clock.jump(31)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
 
     # a revoked API key stops working on the connection's next call
     created = await b.call("create_api_key", {"name": "bot", "role": "operator"})
