@@ -90,18 +90,26 @@ async def at_least(rpc: RpcClient, camera: str, n: int, timeout: float = 20) -> 
     return result
 
 
-async def settled(rpc: RpcClient, camera: str) -> list[dict[str, Any]]:
-    """Segments once the index stopped changing (the last segment's hook comes after the stop)."""
+async def final_segments(
+    rpc: RpcClient, camera: str, quiet_s: float = 2 * SEGMENT_S + 1
+) -> list[dict[str, Any]]:
+    """Segments once the index has not changed for `quiet_s` while the camera still publishes: the last
+    segment's hook has come, and no new segment began (one would close every SEGMENT_S if recording went
+    on). Polled every 0.25 s, so the wait is the quiet time itself, not a multiple of a polling period."""
     previous: list[str] | None = None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    changed = time.monotonic()
+    deadline = changed + 30
+    while True:
         files = await segments(rpc, camera)
         names = [f["filename"] for f in files]
-        if names == previous:
+        now = time.monotonic()
+        if names != previous:
+            previous, changed = names, now
+        elif now - changed >= quiet_s:
             return files
-        previous = names
-        await asyncio.sleep(SEGMENT_S + 1)
-    raise AssertionError(f"segments of {camera} never settled")
+        if now > deadline:
+            raise AssertionError(f"segments of {camera} were still changing after 30 s")
+        await asyncio.sleep(0.25)
 
 
 def on_disk(svc: RunningService, camera: str) -> set[str]:
@@ -131,9 +139,7 @@ async def test_continuous_policy_records_without_a_session_until_turned_off(
 
         off = await client.call("set_recording_policy", {"camera": "cont", "policy": {"mode": "off"}})
         assert off["recording"] is False and off["reason"] is None
-        files = await settled(client, "cont")
-        await asyncio.sleep(2 * SEGMENT_S + 1)  # still publishing: no new segment may appear
-        assert [f["filename"] for f in await segments(client, "cont")] == [f["filename"] for f in files]
+        files = await final_segments(client, "cont")  # still publishing: no new segment for 2 segment lengths
         assert on_disk(svc, "cont") == {f["filename"] for f in files}
 
 
@@ -187,10 +193,10 @@ async def test_scheduled_policy_follows_its_weekly_window(tmp_path: Path) -> Non
                 return (await status(client, "sin"))["recording"] is False
 
             await wait_for(stopped, 10, 0.2, message="scheduled recording did not stop at the window's end")
-            files = await settled(client, "sin")
+            files = await final_segments(
+                client, "sin"
+            )  # still publishing: no new segment for 2 segment lengths
             assert ts(files[-1]["start"]) < jumped_at + 2  # segment times are MediaMTX's (real) clock
-            await asyncio.sleep(2 * SEGMENT_S + 1)  # still publishing: no new segment may appear
-            assert len(await segments(client, "sin")) == len(files)
             assert await segments(client, "sout") == []
 
 
