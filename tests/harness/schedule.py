@@ -83,11 +83,11 @@ FILE_SECONDS[IMAGE_TESTS] = 12 if image_layer_cache().is_dir() else 114
 
 
 # Files handed out after the first N others although they are long. The Kotlin file is a CPU-bound build
-# (`mvn verify`: about 57 of its CPU-s compile Kotlin) while the files handed out first (the browsers, the
-# recordings) keep both cores busy for about the first 100 s and then mostly wait on real media time, when
-# the cores are 20-70 % idle (vmstat of clean-clone runs, docs/performance.md "Scheduling"). Started first,
-# the build competed for the busy cores (75-125 s in the suite, 37 s alone); handed out ninth, it runs in
-# that idle time.
+# (`mvn verify`, about 56 CPU-s, most of it compiling Kotlin), and the files handed out first (the browsers,
+# the recordings) kept both cores busy for about the first 100 s and then mostly waited on real media time,
+# with the cores 20-70 % idle (vmstat). Handed out first, the build competed for the busy cores (ci132: 99.7 s
+# in the suite, 37 s alone); handed out ninth it started at 64 s and took 76.4 s, and the cores stayed busy
+# to the end: 316.7 CPU-s of tests in 211.6 s of pytest, against 299.2 CPU-s in 214.2 s (docs/performance.md).
 DEFERRED: dict[str, int] = {"tests/integration/test_kotlin_client.py": 8}
 
 
