@@ -139,7 +139,8 @@ async def test_continuous_policy_records_without_a_session_until_turned_off(
 
         off = await client.call("set_recording_policy", {"camera": "cont", "policy": {"mode": "off"}})
         assert off["recording"] is False and off["reason"] is None
-        files = await final_segments(client, "cont")  # still publishing: no new segment for 2 segment lengths
+        # still publishing: no new segment for 2 segment lengths
+        files = await final_segments(client, "cont")
         assert on_disk(svc, "cont") == {f["filename"] for f in files}
 
 
@@ -193,9 +194,8 @@ async def test_scheduled_policy_follows_its_weekly_window(tmp_path: Path) -> Non
                 return (await status(client, "sin"))["recording"] is False
 
             await wait_for(stopped, 10, 0.2, message="scheduled recording did not stop at the window's end")
-            files = await final_segments(
-                client, "sin"
-            )  # still publishing: no new segment for 2 segment lengths
+            # still publishing: no new segment for 2 segment lengths
+            files = await final_segments(client, "sin")
             assert ts(files[-1]["start"]) < jumped_at + 2  # segment times are MediaMTX's (real) clock
             assert await segments(client, "sout") == []
 
